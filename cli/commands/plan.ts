@@ -1,0 +1,35 @@
+import type { Command } from 'commander'
+import { describePlan } from '../../lib/core/describe-plan.ts'
+import { validateAgainstDatabase } from '../../lib/core/validate.ts'
+import { type GlobalOptions, withSession } from '../context.ts'
+import { positiveInt } from '../parse.ts'
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('dry run: pending rows, batch plan and the first batch\'s SQL; changes nothing')
+    .argument('[names...]', 'migration names (default: all)')
+    .option('--batch-size <n>', 'rows per batch (overrides the migration files)', positiveInt('--batch-size'))
+    .option('--json', 'print the plan as JSON')
+    .action(async (names: string[], _flags: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; batchSize?: number }>()
+      await withSession(opts, async (s) => {
+        const migrations = await s.loadMigrations(names)
+        for (const m of migrations) await validateAgainstDatabase(s.knex, s.dialect, m)
+        const plans = []
+        for (const m of migrations) plans.push(await describePlan(s.knex, s.dialect, m, opts.batchSize))
+        if (opts.json) {
+          console.log(JSON.stringify(plans, null, 2))
+          return
+        }
+        for (const p of plans) {
+          console.log(`${p.name} (${p.mode} mode on ${p.table} by ${p.key})${p.description ? `: ${p.description}` : ''}`)
+          console.log(`  state: ${p.state}; ${p.pending} rows pending of ${p.rows}; batches of ${p.batchSize}: about ${p.batches} batches`)
+          if (p.firstBatch) {
+            console.log(`  first batch: ${p.firstBatch.range}`)
+            for (const sql of p.firstBatch.sql) console.log(`    ${sql}`)
+          } else console.log('  nothing left to plan')
+        }
+      })
+    })
+}

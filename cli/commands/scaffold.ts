@@ -1,0 +1,40 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { CONFIG_FILES } from '../../lib/config/resolve-config.ts'
+import { usage } from '../../lib/errors.ts'
+import type { GlobalOptions } from '../context.ts'
+import { configTemplate, migrationTemplate } from './templates.ts'
+
+export function registerScaffold(program: Command): void {
+  program
+    .command('init')
+    .description('create evolve.config.ts and the migrations directory')
+    .action((_flags: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>()
+      const existing = CONFIG_FILES.find((f) => existsSync(resolve(f)))
+      if (existing) throw usage('E_EXISTS', `${existing} already exists: nothing changed`)
+      const dir = opts.dir ?? 'migrations'
+      writeFileSync('evolve.config.ts', configTemplate(opts.db ?? 'sqlite:./app.db', dir))
+      mkdirSync(dir, { recursive: true })
+      console.log(`created evolve.config.ts and ${dir}/: next, \`evolve create <name>\``)
+    })
+
+  program
+    .command('create')
+    .description('create a timestamped migration file from a template')
+    .argument('<name>', 'what the migration does, e.g. lowercase-emails')
+    .action((name: string, _flags: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>()
+      if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) {
+        throw usage('E_BAD_NAME', `migration name "${name}" must be letters, digits, - and _ (e.g. lowercase-emails)`)
+      }
+      const dir = resolve(opts.dir ?? 'migrations')
+      mkdirSync(dir, { recursive: true })
+      const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14)
+      const file = join(dir, `${stamp}_${name}.ts`)
+      if (existsSync(file)) throw usage('E_EXISTS', `${file} already exists: nothing changed`)
+      writeFileSync(file, migrationTemplate(name))
+      console.log(`created ${relative(process.cwd(), file)}`)
+    })
+}

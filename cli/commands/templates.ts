@@ -1,0 +1,32 @@
+export function configTemplate(db: string, dir: string): string {
+  const connection = db.startsWith('sqlite:')
+    ? `{ filename: ${JSON.stringify(db.slice('sqlite:'.length))} }`
+    : `process.env.DATABASE_URL ?? ${JSON.stringify(db)}`
+  const client = db.startsWith('sqlite:') ? 'better-sqlite3' : 'pg'
+  return `import { defineConfig } from 'evolvekit'
+
+export default defineConfig({
+  client: '${client}',
+  connection: ${connection},
+  migrations: { directory: ${JSON.stringify(`./${dir}`)} },
+})
+`
+}
+
+export function migrationTemplate(name: string): string {
+  return `import { defineMigration } from 'evolvekit'
+
+export default defineMigration({
+  description: ${JSON.stringify(name)},
+  table: 'users', // the table to evolve
+  key: 'id', // a unique, ordered, single column
+  // The rows that still need evolving; omit it to evolve every row once.
+  pending: (q) => q.whereRaw('email <> lower(email)'),
+  // Exactly one of transform / set / up:
+  transform: (row) => ({ email: row.email.toLowerCase() }),
+  // set: { email: (k) => k.raw('lower(email)') },
+  // async up(rows, ctx) { /* ctx.trx is the batch transaction */ },
+  batchSize: 1000,
+})
+`
+}

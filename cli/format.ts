@@ -1,0 +1,27 @@
+import type { RunProgress } from '../lib/core/progress.ts'
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null) return '-'
+  if (seconds < 60) return `${Math.round(seconds)}s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
+}
+
+/** One human line for a run: what `run` prints as progress and `status` as a row. */
+export function progressLine(p: RunProgress): string {
+  const total = p.total === null ? '' : `/${p.total}`
+  const pct = p.total ? ` (${Math.min(100, Math.floor((100 * p.done) / Math.max(1, p.total)))}%)` : ''
+  const parts = [`${p.name}: ${p.state}`, `${p.done}${total} rows${pct}`]
+  if (p.failed > 0) parts.push(`${p.failed} failed`)
+  if (p.retries > 0) parts.push(`${p.retries} retries`)
+  if (p.rowsPerSecond !== null) parts.push(`${p.rowsPerSecond} rows/s`)
+  if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds)}`)
+  if (p.phase === 'sweep') parts.push(`sweep ${p.sweepPass}`)
+  return parts.join(', ')
+}
+
+/** A fixed-width table: first row is the header. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+}

@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander'
+import { registerFailures } from './commands/failures.ts'
+import { registerPlan } from './commands/plan.ts'
+import { registerRun } from './commands/run.ts'
+import { registerScaffold } from './commands/scaffold.ts'
+import { registerStatus } from './commands/status.ts'
+import { EXIT, reportError } from './fail.ts'
+
+const program = new Command('evolve')
+  .description('online data migrations: small batches, conflict retry, resumable tracking')
+  .option('--db <url>', 'database URL: postgres://… or sqlite:<path> (default: DATABASE_URL, evolve.config.*, knexfile)')
+  .option('--config <file>', 'config file (default: evolve.config.{ts,mjs,js,json})')
+  .option('--dir <dir>', 'migrations directory (default: ./migrations)')
+  .showSuggestionAfterError()
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`evolve: ${text.replace(/^error: /, '')}`) })
+
+registerScaffold(program)
+registerStatus(program)
+registerPlan(program)
+registerRun(program)
+registerFailures(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version also end through here, with exit code 0.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage
+  } else {
+    process.exitCode = reportError(err)
+  }
+}

@@ -1,0 +1,35 @@
+import type { Knex } from 'knex'
+import { EvolveNotDoneError } from '../errors.ts'
+import { getProgress } from '../core/progress.ts'
+
+/**
+ * True once the named migration's run finished with nothing pending and nothing failed.
+ *
+ * @example
+ * ```ts
+ * if (await isDone(knex, '20260101_lowercase_emails')) useNewColumn()
+ * ```
+ */
+export async function isDone(knex: Knex, name: string): Promise<boolean> {
+  return (await getProgress(knex, name)).state === 'done'
+}
+
+/**
+ * Throws `EvolveNotDoneError` unless the named migration is done: put it at the top of
+ * a schema migration that needs the data evolved first (e.g. before dropping a column).
+ *
+ * @example
+ * ```ts
+ * export async function up(knex) {
+ *   await assertDone(knex, '20260101_lowercase_emails')
+ *   await knex.schema.alterTable('users', (t) => t.dropColumn('legacy_email'))
+ * }
+ * ```
+ */
+export async function assertDone(knex: Knex, name: string): Promise<void> {
+  const p = await getProgress(knex, name)
+  if (p.state === 'done') return
+  const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
+  const failed = p.failed > 0 ? `, ${p.failed} failed` : ''
+  throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): run \`evolve run ${name}\` first`)
+}

@@ -1,0 +1,25 @@
+import type { Knex } from 'knex'
+
+export interface EvolveConfig {
+  /** `pg` or `better-sqlite3` (knex client names). */
+  client: string
+  /** A knex connection: a URL string for PostgreSQL, `{ filename }` for SQLite. */
+  connection: Knex.Config['connection']
+  migrations?: {
+    /** Default `./migrations`, relative to the config file. */
+    directory?: string
+  }
+}
+
+/**
+ * Declares `evolve.config.ts`.
+ *
+ * @example
+ * ```ts
+ * import { defineConfig } from 'evolvekit'
+ * export default defineConfig({ client: 'better-sqlite3', connection: { filename: './app.db' } })
+ * ```
+ */
+export function defineConfig(config: EvolveConfig): EvolveConfig {
+  return config
+}

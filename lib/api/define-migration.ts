@@ -1,0 +1,81 @@
+import type { Knex } from 'knex'
+
+/** What `up(rows, ctx)` receives besides the rows. */
+export interface BatchContext {
+  /** The batch's transaction: everything done through it commits with the batch's bookkeeping. */
+  trx: Knex.Transaction
+  /** The migration's name (its file name without extension). */
+  migration: string
+  batch: { id: number; lo: unknown; hi: unknown; keys: unknown[] | null }
+}
+
+// Row types are the user's business: `any` keeps transform(row) pleasant to write.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRow = Record<string, any>
+
+interface MigrationBase<Row extends AnyRow> {
+  /** Shown by `status` and `plan`. */
+  description?: string
+  /** The table to evolve; `schema.table` works on PostgreSQL. */
+  table: string
+  /** A unique, ordered, single column. Default `'id'`. */
+  key?: string
+  /**
+   * Narrows a query to the rows that still need evolving. Omit it and every row is
+   * evolved once (the tracking table then remembers which key ranges are done).
+   */
+  pending?: (query: Knex.QueryBuilder) => Knex.QueryBuilder | void
+  /** Starting batch size in rows. Default 1000. */
+  batchSize?: number
+  /** How long a batch may wait for a lock held by the app before it backs off and retries. Default 1000 ms. */
+  lockTimeoutMs?: number
+  /** Upper bound on any statement of a batch (PostgreSQL). Default 30000 ms. */
+  statementTimeoutMs?: number
+  /** Attempts per batch on conflicts (deadlock, lock timeout, busy…). Default 50. */
+  maxAttempts?: number
+  /** The run stops as `failed` once this many objects failed: the migration is likely broken. Default 100. */
+  maxFailures?: number
+  /** Extra passes over `pending` after the scan, for rows written in the old shape meanwhile. Default 3. */
+  sweeps?: number
+  /** Reserved for typing the row; never set it. */
+  _row?: Row
+}
+
+export type MigrationDefinition<Row extends AnyRow = AnyRow> = MigrationBase<Row> &
+  (
+    | {
+        /** Returns the changed columns of one row (or null for none); written back set-based. */
+        transform: (row: Row) => Partial<Row> | null | undefined | Promise<Partial<Row> | null | undefined>
+        set?: never
+        up?: never
+      }
+    | {
+        /** Column → SQL expression; the rows never leave the database. */
+        set: Record<string, (knex: Knex) => Knex.Raw | Knex.Value>
+        transform?: never
+        up?: never
+      }
+    | {
+        /** Free-form work on the batch's rows inside the batch transaction (`ctx.trx`). */
+        up: (rows: Row[], ctx: BatchContext) => Promise<void> | void
+        transform?: never
+        set?: never
+      }
+  )
+
+/**
+ * Declares a migration; a migration file's default export.
+ *
+ * @example
+ * ```ts
+ * import { defineMigration } from 'evolvekit'
+ * export default defineMigration({
+ *   table: 'users',
+ *   pending: (q) => q.whereRaw('email <> lower(email)'),
+ *   transform: (row) => ({ email: row.email.toLowerCase() }),
+ * })
+ * ```
+ */
+export function defineMigration<Row extends AnyRow = AnyRow>(definition: MigrationDefinition<Row>): MigrationDefinition<Row> {
+  return definition
+}

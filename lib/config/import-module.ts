@@ -1,0 +1,24 @@
+import { createJiti } from 'jiti'
+import { errorMessage, usage } from '../errors.ts'
+
+// jiti loads .ts/.mts/.js/.mjs files, ESM or CommonJS, with no build step; the alias lets
+// migration and config files import 'evolvekit' wherever they live, even outside a project
+// that installed it.
+const jiti = createJiti(import.meta.url, {
+  alias: { evolvekit: new URL('../index.ts', import.meta.url).pathname },
+  moduleCache: false,
+  fsCache: false,
+})
+
+/**
+ * Imports a user's file and returns its default export. A file that fails to load
+ * (syntax error, missing import) is the user's mistake: one line, naming the file.
+ */
+export async function importUserModule(file: string, what: string, shown = file): Promise<unknown> {
+  try {
+    return await jiti.import(file, { default: true })
+  } catch (err) {
+    const firstLine = errorMessage(err).split('\n')[0]
+    throw usage('E_LOAD', `${shown}: cannot load this ${what}: ${firstLine}`)
+  }
+}

@@ -1,0 +1,42 @@
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { extname, join, relative } from 'node:path'
+import { usage } from '../errors.ts'
+import type { Migration } from '../core/migration.ts'
+import { importUserModule } from './import-module.ts'
+import { parseMigration } from './migration-schema.ts'
+
+export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs']
+
+/** The migration files of a directory, in file-name order, without importing them. */
+export function listMigrationFiles(dir: string): { name: string; file: string }[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw usage('E_NO_MIGRATIONS_DIR', `migrations directory ${dir} does not exist: create it with \`evolve init\` or pass --dir`)
+  }
+  const files = readdirSync(dir)
+    .filter((f) => MIGRATION_EXTENSIONS.includes(extname(f)) && !f.endsWith('.d.ts'))
+    .sort()
+  const seen = new Map<string, string>()
+  return files.map((f) => {
+    const name = f.slice(0, -extname(f).length)
+    if (seen.has(name)) throw usage('E_DUPLICATE_MIGRATION', `${join(dir, f)}: migration "${name}" is also defined by ${seen.get(name)}; rename one`)
+    seen.set(name, f)
+    return { name, file: join(dir, f) }
+  })
+}
+
+/** Loads and validates migrations; `names` picks some (unknown names are an error). */
+export async function loadMigrations(dir: string, names: string[] = [], cwd = process.cwd()): Promise<Migration[]> {
+  const all = listMigrationFiles(dir)
+  const unknown = names.filter((n) => !all.some((m) => m.name === n))
+  if (unknown.length > 0) {
+    const known = all.map((m) => m.name).join(', ') || 'none'
+    throw usage('E_UNKNOWN_MIGRATION', `no migration named "${unknown[0]}" in ${dir} (found: ${known})`)
+  }
+  const chosen = names.length > 0 ? all.filter((m) => names.includes(m.name)) : all
+  const migrations: Migration[] = []
+  for (const { name, file } of chosen) {
+    const shown = relative(cwd, file) || file
+    migrations.push(parseMigration(name, shown, await importUserModule(file, 'migration', shown)))
+  }
+  return migrations
+}

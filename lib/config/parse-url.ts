@@ -1,0 +1,19 @@
+import { isAbsolute, resolve } from 'node:path'
+import type { Knex } from 'knex'
+import { usage } from '../errors.ts'
+
+/** A knex client plus connection, from `postgres://…` or `sqlite:<path>`. */
+export function parseDatabaseUrl(url: string, cwd: string, source: string): { client: string; connection: Knex.Config['connection'] } {
+  if (/^postgres(ql)?:\/\//.test(url)) return { client: 'pg', connection: url }
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (path === '') throw usage('E_BAD_URL', `${source} "${url}" names no file: use sqlite:<path>, e.g. sqlite:./app.db`)
+    return { client: 'better-sqlite3', connection: { filename: isAbsolute(path) ? path : resolve(cwd, path) } }
+  }
+  throw usage('E_BAD_URL', `${source} "${redact(url)}" is not a database URL: use postgres://user:password@host:5432/db or sqlite:<path>`)
+}
+
+/** Connection strings carry passwords; never print one. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
+}

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { Knex } from 'knex'
+import { z } from 'zod'
+import { dialectForClient } from '../dialects/for-knex.ts'
+import { usage } from '../errors.ts'
+import { importUserModule } from './import-module.ts'
+import { parseDatabaseUrl } from './parse-url.ts'
+
+export interface ConfigInput {
+  db?: string
+  config?: string
+  dir?: string
+  cwd: string
+  env: Record<string, string | undefined>
+}
+
+export interface ResolvedConfig {
+  client: string
+  connection: Knex.Config['connection']
+  migrationsDir: string
+  /** Where the database setting came from, for error messages. */
+  source: string
+}
+
+export const CONFIG_FILES = ['evolve.config.ts', 'evolve.config.mjs', 'evolve.config.js', 'evolve.config.json']
+const KNEXFILES = ['knexfile.ts', 'knexfile.mjs', 'knexfile.js', 'knexfile.cjs']
+
+const configSchema = z
+  .object({
+    client: z.string(),
+    connection: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    migrations: z.object({ directory: z.string().optional() }).strict().optional(),
+  })
+  .strict()
+
+/**
+ * Where the database and migrations are: `--db`, else DATABASE_URL, else
+ * evolve.config.*, else an existing knexfile. The first that is set wins.
+ */
+export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig> {
+  const dir = (fallback: string) => resolve(input.cwd, input.dir ?? fallback)
+  if (input.db) return { ...parseDatabaseUrl(input.db, input.cwd, '--db'), migrationsDir: dir('migrations'), source: '--db' }
+  if (input.env.DATABASE_URL) {
+    return { ...parseDatabaseUrl(input.env.DATABASE_URL, input.cwd, 'DATABASE_URL'), migrationsDir: dir('migrations'), source: 'DATABASE_URL' }
+  }
+  const configFile = input.config ? resolve(input.cwd, input.config) : find(input.cwd, CONFIG_FILES)
+  if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
+  if (configFile) {
+    const config = parseConfig(configFile, await importUserModule(configFile, 'config file'))
+    const base = dirname(configFile)
+    const migrationsDir = input.dir ? dir('migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
+    return { client: config.client, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile }
+  }
+  const knexfile = find(input.cwd, KNEXFILES)
+  if (knexfile) {
+    const exported = (await importUserModule(knexfile, 'knexfile')) as Record<string, unknown> | undefined
+    const environment = input.env.NODE_ENV ?? 'development'
+    const picked = exported && 'client' in exported ? exported : exported?.[environment]
+    if (!picked) throw usage('E_CONFIG', `${knexfile}: no "client" and no "${environment}" environment: set NODE_ENV or add a top-level config`)
+    const config = parseConfig(knexfile, { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection })
+    return { client: config.client, connection: relativeFilename(config.connection, dirname(knexfile)), migrationsDir: dir('migrations'), source: knexfile }
+  }
+  throw usage(
+    'E_NO_DATABASE',
+    'no database configured: pass --db postgres://… or --db sqlite:./app.db, set DATABASE_URL, or create evolve.config.ts with `evolve init`',
+  )
+}
+
+function parseConfig(file: string, value: unknown): z.infer<typeof configSchema> {
+  const result = configSchema.safeParse(value)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const where = issue.code === 'unrecognized_keys' ? `unknown field "${issue.keys[0]}"` : `field "${issue.path.join('.')}": ${issue.message}`
+    throw usage('E_CONFIG', `${file}: ${where} (expected defineConfig({ client, connection, migrations }))`)
+  }
+  if (!dialectForClient(result.data.client)) {
+    throw usage('E_CONFIG', `${file}: client "${result.data.client}" is not supported: use "pg" or "better-sqlite3"`)
+  }
+  return result.data
+}
+
+function find(cwd: string, names: string[]): string | undefined {
+  return names.map((n) => resolve(cwd, n)).find((f) => existsSync(f))
+}
+
+/** SQLite filenames in a config file are relative to the file, not to wherever evolve runs. */
+function relativeFilename(connection: Knex.Config['connection'], base: string): Knex.Config['connection'] {
+  if (connection && typeof connection === 'object' && 'filename' in connection && typeof connection.filename === 'string') {
+    return { ...connection, filename: resolve(base, connection.filename) }
+  }
+  return connection
+}

@@ -1,0 +1,52 @@
+import { type Batch, claimBatch, findOpenBatches, insertBatch } from '../store/batches.ts'
+import { decodeKey, encodeKey } from '../store/db.ts'
+import { type Run, updateRun } from '../store/runs.ts'
+import { batchSizeOf, type WorkerContext } from './context.ts'
+import { deadOwners } from './liveness.ts'
+import { nextBoundary } from './planner.ts'
+
+export type NextStep =
+  | { kind: 'batch'; batch: Batch }
+  | { kind: 'again' } // lost a race with another worker: look again
+  | { kind: 'wait' } // others hold the last batches: wait for them to finish (or die)
+  | { kind: 'finalize' } // the pass is complete
+
+/**
+ * Finds this worker's next batch: a pending one (split or re-driven), one a dead
+ * worker left behind, or a new key range past the run's cursor. Every claim is a
+ * compare-and-set, so workers in any number of processes never share a batch.
+ */
+export async function claimNext(ctx: WorkerContext, run: Run): Promise<NextStep> {
+  const open = await findOpenBatches(ctx.knex, run.name)
+  for (const batch of open.filter((b) => b.state === 'pending')) {
+    if (await claimBatch(ctx.knex, batch, ctx.workerId)) return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }
+  }
+  const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
+  if (others.length > 0) {
+    const dead = await deadOwners(ctx.knex, others.map((b) => b.owner!), ctx.options.leaseMs)
+    for (const batch of others.filter((b) => dead.has(b.owner!))) {
+      if (await claimBatch(ctx.knex, batch, ctx.workerId)) {
+        ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
+        return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }
+      }
+    }
+  }
+  if (!run.scanDone) return claimNewRange(ctx, run)
+  return others.length > 0 ? { kind: 'wait' } : { kind: 'finalize' }
+}
+
+async function claimNewRange(ctx: WorkerContext, run: Run): Promise<NextStep> {
+  const m = ctx.migration
+  const after = run.cursor === null ? undefined : decodeKey(run.cursor)
+  // Planned outside the transaction so no lock is held while the key index is walked.
+  const hi = await nextBoundary(ctx.knex, m, after, batchSizeOf(ctx), run.phase === 'sweep')
+  const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
+  if (hi === undefined || hi === null) {
+    await updateRun(ctx.knex, run.name, { scanDone: true }, expected)
+    return { kind: 'again' }
+  }
+  return ctx.knex.transaction(async (trx) => {
+    if (!(await updateRun(trx, run.name, { cursor: encodeKey(hi) }, expected))) return { kind: 'again' }
+    return { kind: 'batch', batch: await insertBatch(trx, run.name, run.phase, { lo: after, hi }, ctx.workerId) }
+  })
+}

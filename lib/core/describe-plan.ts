@@ -1,0 +1,67 @@
+import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
+import { decodeKey } from '../store/db.ts'
+import { getRun } from '../store/runs.ts'
+import { hasSchema } from '../store/schema.ts'
+import type { Migration } from './migration.ts'
+import { batchQuery, countPending, lockedRowsQuery, nextBoundary, setUpdateQuery } from './planner.ts'
+import { getProgress } from './progress.ts'
+
+export interface PlanDescription {
+  name: string
+  description: string | null
+  mode: Migration['mode']
+  table: string
+  key: string
+  state: string
+  rows: number
+  pending: number
+  batchSize: number
+  batches: number
+  firstBatch: { range: string; sql: string[] } | null
+}
+
+/**
+ * What `run` would do next for one migration, without doing any of it: reads only,
+ * and never creates the tracking tables.
+ */
+export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, batchSize = m.batchSize): Promise<PlanDescription> {
+  const run = (await hasSchema(knex)) ? await getRun(knex, m.name) : undefined
+  const after = run?.cursor ? decodeKey(run.cursor) : undefined
+  const sweeping = run?.phase === 'sweep'
+  const rows = await count(batchQuery(knex, m, {}, false))
+  const pending = m.pending ? await countPending(knex, m) : rows
+  const left = await count(batchQuery(knex, m, { lo: after }, sweeping))
+  const scanFinished = run?.scanDone || ['done', 'failed'].includes(run?.state ?? '')
+  const hi = scanFinished ? undefined : await nextBoundary(knex, m, after, batchSize, sweeping)
+  return {
+    name: m.name,
+    description: m.description,
+    mode: m.mode,
+    table: m.table,
+    key: m.key,
+    state: (await getProgress(knex, m.name)).state,
+    rows,
+    pending,
+    batchSize,
+    batches: scanFinished ? 0 : Math.ceil(left / batchSize),
+    firstBatch: hi === undefined || hi === null ? null : { range: rangeText(m.key, after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
+  }
+}
+
+function batchSql(knex: Knex, dialect: Dialect, m: Migration, bounds: { lo: unknown; hi: unknown }): string[] {
+  const tx = ['BEGIN', '-- per-batch lock and statement timeouts, then the claim is fenced']
+  if (m.mode === 'set') return [...tx, setUpdateQuery(knex, knex, m, bounds).toString(), 'COMMIT']
+  const select = lockedRowsQuery(knex, dialect, m, bounds).toString()
+  const work = m.mode === 'up' ? '-- up(rows, ctx) runs here, on ctx.trx' : dialect.writeBackTemplate(m.table, m.key, ['<changed columns>'])
+  return [...tx, select, work, '-- the batch row is marked done in the same transaction', 'COMMIT']
+}
+
+function rangeText(key: string, lo: unknown, hi: unknown): string {
+  return lo === undefined ? `${key} <= ${JSON.stringify(hi)}` : `${JSON.stringify(lo)} < ${key} <= ${JSON.stringify(hi)}`
+}
+
+async function count(query: Knex.QueryBuilder): Promise<number> {
+  const row = await query.count({ n: '*' }).first()
+  return Number(row?.n ?? 0)
+}

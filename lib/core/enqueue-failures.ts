@@ -1,0 +1,26 @@
+import type { Knex } from 'knex'
+import { usage } from '../errors.ts'
+import { insertBatch } from '../store/batches.ts'
+import { listFailures } from '../store/failures.ts'
+import { getRun, updateRun } from '../store/runs.ts'
+import type { Migration } from './migration.ts'
+
+/**
+ * Turns a run's failed objects into pending `retry` batches (explicit key lists) and
+ * sets the run running again. Failures stay recorded until their object evolves.
+ */
+export async function enqueueFailures(knex: Knex, m: Migration, batchSize: number): Promise<number> {
+  const failures = await listFailures(knex, m.name)
+  const run = await getRun(knex, m.name)
+  if (!run || failures.length === 0) {
+    throw usage('E_NOTHING_TO_RETRY', `migration "${m.name}" has no failed objects to retry (see \`evolve status\`)`)
+  }
+  const keys = failures.map((f) => f.key)
+  await knex.transaction(async (trx) => {
+    for (let i = 0; i < keys.length; i += batchSize) {
+      await insertBatch(trx, m.name, 'retry', { keys: keys.slice(i, i + batchSize) }, null)
+    }
+    await updateRun(trx, m.name, { state: 'running', lastError: null, finishedAt: null })
+  })
+  return keys.length
+}

@@ -1,0 +1,21 @@
+import { EventEmitter } from 'node:events'
+import type { RetryReason } from '../dialects/dialect.ts'
+import type { RunState } from '../store/runs.ts'
+
+/**
+ * What the core tells the outside world. The CLI's progress lines, logs, metrics
+ * and the UI all subscribe to these; the core never prints.
+ */
+export interface EvolveEvents {
+  'run:start': [{ run: string; total: number | null; resumed: boolean }]
+  'run:skip': [{ run: string; state: RunState; reason: string }]
+  'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
+  'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number }]
+  'batch:retry': [{ run: string; batchId: number; attempt: number; reason: RetryReason; error: string }]
+  'batch:split': [{ run: string; batchId: number; pendingRows: number; error: string }]
+  'batch:takeover': [{ run: string; batchId: number; from: string }]
+  'object:failed': [{ run: string; key: unknown; error: string }]
+  sweep: [{ run: string; pass: number; pending: number }]
+}
+
+export class EvolveEmitter extends EventEmitter<EvolveEvents> {}

@@ -1,0 +1,51 @@
+import pRetry from 'p-retry'
+import { LostClaimError, errorMessage } from '../errors.ts'
+import { type Batch, fenceBatch, finishBatch } from '../store/batches.ts'
+import { clearFailures } from '../store/failures.ts'
+import type { WorkerContext } from './context.ts'
+import { applyMigration } from './apply-migration.ts'
+import { isolateFailure } from './isolate-failure.ts'
+
+/**
+ * Evolves one claimed batch. Data change and bookkeeping commit in one transaction;
+ * conflicts are retried with backoff; anything else splits the batch until the
+ * failing objects are isolated.
+ */
+export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<void> {
+  const { migration: m, events } = ctx
+  const started = performance.now()
+  let retries = 0
+  try {
+    const rows = await pRetry(() => attempt(ctx, batch, retries, started), {
+      retries: m.maxAttempts - 1,
+      minTimeout: ctx.options.retryMinMs,
+      maxTimeout: ctx.options.retryMaxMs,
+      factor: 2,
+      randomize: true,
+      shouldRetry: ({ error }) => ctx.dialect.classifyError(error) !== null,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        const reason = ctx.dialect.classifyError(error)
+        if (reason === null || attemptNumber >= m.maxAttempts) return
+        retries++
+        events.emit('batch:retry', { run: m.name, batchId: batch.id, attempt: attemptNumber, reason, error: error.message })
+      },
+    })
+    const durationMs = performance.now() - started
+    events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries })
+  } catch (err) {
+    if (err instanceof LostClaimError) return // another worker owns it now; our transaction rolled back
+    await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
+  }
+}
+
+async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number): Promise<number> {
+  const m = ctx.migration
+  return ctx.knex.transaction(async (trx) => {
+    await ctx.dialect.beginBatch(trx, m)
+    if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
+    const { rows, keys } = await applyMigration(trx, ctx, batch)
+    await finishBatch(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
+    if (batch.phase === 'retry') await clearFailures(trx, m.name, batch.keys ?? keys)
+    return rows
+  })
+}

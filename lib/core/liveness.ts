@@ -1,0 +1,34 @@
+import { hostname } from 'node:os'
+import type { Db } from '../store/db.ts'
+import { getWorkers } from '../store/workers.ts'
+
+/** Worker ids alive in this process: a row with our own pid but another id is a dead predecessor. */
+export const localWorkers = new Set<string>()
+
+/**
+ * Which of `owners` are dead. On this host a vanished pid is proof at once (so a
+ * run killed with -9 resumes without waiting); elsewhere a heartbeat older than
+ * `leaseMs` is.
+ */
+export async function deadOwners(db: Db, owners: string[], leaseMs: number): Promise<Set<string>> {
+  const unique = [...new Set(owners)]
+  const rows = new Map((await getWorkers(db, unique)).map((w) => [w.id, w]))
+  const dead = new Set<string>()
+  const here = hostname()
+  for (const owner of unique) {
+    const w = rows.get(owner)
+    if (!w || w.stoppedAt !== null || Date.now() - w.heartbeatAt > leaseMs) dead.add(owner)
+    else if (w.host === here && !processAlive(w.pid, owner)) dead.add(owner)
+  }
+  return dead
+}
+
+function processAlive(pid: number, owner: string): boolean {
+  if (pid === process.pid) return localWorkers.has(owner)
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,34 @@
+import type { Knex } from 'knex'
+import type { AnyRow, BatchContext } from '../api/define-migration.ts'
+
+export type EvolveMode = 'transform' | 'set' | 'up'
+
+/** A loaded, validated migration with every default filled in. */
+export interface Migration {
+  name: string
+  file: string
+  description: string | null
+  table: string
+  key: string
+  mode: EvolveMode
+  pending?: (query: Knex.QueryBuilder) => Knex.QueryBuilder | void
+  transform?: (row: AnyRow) => AnyRow | null | undefined | Promise<AnyRow | null | undefined>
+  set?: Record<string, (knex: Knex) => Knex.Raw | Knex.Value>
+  up?: (rows: AnyRow[], ctx: BatchContext) => Promise<void> | void
+  batchSize: number
+  lockTimeoutMs: number
+  statementTimeoutMs: number
+  maxAttempts: number
+  maxFailures: number
+  sweeps: number
+}
+
+export const MIGRATION_DEFAULTS = {
+  key: 'id',
+  batchSize: 1000,
+  lockTimeoutMs: 1000,
+  statementTimeoutMs: 30_000,
+  maxAttempts: 50,
+  maxFailures: 100,
+  sweeps: 3,
+} as const

@@ -1,0 +1,124 @@
+import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
+import { dialectOf } from '../dialects/for-knex.ts'
+import { usage } from '../errors.ts'
+import { type Run, ensureRun, getRun, updateRun } from '../store/runs.ts'
+import { ensureSchema } from '../store/schema.ts'
+import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
+import { EvolveEmitter } from './events.ts'
+import type { Migration } from './migration.ts'
+import { countPending } from './planner.ts'
+import { type RunProgress, getProgress } from './progress.ts'
+import { enqueueFailures } from './enqueue-failures.ts'
+import { validateAgainstDatabase } from './validate.ts'
+import { newWorkerId, runWorker } from './worker.ts'
+
+export interface RunnerOptions extends Partial<RunOptions> {
+  knex: Knex
+  migrations: Migration[]
+  /** Workers in this process. Default 1. */
+  workers?: number
+}
+
+/**
+ * Runs migrations against a live database. Several runners, in one process or on
+ * many machines, can serve the same run at once.
+ *
+ * @example
+ * ```ts
+ * const runner = new Runner({ knex, migrations: await loadMigrations('./migrations') })
+ * runner.events.on('batch:done', (e) => console.log(e.rows))
+ * const results = await runner.run()
+ * ```
+ */
+export class Runner {
+  readonly events = new EvolveEmitter()
+  readonly dialect: Dialect
+  private readonly abort = new AbortController()
+  private readonly options: RunOptions
+
+  constructor(private readonly config: RunnerOptions) {
+    this.dialect = dialectOf(config.knex)
+    this.options = { ...RUN_DEFAULTS, ...stripUndefined(config) }
+  }
+
+  /** Checks every migration against the database; throws before anything has changed. */
+  async validate(): Promise<void> {
+    for (const m of this.config.migrations) await validateAgainstDatabase(this.config.knex, this.dialect, m)
+  }
+
+  /** Runs the migrations in order; stops at the first that does not end `done`. */
+  async run(): Promise<RunProgress[]> {
+    await this.validate()
+    await ensureSchema(this.config.knex)
+    const results: RunProgress[] = []
+    for (const m of this.config.migrations) {
+      const result = await this.runOne(m)
+      results.push(result)
+      if (result.state !== 'done' || this.abort.signal.aborted) break
+    }
+    return results
+  }
+
+  /** Re-drives the failed objects of one migration's run, then finishes the run. */
+  async retry(name: string): Promise<RunProgress> {
+    const m = this.migration(name)
+    await this.validate()
+    await ensureSchema(this.config.knex)
+    await enqueueFailures(this.config.knex, m, this.options.batchSize ?? m.batchSize)
+    return this.serve(m)
+  }
+
+  /** Asks the workers to finish their current batch and stop; the run stays resumable. */
+  stop(): void {
+    this.abort.abort()
+  }
+
+  private async runOne(m: Migration): Promise<RunProgress> {
+    const knex = this.config.knex
+    let run = await getRun(knex, m.name)
+    if (!run) {
+      const total = await countPending(knex, m)
+      run = await ensureRun(knex, { name: m.name, description: m.description ?? undefined, batchSize: m.batchSize, totalEstimate: total })
+    }
+    const skip = skipReason(run)
+    if (skip) {
+      this.events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
+      return getProgress(knex, m.name)
+    }
+    if (run.state !== 'running') {
+      await updateRun(knex, m.name, { state: 'running', startedAt: run.startedAt ?? Date.now(), finishedAt: null }, { state: run.state })
+    }
+    return this.serve(m, run)
+  }
+
+  private async serve(m: Migration, before?: Run): Promise<RunProgress> {
+    const run = before ?? (await getRun(this.config.knex, m.name))
+    this.events.emit('run:start', { run: m.name, total: run?.totalEstimate ?? null, resumed: (run?.startedAt ?? null) !== null })
+    const workers = Array.from({ length: Math.max(1, this.config.workers ?? 1) }, () => runWorker(this.context(m)))
+    await Promise.all(workers)
+    return getProgress(this.config.knex, m.name)
+  }
+
+  private context(m: Migration): WorkerContext {
+    const { knex } = this.config
+    return { knex, dialect: this.dialect, migration: m, events: this.events, workerId: newWorkerId(), options: this.options, signal: this.abort.signal }
+  }
+
+  private migration(name: string): Migration {
+    const m = this.config.migrations.find((x) => x.name === name)
+    if (!m) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}"`)
+    return m
+  }
+}
+
+/** Why `run` leaves a run alone, or null when it should (re)start or join it. */
+function skipReason(run: Run): string | null {
+  if (run.state === 'done') return 'already done'
+  if (run.state === 'failed' && run.scanDone) return `finished with failed objects: \`evolve failures ${run.name}\`, then \`evolve retry ${run.name}\``
+  return null
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,43 @@
+import type { Knex } from 'knex'
+
+/** Why a failed batch attempt is worth retrying. */
+export type RetryReason =
+  | 'deadlock'
+  | 'serialization'
+  | 'lock_timeout'
+  | 'statement_timeout'
+  | 'connection'
+  | 'busy'
+
+export interface BatchLimits {
+  lockTimeoutMs: number
+  statementTimeoutMs: number
+}
+
+/** One changed row: its key and the columns to write. */
+export interface RowChange {
+  key: unknown
+  changes: Record<string, unknown>
+}
+
+/**
+ * Everything that differs between PostgreSQL and SQLite. The core talks only to
+ * this interface (and to knex), never to a driver.
+ */
+export interface Dialect {
+  readonly name: 'postgres' | 'sqlite'
+  /** Knex config for a connection URL of this dialect (pool hooks included). */
+  knexConfig(connection: Knex.Config['connection'], pool?: Knex.PoolConfig): Knex.Config
+  /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
+  beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
+  /** Re-reads rows under a lock the app's writers must respect. */
+  lockRows(query: Knex.QueryBuilder): Knex.QueryBuilder
+  /** Conflict errors worth retrying, by SQLSTATE / SQLite code; null = not retryable. */
+  classifyError(err: unknown): RetryReason | null
+  /** Writes changed columns of many rows back in as few set-based statements as possible. */
+  writeBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number>
+  /** True when `column` alone is the key of a unique index (or primary key) of `table`. */
+  isUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean>
+  /** SQL printed by `plan` for transform mode's write-back, as a template. */
+  writeBackTemplate(table: string, key: string, columns: string[]): string
+}

@@ -1,0 +1,23 @@
+import type { Dialect } from '../dialect.ts'
+import { classifyPostgresError } from './errors.ts'
+import { postgresIsUniqueColumn } from './introspect.ts'
+import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  knexConfig: (connection, pool) => ({
+    client: 'pg',
+    connection,
+    pool: { min: 0, max: 10, ...pool },
+  }),
+  async beginBatch(trx, limits) {
+    // SET LOCAL dies with the transaction, so the app's sessions are never affected.
+    await trx.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
+    await trx.raw(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(limits.statementTimeoutMs))}`)
+  },
+  lockRows: (query) => query.forUpdate(),
+  classifyError: classifyPostgresError,
+  writeBack: postgresWriteBack,
+  writeBackTemplate: postgresWriteBackTemplate,
+  isUniqueColumn: postgresIsUniqueColumn,
+}

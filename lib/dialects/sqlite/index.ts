@@ -1,0 +1,44 @@
+import type { Dialect } from '../dialect.ts'
+import { classifySqliteError } from './errors.ts'
+import { sqliteIsUniqueColumn } from './introspect.ts'
+import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
+
+interface SqliteConnection {
+  pragma(source: string): unknown
+}
+
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  knexConfig: (connection, pool) => ({
+    client: 'better-sqlite3',
+    connection,
+    useNullAsDefault: true,
+    pool: {
+      // One connection per process: SQLite has one writer anyway.
+      min: 1,
+      max: 1,
+      ...pool,
+      afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          // WAL lets the app keep reading while a batch writes.
+          conn.pragma('journal_mode = WAL')
+          conn.pragma('busy_timeout = 5000')
+          done(null, conn)
+        } catch (err) {
+          done(err as Error, conn)
+        }
+      },
+    },
+  }),
+  async beginBatch(trx, limits) {
+    // SQLite has no statement timeout; busy_timeout bounds how long a batch waits for the app.
+    await trx.raw(`PRAGMA busy_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
+  },
+  // A batch's first statement is a write, which takes SQLite's single write lock for the
+  // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
+  lockRows: (query) => query,
+  classifyError: classifySqliteError,
+  writeBack: sqliteWriteBack,
+  writeBackTemplate: sqliteWriteBackTemplate,
+  isUniqueColumn: sqliteIsUniqueColumn,
+}

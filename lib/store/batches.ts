@@ -1,0 +1,148 @@
+import { type Db, decodeKey, encodeKey, num, numOrNull } from './db.ts'
+import type { Phase } from './runs.ts'
+import { TABLES } from './schema.ts'
+
+export type BatchState = 'pending' | 'claimed' | 'done' | 'split' | 'failed'
+
+/** A batch is a key range (lo, hi] or, for re-driven failures, an explicit key list. */
+export interface Batch {
+  id: number
+  runName: string
+  phase: Phase | 'retry'
+  lo: unknown
+  hi: unknown
+  keys: unknown[] | null
+  state: BatchState
+  owner: string | null
+  attempts: number
+}
+
+export interface BatchBounds {
+  lo?: unknown
+  hi?: unknown
+  keys?: unknown[] | null
+}
+
+function toBatch(row: Record<string, unknown>): Batch {
+  return {
+    id: num(row.id),
+    runName: String(row.run_name),
+    phase: row.phase as Batch['phase'],
+    lo: row.lo == null ? undefined : decodeKey(String(row.lo)),
+    hi: row.hi == null ? undefined : decodeKey(String(row.hi)),
+    keys: row.keys == null ? null : (decodeKey(String(row.keys)) as unknown[]),
+    state: row.state as BatchState,
+    owner: (row.owner as string | null) ?? null,
+    attempts: num(row.attempts),
+  }
+}
+
+function boundsColumns(bounds: BatchBounds) {
+  return {
+    lo: bounds.lo === undefined ? null : encodeKey(bounds.lo),
+    hi: bounds.hi === undefined ? null : encodeKey(bounds.hi),
+    keys: bounds.keys ? encodeKey(bounds.keys) : null,
+  }
+}
+
+export async function insertBatch(
+  db: Db,
+  runName: string,
+  phase: Batch['phase'],
+  bounds: BatchBounds,
+  owner: string | null,
+): Promise<Batch> {
+  const now = Date.now()
+  const [row] = await db(TABLES.batches)
+    .insert({
+      run_name: runName,
+      phase,
+      ...boundsColumns(bounds),
+      state: owner ? 'claimed' : 'pending',
+      owner,
+      created_at: now,
+      claimed_at: owner ? now : null,
+    })
+    .returning('*')
+  return toBatch(row)
+}
+
+/** Takes a pending batch, or one whose owner is dead, for `owner`. Fenced by compare-and-set. */
+export async function claimBatch(db: Db, batch: Batch, owner: string): Promise<boolean> {
+  const query = db(TABLES.batches).where({ id: batch.id, state: batch.state })
+  if (batch.owner === null) query.whereNull('owner')
+  else query.where({ owner: batch.owner })
+  const updated = await query.update({ state: 'claimed', owner, claimed_at: Date.now() })
+  return updated === 1
+}
+
+/** Batches no live worker is working on: pending ones, and claims whose owners are listed as dead. */
+export async function findOpenBatches(db: Db, runName: string): Promise<Batch[]> {
+  const rows = await db(TABLES.batches)
+    .where({ run_name: runName })
+    .whereIn('state', ['pending', 'claimed'])
+    .orderBy('id')
+  return rows.map(toBatch)
+}
+
+/**
+ * First statement of every batch transaction. It checks the claim is still ours and,
+ * being a write, takes the row lock (PostgreSQL) or the write lock (SQLite) that fences
+ * out a worker taking the batch over until we commit or roll back.
+ */
+export async function fenceBatch(db: Db, batchId: number, owner: string): Promise<boolean> {
+  const updated = await db(TABLES.batches)
+    .where({ id: batchId, owner, state: 'claimed' })
+    .increment('attempts', 1)
+  return updated === 1
+}
+
+export async function finishBatch(
+  db: Db,
+  batchId: number,
+  result: { state: 'done' | 'split' | 'failed'; rows: number; retries: number; durationMs: number; error?: string },
+): Promise<void> {
+  await db(TABLES.batches).where({ id: batchId }).update({
+    state: result.state,
+    rows: result.rows,
+    retries: result.retries,
+    duration_ms: Math.round(result.durationMs),
+    error: result.error ?? null,
+    finished_at: Date.now(),
+  })
+}
+
+/** Gives a live worker's unfinished claims back, so others can take them at once. */
+export async function releaseClaims(db: Db, owner: string): Promise<void> {
+  await db(TABLES.batches).where({ owner, state: 'claimed' }).update({ state: 'pending', owner: null })
+}
+
+export interface BatchTotals {
+  rowsDone: number
+  batchesDone: number
+  batchesOpen: number
+  retries: number
+  lastBatchAt: number | null
+}
+
+export async function batchTotals(db: Db, runName: string): Promise<BatchTotals> {
+  const rows = await db(TABLES.batches)
+    .where({ run_name: runName })
+    .select('state')
+    .count({ n: '*' })
+    .sum({ rows: 'rows', retries: 'retries' })
+    .max({ last: 'finished_at' })
+    .groupBy('state')
+  const totals: BatchTotals = { rowsDone: 0, batchesDone: 0, batchesOpen: 0, retries: 0, lastBatchAt: null }
+  for (const r of rows as Record<string, unknown>[]) {
+    totals.retries += num(r.retries)
+    if (r.state === 'done' || r.state === 'failed') {
+      totals.rowsDone += num(r.rows)
+      totals.batchesDone += num(r.n)
+    }
+    if (r.state === 'pending' || r.state === 'claimed') totals.batchesOpen += num(r.n)
+    const last = numOrNull(r.last)
+    if (last !== null && (totals.lastBatchAt === null || last > totals.lastBatchAt)) totals.lastBatchAt = last
+  }
+  return totals
+}

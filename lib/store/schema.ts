@@ -1,0 +1,115 @@
+import type { Knex } from 'knex'
+
+export const TABLES = {
+  meta: 'evolve_meta',
+  runs: 'evolve_runs',
+  batches: 'evolve_batches',
+  failures: 'evolve_failures',
+  workers: 'evolve_workers',
+} as const
+
+/** Bumped whenever a step is appended to MIGRATIONS below. */
+export const SCHEMA_VERSION = 1
+
+type Step = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
+
+// Append-only: each entry upgrades the tracking tables by one version.
+const MIGRATIONS: Step[] = [
+  (schema) =>
+    schema
+      .createTable(TABLES.runs, (t) => {
+        t.string('name', 255).primary()
+        t.string('state', 16).notNullable()
+        t.text('description')
+        t.string('phase', 16).notNullable().defaultTo('scan')
+        t.text('cursor') // JSON-encoded last key handed out, null = start of table
+        t.boolean('scan_done').notNullable().defaultTo(false)
+        t.integer('sweep_pass').notNullable().defaultTo(0)
+        t.bigInteger('total_estimate')
+        t.integer('batch_size').notNullable()
+        t.text('last_error')
+        t.bigInteger('created_at').notNullable()
+        t.bigInteger('started_at')
+        t.bigInteger('finished_at')
+        t.bigInteger('updated_at').notNullable()
+      })
+      .createTable(TABLES.batches, (t) => {
+        t.increments('id').primary()
+        t.string('run_name', 255).notNullable()
+        t.string('phase', 16).notNullable()
+        t.text('lo') // exclusive lower bound (JSON), null = open
+        t.text('hi') // inclusive upper bound (JSON)
+        t.text('keys') // explicit key list (JSON array) instead of a range
+        t.string('state', 16).notNullable() // pending | claimed | done | split | failed
+        t.string('owner', 64)
+        t.integer('attempts').notNullable().defaultTo(0)
+        t.integer('retries').notNullable().defaultTo(0)
+        t.integer('rows').notNullable().defaultTo(0)
+        t.integer('duration_ms')
+        t.text('error')
+        t.bigInteger('created_at').notNullable()
+        t.bigInteger('claimed_at')
+        t.bigInteger('finished_at')
+        t.index(['run_name', 'state'])
+      })
+      .createTable(TABLES.failures, (t) => {
+        t.string('run_name', 255).notNullable()
+        t.text('key').notNullable() // JSON-encoded key
+        t.text('error').notNullable()
+        t.integer('attempts').notNullable()
+        t.bigInteger('created_at').notNullable()
+        t.bigInteger('updated_at').notNullable()
+        t.primary(['run_name', 'key'])
+      })
+      .createTable(TABLES.workers, (t) => {
+        t.string('id', 64).primary()
+        t.string('host', 255).notNullable()
+        t.integer('pid').notNullable()
+        t.bigInteger('started_at').notNullable()
+        t.bigInteger('heartbeat_at').notNullable()
+        t.bigInteger('stopped_at')
+      }),
+]
+
+/** True when the tracking tables exist (read-only commands must not create them). */
+export async function hasSchema(knex: Knex): Promise<boolean> {
+  return knex.schema.hasTable(TABLES.meta)
+}
+
+/**
+ * Creates or upgrades the tracking tables. Safe when several processes start at
+ * once: the loser of a race sees "already exists", re-reads the version and moves on.
+ */
+export async function ensureSchema(knex: Knex): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await upgrade(knex)
+      return
+    } catch (err) {
+      if (attempt >= 3) throw err
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200))
+    }
+  }
+}
+
+async function upgrade(knex: Knex): Promise<void> {
+  if (!(await knex.schema.hasTable(TABLES.meta))) {
+    await knex.transaction(async (trx) => {
+      await trx.schema.createTable(TABLES.meta, (t) => {
+        t.string('key', 64).primary()
+        t.text('value').notNullable()
+      })
+      await trx(TABLES.meta).insert({ key: 'schema_version', value: '0' })
+    })
+  }
+  const current = Number((await knex(TABLES.meta).where({ key: 'schema_version' }).first())?.value ?? 0)
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    await knex.transaction(async (trx) => {
+      // The version row doubles as a lock: a concurrent upgrader blocks here, then finds 0 rows.
+      const claimed = await trx(TABLES.meta)
+        .where({ key: 'schema_version', value: String(version) })
+        .update({ value: String(version + 1) })
+      if (claimed === 1) await MIGRATIONS[version]!(trx.schema)
+    })
+  }
+}
