@@ -1,12 +1,12 @@
 import { type Batch, claimBatch, findOpenBatches, insertBatch } from '../store/batches.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import { type Run, updateRun } from '../store/runs.ts'
-import { batchSizeOf, type WorkerContext } from './context.ts'
+import type { WorkerContext } from './context.ts'
 import { deadOwners } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
 
 export type NextStep =
-  | { kind: 'batch'; batch: Batch }
+  | { kind: 'batch'; batch: Batch; planned?: boolean } // planned: a new range of the current size
   | { kind: 'again' } // lost a race with another worker: look again
   | { kind: 'wait' } // others hold the last batches: wait for them to finish (or die)
   | { kind: 'finalize' } // the pass is complete
@@ -16,14 +16,14 @@ export type NextStep =
  * worker left behind, or a new key range past the run's cursor. Every claim is a
  * compare-and-set, so workers in any number of processes never share a batch.
  */
-export async function claimNext(ctx: WorkerContext, run: Run): Promise<NextStep> {
+export async function claimNext(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const open = await findOpenBatches(ctx.knex, run.name)
   for (const batch of open.filter((b) => b.state === 'pending')) {
     if (await claimBatch(ctx.knex, batch, ctx.workerId)) return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }
   }
   const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
   if (others.length > 0) {
-    const dead = await deadOwners(ctx.knex, others.map((b) => b.owner!), ctx.options.leaseMs)
+    const dead = await deadOwners(ctx.knex, ctx.dialect, others.map((b) => b.owner!), ctx.options.leaseMs)
     for (const batch of others.filter((b) => dead.has(b.owner!))) {
       if (await claimBatch(ctx.knex, batch, ctx.workerId)) {
         ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
@@ -31,15 +31,15 @@ export async function claimNext(ctx: WorkerContext, run: Run): Promise<NextStep>
       }
     }
   }
-  if (!run.scanDone) return claimNewRange(ctx, run)
+  if (!run.scanDone) return claimNewRange(ctx, run, size)
   return others.length > 0 ? { kind: 'wait' } : { kind: 'finalize' }
 }
 
-async function claimNewRange(ctx: WorkerContext, run: Run): Promise<NextStep> {
+async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const m = ctx.migration
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
   // Planned outside the transaction so no lock is held while the key index is walked.
-  const hi = await nextBoundary(ctx.knex, m, after, batchSizeOf(ctx), run.phase === 'sweep')
+  const hi = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
   const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
   if (hi === undefined || hi === null) {
     await updateRun(ctx.knex, run.name, { scanDone: true }, expected)
@@ -47,6 +47,6 @@ async function claimNewRange(ctx: WorkerContext, run: Run): Promise<NextStep> {
   }
   return ctx.knex.transaction(async (trx) => {
     if (!(await updateRun(trx, run.name, { cursor: encodeKey(hi) }, expected))) return { kind: 'again' }
-    return { kind: 'batch', batch: await insertBatch(trx, run.name, run.phase, { lo: after, hi }, ctx.workerId) }
+    return { kind: 'batch', batch: await insertBatch(trx, run.name, run.phase, { lo: after, hi }, ctx.workerId), planned: true }
   })
 }

@@ -1,23 +1,27 @@
 import type { Knex } from 'knex'
-import type { Dialect } from '../dialects/dialect.ts'
+import type { Dialect, Presence } from '../dialects/dialect.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
+import { type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
+import type { ThrottleOptions } from './throttle.ts'
+import type { Wakeup } from './wakeup.ts'
 
 /** Knobs of the run loop that are not part of a migration file. */
-export interface RunOptions {
-  /** A worker whose heartbeat is older than this is dead (other hosts; same-host deaths are seen at once). */
+export interface RunOptions extends PacingOptions, ThrottleOptions {
+  /** A worker whose heartbeat is older than this is dead (the fallback when no faster proof exists). */
   leaseMs: number
   heartbeatMs: number
-  /** How often an idle worker looks for work others may release. */
+  /** How often an idle, paused or throttled worker looks again (without notifications). */
   pollMs: number
   /** Backoff between conflict retries. */
   retryMinMs: number
   retryMaxMs: number
-  /** Overrides every migration's batchSize. */
+  /** Fixes every migration's batch size (no adaptation). */
   batchSize?: number
 }
 
 export const RUN_DEFAULTS: RunOptions = {
+  ...PACING_DEFAULTS,
   leaseMs: 15_000,
   heartbeatMs: 1_000,
   pollMs: 250,
@@ -35,8 +39,6 @@ export interface WorkerContext {
   options: RunOptions
   /** Aborted when the process is asked to stop: finish the current batch, then leave. */
   signal: AbortSignal
-}
-
-export function batchSizeOf(ctx: WorkerContext): number {
-  return ctx.options.batchSize ?? ctx.migration.batchSize
+  wakeup: Wakeup
+  presence?: Presence
 }

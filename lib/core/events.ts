@@ -7,7 +7,7 @@ import type { RunState } from '../store/runs.ts'
  * and the UI all subscribe to these; the core never prints.
  */
 export interface EvolveEvents {
-  'run:start': [{ run: string; total: number | null; resumed: boolean }]
+  'run:start': [{ run: string; state: RunState; total: number | null; resumed: boolean }]
   'run:skip': [{ run: string; state: RunState; reason: string }]
   'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
   'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number }]
@@ -16,6 +16,7 @@ export interface EvolveEvents {
   'batch:takeover': [{ run: string; batchId: number; from: string }]
   'object:failed': [{ run: string; key: unknown; error: string }]
   sweep: [{ run: string; pass: number; pending: number }]
+  throttled: [{ run: string; reason: string; ms: number }]
 }
 
 export class EvolveEmitter extends EventEmitter<EvolveEvents> {}

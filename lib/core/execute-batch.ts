@@ -11,12 +11,12 @@ import { isolateFailure } from './isolate-failure.ts'
  * conflicts are retried with backoff; anything else splits the batch until the
  * failing objects are isolated.
  */
-export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<void> {
+export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<{ durationMs: number } | null> {
   const { migration: m, events } = ctx
   const started = performance.now()
   let retries = 0
   try {
-    const rows = await pRetry(() => attempt(ctx, batch, retries, started), {
+    const { rows, durationMs: trxMs } = await pRetry(() => attempt(ctx, batch, retries, started), {
       retries: m.maxAttempts - 1,
       minTimeout: ctx.options.retryMinMs,
       maxTimeout: ctx.options.retryMaxMs,
@@ -32,15 +32,19 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<vo
     })
     const durationMs = performance.now() - started
     events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries })
+    return { durationMs: trxMs }
   } catch (err) {
-    if (err instanceof LostClaimError) return // another worker owns it now; our transaction rolled back
+    if (err instanceof LostClaimError) return null // another worker owns it now; our transaction rolled back
     await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
+    return null
   }
 }
 
-async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number): Promise<number> {
+/** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */
+async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number) {
   const m = ctx.migration
-  return ctx.knex.transaction(async (trx) => {
+  const trxStarted = performance.now()
+  const rows = await ctx.knex.transaction(async (trx) => {
     await ctx.dialect.beginBatch(trx, m)
     if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
     const { rows, keys } = await applyMigration(trx, ctx, batch)
@@ -48,4 +52,5 @@ async function attempt(ctx: WorkerContext, batch: Batch, retries: number, starte
     if (batch.phase === 'retry') await clearFailures(trx, m.name, batch.keys ?? keys)
     return rows
   })
+  return { rows, durationMs: performance.now() - trxStarted }
 }

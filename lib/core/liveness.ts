@@ -1,24 +1,26 @@
 import { hostname } from 'node:os'
-import type { Db } from '../store/db.ts'
+import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 import { getWorkers } from '../store/workers.ts'
 
 /** Worker ids alive in this process: a row with our own pid but another id is a dead predecessor. */
 export const localWorkers = new Set<string>()
 
 /**
- * Which of `owners` are dead. On this host a vanished pid is proof at once (so a
- * run killed with -9 resumes without waiting); elsewhere a heartbeat older than
- * `leaseMs` is.
+ * Which of `owners` are dead. Proof comes, fastest first, from: a vanished pid on
+ * this host; the dialect's session check (PostgreSQL: the worker's advisory lock is
+ * free because its session is gone, on any host); a heartbeat older than `leaseMs`.
  */
-export async function deadOwners(db: Db, owners: string[], leaseMs: number): Promise<Set<string>> {
+export async function deadOwners(knex: Knex, dialect: Dialect, owners: string[], leaseMs: number): Promise<Set<string>> {
   const unique = [...new Set(owners)]
-  const rows = new Map((await getWorkers(db, unique)).map((w) => [w.id, w]))
+  const rows = new Map((await getWorkers(knex, unique)).map((w) => [w.id, w]))
   const dead = new Set<string>()
   const here = hostname()
   for (const owner of unique) {
     const w = rows.get(owner)
     if (!w || w.stoppedAt !== null || Date.now() - w.heartbeatAt > leaseMs) dead.add(owner)
     else if (w.host === here && !processAlive(w.pid, owner)) dead.add(owner)
+    else if (dialect.isWorkerConnected && !(await dialect.isWorkerConnected(knex, owner))) dead.add(owner)
   }
   return dead
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { Dialect } from '../dialects/dialect.ts'
+import type { Dialect, Presence } from '../dialects/dialect.ts'
 import { dialectOf } from '../dialects/for-knex.ts'
 import { usage } from '../errors.ts'
 import { type Run, ensureRun, getRun, updateRun } from '../store/runs.ts'
@@ -11,6 +11,7 @@ import { countPending } from './planner.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures } from './enqueue-failures.ts'
 import { validateAgainstDatabase } from './validate.ts'
+import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
@@ -35,6 +36,7 @@ export class Runner {
   readonly events = new EvolveEmitter()
   readonly dialect: Dialect
   private readonly abort = new AbortController()
+  private readonly wakeup = new Wakeup()
   private readonly options: RunOptions
 
   constructor(private readonly config: RunnerOptions) {
@@ -86,23 +88,36 @@ export class Runner {
       this.events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
       return getProgress(knex, m.name)
     }
-    if (run.state !== 'running') {
+    if (run.state !== 'running' && run.state !== 'paused') {
       await updateRun(knex, m.name, { state: 'running', startedAt: run.startedAt ?? Date.now(), finishedAt: null }, { state: run.state })
     }
     return this.serve(m, run)
   }
 
   private async serve(m: Migration, before?: Run): Promise<RunProgress> {
-    const run = before ?? (await getRun(this.config.knex, m.name))
-    this.events.emit('run:start', { run: m.name, total: run?.totalEstimate ?? null, resumed: (run?.startedAt ?? null) !== null })
-    const workers = Array.from({ length: Math.max(1, this.config.workers ?? 1) }, () => runWorker(this.context(m)))
-    await Promise.all(workers)
-    return getProgress(this.config.knex, m.name)
+    const { knex } = this.config
+    const run = before ?? (await getRun(knex, m.name))
+    this.events.emit('run:start', {
+      run: m.name, state: run?.state ?? 'running', total: run?.totalEstimate ?? null, resumed: (run?.startedAt ?? null) !== null,
+    })
+    const presence = await this.dialect.openPresence?.(knex, (name) => {
+      if (name === m.name) this.wakeup.wake()
+    })
+    try {
+      const count = Math.max(1, this.config.workers ?? 1)
+      await Promise.all(Array.from({ length: count }, () => runWorker(this.context(m, presence))))
+    } finally {
+      await presence?.close()
+    }
+    return getProgress(knex, m.name)
   }
 
-  private context(m: Migration): WorkerContext {
+  private context(m: Migration, presence?: Presence): WorkerContext {
     const { knex } = this.config
-    return { knex, dialect: this.dialect, migration: m, events: this.events, workerId: newWorkerId(), options: this.options, signal: this.abort.signal }
+    return {
+      knex, dialect: this.dialect, migration: m, events: this.events, workerId: newWorkerId(),
+      options: this.options, signal: this.abort.signal, wakeup: this.wakeup, presence,
+    }
   }
 
   private migration(name: string): Migration {

@@ -1,26 +1,29 @@
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { releaseClaims } from '../store/batches.ts'
-import { getRun } from '../store/runs.ts'
+import { type Run, getRun, updateRun } from '../store/runs.ts'
 import { heartbeat, registerWorker, stopWorker } from '../store/workers.ts'
 import { claimNext } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
 import { localWorkers } from './liveness.ts'
+import { BatchSizer } from './pacing.ts'
+import { checkThrottle } from './throttle.ts'
 
 export function newWorkerId(): string {
   return randomUUID()
 }
 
 /**
- * One worker serving one run until the run leaves `running`, the work is
- * finished, or `ctx.signal` asks it to stop (it then finishes its batch first).
+ * One worker serving one run until the work is finished, the run is cancelled or
+ * fails, or `ctx.signal` asks it to stop (it finishes its batch first). While the
+ * run is paused or throttled the worker stays, idle, and goes on when it may.
  */
 export async function runWorker(ctx: WorkerContext): Promise<void> {
   const { knex, workerId } = ctx
   localWorkers.add(workerId)
-  await registerWorker(knex, workerId)
+  await registerWorker(knex, workerId, ctx.migration.name)
+  await ctx.presence?.markAlive(workerId)
   const beat = setInterval(() => {
     heartbeat(knex, workerId).catch(() => {}) // a missed beat only shortens the lease others see
   }, ctx.options.heartbeatMs)
@@ -32,16 +35,46 @@ export async function runWorker(ctx: WorkerContext): Promise<void> {
     localWorkers.delete(workerId)
     await releaseClaims(knex, workerId)
     await stopWorker(knex, workerId)
+    await ctx.presence?.markGone(workerId)
   }
 }
 
 async function loop(ctx: WorkerContext): Promise<void> {
+  const m = ctx.migration
+  const o = ctx.options
+  const sizer = new BatchSizer(o.batchSize ?? m.batchSize, o, o.batchSize !== undefined)
   while (!ctx.signal.aborted) {
-    const run = await getRun(ctx.knex, ctx.migration.name)
-    if (!run || run.state !== 'running') return
-    const next = await claimNext(ctx, run)
-    if (next.kind === 'batch') await executeBatch(ctx, next.batch)
-    else if (next.kind === 'wait') await sleep(ctx.options.pollMs)
+    const run = await getRun(ctx.knex, m.name)
+    if (!run || !['running', 'paused'].includes(run.state)) return
+    const holdMs = run.state === 'paused' ? o.pollMs : await throttled(ctx, run)
+    if (holdMs > 0) {
+      await ctx.wakeup.wait(holdMs, ctx.signal)
+      continue
+    }
+    const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
+    const next = await claimNext(ctx, run, size)
+    if (next.kind === 'batch') {
+      const outcome = await executeBatch(ctx, next.batch)
+      if (next.planned && outcome) {
+        sizer.observe(size, outcome.durationMs)
+        if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })
+      }
+    } else if (next.kind === 'wait') await ctx.wakeup.wait(o.pollMs, ctx.signal)
     else if (next.kind === 'finalize' && (await finalize(ctx, run))) return
   }
+}
+
+/**
+ * Asks every throttle source and returns how long to hold back (0 = go on). The reason
+ * is recorded on the run, so `status` shows it from anywhere.
+ */
+async function throttled(ctx: WorkerContext, run: Run): Promise<number> {
+  const decision = await checkThrottle(ctx)
+  const reason = decision?.reason ?? null
+  if (reason !== run.throttleReason) {
+    await updateRun(ctx.knex, run.name, { throttleReason: reason, throttledAt: reason ? Date.now() : null })
+  }
+  if (!decision) return 0
+  ctx.events.emit('throttled', { run: run.name, reason: decision.reason, ms: decision.ms })
+  return decision.ms
 }

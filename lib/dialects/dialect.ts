@@ -40,4 +40,21 @@ export interface Dialect {
   isUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean>
   /** SQL printed by `plan` for transform mode's write-back, as a template. */
   writeBackTemplate(table: string, key: string, columns: string[]): string
+
+  // Optional capabilities. Where one is missing the core falls back (heartbeats, polling).
+
+  /** A session held by each runner process: marks its workers alive and hears control changes. */
+  openPresence?(knex: Knex, onControl: (runName: string) => void): Promise<Presence>
+  /** False once the database session that marked `workerId` alive is gone. */
+  isWorkerConnected?(knex: Knex, workerId: string): Promise<boolean>
+  /** Wakes every listening runner at once after a control change. */
+  notifyControl?(knex: Knex, runName: string): Promise<void>
+  /** The worst replica's replay lag in ms; null when unknown. */
+  replicationLagMs?(knex: Knex): Promise<number | null>
+}
+
+export interface Presence {
+  markAlive(workerId: string): Promise<void>
+  markGone(workerId: string): Promise<void>
+  close(): Promise<void>
 }

@@ -16,6 +16,8 @@ export interface Run {
   totalEstimate: number | null
   batchSize: number
   lastError: string | null
+  throttleReason: string | null
+  throttledAt: number | null
   createdAt: number
   startedAt: number | null
   finishedAt: number | null
@@ -34,6 +36,8 @@ function toRun(row: Record<string, unknown>): Run {
     totalEstimate: numOrNull(row.total_estimate),
     batchSize: num(row.batch_size),
     lastError: (row.last_error as string | null) ?? null,
+    throttleReason: (row.throttle_reason as string | null) ?? null,
+    throttledAt: numOrNull(row.throttled_at),
     createdAt: num(row.created_at),
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
@@ -81,6 +85,8 @@ export interface RunPatch {
   totalEstimate?: number | null
   batchSize?: number
   lastError?: string | null
+  throttleReason?: string | null
+  throttledAt?: number | null
   startedAt?: number | null
   finishedAt?: number | null
 }
@@ -94,6 +100,8 @@ const COLUMNS: Record<keyof RunPatch, string> = {
   totalEstimate: 'total_estimate',
   batchSize: 'batch_size',
   lastError: 'last_error',
+  throttleReason: 'throttle_reason',
+  throttledAt: 'throttled_at',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
 }

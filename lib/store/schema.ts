@@ -6,10 +6,8 @@ export const TABLES = {
   batches: 'evolve_batches',
   failures: 'evolve_failures',
   workers: 'evolve_workers',
+  control: 'evolve_control',
 } as const
-
-/** Bumped whenever a step is appended to MIGRATIONS below. */
-export const SCHEMA_VERSION = 1
 
 type Step = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
 
@@ -68,6 +66,21 @@ const MIGRATIONS: Step[] = [
         t.bigInteger('started_at').notNullable()
         t.bigInteger('heartbeat_at').notNullable()
         t.bigInteger('stopped_at')
+      }),
+  (schema) =>
+    schema
+      .alterTable(TABLES.runs, (t) => {
+        t.text('throttle_reason') // why workers are holding back right now, null = not throttled
+        t.bigInteger('throttled_at')
+      })
+      .alterTable(TABLES.workers, (t) => {
+        t.string('run_name', 255)
+      })
+      .createTable(TABLES.control, (t) => {
+        // Process-wide switches and figures shared by every worker on every machine.
+        t.string('key', 64).primary()
+        t.text('value')
+        t.bigInteger('updated_at').notNullable()
       }),
 ]
 

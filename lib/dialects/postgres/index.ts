@@ -1,6 +1,7 @@
 import type { Dialect } from '../dialect.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresIsUniqueColumn } from './introspect.ts'
+import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 
 export const postgresDialect: Dialect = {
@@ -20,4 +21,8 @@ export const postgresDialect: Dialect = {
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
   isUniqueColumn: postgresIsUniqueColumn,
+  openPresence: openPostgresPresence,
+  isWorkerConnected: postgresIsWorkerConnected,
+  notifyControl: postgresNotifyControl,
+  replicationLagMs: postgresReplicationLagMs,
 }

@@ -1,0 +1,67 @@
+import { getControl } from '../store/control.ts'
+import { TABLES } from '../store/schema.ts'
+import { num } from '../store/db.ts'
+import type { WorkerContext } from './context.ts'
+
+/** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
+export type ThrottleAnswer = boolean | null | undefined | { reason: string; ms?: number }
+
+export interface ThrottleOptions {
+  /** Called before every batch; e.g. look at your own queue depth or error rate. */
+  throttle?: () => ThrottleAnswer | Promise<ThrottleAnswer>
+  /** Upper bound on rows evolved per second, across every worker of the run. */
+  maxRowsPerSecond?: number
+  /** Hold back while the worst replica lags more than this (PostgreSQL). */
+  maxReplicationLagMs?: number
+  /** Hold back while the app's latency is above this: from `latencyProbe`, or as reported by `reportAppLatency`. */
+  maxAppLatencyMs?: number
+  /** SQL timed as a stand-in for the app's latency, e.g. a typical point read. */
+  latencyProbe?: string
+}
+
+export interface ThrottleDecision {
+  reason: string
+  ms: number
+}
+
+export const APP_LATENCY_KEY = 'app_latency_ms'
+const REPORT_FRESH_MS = 10_000
+const DEFAULT_HOLD_MS = 1_000
+
+/** The first throttle source that says "hold back", or null. */
+export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecision | null> {
+  const o = ctx.options
+  if (o.throttle) {
+    const answer = await o.throttle()
+    if (answer === true) return { reason: 'throttle hook', ms: DEFAULT_HOLD_MS }
+    if (answer && typeof answer === 'object') return { reason: answer.reason, ms: answer.ms ?? DEFAULT_HOLD_MS }
+  }
+  if (o.maxRowsPerSecond !== undefined) {
+    const row = await ctx.knex(TABLES.batches)
+      .where({ run_name: ctx.migration.name })
+      .where('finished_at', '>', Date.now() - 1000)
+      .sum({ rows: 'rows' })
+      .first()
+    if (num(row?.rows) >= o.maxRowsPerSecond) return { reason: `max ${o.maxRowsPerSecond} rows/s`, ms: 100 }
+  }
+  if (o.maxReplicationLagMs !== undefined && ctx.dialect.replicationLagMs) {
+    const lag = await ctx.dialect.replicationLagMs(ctx.knex)
+    if (lag !== null && lag > o.maxReplicationLagMs) return { reason: `replication lag ${Math.round(lag)} ms > ${o.maxReplicationLagMs} ms`, ms: DEFAULT_HOLD_MS }
+  }
+  if (o.maxAppLatencyMs !== undefined) {
+    const latency = await appLatency(ctx)
+    if (latency !== null && latency > o.maxAppLatencyMs) return { reason: `app latency ${Math.round(latency)} ms > ${o.maxAppLatencyMs} ms`, ms: DEFAULT_HOLD_MS }
+  }
+  return null
+}
+
+async function appLatency(ctx: WorkerContext): Promise<number | null> {
+  if (ctx.options.latencyProbe) {
+    const started = performance.now()
+    await ctx.knex.raw(ctx.options.latencyProbe)
+    return performance.now() - started
+  }
+  const reported = await getControl(ctx.knex, APP_LATENCY_KEY)
+  if (!reported?.value || Date.now() - reported.updatedAt > REPORT_FRESH_MS) return null
+  return Number(reported.value)
+}
