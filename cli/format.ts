@@ -7,16 +7,23 @@ export function formatDuration(seconds: number | null): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
 }
 
+/** `running`, or `running, throttled (why)`. */
+export function stateText(p: RunProgress): string {
+  return p.throttled ? `${p.state}, throttled (${p.throttled})` : p.state
+}
+
 /** One human line for a run: what `run` prints as progress and `status` as a row. */
 export function progressLine(p: RunProgress): string {
   const total = p.total === null ? '' : `/${p.total}`
   const pct = p.total ? ` (${Math.min(100, Math.floor((100 * p.done) / Math.max(1, p.total)))}%)` : ''
-  const parts = [`${p.name}: ${p.state}`, `${p.done}${total} rows${pct}`]
+  const parts = [`${p.name}: ${stateText(p)}`, `${p.done}${total} rows${pct}`]
   if (p.failed > 0) parts.push(`${p.failed} failed`)
   if (p.retries > 0) parts.push(`${p.retries} retries`)
   if (p.rowsPerSecond !== null) parts.push(`${p.rowsPerSecond} rows/s`)
   if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds)}`)
   if (p.phase === 'sweep') parts.push(`sweep ${p.sweepPass}`)
+  if (p.batchSize !== null && p.state === 'running') parts.push(`batch ${p.batchSize}`)
+  if (p.workers > 1) parts.push(`${p.workers} workers`)
   return parts.join(', ')
 }
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import { registerControl } from './commands/control.ts'
 import { registerFailures } from './commands/failures.ts'
 import { registerPlan } from './commands/plan.ts'
 import { registerRun } from './commands/run.ts'
@@ -20,6 +21,7 @@ registerStatus(program)
 registerPlan(program)
 registerRun(program)
 registerFailures(program)
+registerControl(program)
 
 try {
   await program.parseAsync(process.argv)

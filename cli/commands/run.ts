@@ -1,45 +1,80 @@
 import type { Command } from 'commander'
-import type { Runner } from '../../lib/core/runner.ts'
-import { Runner as EvolveRunner } from '../../lib/core/runner.ts'
-import { getProgress, type RunProgress } from '../../lib/core/progress.ts'
 import type { Knex } from 'knex'
+import { pino } from 'pino'
+import { Runner } from '../../lib/core/runner.ts'
+import type { RunOptions } from '../../lib/core/context.ts'
+import type { RunProgress } from '../../lib/core/progress.ts'
+import { usage } from '../../lib/errors.ts'
+import { serveMetrics } from '../../lib/http/metrics-server.ts'
+import { logEvents } from '../../lib/observe/log-events.ts'
+import { collectMetrics } from '../../lib/observe/metrics.ts'
+import { type GlobalOptions, type Session, withSession } from '../context.ts'
 import { EXIT } from '../fail.ts'
-import { type GlobalOptions, withSession } from '../context.ts'
 import { progressLine } from '../format.ts'
 import { positiveInt } from '../parse.ts'
+import { printProgress } from '../progress-printer.ts'
 
-interface RunFlags { workers?: number; batchSize?: number }
+interface RunFlags {
+  workers?: number
+  batchSize?: number
+  targetBatchMs?: number
+  maxRowsPerSecond?: number
+  maxReplicationLagMs?: number
+  maxAppLatencyMs?: number
+  metricsPort?: number
+  logFormat: 'pretty' | 'json'
+}
+
+function withRunFlags(cmd: Command): Command {
+  return cmd
+    .option('--workers <n>', 'workers in this process', positiveInt('--workers'))
+    .option('--batch-size <n>', 'fixed rows per batch (turns off the adaptive size)', positiveInt('--batch-size'))
+    .option('--target-batch-ms <ms>', 'batch duration the adaptive size aims for (default 100)', positiveInt('--target-batch-ms'))
+    .option('--max-rows-per-second <n>', 'throttle: at most this many rows per second, all workers together', positiveInt('--max-rows-per-second'))
+    .option('--max-replication-lag-ms <ms>', 'throttle while a replica lags more (PostgreSQL)', positiveInt('--max-replication-lag-ms'))
+    .option('--max-app-latency-ms <ms>', "throttle while the app's latency is higher", positiveInt('--max-app-latency-ms'))
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://0.0.0.0:<port>/metrics', positiveInt('--metrics-port'))
+    .option('--log-format <format>', 'pretty (progress lines) or json (one structured entry per event)', logFormat, 'pretty')
+}
 
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  withRunFlags(program.command('run'))
     .description('evolve the named migrations (default: all, in file-name order); resumes interrupted runs')
     .argument('[names...]', 'migration names (file names without extension)')
-    .option('--workers <n>', 'workers in this process', positiveInt('--workers'))
-    .option('--batch-size <n>', 'rows per batch (overrides the migration files)', positiveInt('--batch-size'))
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
       process.exitCode = await withSession(opts, async (s) => {
-        const runner = new EvolveRunner({ knex: s.knex, migrations: await s.loadMigrations(names), workers: opts.workers, batchSize: opts.batchSize })
-        return drive(runner, s.knex)
+        const runner = newRunner(s, opts, await s.loadMigrations(names))
+        return drive(runner, s.knex, opts, () => runner.run())
       })
     })
 
-  program
-    .command('retry')
+  withRunFlags(program.command('retry'))
     .description("re-drive only a run's failed objects")
     .argument('<name>', 'migration name')
-    .action(async (name: string, _flags: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions>()
+    .action(async (name: string, _flags: RunFlags, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
       process.exitCode = await withSession(opts, async (s) => {
-        const runner = new EvolveRunner({ knex: s.knex, migrations: await s.loadMigrations([name]) })
-        return drive(runner, s.knex, () => runner.retry(name).then((r) => [r]))
+        const runner = newRunner(s, opts, await s.loadMigrations([name]))
+        return drive(runner, s.knex, opts, async () => [await runner.retry(name)])
       })
     })
 }
 
-/** Runs to the end while printing plain progress lines; returns the exit code. */
-async function drive(runner: Runner, knex: Knex, work: () => Promise<RunProgress[]> = () => runner.run()): Promise<number> {
+function newRunner(s: Session, opts: RunFlags, migrations: Awaited<ReturnType<Session['loadMigrations']>>): Runner {
+  const flags: Partial<RunOptions> = {
+    batchSize: opts.batchSize,
+    targetBatchMs: opts.targetBatchMs,
+    maxRowsPerSecond: opts.maxRowsPerSecond,
+    maxReplicationLagMs: opts.maxReplicationLagMs,
+    maxAppLatencyMs: opts.maxAppLatencyMs,
+  }
+  const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined))
+  return new Runner({ knex: s.knex, migrations, workers: opts.workers, ...s.config.run, ...defined })
+}
+
+/** Runs to the end while reporting; returns the exit code. */
+async function drive(runner: Runner, knex: Knex, opts: RunFlags, work: () => Promise<RunProgress[]>): Promise<number> {
   const stopOnSignal = () => {
     process.stderr.write('evolve: stopping after the current batch (press Ctrl-C again to abort)\n')
     runner.stop()
@@ -47,38 +82,31 @@ async function drive(runner: Runner, knex: Knex, work: () => Promise<RunProgress
   }
   process.once('SIGINT', stopOnSignal)
   process.once('SIGTERM', () => runner.stop())
-  const stopPrinting = printProgress(runner, knex)
+  const json = opts.logFormat === 'json'
+  if (json) logEvents(runner.events, pino({ base: undefined }))
+  else printProgress(runner.events, knex)
+  const server = opts.metricsPort ? await listen(runner, opts.metricsPort) : undefined
   try {
     const results = await work()
-    for (const r of results) console.log(progressLine(r))
-    const interrupted = results.some((r) => r.state === 'running')
-    if (interrupted) console.log('stopped: `evolve run` resumes where this left off')
+    if (!json) for (const r of results) console.log(progressLine(r))
+    if (!json && results.some((r) => r.state === 'running')) console.log('stopped: `evolve run` resumes where this left off')
     return results.every((r) => r.state === 'done') ? EXIT.ok : EXIT.runFailed
   } finally {
-    stopPrinting()
+    server?.close()
+    runner.events.removeAllListeners()
     process.off('SIGINT', stopOnSignal)
   }
 }
 
-const PRINT_EVERY_MS = 1000
-
-/** Subscribes to the runner's events and prints at most one progress line a second. */
-function printProgress(runner: Runner, knex: Knex): () => void {
-  let last = 0
-  const { events } = runner
-  const onBatch = ({ run }: { run: string }) => {
-    if (Date.now() - last < PRINT_EVERY_MS) return
-    last = Date.now()
-    getProgress(knex, run).then((p) => console.log(progressLine(p)), () => {})
+async function listen(runner: Runner, port: number) {
+  try {
+    return await serveMetrics(collectMetrics(runner.events), port)
+  } catch (err) {
+    throw usage('E_METRICS_PORT', `cannot serve metrics on port ${port}: ${(err as Error).message}; pick another --metrics-port`)
   }
-  events.on('batch:done', onBatch)
-  events.on('run:start', ({ run, total, resumed }) => console.log(`${run}: ${resumed ? 'resuming' : 'starting'}${total === null ? '' : `, ${total} rows pending`}`))
-  events.on('run:skip', ({ run, state, reason }) => console.log(`${run}: ${state}, skipped (${reason})`))
-  events.on('object:failed', ({ run, key, error }) => console.log(`${run}: object ${JSON.stringify(key)} failed: ${error}`))
-  events.on('sweep', ({ run, pass, pending }) => console.log(`${run}: sweep ${pass}: ${pending} rows written in the old shape meanwhile`))
-  events.on('batch:takeover', ({ run, batchId }) => console.log(`${run}: took over batch ${batchId} from a dead worker`))
-  events.on('run:end', ({ run, error }) => {
-    if (error) console.log(`${run}: ${error}`)
-  })
-  return () => events.removeAllListeners()
+}
+
+function logFormat(value: string): 'pretty' | 'json' {
+  if (value !== 'pretty' && value !== 'json') throw usage('E_BAD_FLAG', `--log-format takes pretty or json, got "${value}"`)
+  return value
 }

@@ -4,7 +4,7 @@ import { getProgress } from '../../lib/core/progress.ts'
 import { listRuns } from '../../lib/store/runs.ts'
 import { hasSchema } from '../../lib/store/schema.ts'
 import { type GlobalOptions, withSession } from '../context.ts'
-import { formatDuration, table } from '../format.ts'
+import { formatDuration, stateText, table } from '../format.ts'
 
 export function registerStatus(program: Command): void {
   program
@@ -27,10 +27,12 @@ export function registerStatus(program: Command): void {
           return
         }
         const rows = progress.map((p) => [
-          p.name, p.state, String(p.done), String(p.failed), p.remaining === null ? '-' : String(p.remaining),
+          p.name, stateText(p), String(p.done), String(p.failed), p.remaining === null ? '-' : String(p.remaining),
           p.rowsPerSecond === null ? '-' : String(p.rowsPerSecond), formatDuration(p.etaSeconds),
+          p.batchSize === null ? '-' : String(p.batchSize), String(p.retries), String(p.workers),
         ])
-        console.log(table([['NAME', 'STATE', 'DONE', 'FAILED', 'REMAINING', 'ROWS/S', 'ETA'], ...rows]))
+        const header = ['NAME', 'STATE', 'DONE', 'FAILED', 'REMAINING', 'ROWS/S', 'ETA', 'BATCH', 'RETRIES', 'WORKERS']
+        console.log(table([header, ...rows]))
         for (const p of progress.filter((x) => x.lastError)) console.log(`${p.name}: ${p.lastError}`)
       })
     })

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex'
+import type { PacingOptions } from '../core/pacing.ts'
+import type { ThrottleOptions } from '../core/throttle.ts'
 
-export interface EvolveConfig {
+/** Where the database is, plus how runs pace and throttle themselves (see the README). */
+export interface EvolveConfig extends ThrottleOptions, Partial<PacingOptions> {
   /** `pg` or `better-sqlite3` (knex client names). */
   client: string
   /** A knex connection: a URL string for PostgreSQL, `{ filename }` for SQLite. */

@@ -4,6 +4,7 @@ import type { Knex } from 'knex'
 import { z } from 'zod'
 import { dialectForClient } from '../dialects/for-knex.ts'
 import { usage } from '../errors.ts'
+import type { RunOptions } from '../core/context.ts'
 import { importUserModule } from './import-module.ts'
 import { parseDatabaseUrl } from './parse-url.ts'
 
@@ -21,6 +22,8 @@ export interface ResolvedConfig {
   migrationsDir: string
   /** Where the database setting came from, for error messages. */
   source: string
+  /** Pacing and throttling from the config file. */
+  run: Partial<RunOptions>
 }
 
 export const CONFIG_FILES = ['evolve.config.ts', 'evolve.config.mjs', 'evolve.config.js', 'evolve.config.json']
@@ -31,8 +34,21 @@ const configSchema = z
     client: z.string(),
     connection: z.union([z.string(), z.record(z.string(), z.unknown())]),
     migrations: z.object({ directory: z.string().optional() }).strict().optional(),
+    throttle: z.custom<RunOptions['throttle']>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
+    maxRowsPerSecond: z.number().positive().optional(),
+    maxReplicationLagMs: z.number().positive().optional(),
+    maxAppLatencyMs: z.number().positive().optional(),
+    latencyProbe: z.string().min(1).optional(),
+    targetBatchMs: z.number().positive().optional(),
+    minBatchSize: z.number().int().positive().optional(),
+    maxBatchSize: z.number().int().positive().optional(),
   })
   .strict()
+
+function runOptions(config: z.infer<typeof configSchema>): Partial<RunOptions> {
+  const { client: _c, connection: _n, migrations: _m, ...run } = config
+  return run
+}
 
 /**
  * Where the database and migrations are: `--db`, else DATABASE_URL, else
@@ -40,9 +56,9 @@ const configSchema = z
  */
 export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig> {
   const dir = (fallback: string) => resolve(input.cwd, input.dir ?? fallback)
-  if (input.db) return { ...parseDatabaseUrl(input.db, input.cwd, '--db'), migrationsDir: dir('migrations'), source: '--db' }
+  if (input.db) return { ...parseDatabaseUrl(input.db, input.cwd, '--db'), migrationsDir: dir('migrations'), source: '--db', run: {} }
   if (input.env.DATABASE_URL) {
-    return { ...parseDatabaseUrl(input.env.DATABASE_URL, input.cwd, 'DATABASE_URL'), migrationsDir: dir('migrations'), source: 'DATABASE_URL' }
+    return { ...parseDatabaseUrl(input.env.DATABASE_URL, input.cwd, 'DATABASE_URL'), migrationsDir: dir('migrations'), source: 'DATABASE_URL', run: {} }
   }
   const configFile = input.config ? resolve(input.cwd, input.config) : find(input.cwd, CONFIG_FILES)
   if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
@@ -50,7 +66,7 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
     const config = parseConfig(configFile, await importUserModule(configFile, 'config file'))
     const base = dirname(configFile)
     const migrationsDir = input.dir ? dir('migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
-    return { client: config.client, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile }
+    return { client: config.client, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile, run: runOptions(config) }
   }
   const knexfile = find(input.cwd, KNEXFILES)
   if (knexfile) {
@@ -59,7 +75,7 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
     const picked = exported && 'client' in exported ? exported : exported?.[environment]
     if (!picked) throw usage('E_CONFIG', `${knexfile}: no "client" and no "${environment}" environment: set NODE_ENV or add a top-level config`)
     const config = parseConfig(knexfile, { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection })
-    return { client: config.client, connection: relativeFilename(config.connection, dirname(knexfile)), migrationsDir: dir('migrations'), source: knexfile }
+    return { client: config.client, connection: relativeFilename(config.connection, dirname(knexfile)), migrationsDir: dir('migrations'), source: knexfile, run: {} }
   }
   throw usage(
     'E_NO_DATABASE',

@@ -1,4 +1,4 @@
-import { type Batch, claimBatch, findOpenBatches, insertBatch } from '../store/batches.ts'
+import { type Batch, claimBatch, claimPendingBatch, findOpenBatches, insertBatch } from '../store/batches.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import { type Run, updateRun } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
@@ -17,10 +17,10 @@ export type NextStep =
  * compare-and-set, so workers in any number of processes never share a batch.
  */
 export async function claimNext(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
+  const pending = await claimPendingBatch(ctx.knex, ctx.dialect.skipLocked, run.name, ctx.workerId)
+  if (pending) return { kind: 'batch', batch: pending }
   const open = await findOpenBatches(ctx.knex, run.name)
-  for (const batch of open.filter((b) => b.state === 'pending')) {
-    if (await claimBatch(ctx.knex, batch, ctx.workerId)) return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }
-  }
+  if (open.some((b) => b.state === 'pending')) return { kind: 'again' } // created since our claim attempt
   const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
   if (others.length > 0) {
     const dead = await deadOwners(ctx.knex, ctx.dialect, others.map((b) => b.owner!), ctx.options.leaseMs)

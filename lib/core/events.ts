@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { RetryReason } from '../dialects/dialect.ts'
 import type { RunState } from '../store/runs.ts'
+import type { ThrottleSource } from './throttle.ts'
 
 /**
  * What the core tells the outside world. The CLI's progress lines, logs, metrics
@@ -16,7 +17,7 @@ export interface EvolveEvents {
   'batch:takeover': [{ run: string; batchId: number; from: string }]
   'object:failed': [{ run: string; key: unknown; error: string }]
   sweep: [{ run: string; pass: number; pending: number }]
-  throttled: [{ run: string; reason: string; ms: number }]
+  throttled: [{ run: string; source: ThrottleSource; reason: string; ms: number }]
 }
 
 export class EvolveEmitter extends EventEmitter<EvolveEvents> {}

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex'
-import { batchTotals } from '../store/batches.ts'
+import { type BatchTotals, batchTotals, recentRows } from '../store/batches.ts'
 import { countFailures } from '../store/failures.ts'
 import { type Run, type RunState, getRun } from '../store/runs.ts'
 import { hasSchema } from '../store/schema.ts'
+import { recentWorkers } from '../store/workers.ts'
+import { RUN_DEFAULTS } from './context.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
 export interface RunProgress {
@@ -16,7 +18,14 @@ export interface RunProgress {
   phase: string
   sweepPass: number
   batches: number
+  /** The batch size workers use now (it adapts toward the target batch duration). */
+  batchSize: number | null
   retries: number
+  /** Why workers hold back right now, or null. */
+  throttled: string | null
+  /** Workers serving the run now, on every machine. */
+  workers: number
+  /** Over the last 30 s while running; the average over the run once it ended. */
   rowsPerSecond: number | null
   etaSeconds: number | null
   startedAt: string | null
@@ -24,10 +33,13 @@ export interface RunProgress {
   lastError: string | null
 }
 
+const RATE_WINDOW_MS = 30_000
+
 export function notStarted(name: string): RunProgress {
   return {
-    name, state: 'pending', done: 0, failed: 0, remaining: null, total: null, phase: 'scan', sweepPass: 0,
-    batches: 0, retries: 0, rowsPerSecond: null, etaSeconds: null, startedAt: null, finishedAt: null, lastError: null,
+    name, state: 'pending', done: 0, failed: 0, remaining: null, total: null, phase: 'scan', sweepPass: 0, batches: 0,
+    batchSize: null, retries: 0, throttled: null, workers: 0, rowsPerSecond: null, etaSeconds: null, startedAt: null,
+    finishedAt: null, lastError: null,
   }
 }
 
@@ -35,14 +47,15 @@ export async function getProgress(knex: Knex, name: string): Promise<RunProgress
   if (!(await hasSchema(knex))) return notStarted(name)
   const run = await getRun(knex, name)
   if (!run) return notStarted(name)
-  return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name))
+  const active = run.state === 'running' || run.state === 'paused'
+  const workers = active ? (await recentWorkers(knex, name, RUN_DEFAULTS.leaseMs)).length : 0
+  const recent = run.state === 'running' ? await recentRows(knex, name, RATE_WINDOW_MS) : null
+  return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name), workers, recent)
 }
 
-function progressOf(run: Run, totals: Awaited<ReturnType<typeof batchTotals>>, failed: number): RunProgress {
+function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: number | null): RunProgress {
   const remaining = run.state === 'done' ? 0 : run.totalEstimate === null ? null : Math.max(0, run.totalEstimate - totals.rowsDone - failed)
-  const end = run.finishedAt ?? (run.state === 'running' ? Date.now() : totals.lastBatchAt)
-  const seconds = run.startedAt !== null && end !== null ? (end - run.startedAt) / 1000 : 0
-  const rate = seconds > 0 && totals.rowsDone > 0 ? totals.rowsDone / seconds : null
+  const rate = recent !== null ? currentRate(run, recent) : averageRate(run, totals)
   return {
     name: run.name,
     state: run.state,
@@ -53,11 +66,27 @@ function progressOf(run: Run, totals: Awaited<ReturnType<typeof batchTotals>>, f
     phase: run.phase,
     sweepPass: run.sweepPass,
     batches: totals.batchesDone,
+    batchSize: run.batchSize,
     retries: totals.retries,
+    throttled: run.state === 'running' ? run.throttleReason : null,
+    workers,
     rowsPerSecond: rate === null ? null : Math.round(rate),
     etaSeconds: rate && remaining !== null && run.state === 'running' ? Math.ceil(remaining / rate) : null,
     startedAt: run.startedAt === null ? null : new Date(run.startedAt).toISOString(),
     finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
     lastError: run.lastError,
   }
+}
+
+function currentRate(run: Run, recentRowsDone: number): number | null {
+  if (run.startedAt === null) return null
+  const window = Math.min(RATE_WINDOW_MS, Date.now() - run.startedAt) / 1000
+  return window > 0 ? recentRowsDone / window : null
+}
+
+function averageRate(run: Run, totals: BatchTotals): number | null {
+  const end = run.finishedAt ?? totals.lastBatchAt
+  if (run.startedAt === null || end === null || totals.rowsDone === 0) return null
+  const seconds = (end - run.startedAt) / 1000
+  return seconds > 0 ? totals.rowsDone / seconds : null
 }

@@ -19,7 +19,10 @@ export interface ThrottleOptions {
   latencyProbe?: string
 }
 
+export type ThrottleSource = 'hook' | 'rate' | 'replication_lag' | 'app_latency'
+
 export interface ThrottleDecision {
+  source: ThrottleSource
   reason: string
   ms: number
 }
@@ -33,8 +36,8 @@ export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecisio
   const o = ctx.options
   if (o.throttle) {
     const answer = await o.throttle()
-    if (answer === true) return { reason: 'throttle hook', ms: DEFAULT_HOLD_MS }
-    if (answer && typeof answer === 'object') return { reason: answer.reason, ms: answer.ms ?? DEFAULT_HOLD_MS }
+    if (answer === true) return { source: 'hook', reason: 'throttle hook', ms: DEFAULT_HOLD_MS }
+    if (answer && typeof answer === 'object') return { source: 'hook', reason: answer.reason, ms: answer.ms ?? DEFAULT_HOLD_MS }
   }
   if (o.maxRowsPerSecond !== undefined) {
     const row = await ctx.knex(TABLES.batches)
@@ -42,15 +45,15 @@ export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecisio
       .where('finished_at', '>', Date.now() - 1000)
       .sum({ rows: 'rows' })
       .first()
-    if (num(row?.rows) >= o.maxRowsPerSecond) return { reason: `max ${o.maxRowsPerSecond} rows/s`, ms: 100 }
+    if (num(row?.rows) >= o.maxRowsPerSecond) return { source: 'rate', reason: `max ${o.maxRowsPerSecond} rows/s`, ms: 100 }
   }
   if (o.maxReplicationLagMs !== undefined && ctx.dialect.replicationLagMs) {
     const lag = await ctx.dialect.replicationLagMs(ctx.knex)
-    if (lag !== null && lag > o.maxReplicationLagMs) return { reason: `replication lag ${Math.round(lag)} ms > ${o.maxReplicationLagMs} ms`, ms: DEFAULT_HOLD_MS }
+    if (lag !== null && lag > o.maxReplicationLagMs) return { source: 'replication_lag', reason: `replication lag ${Math.round(lag)} ms > ${o.maxReplicationLagMs} ms`, ms: DEFAULT_HOLD_MS }
   }
   if (o.maxAppLatencyMs !== undefined) {
     const latency = await appLatency(ctx)
-    if (latency !== null && latency > o.maxAppLatencyMs) return { reason: `app latency ${Math.round(latency)} ms > ${o.maxAppLatencyMs} ms`, ms: DEFAULT_HOLD_MS }
+    if (latency !== null && latency > o.maxAppLatencyMs) return { source: 'app_latency', reason: `app latency ${Math.round(latency)} ms > ${o.maxAppLatencyMs} ms`, ms: DEFAULT_HOLD_MS }
   }
   return null
 }

@@ -40,28 +40,44 @@ export async function runWorker(ctx: WorkerContext): Promise<void> {
 }
 
 async function loop(ctx: WorkerContext): Promise<void> {
-  const m = ctx.migration
   const o = ctx.options
-  const sizer = new BatchSizer(o.batchSize ?? m.batchSize, o, o.batchSize !== undefined)
+  const sizer = new BatchSizer(o.batchSize ?? ctx.migration.batchSize, o, o.batchSize !== undefined)
+  let conflicts = 0
   while (!ctx.signal.aborted) {
-    const run = await getRun(ctx.knex, m.name)
-    if (!run || !['running', 'paused'].includes(run.state)) return
-    const holdMs = run.state === 'paused' ? o.pollMs : await throttled(ctx, run)
-    if (holdMs > 0) {
-      await ctx.wakeup.wait(holdMs, ctx.signal)
-      continue
+    try {
+      if ((await step(ctx, sizer)) === 'finished') return
+      conflicts = 0
+    } catch (err) {
+      // Bookkeeping outside a batch can meet the same conflicts as a batch (a busy SQLite
+      // file, a dropped connection): back off and go on rather than abandon the run.
+      const reason = ctx.dialect.classifyError(err)
+      if (reason === null || ++conflicts > ctx.migration.maxAttempts) throw err
+      await ctx.wakeup.wait(Math.min(o.retryMaxMs, o.retryMinMs * 2 ** conflicts), ctx.signal)
     }
-    const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
-    const next = await claimNext(ctx, run, size)
-    if (next.kind === 'batch') {
-      const outcome = await executeBatch(ctx, next.batch)
-      if (next.planned && outcome) {
-        sizer.observe(size, outcome.durationMs)
-        if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })
-      }
-    } else if (next.kind === 'wait') await ctx.wakeup.wait(o.pollMs, ctx.signal)
-    else if (next.kind === 'finalize' && (await finalize(ctx, run))) return
   }
+}
+
+/** One turn of the loop: hold back, or claim and evolve one batch, or close the pass. */
+async function step(ctx: WorkerContext, sizer: BatchSizer): Promise<'finished' | 'continue'> {
+  const { migration: m, options: o } = ctx
+  const run = await getRun(ctx.knex, m.name)
+  if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
+  const holdMs = run.state === 'paused' ? o.pollMs : await throttled(ctx, run)
+  if (holdMs > 0) {
+    await ctx.wakeup.wait(holdMs, ctx.signal)
+    return 'continue'
+  }
+  const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
+  const next = await claimNext(ctx, run, size)
+  if (next.kind === 'batch') {
+    const outcome = await executeBatch(ctx, next.batch)
+    if (next.planned && outcome) {
+      sizer.observe(size, outcome.durationMs)
+      if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })
+    }
+  } else if (next.kind === 'wait') await ctx.wakeup.wait(o.pollMs, ctx.signal)
+  else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
+  return 'continue'
 }
 
 /**
@@ -75,6 +91,6 @@ async function throttled(ctx: WorkerContext, run: Run): Promise<number> {
     await updateRun(ctx.knex, run.name, { throttleReason: reason, throttledAt: reason ? Date.now() : null })
   }
   if (!decision) return 0
-  ctx.events.emit('throttled', { run: run.name, reason: decision.reason, ms: decision.ms })
+  ctx.events.emit('throttled', { run: run.name, source: decision.source, reason: decision.reason, ms: decision.ms })
   return decision.ms
 }

@@ -32,6 +32,8 @@ export interface Dialect {
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
   /** Re-reads rows under a lock the app's writers must respect. */
   lockRows(query: Knex.QueryBuilder): Knex.QueryBuilder
+  /** For claim subqueries: skip rows another worker is claiming right now instead of queueing behind it. */
+  skipLocked(query: Knex.QueryBuilder): Knex.QueryBuilder
   /** Conflict errors worth retrying, by SQLSTATE / SQLite code; null = not retryable. */
   classifyError(err: unknown): RetryReason | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex'
 import { type Db, decodeKey, encodeKey, num, numOrNull } from './db.ts'
 import type { Phase } from './runs.ts'
 import { TABLES } from './schema.ts'
@@ -67,7 +68,26 @@ export async function insertBatch(
   return toBatch(row)
 }
 
-/** Takes a pending batch, or one whose owner is dead, for `owner`. Fenced by compare-and-set. */
+/**
+ * Claims the oldest pending batch in one statement. On PostgreSQL the subquery uses
+ * FOR UPDATE SKIP LOCKED, so many workers claim side by side without queueing.
+ */
+export async function claimPendingBatch(
+  db: Db,
+  skipLocked: (q: Knex.QueryBuilder) => Knex.QueryBuilder,
+  runName: string,
+  owner: string,
+): Promise<Batch | undefined> {
+  const oldest = skipLocked(db(TABLES.batches).select('id').where({ run_name: runName, state: 'pending' }).orderBy('id').limit(1))
+  const [row] = await db(TABLES.batches)
+    .whereIn('id', oldest)
+    .where({ state: 'pending' })
+    .update({ state: 'claimed', owner, claimed_at: Date.now() })
+    .returning('*')
+  return row ? toBatch(row) : undefined
+}
+
+/** Takes a batch whose owner is dead, for `owner`. Fenced by compare-and-set on the old owner. */
 export async function claimBatch(db: Db, batch: Batch, owner: string): Promise<boolean> {
   const query = db(TABLES.batches).where({ id: batch.id, state: batch.state })
   if (batch.owner === null) query.whereNull('owner')
@@ -123,6 +143,16 @@ export interface BatchTotals {
   batchesOpen: number
   retries: number
   lastBatchAt: number | null
+}
+
+/** Rows finished in the last `windowMs`: the current speed, not the average since the start. */
+export async function recentRows(db: Db, runName: string, windowMs: number): Promise<number> {
+  const row = await db(TABLES.batches)
+    .where({ run_name: runName })
+    .where('finished_at', '>', Date.now() - windowMs)
+    .sum({ rows: 'rows' })
+    .first()
+  return num(row?.rows)
 }
 
 export async function batchTotals(db: Db, runName: string): Promise<BatchTotals> {

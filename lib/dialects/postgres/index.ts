@@ -17,6 +17,7 @@ export const postgresDialect: Dialect = {
     await trx.raw(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(limits.statementTimeoutMs))}`)
   },
   lockRows: (query) => query.forUpdate(),
+  skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,

@@ -37,6 +37,8 @@ export const sqliteDialect: Dialect = {
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,
+  // Single-statement claims are atomic: SQLite runs one writer at a time.
+  skipLocked: (query) => query,
   classifyError: classifySqliteError,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
