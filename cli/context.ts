@@ -21,9 +21,9 @@ export interface Session {
 }
 
 /** Resolves configuration and connects; the caller must `close()` it. */
-export async function openSession(options: GlobalOptions): Promise<Session> {
+export async function openSession(options: GlobalOptions, pool?: Knex.PoolConfig): Promise<Session> {
   const config = await resolveConfig({ ...options, cwd: process.cwd(), env: process.env })
-  const { knex, dialect } = await connect(config)
+  const { knex, dialect } = await connect(config, pool)
   return {
     config,
     knex,
@@ -33,8 +33,8 @@ export async function openSession(options: GlobalOptions): Promise<Session> {
   }
 }
 
-export async function withSession<T>(options: GlobalOptions, fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = await openSession(options)
+export async function withSession<T>(options: GlobalOptions, fn: (s: Session) => Promise<T>, pool?: Knex.PoolConfig): Promise<T> {
+  const session = await openSession(options, pool)
   try {
     return await fn(session)
   } finally {

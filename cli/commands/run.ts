@@ -46,7 +46,7 @@ export function registerRun(program: Command): void {
       process.exitCode = await withSession(opts, async (s) => {
         const runner = newRunner(s, opts, await s.loadMigrations(names))
         return drive(runner, s.knex, opts, () => runner.run())
-      })
+      }, poolFor(opts))
     })
 
   withRunFlags(program.command('retry'))
@@ -57,8 +57,13 @@ export function registerRun(program: Command): void {
       process.exitCode = await withSession(opts, async (s) => {
         const runner = newRunner(s, opts, await s.loadMigrations([name]))
         return drive(runner, s.knex, opts, async () => [await runner.retry(name)])
-      })
+      }, poolFor(opts))
     })
+}
+
+/** Each worker holds a connection during a batch; heartbeats, claims and the presence session need a few more. */
+function poolFor(opts: RunFlags) {
+  return { max: (opts.workers ?? 1) + 4 }
 }
 
 function newRunner(s: Session, opts: RunFlags, migrations: Awaited<ReturnType<Session['loadMigrations']>>): Runner {

@@ -5,6 +5,8 @@ import { type Run, type RunState, getRun } from '../store/runs.ts'
 import { hasSchema } from '../store/schema.ts'
 import { recentWorkers } from '../store/workers.ts'
 import { RUN_DEFAULTS } from './context.ts'
+import { dialectOf } from '../dialects/for-knex.ts'
+import { deadOwners } from './liveness.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
 export interface RunProgress {
@@ -35,6 +37,12 @@ export interface RunProgress {
 
 const RATE_WINDOW_MS = 30_000
 
+async function liveWorkers(knex: Knex, name: string): Promise<number> {
+  const recent = (await recentWorkers(knex, name, RUN_DEFAULTS.leaseMs)).map((w) => w.id)
+  const dead = await deadOwners(knex, dialectOf(knex), recent, RUN_DEFAULTS.leaseMs)
+  return recent.length - dead.size
+}
+
 export function notStarted(name: string): RunProgress {
   return {
     name, state: 'pending', done: 0, failed: 0, remaining: null, total: null, phase: 'scan', sweepPass: 0, batches: 0,
@@ -48,7 +56,7 @@ export async function getProgress(knex: Knex, name: string): Promise<RunProgress
   const run = await getRun(knex, name)
   if (!run) return notStarted(name)
   const active = run.state === 'running' || run.state === 'paused'
-  const workers = active ? (await recentWorkers(knex, name, RUN_DEFAULTS.leaseMs)).length : 0
+  const workers = active ? await liveWorkers(knex, name) : 0
   const recent = run.state === 'running' ? await recentRows(knex, name, RATE_WINDOW_MS) : null
   return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name), workers, recent)
 }

@@ -7,7 +7,7 @@ import { ensureSchema } from '../store/schema.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
 import { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
-import { countPending } from './planner.ts'
+import { estimateTotal } from './estimate-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures } from './enqueue-failures.ts'
 import { validateAgainstDatabase } from './validate.ts'
@@ -80,7 +80,7 @@ export class Runner {
     const knex = this.config.knex
     let run = await getRun(knex, m.name)
     if (!run) {
-      const total = await countPending(knex, m)
+      const total = await estimateTotal(knex, this.dialect, m)
       run = await ensureRun(knex, { name: m.name, description: m.description ?? undefined, batchSize: m.batchSize, totalEstimate: total })
     }
     const skip = skipReason(run)

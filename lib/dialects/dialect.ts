@@ -51,6 +51,8 @@ export interface Dialect {
   isWorkerConnected?(knex: Knex, workerId: string): Promise<boolean>
   /** Wakes every listening runner at once after a control change. */
   notifyControl?(knex: Knex, runName: string): Promise<void>
+  /** The planner's row estimate for a query, where counting would be costly; null when unknown. */
+  estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
   /** The worst replica's replay lag in ms; null when unknown. */
   replicationLagMs?(knex: Knex): Promise<number | null>
 }

@@ -1,6 +1,6 @@
 import type { Dialect } from '../dialect.ts'
 import { classifyPostgresError } from './errors.ts'
-import { postgresIsUniqueColumn } from './introspect.ts'
+import { postgresEstimateRows, postgresIsUniqueColumn } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 
@@ -26,4 +26,5 @@ export const postgresDialect: Dialect = {
   isWorkerConnected: postgresIsWorkerConnected,
   notifyControl: postgresNotifyControl,
   replicationLagMs: postgresReplicationLagMs,
+  estimateRows: postgresEstimateRows,
 }

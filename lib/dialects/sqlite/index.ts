@@ -14,10 +14,11 @@ export const sqliteDialect: Dialect = {
     connection,
     useNullAsDefault: true,
     pool: {
-      // One connection per process: SQLite has one writer anyway.
+      ...pool,
+      // One connection per process whatever the caller asks: SQLite has one writer anyway,
+      // and workers of one process then queue in the pool instead of on SQLITE_BUSY.
       min: 1,
       max: 1,
-      ...pool,
       afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
         try {
           // WAL lets the app keep reading while a batch writes.
