@@ -13,8 +13,10 @@ export async function applyMigration(
 ): Promise<{ rows: number; keys: unknown[] }> {
   const m = ctx.migration
   if (m.mode === 'set') {
-    const rows = await setUpdateQuery(trx, ctx.knex, m, batch)
-    return { rows: Number(rows), keys: [] }
+    // Keys are only needed to check a sweep's work; the scan skips returning them.
+    if (batch.phase === 'scan') return { rows: Number(await setUpdateQuery(trx, ctx.knex, m, batch)), keys: [] }
+    const updated: AnyRow[] = await setUpdateQuery(trx, ctx.knex, m, batch).returning(m.key)
+    return { rows: updated.length, keys: updated.map((r) => r[m.key]) }
   }
   // Re-read under lock and re-checked against `pending`: a row the app changed since the
   // batch was planned is seen as it is now, never overwritten with stale values.

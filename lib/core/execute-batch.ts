@@ -1,7 +1,9 @@
 import pRetry from 'p-retry'
 import { LostClaimError, errorMessage } from '../errors.ts'
 import { type Batch, fenceBatch, finishBatch } from '../store/batches.ts'
-import { clearFailures } from '../store/failures.ts'
+import type { Knex } from 'knex'
+import { clearFailures, recordFailure } from '../store/failures.ts'
+import { pendingKeys } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
 import { isolateFailure } from './isolate-failure.ts'
@@ -44,13 +46,30 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<{ 
 async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number) {
   const m = ctx.migration
   const trxStarted = performance.now()
-  const rows = await ctx.knex.transaction(async (trx) => {
+  const outcome = await ctx.knex.transaction(async (trx) => {
     await ctx.dialect.beginBatch(trx, m)
     if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
     const { rows, keys } = await applyMigration(trx, ctx, batch)
+    const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys)
     await finishBatch(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
-    if (batch.phase === 'retry') await clearFailures(trx, m.name, batch.keys ?? keys)
-    return rows
+    if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? keys).filter((k) => !stuck.includes(k)))
+    return { rows, stuck }
   })
-  return { rows, durationMs: performance.now() - trxStarted }
+  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: m.name, key, error: STUCK })
+  return { rows: outcome.rows, durationMs: performance.now() - trxStarted }
+}
+
+const STUCK = 'still matches "pending" after it was evolved: the migration does not move it out of the pending set'
+
+/**
+ * Sweeps and retries check their own work: a row they evolved that still matches
+ * `pending` would be swept forever, so it is recorded as failed instead. The rows are
+ * still locked by this transaction, so the app cannot have changed them meanwhile.
+ */
+async function recordStuck(trx: Knex.Transaction, ctx: WorkerContext, keys: unknown[]): Promise<unknown[]> {
+  const m = ctx.migration
+  if (!m.pending || keys.length === 0) return []
+  const stuck = await pendingKeys(trx, m, { keys })
+  for (const key of stuck) await recordFailure(trx, m.name, key, STUCK, 1)
+  return stuck
 }

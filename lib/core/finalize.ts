@@ -1,10 +1,8 @@
-import { countFailures, listFailures, recordFailure } from '../store/failures.ts'
-import { type Run, updateRun } from '../store/runs.ts'
+import { countFailures, listFailures } from '../store/failures.ts'
+import { type Run, type RunPatch, updateRun } from '../store/runs.ts'
 import { batchTotals } from '../store/batches.ts'
 import type { WorkerContext } from './context.ts'
-import { countPending, pendingKeys } from './planner.ts'
-
-const STUCK_KEYS_RECORDED = 1000
+import { countPending } from './planner.ts'
 
 /**
  * The pass over the table is complete. The run is finished only if nothing is
@@ -26,21 +24,32 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
       if (moved) ctx.events.emit('sweep', { run: m.name, pass: run.sweepPass + 1, pending })
       return false
     }
-    if (pending > 0) {
-      const error = `still matches "pending" after ${m.sweeps} sweeps: the migration does not move it out of the pending set, or the app keeps writing the old shape`
-      const candidates = await pendingKeys(ctx.knex, m, {}, STUCK_KEYS_RECORDED + failedKeys.length)
-      const stuck = candidates.filter((k) => !failedKeys.includes(k)).slice(0, STUCK_KEYS_RECORDED)
-      for (const key of stuck) await recordFailure(ctx.knex, m.name, key, error, m.sweeps + 1)
-    }
+    if (pending > 0) return stillWritten(ctx, run, pending)
   }
   const failed = await countFailures(ctx.knex, m.name)
-  const state = failed > 0 ? 'failed' : 'done'
-  const lastError = failed > 0 ? `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\`` : null
+  if (failed === 0) return endRun(ctx, run, 'done', null)
+  return endRun(ctx, run, 'failed', `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\``)
+}
+
+/**
+ * Every sweep found new rows in the old shape: something (old app instances in a
+ * rolling deploy?) keeps writing it. The run fails for now but stays resumable:
+ * `evolve run` later sweeps again and finishes once nothing is pending.
+ */
+function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<boolean> {
+  const m = ctx.migration
+  const error = `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes`
+  return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
+}
+
+/** Moves the run to its final state, if no other worker did so first. */
+async function endRun(ctx: WorkerContext, run: Run, state: 'done' | 'failed', error: string | null, patch: RunPatch = {}): Promise<boolean> {
+  const m = ctx.migration
   const expected = { state: 'running', scanDone: true, phase: run.phase, sweepPass: run.sweepPass } as const
-  const ended = await updateRun(ctx.knex, m.name, { state, lastError, finishedAt: Date.now() }, expected)
-  if (ended) {
+  if (await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: Date.now(), ...patch }, expected)) {
     const totals = await batchTotals(ctx.knex, m.name)
-    ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error: lastError })
+    const failed = await countFailures(ctx.knex, m.name)
+    ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error })
   }
   return true
 }
