@@ -20,6 +20,9 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number): Pro
   const pending = await claimPendingBatch(ctx.knex, ctx.dialect.skipLocked, run.name, ctx.workerId)
   if (pending) return { kind: 'batch', batch: pending }
   const open = await findOpenBatches(ctx.knex, run.name)
+  // A claim of ours with no batch running means an attempt escaped with an error: take it up again.
+  const mine = open.find((b) => b.state === 'claimed' && b.owner === ctx.workerId)
+  if (mine) return { kind: 'batch', batch: mine }
   if (open.some((b) => b.state === 'pending')) return { kind: 'again' } // created since our claim attempt
   const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
   if (others.length > 0) {

@@ -12,7 +12,8 @@ export interface EvolveEvents {
   'run:skip': [{ run: string; state: RunState; reason: string }]
   'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
   'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number }]
-  'batch:retry': [{ run: string; batchId: number; attempt: number; reason: RetryReason; error: string }]
+  /** batchId is null for a conflict met between batches (while claiming or bookkeeping). */
+  'batch:retry': [{ run: string; batchId: number | null; attempt: number; reason: RetryReason; error: string }]
   'batch:split': [{ run: string; batchId: number; pendingRows: number; error: string }]
   'batch:takeover': [{ run: string; batchId: number; from: string }]
   'object:failed': [{ run: string; key: unknown; error: string }]

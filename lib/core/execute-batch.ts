@@ -13,10 +13,11 @@ import { isolateFailure } from './isolate-failure.ts'
  * conflicts are retried with backoff; anything else splits the batch until the
  * failing objects are isolated.
  */
-export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<{ durationMs: number } | null> {
+export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetries = 0): Promise<{ durationMs: number } | null> {
   const { migration: m, events } = ctx
   const started = performance.now()
-  let retries = 0
+  // Conflicts met between batches (claiming this one) count as this batch's retries.
+  let retries = carriedRetries
   try {
     const { rows, durationMs: trxMs } = await pRetry(() => attempt(ctx, batch, retries, started), {
       retries: m.maxAttempts - 1,
@@ -44,19 +45,27 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch): Promise<{ 
 
 /** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */
 async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number) {
-  const m = ctx.migration
   const trxStarted = performance.now()
-  const outcome = await ctx.knex.transaction(async (trx) => {
-    await ctx.dialect.beginBatch(trx, m)
-    if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
-    const { rows, keys } = await applyMigration(trx, ctx, batch)
-    const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys)
-    await finishBatch(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
-    if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? keys).filter((k) => !stuck.includes(k)))
-    return { rows, stuck }
-  })
-  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: m.name, key, error: STUCK })
+  let outcome: { rows: number; stuck: unknown[] }
+  try {
+    outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started))
+  } finally {
+    await ctx.dialect.endBatch?.(ctx.knex)
+  }
+  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
   return { rows: outcome.rows, durationMs: performance.now() - trxStarted }
+}
+
+/** The data change and the batch's bookkeeping: they commit together or not at all. */
+async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, retries: number, started: number) {
+  const m = ctx.migration
+  await ctx.dialect.beginBatch(trx, m)
+  if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
+  const { rows, keys } = await applyMigration(trx, ctx, batch)
+  const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys)
+  await finishBatch(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
+  if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? keys).filter((k) => !stuck.includes(k)))
+  return { rows, stuck }
 }
 
 const STUCK = 'still matches "pending" after it was evolved: the migration does not move it out of the pending set'

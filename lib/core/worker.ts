@@ -41,24 +41,34 @@ export async function runWorker(ctx: WorkerContext): Promise<void> {
 
 async function loop(ctx: WorkerContext): Promise<void> {
   const o = ctx.options
-  const sizer = new BatchSizer(o.batchSize ?? ctx.migration.batchSize, o, o.batchSize !== undefined)
-  let conflicts = 0
+  const state: LoopState = { sizer: new BatchSizer(o.batchSize ?? ctx.migration.batchSize, o, o.batchSize !== undefined), conflicts: 0 }
+  let consecutive = 0
   while (!ctx.signal.aborted) {
     try {
-      if ((await step(ctx, sizer)) === 'finished') return
-      conflicts = 0
+      if ((await step(ctx, state)) === 'finished') return
+      consecutive = 0
     } catch (err) {
       // Bookkeeping outside a batch can meet the same conflicts as a batch (a busy SQLite
       // file, a dropped connection): back off and go on rather than abandon the run.
       const reason = ctx.dialect.classifyError(err)
-      if (reason === null || ++conflicts > ctx.migration.maxAttempts) throw err
-      await ctx.wakeup.wait(Math.min(o.retryMaxMs, o.retryMinMs * 2 ** conflicts), ctx.signal)
+      if (reason === null || ++consecutive > ctx.migration.maxAttempts) throw err
+      state.conflicts++
+      const error = (err as Error).message
+      ctx.events.emit('batch:retry', { run: ctx.migration.name, batchId: null, attempt: consecutive, reason, error })
+      await ctx.wakeup.wait(Math.min(o.retryMaxMs, o.retryMinMs * 2 ** consecutive), ctx.signal)
     }
   }
 }
 
+interface LoopState {
+  sizer: BatchSizer
+  /** Conflicts since the last batch; they are counted as the next batch's retries. */
+  conflicts: number
+}
+
 /** One turn of the loop: hold back, or claim and evolve one batch, or close the pass. */
-async function step(ctx: WorkerContext, sizer: BatchSizer): Promise<'finished' | 'continue'> {
+async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
+  const { sizer } = state
   const { migration: m, options: o } = ctx
   const run = await getRun(ctx.knex, m.name)
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
@@ -70,7 +80,8 @@ async function step(ctx: WorkerContext, sizer: BatchSizer): Promise<'finished' |
   const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
   const next = await claimNext(ctx, run, size)
   if (next.kind === 'batch') {
-    const outcome = await executeBatch(ctx, next.batch)
+    const outcome = await executeBatch(ctx, next.batch, state.conflicts)
+    state.conflicts = 0
     if (next.planned && outcome) {
       sizer.observe(size, outcome.durationMs)
       if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })

@@ -30,6 +30,8 @@ export interface Dialect {
   knexConfig(connection: Knex.Config['connection'], pool?: Knex.PoolConfig): Knex.Config
   /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
+  /** After every batch transaction, committed or not: undo connection settings `beginBatch` could not scope. */
+  endBatch?(knex: Knex): Promise<void>
   /** Re-reads rows under a lock the app's writers must respect. */
   lockRows(query: Knex.QueryBuilder): Knex.QueryBuilder
   /** For claim subqueries: skip rows another worker is claiming right now instead of queueing behind it. */

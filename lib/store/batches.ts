@@ -79,8 +79,10 @@ export async function claimPendingBatch(
   owner: string,
 ): Promise<Batch | undefined> {
   const oldest = skipLocked(db(TABLES.batches).select('id').where({ run_name: runName, state: 'pending' }).orderBy('id').limit(1))
+  // `id = (scalar subquery)` runs the subquery once. With `id IN (…)` PostgreSQL may re-run it
+  // per row, and SKIP LOCKED then hands out a second batch in the same statement.
   const [row] = await db(TABLES.batches)
-    .whereIn('id', oldest)
+    .where('id', oldest)
     .where({ state: 'pending' })
     .update({ state: 'claimed', owner, claimed_at: Date.now() })
     .returning('*')

@@ -3,6 +3,8 @@ import { classifySqliteError } from './errors.ts'
 import { sqliteIsUniqueColumn } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
+const BOOKKEEPING_BUSY_TIMEOUT_MS = 5000
+
 interface SqliteConnection {
   pragma(source: string): unknown
 }
@@ -23,7 +25,7 @@ export const sqliteDialect: Dialect = {
         try {
           // WAL lets the app keep reading while a batch writes.
           conn.pragma('journal_mode = WAL')
-          conn.pragma('busy_timeout = 5000')
+          conn.pragma(`busy_timeout = ${BOOKKEEPING_BUSY_TIMEOUT_MS}`)
           done(null, conn)
         } catch (err) {
           done(err as Error, conn)
@@ -34,6 +36,11 @@ export const sqliteDialect: Dialect = {
   async beginBatch(trx, limits) {
     // SQLite has no statement timeout; busy_timeout bounds how long a batch waits for the app.
     await trx.raw(`PRAGMA busy_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
+  },
+  async endBatch(knex) {
+    // busy_timeout belongs to the connection, not the transaction: bookkeeping between
+    // batches holds no lock the app waits for, so it may wait longer than a batch.
+    await knex.raw(`PRAGMA busy_timeout = ${BOOKKEEPING_BUSY_TIMEOUT_MS}`)
   },
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
