@@ -15,7 +15,7 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
     // better-sqlite3 would create an empty file; a typo should not leave one behind.
     throw usage('E_NO_DATABASE', `SQLite database file ${filename} does not exist (from ${config.source}): check the path`)
   }
-  const knex = knexFactory({ ...dialect.knexConfig(config.connection, pool), acquireConnectionTimeout: 10_000 })
+  const knex = knexFactory({ ...dialect.knexConfig(config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
   try {
     await knex.raw('select 1')
   } catch (err) {
@@ -29,4 +29,12 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
 function sqliteFilename(connection: Knex.Config['connection']): string | undefined {
   if (connection && typeof connection === 'object' && 'filename' in connection) return String(connection.filename)
   return undefined
+}
+
+/** knex logs connection errors with stack traces; the CLI reports them as one line instead. */
+function knexLog(): Knex.Config['log'] {
+  const quiet = (message: unknown) => {
+    if (process.env.EVOLVE_DEBUG) console.error(message)
+  }
+  return { warn: quiet, error: quiet, deprecate: quiet, debug: quiet }
 }

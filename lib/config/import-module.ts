@@ -16,7 +16,10 @@ const jiti = createJiti(import.meta.url, {
  */
 export async function importUserModule(file: string, what: string, shown = file): Promise<unknown> {
   try {
-    return await jiti.import(file, { default: true })
+    const mod = (await jiti.import(file)) as Record<string, unknown>
+    // jiti's namespace answers `.default` even when there is none; `in` tells the truth.
+    // CommonJS `module.exports = …` arrives as `default` too.
+    return 'default' in mod ? mod.default : undefined
   } catch (err) {
     const firstLine = errorMessage(err).split('\n')[0]
     throw usage('E_LOAD', `${shown}: cannot load this ${what}: ${firstLine}`)

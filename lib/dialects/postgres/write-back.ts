@@ -34,8 +34,29 @@ export function postgresWriteBackTemplate(table: string, key: string, columns: s
 function toJsonRecord(key: string, row: RowChange): Record<string, unknown> {
   const record: Record<string, unknown> = { [key]: row.key }
   for (const [column, value] of Object.entries(row.changes)) {
-    // bytea's text input accepts \x-hex; a Buffer's default JSON form would not parse.
-    record[column] = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : value
+    record[column] = toJsonValue(value)
   }
   return record
+}
+
+function toJsonValue(value: unknown): unknown {
+  // bytea's text input accepts \x-hex; a Buffer's default JSON form would not parse.
+  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`
+  if (value instanceof Date) return localTimestamp(value)
+  return value
+}
+
+/**
+ * A Date as pg sends it: local time with its offset. JSON's UTC form would put the UTC
+ * clock time into a `timestamp without time zone` column, unlike every other write.
+ */
+function localTimestamp(date: Date): string {
+  const pad = (n: number, width = 2) => String(Math.abs(n)).padStart(width, '0')
+  const offset = -date.getTimezoneOffset()
+  const sign = offset >= 0 ? '+' : '-'
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}` +
+    `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+  )
 }

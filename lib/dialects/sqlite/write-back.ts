@@ -40,7 +40,7 @@ export function sqliteWriteBackTemplate(table: string, key: string, columns: str
 function toSqlite(value: unknown): Knex.Value {
   if (value === undefined || value === null) return null
   if (typeof value === 'boolean') return value ? 1 : 0
-  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Date) return value.valueOf() // as knex's better-sqlite3 client stores dates
   if (Buffer.isBuffer(value) || typeof value !== 'object') return value as Knex.Value
   return JSON.stringify(value)
 }

@@ -1,0 +1,229 @@
+// Bad input of every kind: exit code 2, one line on stderr naming the problem, no stack
+// trace, and nothing changed: no tracking tables, the data byte for byte as it was.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { type CliResult, runCli } from './helpers/cli.ts';
+import { type Dialect, dialects, type FreshDatabase } from './helpers/databases.ts';
+import { createUsers, migrationSource, output, rowsOf, tempDir, trackingTables, withDb, writeFiles } from './helpers/fixtures.ts';
+
+/** Exit 2, exactly one stderr line `evolve: …` containing every fragment, no stack trace anywhere. */
+function assertUsageError(result: CliResult, fragments: string[]): void {
+  assert.equal(result.code, 2, output(result));
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr:\n${result.stderr}`);
+  assert.match(lines[0]!, /^evolve: /);
+  for (const fragment of fragments) assert.ok(lines[0]!.includes(fragment), `stderr names ${JSON.stringify(fragment)}: ${lines[0]}`);
+  for (const stream of [result.stdout, result.stderr]) assert.doesNotMatch(stream, /^\s+at /m, `no stack trace:\n${output(result)}`);
+}
+
+const LOWER = `{
+  table: 'users',
+  pending: (q) => q.whereRaw('email <> lower(email)'),
+  transform: (row) => ({ email: row.email.toLowerCase() }),
+}`;
+
+interface Case {
+  name: string;
+  files: Record<string, string>;
+  /** Arguments after `run --db <url> --dir <dir>`. */
+  args?: string[];
+  /** What stderr must name. */
+  fragments: string[];
+}
+
+// Found only by looking at the database: checked on both dialects.
+const DB_CASES: Case[] = [
+  {
+    name: 'a missing table',
+    files: { '001_missing_table.ts': migrationSource(`{ table: 'no_such_table', transform: (row) => row }`) },
+    fragments: ['001_missing_table.ts', 'no_such_table', '"table"'],
+  },
+  {
+    name: 'a key column that is not unique',
+    files: { '001_dup_key.ts': migrationSource(`{ table: 'users', key: 'dup', transform: (row) => row }`) },
+    fragments: ['001_dup_key.ts', '"dup"', 'unique', '"key"'],
+  },
+  {
+    name: 'a key column that does not exist',
+    files: { '001_no_key.ts': migrationSource(`{ table: 'users', key: 'user_uuid', transform: (row) => row }`) },
+    fragments: ['001_no_key.ts', 'user_uuid', '"key"'],
+  },
+  {
+    name: '`set` naming a missing column',
+    files: { '001_set_missing.ts': migrationSource(`{ table: 'users', set: { display_name: (k) => k.raw('upper(name)') } }`) },
+    fragments: ['001_set_missing.ts', 'display_name', '"set"'],
+  },
+  {
+    name: 'a `pending` that produces invalid SQL',
+    files: {
+      '001_bad_pending.ts': migrationSource(`{ table: 'users', pending: (q) => q.whereRaw('no_such_column > 1'), transform: (row) => row }`),
+    },
+    fragments: ['001_bad_pending.ts', '"pending"'],
+  },
+  {
+    name: 'an unknown migration name given to run',
+    files: { '001_lower.ts': migrationSource(LOWER) },
+    args: ['002_typo'],
+    fragments: ['002_typo'],
+  },
+  {
+    name: 'one of two migrations invalid: neither runs',
+    files: {
+      // The valid one comes first in file-name order: it must not run either.
+      '001_lower.ts': migrationSource(LOWER),
+      '002_broken.ts': migrationSource(`{ table: 'users', key: 'user_uuid', transform: (row) => row }`),
+    },
+    fragments: ['002_broken.ts', 'user_uuid'],
+  },
+];
+
+// Found while loading files or parsing flags, before the database is looked at: the same code
+// on both dialects, so checked once (against a SQLite database that must stay unchanged).
+const FILE_CASES: Case[] = [
+  {
+    name: 'two evolve functions',
+    files: {
+      '001_two_modes.ts': migrationSource(`{ table: 'users', transform: (row) => row, async up() {} }`),
+    },
+    fragments: ['001_two_modes.ts', '"transform"', '"up"'],
+  },
+  {
+    name: 'no evolve function',
+    files: { '001_no_mode.ts': migrationSource(`{ table: 'users' }`) },
+    fragments: ['001_no_mode.ts', 'exactly one of', 'none'],
+  },
+  {
+    name: 'an unknown option',
+    files: { '001_typo.ts': migrationSource(`{ table: 'users', batchsize: 10, transform: (row) => row }`) },
+    fragments: ['001_typo.ts', 'batchsize'],
+  },
+  {
+    name: 'a syntax error',
+    files: { '001_syntax.ts': "import { defineMigration } from 'evolvekit'\nexport default defineMigration({ table: 'users', transform: (row) => ({ x: 1 }, })\n" },
+    fragments: ['001_syntax.ts'],
+  },
+  {
+    name: 'a default export that is not an object',
+    files: { '001_number.ts': 'export default 42\n' },
+    fragments: ['001_number.ts', 'default export'],
+  },
+  {
+    name: 'no default export',
+    files: { '001_named.ts': "import { defineMigration } from 'evolvekit'\nexport const migration = defineMigration({ table: 'users', transform: (row) => row })\n" },
+    fragments: ['001_named.ts', 'default export'],
+  },
+  {
+    name: 'a workers flag that is not a number',
+    files: { '001_lower.ts': migrationSource(LOWER) },
+    args: ['--workers', 'abc'],
+    fragments: ['--workers', 'abc'],
+  },
+  {
+    name: 'an unknown flag',
+    files: { '001_lower.ts': migrationSource(LOWER) },
+    args: ['--frobnicate'],
+    fragments: ['--frobnicate'],
+  },
+  {
+    name: 'one of two migrations does not load: neither runs',
+    files: {
+      '001_lower.ts': migrationSource(LOWER),
+      '002_unknown_option.ts': migrationSource(`{ table: 'users', sweep: 2, transform: (row) => row }`),
+    },
+    fragments: ['002_unknown_option.ts', 'sweep'],
+  },
+];
+
+/** Seeds users (some rows pending for LOWER) and returns a snapshot-taker. */
+async function seeded(db: FreshDatabase) {
+  await createUsers(db, { count: 30 });
+  const before = await rowsOf(db, 'users');
+  return async () => {
+    assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created');
+    assert.deepEqual(await rowsOf(db, 'users'), before, 'the data is unchanged');
+  };
+}
+
+function usageErrorTest(d: Dialect, c: Case): void {
+  it(`${c.name} is a usage error that changes nothing`, () =>
+    withDb(d, async (db) => {
+      const unchanged = await seeded(db);
+      const dir = await writeFiles(c.files);
+      const result = await runCli(['run', '--db', db.url, '--dir', dir, ...(c.args ?? [])]);
+      assertUsageError(result, c.fragments);
+      await unchanged();
+    }));
+}
+
+for (const d of dialects) {
+  describe(d, { concurrency: 2 }, () => {
+    for (const c of DB_CASES) usageErrorTest(d, c);
+
+    it('plan rejects an invalid migration the same way', () =>
+      withDb(d, async (db) => {
+        const unchanged = await seeded(db);
+        const dir = await writeFiles({ '001_no_key.ts': migrationSource(`{ table: 'users', key: 'user_uuid', transform: (row) => row }`) });
+        assertUsageError(await runCli(['plan', '--db', db.url, '--dir', dir]), ['001_no_key.ts', 'user_uuid']);
+        await unchanged();
+      }));
+
+    it('a config file with an unknown field is a usage error that changes nothing', () =>
+      withDb(d, async (db) => {
+        const unchanged = await seeded(db);
+        const connection = db.dialect === 'postgres' ? JSON.stringify(db.url) : `{ filename: ${JSON.stringify(db.file)} }`;
+        const cwd = await writeFiles({
+          'evolve.config.ts': `import { defineConfig } from 'evolvekit'
+export default defineConfig({ client: '${d === 'postgres' ? 'pg' : 'better-sqlite3'}', connection: ${connection}, batchSize: 10 } as never)
+`,
+          'migrations/001_lower.ts': migrationSource(LOWER),
+        });
+        assertUsageError(await runCli(['run'], { cwd }), ['evolve.config.ts', 'batchSize']);
+        await unchanged();
+      }));
+  });
+}
+
+describe('files and flags', { concurrency: 2 }, () => {
+  for (const c of FILE_CASES) usageErrorTest('sqlite', c);
+});
+
+describe('without a usable database', { concurrency: 2 }, () => {
+  it('a --db URL of an unsupported kind is a usage error', async () => {
+    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) });
+    assertUsageError(await runCli(['run', '--db', 'mysql://x', '--dir', dir]), ['mysql://x', '--db']);
+  });
+
+  it('an unreachable PostgreSQL is a usage error that does not print the password', async () => {
+    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) });
+    const password = 'hunter2-secret-pw';
+    const result = await runCli(['run', '--db', `postgres://someone:${password}@127.0.0.1:1/app`, '--dir', dir]);
+    assertUsageError(result, ['127.0.0.1:1']);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(password), `the password is not printed:\n${output(result)}`);
+  });
+
+  it('a SQLite file that does not exist is a usage error, and no file is created', async () => {
+    const cwd = await tempDir('evk-nofile-');
+    await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd);
+    const result = await runCli(['run', '--db', 'sqlite:./missing.db'], { cwd });
+    assertUsageError(result, ['missing.db']);
+    assert.deepEqual(readdirSync(cwd), ['migrations'], 'nothing was created next to the migrations');
+    assert.ok(!existsSync(path.join(cwd, 'missing.db')));
+  });
+
+  it('no database configured at all is a usage error', async () => {
+    const cwd = await tempDir('evk-nothing-');
+    await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd);
+    assertUsageError(await runCli(['run'], { cwd }), ['no database configured']);
+    assert.deepEqual(readdirSync(cwd), ['migrations']);
+  });
+
+  it('a config file naming an unsupported client is a usage error', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.json': JSON.stringify({ client: 'mysql2', connection: 'mysql://localhost/app' }),
+      'migrations/001_lower.ts': migrationSource(LOWER),
+    });
+    assertUsageError(await runCli(['status'], { cwd }), ['evolve.config.json', 'mysql2']);
+  });
+});
