@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import knexFactory from 'knex'
+import { ensureSchema, hasSchema, TABLES } from '../lib/store/schema.ts'
+import { dialectOf } from '../lib/dialects/for-knex.ts'
+import { dialects, fresh } from './helpers/databases.ts'
+
+for (const d of dialects) {
+  describe(`tracking tables on ${d}`, () => {
+    it('are created by several processes starting at the same moment, exactly once', async () => {
+      const db = await fresh(d)
+      // Separate knex instances are separate connections: a real race, as between processes.
+      const config = d === 'postgres' ? { connection: db.url } : { connection: { filename: db.url.slice('sqlite:'.length) } }
+      const others = [1, 2, 3].map(() => knexFactory(dialectOf(db.knex).knexConfig(config.connection)))
+      try {
+        assert.equal(await hasSchema(db.knex), false)
+        await Promise.all(others.map((k) => ensureSchema(k)))
+        for (const table of Object.values(TABLES)) assert.ok(await db.knex.schema.hasTable(table), `${table} exists`)
+        const meta = await db.knex(TABLES.meta).where({ key: 'schema_version' })
+        assert.equal(meta.length, 1)
+        const version = Number(meta[0].value)
+        assert.ok(version >= 2, `schema version ${version}`)
+        // Upgraded columns of later versions are there too.
+        assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'throttle_reason'))
+        assert.ok(await db.knex.schema.hasColumn(TABLES.workers, 'run_name'))
+      } finally {
+        await Promise.all(others.map((k) => k.destroy()))
+        await db.drop()
+      }
+    })
+
+    it('are upgraded from an older version without losing their rows', async () => {
+      const db = await fresh(d)
+      try {
+        await ensureSchema(db.knex)
+        await db.knex(TABLES.runs).insert({ name: 'm1', state: 'done', phase: 'scan', batch_size: 10, created_at: 1, updated_at: 1 })
+        // Pretend the tables are at version 1: drop what version 2 added and rewind the version.
+        await db.knex.schema.dropTable(TABLES.control)
+        await db.knex.schema.alterTable(TABLES.workers, (t) => t.dropColumn('run_name'))
+        await db.knex.schema.alterTable(TABLES.runs, (t) => {
+          t.dropColumn('throttle_reason')
+          t.dropColumn('throttled_at')
+        })
+        await db.knex(TABLES.meta).where({ key: 'schema_version' }).update({ value: '1' })
+        await ensureSchema(db.knex)
+        assert.ok(await db.knex.schema.hasTable(TABLES.control))
+        assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'throttle_reason'))
+        const [run] = await db.knex(TABLES.runs).where({ name: 'm1' })
+        assert.equal(run.state, 'done')
+      } finally {
+        await db.drop()
+      }
+    })
+  })
+}
