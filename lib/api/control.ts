@@ -20,7 +20,8 @@ async function transition(knex: Knex, name: string, action: keyof typeof TRANSIT
   const run = (await hasSchema(knex)) ? await getRun(knex, name) : undefined
   if (!run) throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to ${action} (see \`evolve status\`)`)
   const { from, to } = TRANSITIONS[action]
-  if (run.state === to) return to
+  // Pausing a paused run or cancelling a cancelled one is harmless; resuming a running one is a mistake.
+  if (run.state === to && action !== 'resume') return to
   if (!from.includes(run.state)) {
     throw usage('E_BAD_STATE', `cannot ${action} "${name}": its run is ${run.state} (${action} works on ${from.join(', ')} runs)`)
   }

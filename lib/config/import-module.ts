@@ -3,11 +3,11 @@ import { errorMessage, usage } from '../errors.ts'
 
 // jiti loads .ts/.mts/.js/.mjs files, ESM or CommonJS, with no build step; the alias lets
 // migration and config files import 'evolvekit' wherever they live, even outside a project
-// that installed it.
+// that installed it. Its disk cache keeps the library's transpiled files between runs, so
+// the CLI does not compile the whole library again for every command.
 const jiti = createJiti(import.meta.url, {
   alias: { evolvekit: new URL('../index.ts', import.meta.url).pathname },
-  moduleCache: false,
-  fsCache: false,
+  fsCache: true,
 })
 
 /**

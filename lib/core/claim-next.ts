@@ -1,4 +1,5 @@
-import { type Batch, claimBatch, claimPendingBatch, findOpenBatches, insertBatch } from '../store/batches.ts'
+import { type Batch, claimBatch, claimPendingBatch, findOpenBatches, insertBatch, rowsSpent } from '../store/batches.ts'
+import type { ThrottleDecision } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import { type Run, updateRun } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
@@ -6,7 +7,8 @@ import { deadOwners } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
 
 export type NextStep =
-  | { kind: 'batch'; batch: Batch; planned?: boolean } // planned: a new range of the current size
+  | { kind: 'batch'; batch: Batch; planned?: boolean } // planned: a new range spanning the full size
+  | { kind: 'hold'; decision: ThrottleDecision } // a new range would exceed the rate limit
   | { kind: 'again' } // lost a race with another worker: look again
   | { kind: 'wait' } // others hold the last batches: wait for them to finish (or die)
   | { kind: 'finalize' } // the pass is complete
@@ -42,14 +44,27 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
   const m = ctx.migration
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
   // Planned outside the transaction so no lock is held while the key index is walked.
-  const hi = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
+  const boundary = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
   const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
-  if (hi === undefined || hi === null) {
+  if (!boundary) {
     await updateRun(ctx.knex, run.name, { scanDone: true }, expected)
     return { kind: 'again' }
   }
-  return ctx.knex.transaction(async (trx) => {
-    if (!(await updateRun(trx, run.name, { cursor: encodeKey(hi) }, expected))) return { kind: 'again' }
-    return { kind: 'batch', batch: await insertBatch(trx, run.name, run.phase, { lo: after, hi }, ctx.workerId), planned: true }
-  })
+  const limit = ctx.options.maxRowsPerSecond
+  try {
+    return await ctx.knex.transaction(async (trx): Promise<NextStep> => {
+      // The compare-and-set lines claimers up on the run row, so the rate check below sees
+      // every other worker's claims: N workers share one limit.
+      if (!(await updateRun(trx, run.name, { cursor: encodeKey(boundary.key) }, expected))) return { kind: 'again' }
+      if (limit !== undefined && (await rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
+      const batch = await insertBatch(trx, run.name, run.phase, { lo: after, hi: boundary.key }, ctx.workerId, size)
+      return { kind: 'batch', batch, planned: boundary.full }
+    })
+  } catch (err) {
+    if (err !== RATE_LIMITED) throw err
+    return { kind: 'hold', decision: { source: 'rate', reason: `max ${limit} rows/s`, ms: 100 } }
+  }
 }
+
+/** Thrown to roll the claim back (cursor included) when the rate limit is spent. */
+const RATE_LIMITED = new Error('rate limit spent')

@@ -33,7 +33,7 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, b
   const pending = m.pending ? await countPending(knex, m) : rows
   const left = await count(batchQuery(knex, m, { lo: after }, sweeping))
   const scanFinished = run?.scanDone || ['done', 'failed'].includes(run?.state ?? '')
-  const hi = scanFinished ? undefined : await nextBoundary(knex, m, after, batchSize, sweeping)
+  const hi = scanFinished ? undefined : (await nextBoundary(knex, m, after, batchSize, sweeping))?.key
   return {
     name: m.name,
     description: m.description,

@@ -60,11 +60,18 @@ export function lastKeyQuery(db: Db, m: Migration, after: unknown, onlyPending: 
   return batchQuery(db, m, { lo: after }, onlyPending).max({ last: m.key })
 }
 
-export async function nextBoundary(db: Db, m: Migration, after: unknown, size: number, onlyPending: boolean): Promise<unknown> {
+/** The end of the next range: `full` when it spans `size` keys, false for the table's tail. */
+export async function nextBoundary(
+  db: Db,
+  m: Migration,
+  after: unknown,
+  size: number,
+  onlyPending: boolean,
+): Promise<{ key: unknown; full: boolean } | undefined> {
   const row = await boundaryQuery(db, m, after, size, onlyPending).first()
-  if (row) return row[m.key]
+  if (row) return { key: row[m.key], full: true }
   const last = await lastKeyQuery(db, m, after, onlyPending).first()
-  return last?.last ?? undefined
+  return last?.last === null || last?.last === undefined ? undefined : { key: last.last, full: false }
 }
 
 /** Keys of the rows in `bounds` that still need evolving, in key order. */

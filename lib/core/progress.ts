@@ -76,7 +76,8 @@ function progressOf(run: Run, totals: BatchTotals, failed: number, workers: numb
     batches: totals.batchesDone,
     batchSize: run.batchSize,
     retries: totals.retries,
-    throttled: run.state === 'running' ? run.throttleReason : null,
+    // A reason left behind by a runner that was stopped is stale: no worker is holding back.
+    throttled: run.state === 'running' && workers > 0 ? run.throttleReason : null,
     workers,
     rowsPerSecond: rate === null ? null : Math.round(rate),
     etaSeconds: rate && remaining !== null && run.state === 'running' ? Math.ceil(remaining / rate) : null,

@@ -1,6 +1,4 @@
 import { getControl } from '../store/control.ts'
-import { TABLES } from '../store/schema.ts'
-import { num } from '../store/db.ts'
 import type { WorkerContext } from './context.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
@@ -9,7 +7,7 @@ export type ThrottleAnswer = boolean | null | undefined | { reason: string; ms?:
 export interface ThrottleOptions {
   /** Called before every batch; e.g. look at your own queue depth or error rate. */
   throttle?: () => ThrottleAnswer | Promise<ThrottleAnswer>
-  /** Upper bound on rows evolved per second, across every worker of the run. */
+  /** Upper bound on rows evolved per second, across every worker of the run (by planned range size). */
   maxRowsPerSecond?: number
   /** Hold back while the worst replica lags more than this (PostgreSQL). */
   maxReplicationLagMs?: number
@@ -31,21 +29,16 @@ export const APP_LATENCY_KEY = 'app_latency_ms'
 const REPORT_FRESH_MS = 10_000
 const DEFAULT_HOLD_MS = 1_000
 
-/** The first throttle source that says "hold back", or null. */
+/**
+ * The first throttle source that says "hold back", or null. (The rows-per-second limit
+ * is enforced where ranges are claimed, see claim-next.ts.)
+ */
 export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecision | null> {
   const o = ctx.options
   if (o.throttle) {
     const answer = await o.throttle()
     if (answer === true) return { source: 'hook', reason: 'throttle hook', ms: DEFAULT_HOLD_MS }
     if (answer && typeof answer === 'object') return { source: 'hook', reason: answer.reason, ms: answer.ms ?? DEFAULT_HOLD_MS }
-  }
-  if (o.maxRowsPerSecond !== undefined) {
-    const row = await ctx.knex(TABLES.batches)
-      .where({ run_name: ctx.migration.name })
-      .where('finished_at', '>', Date.now() - 1000)
-      .sum({ rows: 'rows' })
-      .first()
-    if (num(row?.rows) >= o.maxRowsPerSecond) return { source: 'rate', reason: `max ${o.maxRowsPerSecond} rows/s`, ms: 100 }
   }
   if (o.maxReplicationLagMs !== undefined && ctx.dialect.replicationLagMs) {
     const lag = await ctx.dialect.replicationLagMs(ctx.knex)

@@ -8,7 +8,7 @@ import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
 import { localWorkers } from './liveness.ts'
 import { BatchSizer } from './pacing.ts'
-import { checkThrottle } from './throttle.ts'
+import { type ThrottleDecision, checkThrottle } from './throttle.ts'
 
 export function newWorkerId(): string {
   return randomUUID()
@@ -41,7 +41,9 @@ export async function runWorker(ctx: WorkerContext): Promise<void> {
 
 async function loop(ctx: WorkerContext): Promise<void> {
   const o = ctx.options
-  const state: LoopState = { sizer: new BatchSizer(o.batchSize ?? ctx.migration.batchSize, o, o.batchSize !== undefined), conflicts: 0 }
+  // A runner joining (or restarting) starts at the size the run has learned so far.
+  const learned = (await getRun(ctx.knex, ctx.migration.name))?.batchSize
+  const state: LoopState = { sizer: new BatchSizer(o.batchSize ?? learned ?? ctx.migration.batchSize, o, o.batchSize !== undefined), conflicts: 0 }
   let consecutive = 0
   while (!ctx.signal.aborted) {
     try {
@@ -72,36 +74,37 @@ async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 
   const { migration: m, options: o } = ctx
   const run = await getRun(ctx.knex, m.name)
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
-  const holdMs = run.state === 'paused' ? o.pollMs : await throttled(ctx, run)
-  if (holdMs > 0) {
-    await ctx.wakeup.wait(holdMs, ctx.signal)
-    return 'continue'
-  }
+  if (run.state === 'paused') return hold(ctx, o.pollMs)
+  const throttle = await checkThrottle(ctx)
+  if (throttle) return hold(ctx, await holdBack(ctx, run, throttle))
   const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
   const next = await claimNext(ctx, run, size)
+  if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
+    if (run.throttleReason !== null) await updateRun(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
     const outcome = await executeBatch(ctx, next.batch, state.conflicts)
     state.conflicts = 0
     if (next.planned && outcome) {
       sizer.observe(size, outcome.durationMs)
       if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })
     }
-  } else if (next.kind === 'wait') await ctx.wakeup.wait(o.pollMs, ctx.signal)
+    const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
+    if (gap > 0) await ctx.wakeup.wait(gap, ctx.signal)
+  } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
 }
 
-/**
- * Asks every throttle source and returns how long to hold back (0 = go on). The reason
- * is recorded on the run, so `status` shows it from anywhere.
- */
-async function throttled(ctx: WorkerContext, run: Run): Promise<number> {
-  const decision = await checkThrottle(ctx)
-  const reason = decision?.reason ?? null
-  if (reason !== run.throttleReason) {
-    await updateRun(ctx.knex, run.name, { throttleReason: reason, throttledAt: reason ? Date.now() : null })
+async function hold(ctx: WorkerContext, ms: number): Promise<'continue'> {
+  await ctx.wakeup.wait(ms, ctx.signal)
+  return 'continue'
+}
+
+/** Records why the run holds back (so `status` shows it from anywhere); returns for how long. */
+async function holdBack(ctx: WorkerContext, run: Run, decision: ThrottleDecision): Promise<number> {
+  if (decision.reason !== run.throttleReason) {
+    await updateRun(ctx.knex, run.name, { throttleReason: decision.reason, throttledAt: Date.now() })
   }
-  if (!decision) return 0
   ctx.events.emit('throttled', { run: run.name, source: decision.source, reason: decision.reason, ms: decision.ms })
   return decision.ms
 }

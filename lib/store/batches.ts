@@ -52,12 +52,14 @@ export async function insertBatch(
   phase: Batch['phase'],
   bounds: BatchBounds,
   owner: string | null,
+  planned?: number,
 ): Promise<Batch> {
   const now = Date.now()
   const [row] = await db(TABLES.batches)
     .insert({
       run_name: runName,
       phase,
+      planned: planned ?? null,
       ...boundsColumns(bounds),
       state: owner ? 'claimed' : 'pending',
       owner,
@@ -155,6 +157,12 @@ export async function recentRows(db: Db, runName: string, windowMs: number): Pro
     .sum({ rows: 'rows' })
     .first()
   return num(row?.rows)
+}
+
+/** Rows finished in the last `windowMs` plus the planned size of batches still running: a rate limit's budget spent. */
+export async function rowsSpent(db: Db, runName: string, windowMs: number): Promise<number> {
+  const inFlight = await db(TABLES.batches).where({ run_name: runName, state: 'claimed' }).sum({ n: 'planned' }).first()
+  return (await recentRows(db, runName, windowMs)) + num(inFlight?.n)
 }
 
 export async function batchTotals(db: Db, runName: string): Promise<BatchTotals> {

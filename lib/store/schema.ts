@@ -82,6 +82,10 @@ const MIGRATIONS: Step[] = [
         t.text('value')
         t.bigInteger('updated_at').notNullable()
       }),
+  (schema) =>
+    schema.alterTable(TABLES.batches, (t) => {
+      t.integer('planned') // keys a new range was planned with: what a rate limit counts before it is done
+    }),
 ]
 
 /** True when the tracking tables exist (read-only commands must not create them). */

@@ -37,6 +37,10 @@ export const sqliteDialect: Dialect = {
     // SQLite has no statement timeout; busy_timeout bounds how long a batch waits for the app.
     await trx.raw(`PRAGMA busy_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
   },
+  // A writer waiting on SQLite's lock polls it with growing sleeps, up to 100 ms apart:
+  // back-to-back batches would starve it (the app, or `evolve pause`). Leaving the lock
+  // free for half the batch's time (at most 100 ms) lets waiters in at a bounded cost.
+  pauseAfterBatchMs: (batchMs) => Math.min(100, Math.max(5, batchMs / 2)),
   async endBatch(knex) {
     // busy_timeout belongs to the connection, not the transaction: bookkeeping between
     // batches holds no lock the app waits for, so it may wait longer than a batch.

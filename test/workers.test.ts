@@ -1,0 +1,167 @@
+// Several workers, in one process or in several `evolve run` processes, serving one run.
+import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { spawnCli, type RunningCli } from './helpers/cli.ts';
+import { fresh, type FreshDatabase } from './helpers/databases.ts';
+import {
+  batches,
+  claimOwners,
+  counterHistogram,
+  createItems,
+  makeProject,
+  type Project,
+  upMigration,
+  waitUntil,
+  workerIdsOfPid,
+} from './helpers/live-fixtures.ts';
+
+const GATE = 'gate.flag';
+
+/**
+ * A project whose batches past key `afterKey` wait at a gate (inside their transaction) until
+ * the test opens it: workers that joined late are then sure to hold a batch of their own.
+ */
+async function gatedProject(db: FreshDatabase, afterKey: number, sleepPerBatchMs: number): Promise<Project & { open(): Promise<void> }> {
+  const project = await makeProject(db, (dir) => upMigration({ batchSize: 500, sleepPerBatchMs, gate: [path.join(dir, GATE), afterKey] }));
+  await writeFile(path.join(project.dir, GATE), '');
+  return { ...project, open: () => rm(path.join(project.dir, GATE)) };
+}
+
+/** Worker ids of an `evolve run` process, once it has registered one. */
+function workersOf(db: FreshDatabase, cli: RunningCli): Promise<string[]> {
+  return waitUntil(`workers of pid ${cli.child.pid}`, async () => {
+    if (cli.child.exitCode !== null) throw new Error(`evolve run exited ${cli.child.exitCode}\n${cli.stdout}\n${cli.stderr}`);
+    const ids = await workerIdsOfPid(db.knex, cli.child.pid!);
+    return ids.length > 0 ? ids : undefined;
+  }, 60_000);
+}
+
+// The PostgreSQL and SQLite suites mostly wait on child processes: they run side by side.
+describe('workers serving one run', { concurrency: 2 }, () => {
+  describe('several evolve run processes on one PostgreSQL run', { concurrency: 1 }, () => {
+    it('finish the run with every row evolved exactly once after one of three is killed with -9 mid-batch', async () => {
+      const db = await fresh('postgres');
+      const rows = 300;
+      await createItems(db.knex, rows);
+      const project = await gatedProject(db, 20, 30);
+      try {
+        const args = ['run', ...project.flags, '--batch-size', '10'];
+        const [a, b, victim] = [spawnCli(args), spawnCli(args), spawnCli(args)];
+        const [idsA, idsB, idsVictim] = await Promise.all([a, b, victim].map((p) => workersOf(db, p)));
+
+        // Every process holds a batch at the gate; the victim dies holding its own.
+        const held = await waitUntil('a claim held by each process', async () => {
+          const owners = await claimOwners(db.knex, project.name, 20);
+          return [idsA, idsB, idsVictim].every((ids) => owners.some((o) => ids!.includes(o))) ? owners : undefined;
+        });
+        const victimClaim = (await batches(db.knex, project.name)).find((x) => x.state === 'claimed' && idsVictim.includes(x.owner!))!;
+        assert.ok(held.includes(victimClaim.owner!));
+        const killed = await victim.kill('SIGKILL');
+        assert.equal(killed.signal, 'SIGKILL');
+        await project.open();
+
+        const [ra, rb] = await Promise.all([a.exited, b.exited]);
+        assert.equal(ra.code, 0, `survivor a: ${ra.stdout}\n${ra.stderr}`);
+        assert.equal(rb.code, 0, `survivor b: ${rb.stdout}\n${rb.stderr}`);
+
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+        const all = await batches(db.knex, project.name);
+        assert.deepEqual(all.filter((x) => x.state !== 'done'), [], 'every batch ends done');
+        assert.equal(all.reduce((sum, x) => sum + x.rows, 0), rows);
+        const owners = new Set(all.map((x) => x.owner));
+        assert.ok(owners.size >= 2, `done batches come from ${owners.size} owner(s)`);
+        assert.ok(all.some((x) => idsA.includes(x.owner!)) && all.some((x) => idsB.includes(x.owner!)), 'both survivors did batches');
+        // The batch the victim held when it died was taken over and finished by a survivor.
+        const takenOver = all.find((x) => x.id === victimClaim.id)!;
+        assert.equal(takenOver.state, 'done');
+        assert.ok(!idsVictim.includes(takenOver.owner!), 'the dead worker’s claim was finished by another worker');
+        const run = await db.knex('evolve_runs').where({ name: project.name }).first();
+        assert.equal(run.state, 'done');
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+
+    it('let a process started mid-run join and take a share of the batches', async () => {
+      const db = await fresh('postgres');
+      const rows = 200;
+      await createItems(db.knex, rows);
+      const project = await gatedProject(db, 20, 30);
+      try {
+        const args = ['run', ...project.flags, '--batch-size', '10'];
+        const first = spawnCli(args);
+        const firstIds = await workersOf(db, first);
+        // The first process did two batches and waits at the gate with its third.
+        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => firstIds.includes(o)));
+        assert.equal((await batches(db.knex, project.name)).filter((x) => x.state === 'done').length, 2);
+
+        const late = spawnCli(args);
+        const lateIds = await workersOf(db, late);
+        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
+        await project.open();
+        const [r1, r2] = await Promise.all([first.exited, late.exited]);
+        assert.equal(r1.code, 0, r1.stderr);
+        assert.equal(r2.code, 0, r2.stderr);
+
+        const done = (await batches(db.knex, project.name)).filter((x) => x.state === 'done');
+        assert.ok(done.some((x) => lateIds.includes(x.owner!)), 'the late process finished some batches');
+        assert.ok(done.some((x) => firstIds.includes(x.owner!)), 'the first process kept its share');
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+
+    it('run three workers in one process with --workers 3, each row evolved exactly once', async () => {
+      const db = await fresh('postgres');
+      const rows = 200;
+      await createItems(db.knex, rows);
+      const project = await gatedProject(db, 0, 20);
+      try {
+        const run = spawnCli(['run', ...project.flags, '--batch-size', '10', '--workers', '3']);
+        // Three claims at once: the three workers work side by side.
+        await waitUntil('three batches claimed at the gate', async () => new Set(await claimOwners(db.knex, project.name)).size === 3);
+        await project.open();
+        const result = await run.exited;
+        assert.equal(result.code, 0, result.stderr);
+
+        const ids = await workerIdsOfPid(db.knex, run.child.pid!);
+        assert.equal(ids.length, 3, 'one process registered three workers');
+        const owners = new Set((await batches(db.knex, project.name)).filter((x) => x.state === 'done').map((x) => x.owner));
+        assert.equal(owners.size, 3, `done batches come from ${owners.size} owner(s)`);
+        assert.ok([...owners].every((o) => ids.includes(o!)));
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+  });
+
+  describe('two evolve run processes on one SQLite file', () => {
+    it('finish the run with every row evolved exactly once', async () => {
+      const db = await fresh('sqlite');
+      const rows = 200;
+      await createItems(db.knex, rows);
+      const project = await makeProject(db, upMigration({ batchSize: 10, sleepPerBatchMs: 30 }));
+      try {
+        const args = ['run', ...project.flags, '--batch-size', '10'];
+        const [a, b] = [spawnCli(args), spawnCli(args)];
+        const [ra, rb] = await Promise.all([a.exited, b.exited]);
+        assert.equal(ra.code, 0, `${ra.stdout}\n${ra.stderr}`);
+        assert.equal(rb.code, 0, `${rb.stdout}\n${rb.stderr}`);
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+        const all = await batches(db.knex, project.name);
+        assert.deepEqual(all.filter((x) => x.state !== 'done'), [], 'every batch ends done');
+        assert.equal(all.reduce((sum, x) => sum + x.rows, 0), rows);
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+  });
+});
