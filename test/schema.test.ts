@@ -34,7 +34,8 @@ for (const d of dialects) {
       try {
         await ensureSchema(db.knex)
         await db.knex(TABLES.runs).insert({ name: 'm1', state: 'done', phase: 'scan', batch_size: 10, created_at: 1, updated_at: 1 })
-        // Pretend the tables are at version 1: drop what version 2 added and rewind the version.
+        // Pretend the tables are at version 1: drop what later versions added and rewind the version.
+        await db.knex.schema.alterTable(TABLES.batches, (t) => t.dropColumn('planned'))
         await db.knex.schema.dropTable(TABLES.control)
         await db.knex.schema.alterTable(TABLES.workers, (t) => t.dropColumn('run_name'))
         await db.knex.schema.alterTable(TABLES.runs, (t) => {
@@ -45,6 +46,7 @@ for (const d of dialects) {
         await ensureSchema(db.knex)
         assert.ok(await db.knex.schema.hasTable(TABLES.control))
         assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'throttle_reason'))
+        assert.ok(await db.knex.schema.hasColumn(TABLES.batches, 'planned'))
         const [run] = await db.knex(TABLES.runs).where({ name: 'm1' })
         assert.equal(run.state, 'done')
       } finally {

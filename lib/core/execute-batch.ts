@@ -46,12 +46,7 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
 /** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */
 async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number) {
   const trxStarted = performance.now()
-  let outcome: { rows: number; stuck: unknown[] }
-  try {
-    outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started))
-  } finally {
-    await ctx.dialect.endBatch?.(ctx.knex)
-  }
+  const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started))
   for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
   return { rows: outcome.rows, durationMs: performance.now() - trxStarted }
 }

@@ -30,8 +30,6 @@ export interface Dialect {
   knexConfig(connection: Knex.Config['connection'], pool?: Knex.PoolConfig): Knex.Config
   /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
-  /** After every batch transaction, committed or not: undo connection settings `beginBatch` could not scope. */
-  endBatch?(knex: Knex): Promise<void>
   /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
   pauseAfterBatchMs?(batchMs: number): number
   /** Re-reads rows under a lock the app's writers must respect. */

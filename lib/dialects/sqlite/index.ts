@@ -3,7 +3,8 @@ import { classifySqliteError } from './errors.ts'
 import { sqliteIsUniqueColumn } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
-const BOOKKEEPING_BUSY_TIMEOUT_MS = 5000
+// Until the first batch sets the migration's lockTimeoutMs.
+const DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 interface SqliteConnection {
   pragma(source: string): unknown
@@ -25,7 +26,7 @@ export const sqliteDialect: Dialect = {
         try {
           // WAL lets the app keep reading while a batch writes.
           conn.pragma('journal_mode = WAL')
-          conn.pragma(`busy_timeout = ${BOOKKEEPING_BUSY_TIMEOUT_MS}`)
+          conn.pragma(`busy_timeout = ${DEFAULT_BUSY_TIMEOUT_MS}`)
           done(null, conn)
         } catch (err) {
           done(err as Error, conn)
@@ -35,17 +36,14 @@ export const sqliteDialect: Dialect = {
   }),
   async beginBatch(trx, limits) {
     // SQLite has no statement timeout; busy_timeout bounds how long a batch waits for the app.
+    // It is a connection setting, so the runner's bookkeeping between batches keeps it too:
+    // a claim that meets the app's lock backs off like a batch and counts as a retry.
     await trx.raw(`PRAGMA busy_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
   },
   // A writer waiting on SQLite's lock polls it with growing sleeps, up to 100 ms apart:
   // back-to-back batches would starve it (the app, or `evolve pause`). Leaving the lock
   // free for half the batch's time (at most 100 ms) lets waiters in at a bounded cost.
   pauseAfterBatchMs: (batchMs) => Math.min(100, Math.max(5, batchMs / 2)),
-  async endBatch(knex) {
-    // busy_timeout belongs to the connection, not the transaction: bookkeeping between
-    // batches holds no lock the app waits for, so it may wait longer than a batch.
-    await knex.raw(`PRAGMA busy_timeout = ${BOOKKEEPING_BUSY_TIMEOUT_MS}`)
-  },
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,
