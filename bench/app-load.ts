@@ -1,0 +1,95 @@
+// The simulated app, run as a child process (fork) so the migration's CPU work in the bench
+// process cannot delay it: readers and writers, each its own connection, at a fixed rate.
+// Open loop: every operation has a scheduled start, and its latency counts from that start,
+// so an operation stuck behind a lock also delays (and is charged for) the ones queued behind it.
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+
+export interface AppLoadConfig {
+  url: string
+  /** Ids are drawn uniformly from 1..maxId. */
+  maxId: number
+  /** Operations per second, all connections together; half reads, half writes. */
+  rate: number
+  /** Connections per kind: `connections` readers and as many writers. */
+  connections: number
+}
+
+export interface AppSample {
+  kind: 'read' | 'write'
+  /** From the scheduled start to the answer: what a user of the app waits. */
+  responseMs: number
+  /** From sending the statement to the answer: the database's part (lock waits included). */
+  serviceMs: number
+  /** When the statement was sent, ms after the window opened. */
+  sentMs: number
+}
+
+export type ToChild = { type: 'start' } | { type: 'stop' }
+export type FromChild =
+  | { type: 'ready' }
+  | { type: 'result'; samples: AppSample[]; errors: number; errorMessages: string[]; seconds: number }
+
+const READ = 'SELECT id, email, name, status, score FROM users WHERE id = $1'
+const WRITE = 'UPDATE users SET score = score + 1 WHERE id = $1'
+
+async function main(config: AppLoadConfig): Promise<void> {
+  const send = (message: FromChild) => process.send!(message)
+  const kinds = ['read', 'write'] as const
+  const clients = await Promise.all(
+    kinds.flatMap((kind) =>
+      Array.from({ length: config.connections }, async () => {
+        const client = new pg.Client({ connectionString: config.url, application_name: `bench-app-${kind}` })
+        await client.connect()
+        return { kind, client }
+      }),
+    ),
+  )
+  const intervalMs = (1000 * clients.length) / config.rate
+  let window: { start: number; stop: number } = { start: Infinity, stop: Infinity }
+  const samples: AppSample[] = []
+  const errorMessages: string[] = []
+  let errors = 0
+
+  const loop = async ({ kind, client }: (typeof clients)[number], offset: number) => {
+    let next = performance.now() + offset
+    while (next < window.stop) {
+      const wait = next - performance.now()
+      if (wait > 0) await sleep(wait)
+      if (next >= window.stop) break
+      const scheduled = next
+      next += intervalMs
+      const sent = performance.now()
+      try {
+        await client.query(kind === 'read' ? READ : WRITE, [1 + Math.floor(Math.random() * config.maxId)])
+        const done = performance.now()
+        // A timer may fire up to 1 ms early (libuv keeps whole milliseconds): such an op waited for nothing.
+        if (scheduled >= window.start) samples.push({ kind, responseMs: done - Math.min(scheduled, sent), serviceMs: done - sent, sentMs: sent - window.start })
+      } catch (error) {
+        if (scheduled < window.start) continue
+        errors++
+        if (errorMessages.length < 5) errorMessages.push(String((error as Error).message))
+      }
+    }
+  }
+  // Connections are spread evenly over the interval, so the total rate is steady.
+  const loops = clients.map((c, i) => loop(c, (i * intervalMs) / clients.length))
+
+  process.on('message', (message: ToChild) => {
+    if (message.type === 'start') window = { start: performance.now(), stop: Infinity }
+    if (message.type === 'stop') window = { ...window, stop: performance.now() }
+  })
+  await sleep(1000) // warm-up: connections, plans and caches, outside the window
+  send({ type: 'ready' })
+  await Promise.all(loops) // every operation scheduled inside the window has finished
+  send({ type: 'result', samples, errors, errorMessages, seconds: (window.stop - window.start) / 1000 })
+  await Promise.all(clients.map(({ client }) => client.end()))
+  process.disconnect()
+}
+
+if (process.send) {
+  main(JSON.parse(process.argv[2]!) as AppLoadConfig).catch((error: unknown) => {
+    console.error('bench/app-load:', error)
+    process.exit(1)
+  })
+}

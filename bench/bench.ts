@@ -1,0 +1,90 @@
+// `npm run bench`: evolvekit against raw SQL baselines, on PostgreSQL (and SQLite where it applies).
+// Scenarios run one after the other on one machine; see docs/benchmarks.md for the latest results.
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { USAGE, parseOptions } from './args.ts'
+import { postgresDatabase, sqliteDatabase } from './databases.ts'
+import { provisionPostgres } from './embedded-postgres.ts'
+import { machineInfo } from './machine.ts'
+import { log } from './progress.ts'
+import { renderReport, writeResults } from './report.ts'
+import type { BenchResults } from './results.ts'
+import { liveImpact } from './scenarios/live-impact.ts'
+import { memory } from './scenarios/memory.ts'
+import { scaleOut } from './scenarios/scale-out.ts'
+import { snapshot } from './scenarios/snapshot.ts'
+import { throughput } from './scenarios/throughput.ts'
+import { checkTargets } from './targets.ts'
+
+const resultsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json')
+
+async function main(): Promise<void> {
+  const started = performance.now()
+  let options
+  try {
+    options = parseOptions(process.argv.slice(2))
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n${USAGE}`)
+    process.exitCode = 2
+    return
+  }
+  const on = (name: (typeof options.scenarios)[number]) => options.scenarios.includes(name)
+  const server = await provisionPostgres()
+  const stop = (signal: NodeJS.Signals) => {
+    log(`bench: ${signal}, stopping PostgreSQL`)
+    void server.close().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', stop).once('SIGTERM', stop)
+  log(`bench: PostgreSQL ${server.version} from ${server.source}`)
+  const [load] = os.loadavg()
+  if (load! > os.cpus().length / 2) {
+    log(`bench: warning: load average ${load!.toFixed(1)} on ${os.cpus().length} cpus: something else is running, figures will be noisy`)
+  }
+  try {
+    const machine = machineInfo({ version: server.version, source: server.source, settings: server.settings })
+    const pg = postgresDatabase(server.url)
+    const partial: Omit<BenchResults, 'targets'> = {
+      machine, options, durationSeconds: 0, throughput: [], liveImpact: null, memory: null, scaleOut: null, snapshot: null, failures: [],
+    }
+    // A scenario that throws is reported and the others still run: one failure costs no other figure.
+    const attempt = async <T>(name: string, fn: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await fn()
+      } catch (error) {
+        log(`bench: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+        partial.failures.push({ scenario: name, error: error instanceof Error ? error.message : String(error) })
+        return null
+      }
+    }
+    if (on('throughput')) {
+      const t = await attempt('throughput/postgres', () => throughput(pg, options.rows))
+      if (t) partial.throughput.push(t)
+      if (options.sqlite) {
+        const lite = await sqliteDatabase()
+        const l = await attempt('throughput/sqlite', () => throughput(lite, options.rows)).finally(() => lite.remove())
+        if (l) partial.throughput.push(l)
+      }
+    }
+    if (on('live')) partial.liveImpact = await attempt('live', () => liveImpact(pg, options.rows, options.baselineSeconds))
+    if (on('memory')) partial.memory = await attempt('memory', () => memory(pg, options.memoryRows))
+    if (on('scale')) partial.scaleOut = await attempt('scale', () => scaleOut(pg, options.rows))
+    if (on('snapshot')) {
+      partial.snapshot = await snapshot()
+      log('snapshot: not implemented yet')
+    }
+    partial.durationSeconds = (performance.now() - started) / 1000
+    const results: BenchResults = { ...partial, targets: checkTargets(partial) }
+    console.log(renderReport(results))
+    await writeResults(results, resultsFile)
+    if (results.failures.length > 0) process.exitCode = 1
+    log(`bench: done in ${(results.durationSeconds / 60).toFixed(1)} min; results in ${path.relative(process.cwd(), resultsFile)}`)
+  } finally {
+    await server.close()
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('bench:', error)
+  process.exitCode = 1
+})

@@ -1,0 +1,93 @@
+// Renders a run as Markdown tables (readable on a terminal, pasted into docs/benchmarks.md) and
+// writes bench/results.json.
+import { rename, writeFile } from 'node:fs/promises'
+import { fmt } from './progress.ts'
+import type { BenchResults } from './results.ts'
+import type { LatencyStats } from './stats.ts'
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+const s = (seconds: number) => fmt(seconds, seconds < 10 ? 2 : 1)
+const x = (ratio: number) => (Number.isFinite(ratio) ? `${fmt(ratio, 2)}×` : '–')
+const lat = (l: LatencyStats) => (l.count === 0 ? '–' : `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} / ${fmt(l.max, 0)}`)
+
+function machine(r: BenchResults): string {
+  const m = r.machine
+  const git = m.git ? ` · commit ${m.git.commit}${m.git.libDirty ? ' + uncommitted lib/ changes' : ''}` : ''
+  return [
+    `${m.date} · ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB · load average at start ${m.loadAverage.join(' ')} · ${m.os}`,
+    `Node ${m.node} · PostgreSQL ${m.postgres.version} (${m.postgres.source}) · SQLite ${m.sqlite}${git}`,
+    `${r.options.quick ? '--quick: ' : ''}${fmt(r.options.rows)} rows · bench wall time ${fmt(r.durationSeconds / 60, 1)} min`,
+  ].join('  \n')
+}
+
+function throughput(r: BenchResults): string[] {
+  return r.throughput.map((t) => {
+    const rows = t.methods.map((m) => {
+      const notes: string[] = []
+      if (m.sampled) notes.push(`timed on the first ${fmt(m.sampled.rows)} rows; whole table ≈ ${s(m.sampled.extrapolatedSeconds)} s`)
+      if (m.evolve) notes.push(`${m.evolve.batches} batches, largest ${fmt(m.evolve.maxBatchRows)} rows, longest ${fmt(m.evolve.maxBatchMs)} ms`)
+      if (m.pendingAfter !== (m.sampled ? m.sampled.of - m.sampled.rows : 0)) notes.push(`**${fmt(m.pendingAfter)} rows left pending**`)
+      return [`(${m.id}) ${m.label}`, fmt(m.rows), s(m.seconds), fmt(m.rowsPerSecond), x(m.ratioToRaw), notes.join('; ')]
+    })
+    return `### Throughput, ${t.dialect}, ${fmt(t.rows)} rows\n\n${table(['method', 'rows', 'seconds', 'rows/s', '× (a)', 'notes'], rows)}`
+  })
+}
+
+function live(r: BenchResults): string[] {
+  const l = r.liveImpact
+  if (!l) return []
+  const rows = l.conditions.map((c) => [
+    c.label, c.migrationSeconds === null ? `(${s(c.seconds)} s window)` : s(c.migrationSeconds), lat(c.reads), lat(c.writes),
+    x(c.writeP99Ratio), fmt(c.writeService.max, 0), c.writesOver100ms,
+    c.writesBlockedShare === null ? '–' : `${fmt(c.writesBlockedShare * 100)}%`, c.errors,
+  ])
+  const header = [
+    'condition', 'migration s', 'reads p50 / p99 / max ms', 'writes p50 / p99 / max ms', 'write p99 × baseline',
+    'write stmt max ms', 'writes > 100 ms', 'writes blocked, % of migration', 'errors',
+  ]
+  const about = `${l.app.rate} ops/s on ${l.app.connections} reader + ${l.app.connections} writer connections (random ids, point SELECT / single-row UPDATE), a child process; latency from each operation's scheduled start.`
+  return [`### Live impact, postgres, ${fmt(l.rows)} rows\n\n${about}\n\n${table(header, rows)}`]
+}
+
+function memory(r: BenchResults): string[] {
+  const m = r.memory
+  if (!m) return []
+  const mbOrDash = (v: number | null) => (v === null ? '–' : fmt(v, 1))
+  const rows = m.runs.map((run) => [fmt(run.rows), fmt(run.peakRssMb, 1), mbOrDash(run.polledHwmMb), mbOrDash(run.heapFloorMb), s(run.seconds), fmt(run.rowsPerSecond)])
+  return [
+    `### Memory: peak RSS of \`evolve run\` (CLI child, transform mode), postgres\n\n` +
+      `${table(['rows', 'peak RSS MB (maxrss)', 'VmHWM polled MB', 'live heap floor MB', 'run s', 'rows/s'], rows)}\n\n` +
+      `Ratio ${x(m.ratio)}; \`evolve status\` alone peaks at ${fmt(m.idleRssMb, 1)} MB.`,
+  ]
+}
+
+function scale(r: BenchResults): string[] {
+  const o = r.scaleOut
+  if (!o) return []
+  const rows = o.runs.map((run) => [run.workers, s(run.seconds), fmt(run.rowsPerSecond), x(run.ratioToOne)])
+  return [`### Scale-out, postgres, ${o.mode}, ${fmt(o.rows)} rows\n\n${table(['workers', 'seconds', 'rows/s', '× 1 worker'], rows)}`]
+}
+
+export function renderReport(r: BenchResults): string {
+  const targets = table(['target', 'goal', 'measured', ''], r.targets.map((t) => [t.name, t.target, t.measured, t.pass ? '✅ pass' : '❌ miss']))
+  return [
+    machine(r),
+    ...throughput(r),
+    ...live(r),
+    ...memory(r),
+    ...scale(r),
+    ...(r.snapshot ? [`### Snapshot mode\n\n${r.snapshot.status}`] : []),
+    `### Targets\n\n${targets}`,
+    ...r.failures.map((f) => `**${f.scenario} failed:** ${f.error}`),
+  ].join('\n\n')
+}
+
+/** Written whole or not at all: a crash mid-write leaves the previous results in place. */
+export async function writeResults(r: BenchResults, file: string): Promise<void> {
+  await writeFile(`${file}.tmp`, `${JSON.stringify(r, null, 2)}\n`)
+  await rename(`${file}.tmp`, file)
+}

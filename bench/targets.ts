@@ -1,0 +1,76 @@
+// The goals of the benchmark issue, checked against one run. Reported, never enforced: a miss
+// does not fail `npm run bench`.
+import { fmt } from './progress.ts'
+import type { BenchResults, TargetCheck } from './results.ts'
+import type { LiveCondition } from './scenarios/live-impact.ts'
+import type { ThroughputResult } from './scenarios/throughput.ts'
+
+// Three decimals below 10×, so a ratio just under a threshold does not print as the threshold.
+const x = (ratio: number) => `${fmt(ratio, ratio < 10 ? 3 : 1)}×`
+const ms = (value: number) => `${fmt(value, value < 10 ? 1 : 0)} ms`
+
+function throughputChecks(t: ThroughputResult): TargetCheck[] {
+  const m = Object.fromEntries(t.methods.map((r) => [r.id, r]))
+  const checks: TargetCheck[] = []
+  const vsRaw = (id: 'd' | 'e', min: number) => {
+    if (m[id] && m.a) checks.push({ name: `${t.dialect}: (${id}) ${m[id].label} vs (a)`, target: `≥ ${x(min)} (a)`, measured: `${x(m[id].ratioToRaw)} (a)`, pass: m[id].ratioToRaw >= min })
+  }
+  const vsLoop = (id: 'd' | 'e') => {
+    if (!m[id] || !m.b) return
+    const ratio = m[id].rowsPerSecond / m.b.rowsPerSecond
+    checks.push({ name: `${t.dialect}: (${id}) ${m[id].label} vs (b) per-row loop`, target: '≥ 10× (b)', measured: `${x(ratio)} (b)`, pass: ratio >= 10 })
+  }
+  vsRaw('d', 0.8)
+  vsRaw('e', 0.35)
+  vsLoop('d')
+  vsLoop('e')
+  return checks
+}
+
+function liveChecks(conditions: LiveCondition[]): TargetCheck[] {
+  const by = Object.fromEntries(conditions.map((c) => [c.id, c]))
+  const base = by.none
+  if (!base) return []
+  const checks: TargetCheck[] = []
+  for (const id of ['d', 'e'] as const) {
+    const c = by[id]
+    if (!c) continue
+    const tag = id === 'd' ? '(d) set' : '(e) transform'
+    checks.push(
+      { name: `app write p99 during ${tag}`, target: `≤ 2× baseline (${ms(base.writes.p99)})`, measured: `${ms(c.writes.p99)} = ${x(c.writeP99Ratio)}`, pass: c.writeP99Ratio <= 2 },
+      {
+        name: `longest app write wait during ${tag}`,
+        target: '≤ 100 ms (write statement time: lock waits included)',
+        measured: `${ms(c.writeService.max)} (from scheduled start: ${ms(c.writes.max)})`,
+        pass: c.writeService.max <= 100,
+      },
+      { name: `app errors during ${tag}`, target: '0', measured: String(c.errors), pass: c.errors === 0 },
+    )
+  }
+  const a = by.a
+  if (a?.migrationSeconds && a.writesBlockedShare !== null) {
+    checks.push({
+      name: '(a) raw UPDATE blocks app writes for its whole duration',
+      target: 'a write stuck > 100 ms during ≥ 90% of (a)',
+      measured: `${fmt(a.writesBlockedShare * 100)}% of ${fmt(a.migrationSeconds, 1)} s (longest write ${ms(a.writeService.max)})`,
+      pass: a.writesBlockedShare >= 0.9,
+    })
+  }
+  return checks
+}
+
+export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
+  const checks = r.throughput.flatMap(throughputChecks)
+  if (r.liveImpact) checks.push(...liveChecks(r.liveImpact.conditions))
+  if (r.memory) {
+    const [small, large] = [r.memory.runs[0]!, r.memory.runs[r.memory.runs.length - 1]!]
+    const peak = Math.max(...r.memory.runs.map((run) => run.peakRssMb))
+    checks.push(
+      { name: `peak RSS flat from ${fmt(small.rows)} to ${fmt(large.rows)} rows`, target: '≤ 1.10×', measured: x(r.memory.ratio), pass: r.memory.ratio <= 1.1 },
+      { name: 'peak RSS of the runner', target: '≤ 200 MB', measured: `${fmt(peak)} MB`, pass: peak <= 200 },
+    )
+  }
+  const two = r.scaleOut?.runs.find((run) => run.workers === 2)
+  if (two) checks.push({ name: '2 workers vs 1 (transform)', target: '≥ 1.30×', measured: x(two.ratioToOne), pass: two.ratioToOne >= 1.3 })
+  return checks
+}
