@@ -29,7 +29,7 @@ function withRunFlags(cmd: Command): Command {
   return cmd
     .option('--workers <n>', 'workers in this process', positiveInt('--workers'))
     .option('--batch-size <n>', 'fixed rows per batch (turns off the adaptive size)', positiveInt('--batch-size'))
-    .option('--target-batch-ms <ms>', 'batch duration the adaptive size aims for (default 100)', positiveInt('--target-batch-ms'))
+    .option('--target-batch-ms <ms>', 'batch duration the adaptive size aims for (default 50)', positiveInt('--target-batch-ms'))
     .option('--max-rows-per-second <n>', 'throttle: at most this many rows per second, all workers together', positiveInt('--max-rows-per-second'))
     .option('--max-replication-lag-ms <ms>', 'throttle while a replica lags more (PostgreSQL)', positiveInt('--max-replication-lag-ms'))
     .option('--max-app-latency-ms <ms>', "throttle while the app's latency is higher", positiveInt('--max-app-latency-ms'))

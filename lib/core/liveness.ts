@@ -17,6 +17,7 @@ export async function deadOwners(knex: Knex, dialect: Dialect, owners: string[],
   const dead = new Set<string>()
   const here = hostname()
   for (const owner of unique) {
+    if (localWorkers.has(owner)) continue // a sibling in this very process: alive
     const w = rows.get(owner)
     if (!w || w.stoppedAt !== null || Date.now() - w.heartbeatAt > leaseMs) dead.add(owner)
     else if (w.host === here && !processAlive(w.pid, owner)) dead.add(owner)

@@ -6,12 +6,12 @@ export interface PacingOptions {
   maxBatchSize: number
 }
 
-export const PACING_DEFAULTS: PacingOptions = { targetBatchMs: 100, minBatchSize: 10, maxBatchSize: 20_000 }
+export const PACING_DEFAULTS: PacingOptions = { targetBatchMs: 50, minBatchSize: 10, maxBatchSize: 20_000 }
 
 /**
  * Grows or shrinks the batch size toward `targetBatchMs`. Each step moves at most by
- * a factor of 2 (shrink) or 1.5 (grow), so one slow batch caused by a passing lock
- * does not collapse the size and a fast one does not overshoot.
+ * a factor of 4 (shrink) or 1.5 (grow): a batch that ran long holds the app's rows long,
+ * so shrinking is quick; growth is careful so one fast batch does not overshoot.
  */
 export class BatchSizer {
   private size: number
@@ -32,7 +32,7 @@ export class BatchSizer {
   observe(rangeSize: number, durationMs: number): void {
     if (this.fixed || rangeSize < this.size / 2) return // a short tail batch says little about speed
     const ratio = this.options.targetBatchMs / Math.max(1, durationMs)
-    const factor = clamp(ratio, 0.5, 1.5)
+    const factor = clamp(ratio, 0.25, 1.5)
     this.size = Math.round(clamp(this.size * factor, this.options.minBatchSize, this.options.maxBatchSize))
   }
 }

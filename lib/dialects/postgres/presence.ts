@@ -23,15 +23,23 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
     if (msg.channel === CHANNEL && msg.payload) onControl(msg.payload)
   })
   await conn.query(`LISTEN ${CHANNEL}`)
+  // Workers of one process share this client; pg wants its queries one after another.
+  let queue: Promise<unknown> = Promise.resolve()
+  const serial = (sql: string, params: unknown[]) => {
+    const next = queue.then(() => conn.query(sql, params))
+    queue = next.catch(() => {})
+    return next
+  }
   return {
     markAlive: async (id) => {
-      await conn.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
+      await serial('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
     },
     markGone: async (id) => {
-      await conn.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id])
+      await serial('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id])
     },
     close: async () => {
       conn.removeAllListeners('notification')
+      await queue
       await conn.query('UNLISTEN *; SELECT pg_advisory_unlock_all()').catch(() => {})
       await knex.client.releaseConnection(conn)
     },

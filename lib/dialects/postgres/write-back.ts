@@ -17,9 +17,12 @@ export async function postgresWriteBack(
     const records = group.map((r) => toJsonRecord(key, r))
     const sets = columns.map(() => '?? = v.??').join(', ')
     const ids = columns.flatMap((c) => [c, c])
+    // Rows come in key order: bounding t's key lets PostgreSQL join by one index range scan.
+    const first = group[0]!.key as Knex.Value
+    const last = group[group.length - 1]!.key as Knex.Value
     const result = await trx.raw(
-      `UPDATE ?? AS t SET ${sets} FROM jsonb_populate_recordset(NULL::??, ?::jsonb) AS v WHERE t.?? = v.??`,
-      [table, ...ids, table, JSON.stringify(records), key, key],
+      `UPDATE ?? AS t SET ${sets} FROM jsonb_populate_recordset(NULL::??, ?::jsonb) AS v WHERE t.?? = v.?? AND t.?? >= ? AND t.?? <= ?`,
+      [table, ...ids, table, JSON.stringify(records), key, key, key, first, key, last],
     )
     written += result.rowCount ?? 0
   }
