@@ -20,7 +20,8 @@ export interface EmbeddedOptions {
   settings?: Record<string, string | number>;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -1,7 +1,6 @@
 // Fixtures for the "live safety at scale" tests: a table of counters, migration and config
 // files written into a temp project, and read-only probes of the tracking tables.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -237,17 +236,7 @@ export async function statusText(project: Project): Promise<CliResult> {
   return runCli(['status', ...project.dbFlags], { cwd: project.dir });
 }
 
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './embedded-postgres.ts';
 
 /** The number of keys of `items` in the batch range (lo, hi]; lo null = from the start. */
 export async function keysInRange(knex: Knex, lo: string | null, hi: string | null): Promise<number> {
