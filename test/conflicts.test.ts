@@ -11,6 +11,7 @@ import { type CliResult, runCli, spawnCli } from './helpers/cli.ts';
 import {
   batchRows,
   counterHistogram,
+  createItems,
   exitOf,
   failures,
   insertRows,
@@ -145,11 +146,7 @@ describe('conflicts with a live app on postgres', () => {
     const ws = await workspace();
     const app = await appClient(db.url);
     try {
-      await db.knex.schema.createTable('items', (t) => {
-        t.increments('id');
-        t.integer('counter').notNullable().defaultTo(0);
-      });
-      await insertRows(db.knex, 'items', Array.from({ length: 200 }, () => ({ counter: 0 })));
+      await createItems(db.knex, 200);
       await db.knex.schema.createTable('hot', (t) => {
         t.string('k').primary();
         t.integer('v').notNullable();
@@ -317,11 +314,7 @@ for (const d of dialects) {
       const db = await fresh(d);
       const ws = await workspace();
       try {
-        await db.knex.schema.createTable('items', (t) => {
-          t.increments('id');
-          t.integer('counter').notNullable().defaultTo(0);
-        });
-        await insertRows(db.knex, 'items', Array.from({ length: 300 }, () => ({ counter: 0 })));
+        await createItems(db.knex, 300);
         // Row 37 divides by zero: an error on PostgreSQL; NULL on SQLite, which the NOT NULL
         // column then rejects. Neither is a conflict. maxAttempts is low so that a wrongly
         // retried batch shows up as attempts > 1 quickly rather than as a slow test.

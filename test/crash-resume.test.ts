@@ -14,6 +14,7 @@ import {
   type Workspace,
   batchRows,
   counterHistogram,
+  createItems,
   gateSource,
   heldLine,
   insertRows,
@@ -123,11 +124,7 @@ for (const d of dialects) {
       const db = await fresh(d);
       const ws = await workspace();
       try {
-        await db.knex.schema.createTable('items', (t) => {
-          t.increments('id');
-          t.integer('counter').notNullable().defaultTo(0);
-        });
-        await insertRows(db.knex, 'items', Array.from({ length: ROWS }, () => ({ counter: 0 })));
+        await createItems(db.knex, ROWS);
         const name = await ws.migration('001_count-items', countingMigration(ws.gateFile));
 
         // 1. Right at the start: the first batch has incremented its rows, nothing is done yet.

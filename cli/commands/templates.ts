@@ -1,8 +1,11 @@
+import { parseDatabaseUrl } from '../../lib/config/parse-url.ts'
+
 export function configTemplate(db: string, dir: string): string {
-  const connection = db.startsWith('sqlite:')
+  // Parsed for the client (and to reject a bad URL); the file keeps the path as the user wrote it.
+  const { client } = parseDatabaseUrl(db, '.', '--db')
+  const connection = client === 'better-sqlite3'
     ? `{ filename: ${JSON.stringify(db.slice('sqlite:'.length))} }`
     : `process.env.DATABASE_URL ?? ${JSON.stringify(db)}`
-  const client = db.startsWith('sqlite:') ? 'better-sqlite3' : 'pg'
   return `import { defineConfig } from 'evolvekit'
 
 export default defineConfig({

@@ -1,34 +1,23 @@
-import { existsSync } from 'node:fs'
 import knexFactory, { type Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { dialectForClient } from '../dialects/for-knex.ts'
 import { EvolveConnectionError, errorMessage, usage } from '../errors.ts'
-import { redact } from './parse-url.ts'
 import type { ResolvedConfig } from './resolve-config.ts'
 
 /** Opens the database and proves it answers; a failure is one line naming where the setting came from. */
 export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): Promise<{ knex: Knex; dialect: Dialect }> {
   const dialect = dialectForClient(config.client)
   if (!dialect) throw usage('E_CONFIG', `${config.source}: client "${config.client}" is not supported: use "pg" or "better-sqlite3"`)
-  const filename = sqliteFilename(config.connection)
-  if (dialect.name === 'sqlite' && filename && !existsSync(filename)) {
-    // better-sqlite3 would create an empty file; a typo should not leave one behind.
-    throw usage('E_NO_DATABASE', `SQLite database file ${filename} does not exist (from ${config.source}): check the path`)
-  }
+  const { target, problem } = dialect.describeTarget(config.connection)
+  if (problem) throw usage('E_NO_DATABASE', `${problem} (from ${config.source}): check the path`)
   const knex = knexFactory({ ...dialect.knexConfig(config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
   try {
     await knex.raw('select 1')
   } catch (err) {
     await knex.destroy()
-    const target = typeof config.connection === 'string' ? redact(config.connection) : (filename ?? config.source)
     throw new EvolveConnectionError(`cannot reach the database ${target} (from ${config.source}): ${errorMessage(err).split('\n')[0]}`)
   }
   return { knex, dialect }
-}
-
-function sqliteFilename(connection: Knex.Config['connection']): string | undefined {
-  if (connection && typeof connection === 'object' && 'filename' in connection) return String(connection.filename)
-  return undefined
 }
 
 /** knex logs connection errors with stack traces; the CLI reports them as one line instead. */

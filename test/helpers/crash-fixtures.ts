@@ -156,6 +156,15 @@ export async function failures(url: string, dir: string, name: string): Promise<
 }
 
 /** Inserts rows in chunks small enough for SQLite's bound-variable limit. */
+/** items(id, counter): `counter` counts how often each row was evolved. */
+export async function createItems(knex: Knex, rows: number): Promise<void> {
+  await knex.schema.createTable('items', (t) => {
+    t.increments('id');
+    t.integer('counter').notNullable().defaultTo(0);
+  });
+  await insertRows(knex, 'items', Array.from({ length: rows }, () => ({ counter: 0 })));
+}
+
 export async function insertRows(knex: Knex, table: string, rows: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) await knex(table).insert(rows.slice(i, i + 500));
 }

@@ -1,3 +1,4 @@
+import { redact } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn } from './introspect.ts'
@@ -6,6 +7,7 @@ import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
+  describeTarget: (connection) => ({ target: typeof connection === 'string' ? redact(connection) : 'PostgreSQL' }),
   knexConfig: (connection, pool) => ({
     client: 'pg',
     connection,

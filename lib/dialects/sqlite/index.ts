@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import type { Dialect } from '../dialect.ts'
 import { classifySqliteError } from './errors.ts'
 import { sqliteIsUniqueColumn } from './introspect.ts'
@@ -12,6 +13,11 @@ interface SqliteConnection {
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
+  describeTarget(connection) {
+    const file = connection && typeof connection === 'object' && 'filename' in connection ? String(connection.filename) : 'SQLite'
+    // better-sqlite3 would create an empty file; a typo should not leave one behind.
+    return existsSync(file) ? { target: file } : { target: file, problem: `SQLite database file ${file} does not exist` }
+  },
   knexConfig: (connection, pool) => ({
     client: 'better-sqlite3',
     connection,
