@@ -127,6 +127,12 @@ const FILE_CASES: Case[] = [
     fragments: ['--frobnicate'],
   },
   {
+    name: 'a replication lag limit on SQLite, which has no replicas',
+    files: { '001_lower.ts': migrationSource(LOWER) },
+    args: ['--max-replication-lag-ms', '500'],
+    fragments: ['--max-replication-lag-ms', 'needs PostgreSQL', 'drop the option'],
+  },
+  {
     name: 'one of two migrations does not load: neither runs',
     files: {
       '001_lower.ts': migrationSource(LOWER),

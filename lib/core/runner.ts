@@ -44,9 +44,22 @@ export class Runner {
     this.options = { ...RUN_DEFAULTS, ...stripUndefined(config) }
   }
 
-  /** Checks every migration against the database; throws before anything has changed. */
+  /** Checks the options and every migration against the database; throws before anything has changed. */
   async validate(): Promise<void> {
+    await this.validateOptions()
     for (const m of this.config.migrations) await validateAgainstDatabase(this.config.knex, this.dialect, m)
+  }
+
+  private async validateOptions(): Promise<void> {
+    if (this.options.maxReplicationLagMs === undefined) return
+    if (!this.dialect.replicationLagMs) {
+      throw usage(
+        'E_OPTION_UNSUPPORTED',
+        `maxReplicationLagMs (--max-replication-lag-ms) needs PostgreSQL: ${this.dialect.name} has no replicas to watch; drop the option`,
+      )
+    }
+    // Reading the lag once up front surfaces a missing privilege before any batch runs.
+    await this.dialect.replicationLagMs(this.config.knex)
   }
 
   /** Runs the migrations in order; stops at the first that does not end `done`. */

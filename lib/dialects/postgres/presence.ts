@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { usage } from '../../errors.ts'
 import type { Presence } from '../dialect.ts'
 
 const CHANNEL = 'evolve_control'
@@ -57,9 +58,16 @@ export async function postgresNotifyControl(knex: Knex, runName: string): Promis
 }
 
 export async function postgresReplicationLagMs(knex: Knex): Promise<number | null> {
-  const { rows } = await knex.raw(
-    'SELECT max(extract(epoch FROM replay_lag)) * 1000 AS lag, count(*) AS replicas FROM pg_stat_replication',
-  )
+  const { rows } = await knex.raw(`SELECT max(extract(epoch FROM replay_lag)) * 1000 AS lag, count(*) AS replicas,
+    count(*) FILTER (WHERE state IS NULL) AS hidden, current_user AS role FROM pg_stat_replication`)
+  const { lag, replicas, hidden, role } = rows[0]
+  // Without pg_read_all_stats every column but pid reads NULL: the lag would look like zero.
+  if (Number(hidden) > 0) {
+    throw usage(
+      'E_REPLICATION_LAG_HIDDEN',
+      `maxReplicationLagMs: role "${role}" cannot read replica lag from pg_stat_replication; GRANT pg_read_all_stats TO "${role}", or drop --max-replication-lag-ms`,
+    )
+  }
   // A caught-up idle replica reports a NULL lag: that is zero, not unknown.
-  return Number(rows[0].replicas) === 0 ? 0 : Number(rows[0].lag ?? 0)
+  return Number(replicas) === 0 ? 0 : Number(lag ?? 0)
 }
