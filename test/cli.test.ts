@@ -115,6 +115,45 @@ export default defineConfig({ client: '${clientOf(a)}', connection: ${connection
       }
     });
 
+    it('a config file still supplies its throttle hook and migrations directory when DATABASE_URL or --db names the database', async () => {
+      const [a, b] = await Promise.all([fresh(d), fresh(d)]);
+      try {
+        for (const db of [a, b]) await createUsers(db, { count: 6, pending: isPending });
+        // No client or connection: the environment names the database, as in many deployments.
+        const cwd = await writeFiles({
+          'evolve.config.ts': `import fs from 'node:fs'
+import { defineConfig } from 'evolvekit'
+export default defineConfig({
+  migrations: { directory: 'db/evolve' },
+  throttle: async () => {
+    fs.appendFileSync(new URL('./hook-calls', import.meta.url), 'x')
+    return false
+  },
+})
+`,
+          'db/evolve/001_lower.ts': migrationSource(LOWER),
+        });
+        const hookCalls = () => readFile(path.join(cwd, 'hook-calls'), 'utf8').then((t) => t.length, () => 0);
+
+        const fromEnv = await runCli(['run'], { cwd, env: { DATABASE_URL: a.url } });
+        assert.equal(fromEnv.code, 0, output(fromEnv));
+        assert.equal((await runRow(a, '001_lower'))?.state, 'done', 'the migration was found in db/evolve');
+        const afterEnv = await hookCalls();
+        assert.ok(afterEnv > 0, 'the throttle hook was asked before batches');
+
+        const fromFlag = await runCli(['run', '--db', b.url], { cwd });
+        assert.equal(fromFlag.code, 0, output(fromFlag));
+        assert.equal((await runRow(b, '001_lower'))?.state, 'done');
+        assert.ok((await hookCalls()) > afterEnv, 'with --db too');
+
+        const noDb = await runCli(['run'], { cwd });
+        assert.equal(noDb.code, 2, output(noDb));
+        assert.match(noDb.stderr, /evolve\.config\.ts: field "client" is missing: set it, or name the database with --db or DATABASE_URL/);
+      } finally {
+        await Promise.all([a.drop(), b.drop()]);
+      }
+    });
+
     it('a knexfile.js in the working directory is used when nothing else names a database', () =>
       withDb(d, async (db) => {
         await createUsers(db, { count: 9, pending: isPending });

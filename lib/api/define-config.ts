@@ -4,10 +4,10 @@ import type { ThrottleOptions } from '../core/throttle.ts'
 
 /** Where the database is, plus how runs pace and throttle themselves (see the README). */
 export interface EvolveConfig extends ThrottleOptions, Partial<PacingOptions> {
-  /** `pg` or `better-sqlite3` (knex client names). */
-  client: string
+  /** `pg` or `better-sqlite3` (knex client names). Leave out with `connection` when `--db` or DATABASE_URL always names the database. */
+  client?: string
   /** A knex connection: a URL string for PostgreSQL, `{ filename }` for SQLite. */
-  connection: Knex.Config['connection']
+  connection?: Knex.Config['connection']
   migrations?: {
     /** Default `./migrations`, relative to the config file. */
     directory?: string

@@ -31,8 +31,9 @@ const KNEXFILES = ['knexfile.ts', 'knexfile.mjs', 'knexfile.js', 'knexfile.cjs']
 
 const configSchema = z
   .object({
-    client: z.string(),
-    connection: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    // Optional here: --db or DATABASE_URL may name the database instead (see parseConfig).
+    client: z.string().optional(),
+    connection: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     migrations: z.object({ directory: z.string().optional() }).strict().optional(),
     throttle: z.custom<RunOptions['throttle']>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
     maxRowsPerSecond: z.number().positive().optional(),
@@ -52,21 +53,21 @@ function runOptions(config: z.infer<typeof configSchema>): Partial<RunOptions> {
 
 /**
  * Where the database and migrations are: `--db`, else DATABASE_URL, else
- * evolve.config.*, else an existing knexfile. The first that is set wins.
+ * evolve.config.*, else an existing knexfile. The first that is set wins. A config file
+ * found next to a `--db` or DATABASE_URL still supplies the migrations directory and the
+ * run options: a throttle hook must not vanish because the URL came from the environment.
  */
 export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig> {
-  const dir = (fallback: string) => resolve(input.cwd, input.dir ?? fallback)
-  if (input.db) return { ...parseDatabaseUrl(input.db, input.cwd, '--db'), migrationsDir: dir('migrations'), source: '--db', run: {} }
-  if (input.env.DATABASE_URL) {
-    return { ...parseDatabaseUrl(input.env.DATABASE_URL, input.cwd, 'DATABASE_URL'), migrationsDir: dir('migrations'), source: 'DATABASE_URL', run: {} }
-  }
+  const urlSource = input.db ? { url: input.db, source: '--db' } : input.env.DATABASE_URL ? { url: input.env.DATABASE_URL, source: 'DATABASE_URL' } : undefined
   const configFile = input.config ? resolve(input.cwd, input.config) : find(input.cwd, CONFIG_FILES)
   if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
-  if (configFile) {
-    const config = parseConfig(configFile, await importUserModule(configFile, 'config file'))
-    const base = dirname(configFile)
-    const migrationsDir = input.dir ? dir('migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
-    return { client: config.client, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile, run: runOptions(config) }
+  const config = configFile ? parseConfig(configFile, await importUserModule(configFile, 'config file'), !urlSource) : undefined
+  const base = configFile ? dirname(configFile) : input.cwd
+  const migrationsDir = input.dir || !config?.migrations?.directory ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations.directory)
+  const run = config ? runOptions(config) : {}
+  if (urlSource) return { ...parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source), migrationsDir, source: urlSource.source, run }
+  if (config) {
+    return { client: config.client!, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile!, run }
   }
   const knexfile = find(input.cwd, KNEXFILES)
   if (knexfile) {
@@ -74,8 +75,8 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
     const environment = input.env.NODE_ENV ?? 'development'
     const picked = exported && 'client' in exported ? exported : exported?.[environment]
     if (!picked) throw usage('E_CONFIG', `${knexfile}: no "client" and no "${environment}" environment: set NODE_ENV or add a top-level config`)
-    const config = parseConfig(knexfile, { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection })
-    return { client: config.client, connection: relativeFilename(config.connection, dirname(knexfile)), migrationsDir: dir('migrations'), source: knexfile, run: {} }
+    const config = parseConfig(knexfile, { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection }, true)
+    return { client: config.client!, connection: relativeFilename(config.connection, dirname(knexfile)), migrationsDir, source: knexfile, run: {} }
   }
   throw usage(
     'E_NO_DATABASE',
@@ -83,15 +84,21 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
   )
 }
 
-function parseConfig(file: string, value: unknown): z.infer<typeof configSchema> {
+/** `needsConnection`: the file names the database (nothing else did), so client and connection must be there. */
+function parseConfig(file: string, value: unknown, needsConnection: boolean): z.infer<typeof configSchema> {
   const result = configSchema.safeParse(value)
   if (!result.success) {
     const issue = result.error.issues[0]!
     const where = issue.code === 'unrecognized_keys' ? `unknown field "${issue.keys[0]}"` : `field "${issue.path.join('.')}": ${issue.message}`
     throw usage('E_CONFIG', `${file}: ${where} (expected defineConfig({ client, connection, migrations }))`)
   }
-  if (!dialectForClient(result.data.client)) {
-    throw usage('E_CONFIG', `${file}: client "${result.data.client}" is not supported: use "pg" or "better-sqlite3"`)
+  const { client, connection } = result.data
+  if (needsConnection && (client === undefined || connection === undefined)) {
+    const missing = client === undefined ? 'client' : 'connection'
+    throw usage('E_CONFIG', `${file}: field "${missing}" is missing: set it, or name the database with --db or DATABASE_URL`)
+  }
+  if (client !== undefined && !dialectForClient(client)) {
+    throw usage('E_CONFIG', `${file}: client "${client}" is not supported: use "pg" or "better-sqlite3"`)
   }
   return result.data
 }
