@@ -4,7 +4,6 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { type CliResult, type RunningCli, runCli } from './cli.ts';
 
@@ -78,21 +77,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 `;
 }
 
-/** Polls `probe` until it returns something other than undefined/false; fails after timeoutMs. */
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-  intervalMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+// One polling helper and one runs-table probe for all the test fixtures.
+export { runRow, waitUntil } from './live-fixtures.ts';
 
 export interface BatchRow {
   id: number;
@@ -119,10 +105,6 @@ export async function batchRows(knex: Knex, run: string): Promise<BatchRow[]> {
     attempts: Number(r.attempts),
     claimedAt: r.claimed_at === null ? null : Number(r.claimed_at),
   }));
-}
-
-export async function runRow(knex: Knex, run: string): Promise<Record<string, unknown> | undefined> {
-  return knex('evolve_runs').where({ name: run }).first();
 }
 
 export interface StatusEntry {
