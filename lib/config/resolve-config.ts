@@ -36,7 +36,7 @@ const configSchema = z
     connection: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     migrations: z.object({ directory: z.string().optional() }).strict().optional(),
     throttle: z.custom<RunOptions['throttle']>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
-    maxRowsPerSecond: z.number().positive().optional(),
+    maxRowsPerSecond: z.number().int().positive().optional(),
     maxReplicationLagMs: z.number().positive().optional(),
     maxAppLatencyMs: z.number().positive().optional(),
     latencyProbe: z.string().min(1).optional(),

@@ -12,8 +12,10 @@ import type { Migration } from './migration.ts'
 export async function enqueueFailures(knex: Knex, m: Migration, batchSize: number): Promise<number> {
   const failures = await listFailures(knex, m.name)
   const run = await getRun(knex, m.name)
-  if (!run || failures.length === 0) {
-    throw usage('E_NOTHING_TO_RETRY', `migration "${m.name}" has no failed objects to retry (see \`evolve status\`)`)
+  if (!run || failures.length === 0) throw nothingToRetry(m.name)
+  // A pause or cancel is an operator's decision: retry must not quietly override it.
+  if (run.state === 'paused' || run.state === 'cancelled') {
+    throw usage('E_RUN_STOPPED', `migration "${m.name}" is ${run.state}: \`evolve resume ${m.name}\` first, then retry`)
   }
   const keys = failures.map((f) => f.key)
   await knex.transaction(async (trx) => {
@@ -23,4 +25,8 @@ export async function enqueueFailures(knex: Knex, m: Migration, batchSize: numbe
     await updateRun(trx, m.name, { state: 'running', lastError: null, finishedAt: null })
   })
   return keys.length
+}
+
+export function nothingToRetry(name: string) {
+  return usage('E_NOTHING_TO_RETRY', `migration "${name}" has no failed objects to retry (see \`evolve status\`)`)
 }

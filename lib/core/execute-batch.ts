@@ -2,11 +2,12 @@ import pRetry from 'p-retry'
 import { LostClaimError, errorMessage } from '../errors.ts'
 import { type Batch, fenceBatch, finishBatch } from '../store/batches.ts'
 import type { Knex } from 'knex'
-import { clearFailures, recordFailure } from '../store/failures.ts'
+import { clearFailures, recordFailure, takeFailures } from '../store/failures.ts'
+import { encodeKey } from '../store/db.ts'
 import { pendingKeys } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
-import { isolateFailure } from './isolate-failure.ts'
+import { isolateFailure, stopIfTooManyFailures } from './isolate-failure.ts'
 
 /**
  * Evolves one claimed batch. Data change and bookkeeping commit in one transaction;
@@ -19,7 +20,7 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
   // Conflicts met between batches (claiming this one) count as this batch's retries.
   let retries = carriedRetries
   try {
-    const { rows, durationMs: trxMs } = await pRetry(() => attempt(ctx, batch, retries, started), {
+    const { rows, stuck, durationMs: trxMs } = await pRetry(() => attempt(ctx, batch, retries, started), {
       retries: m.maxAttempts - 1,
       minTimeout: ctx.options.retryMinMs,
       maxTimeout: ctx.options.retryMaxMs,
@@ -34,6 +35,8 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
       },
     })
     const durationMs = performance.now() - started
+    // Rows a migration leaves pending are failures too: they count toward maxFailures.
+    if (stuck > 0) await stopIfTooManyFailures(ctx, STUCK)
     events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries })
     return { durationMs: trxMs }
   } catch (err) {
@@ -48,7 +51,7 @@ async function attempt(ctx: WorkerContext, batch: Batch, retries: number, starte
   const trxStarted = performance.now()
   const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started))
   for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
-  return { rows: outcome.rows, durationMs: performance.now() - trxStarted }
+  return { rows: outcome.rows, stuck: outcome.stuck.length, durationMs: performance.now() - trxStarted }
 }
 
 /** The data change and the batch's bookkeeping: they commit together or not at all. */
@@ -56,10 +59,15 @@ async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch
   const m = ctx.migration
   await ctx.dialect.beginBatch(trx, m)
   if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
-  const { rows, keys } = await applyMigration(trx, ctx, batch)
-  const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys)
+  // A retry batch evolves only the failed objects it can take: never one a concurrent or
+  // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
+  const taken = batch.phase === 'retry' ? await takeFailures(trx, m.name, batch.keys ?? [], ctx.dialect.lockRows) : new Map<string, number>()
+  const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
+  const { rows, keys } = await applyMigration(trx, ctx, bounds)
+  const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
   await finishBatch(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
-  if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? keys).filter((k) => !stuck.includes(k)))
+  // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
+  if (batch.phase === 'sweep') await clearFailures(trx, m.name, keys.filter((k) => !stuck.includes(k)))
   return { rows, stuck }
 }
 
@@ -70,10 +78,10 @@ const STUCK = 'still matches "pending" after it was evolved: the migration does 
  * `pending` would be swept forever, so it is recorded as failed instead. The rows are
  * still locked by this transaction, so the app cannot have changed them meanwhile.
  */
-async function recordStuck(trx: Knex.Transaction, ctx: WorkerContext, keys: unknown[]): Promise<unknown[]> {
+async function recordStuck(trx: Knex.Transaction, ctx: WorkerContext, keys: unknown[], taken: Map<string, number>): Promise<unknown[]> {
   const m = ctx.migration
   if (!m.pending || keys.length === 0) return []
   const stuck = await pendingKeys(trx, m, { keys })
-  for (const key of stuck) await recordFailure(trx, m.name, key, STUCK, 1)
+  for (const key of stuck) await recordFailure(trx, m.name, key, STUCK, 1 + (taken.get(encodeKey(key)) ?? 0))
   return stuck
 }

@@ -42,14 +42,17 @@ function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<bo
   return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
 }
 
-/** Moves the run to its final state, if no other worker did so first. */
+/**
+ * Moves the run to its final state, unless the run changed meanwhile (another worker
+ * ended it or started a sweep, or an operator paused it): then false, and the worker
+ * looks at the run again instead of leaving.
+ */
 async function endRun(ctx: WorkerContext, run: Run, state: 'done' | 'failed', error: string | null, patch: RunPatch = {}): Promise<boolean> {
   const m = ctx.migration
   const expected = { state: 'running', scanDone: true, phase: run.phase, sweepPass: run.sweepPass } as const
-  if (await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: Date.now(), ...patch }, expected)) {
-    const totals = await batchTotals(ctx.knex, m.name)
-    const failed = await countFailures(ctx.knex, m.name)
-    ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error })
-  }
+  if (!(await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: Date.now(), ...patch }, expected))) return false
+  const totals = await batchTotals(ctx.knex, m.name)
+  const failed = await countFailures(ctx.knex, m.name)
+  ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error })
   return true
 }

@@ -1,6 +1,6 @@
 import { LostClaimError } from '../errors.ts'
 import { type Batch, type BatchBounds, fenceBatch, finishBatch, insertBatch } from '../store/batches.ts'
-import { countFailures, recordFailure } from '../store/failures.ts'
+import { clearFailures, countFailures, recordFailure } from '../store/failures.ts'
 import { updateRun } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
 import { pendingKeys } from './planner.ts'
@@ -16,6 +16,8 @@ export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: st
   try {
     await ctx.knex.transaction(async (trx) => {
       if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
+      // Failed objects of a retry batch that need no evolving any more are failures no longer.
+      if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? []).filter((k) => !keys.includes(k)))
       if (keys.length > 1) {
         await finishBatch(trx, batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
         for (const half of split(batch, keys)) await insertBatch(trx, m.name, batch.phase, half, null)
@@ -47,7 +49,7 @@ function split(batch: Batch, keys: unknown[]): BatchBounds[] {
   ]
 }
 
-async function stopIfTooManyFailures(ctx: WorkerContext, lastError: string): Promise<void> {
+export async function stopIfTooManyFailures(ctx: WorkerContext, lastError: string): Promise<void> {
   const m = ctx.migration
   const failed = await countFailures(ctx.knex, m.name)
   if (failed < m.maxFailures) return

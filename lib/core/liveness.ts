@@ -7,9 +7,9 @@ import { getWorkers } from '../store/workers.ts'
 export const localWorkers = new Set<string>()
 
 /**
- * Which of `owners` are dead. Proof comes, fastest first, from: a vanished pid on
- * this host; the dialect's session check (PostgreSQL: the worker's advisory lock is
- * free because its session is gone, on any host); a heartbeat older than `leaseMs`.
+ * Which of `owners` are dead. Proof comes from: a heartbeat older than `leaseMs`;
+ * then the dialect's session check where it has one (PostgreSQL: the worker's advisory
+ * lock is free because its session is gone, on any host), else a vanished pid on this host.
  */
 export async function deadOwners(knex: Knex, dialect: Dialect, owners: string[], leaseMs: number): Promise<Set<string>> {
   const unique = [...new Set(owners)]
@@ -20,8 +20,11 @@ export async function deadOwners(knex: Knex, dialect: Dialect, owners: string[],
     if (localWorkers.has(owner)) continue // a sibling in this very process: alive
     const w = rows.get(owner)
     if (!w || w.stoppedAt !== null || Date.now() - w.heartbeatAt > leaseMs) dead.add(owner)
-    else if (w.host === here && !processAlive(w.pid, owner)) dead.add(owner)
-    else if (dialect.isWorkerConnected && !(await dialect.isWorkerConnected(knex, owner))) dead.add(owner)
+    // Where the database can tell, it is the only judge: containers sharing a host name
+    // (host networking) have their own pid namespaces, so a pid says nothing there.
+    else if (dialect.isWorkerConnected) {
+      if (!(await dialect.isWorkerConnected(knex, owner))) dead.add(owner)
+    } else if (w.host === here && !processAlive(w.pid, owner)) dead.add(owner)
   }
   return dead
 }

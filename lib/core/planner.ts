@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import type { BatchBounds } from '../store/batches.ts'
 import type { Db } from '../store/db.ts'
+import { KEY_CHUNK } from '../store/failures.ts'
 import type { Migration } from './migration.ts'
 
 /*
@@ -82,9 +83,16 @@ export async function pendingKeys(db: Db, m: Migration, bounds: BatchBounds, lim
   return rows.map((r: Record<string, unknown>) => r[m.key])
 }
 
+/**
+ * Rows that still need evolving, not counting `excludeKeys` (the failed objects). The
+ * exclusion is subtracted chunk by chunk, so any number of failures fits the databases'
+ * limits on bound parameters.
+ */
 export async function countPending(db: Db, m: Migration, excludeKeys: unknown[] = []): Promise<number> {
-  const query = pendingQuery(db, m, {})
-  if (excludeKeys.length > 0) query.whereNotIn(m.key, excludeKeys as Knex.Value[])
-  const row = await query.count({ n: '*' }).first()
-  return Number(row?.n ?? 0)
+  const count = async (query: Knex.QueryBuilder) => Number((await query.count({ n: '*' }).first())?.n ?? 0)
+  let pending = await count(pendingQuery(db, m, {}))
+  for (let i = 0; i < excludeKeys.length && pending > 0; i += KEY_CHUNK) {
+    pending -= await count(pendingQuery(db, m, { keys: excludeKeys.slice(i, i + KEY_CHUNK) }))
+  }
+  return pending
 }

@@ -3,13 +3,13 @@ import type { Dialect, Presence } from '../dialects/dialect.ts'
 import { dialectOf } from '../dialects/for-knex.ts'
 import { usage } from '../errors.ts'
 import { type Run, ensureRun, getRun, updateRun } from '../store/runs.ts'
-import { ensureSchema } from '../store/schema.ts'
+import { ensureSchema, hasSchema } from '../store/schema.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
 import { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
 import { estimateTotal } from './estimate-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
-import { enqueueFailures } from './enqueue-failures.ts'
+import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
 import { validateAgainstDatabase } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
@@ -79,6 +79,8 @@ export class Runner {
   async retry(name: string): Promise<RunProgress> {
     const m = this.migration(name)
     await this.validate()
+    // Without tracking tables there is nothing to retry: say so without creating them.
+    if (!(await hasSchema(this.config.knex))) throw nothingToRetry(name)
     await ensureSchema(this.config.knex)
     await enqueueFailures(this.config.knex, m, this.options.batchSize ?? m.batchSize)
     return this.serve(m)
@@ -118,7 +120,18 @@ export class Runner {
     })
     try {
       const count = Math.max(1, this.config.workers ?? 1)
-      await Promise.all(Array.from({ length: count }, () => runWorker(this.context(m, presence))))
+      // One worker's fatal error stops its siblings (after their current batch) before
+      // presence closes under them; then the first error is thrown.
+      const settled = await Promise.allSettled(
+        Array.from({ length: count }, () =>
+          runWorker(this.context(m, presence)).catch((err: unknown) => {
+            this.abort.abort()
+            throw err
+          }),
+        ),
+      )
+      const failed = settled.find((r) => r.status === 'rejected')
+      if (failed) throw failed.reason
     } finally {
       await presence?.close()
     }

@@ -1,5 +1,9 @@
+import type { Knex } from 'knex'
 import { type Db, decodeKey, encodeKey, num } from './db.ts'
 import { TABLES } from './schema.ts'
+
+// Bound parameters per statement stay far below SQLite's 32766 and PostgreSQL's 65535.
+export const KEY_CHUNK = 1000
 
 export interface Failure {
   key: unknown
@@ -23,10 +27,37 @@ export async function recordFailure(db: Db, runName: string, key: unknown, error
   }
 }
 
+/**
+ * Takes the failure records of `keys` for a retry batch: locks them (`lockRows`, the
+ * dialect's row lock), deletes them and returns the keys taken, with their attempts so
+ * far. A key whose record is gone was taken by another retry batch (a second `evolve
+ * retry`) and must not be evolved again; a concurrent taker waits on the lock and then
+ * finds it gone.
+ */
+export async function takeFailures(
+  db: Db,
+  runName: string,
+  keys: unknown[],
+  lockRows: (query: Knex.QueryBuilder) => Knex.QueryBuilder,
+): Promise<Map<string, number>> {
+  const taken = new Map<string, number>()
+  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+    const encoded = keys.slice(i, i + KEY_CHUNK).map(encodeKey)
+    const rows: { key: string; attempts: unknown }[] = await lockRows(
+      db(TABLES.failures).where({ run_name: runName }).whereIn('key', encoded).select('key', 'attempts'),
+    )
+    if (rows.length === 0) continue
+    for (const r of rows) taken.set(String(r.key), num(r.attempts))
+    await db(TABLES.failures).where({ run_name: runName }).whereIn('key', rows.map((r) => String(r.key))).delete()
+  }
+  return taken
+}
+
 /** An object that now evolved cleanly is no longer a failure. */
 export async function clearFailures(db: Db, runName: string, keys: unknown[]): Promise<void> {
-  if (keys.length === 0) return
-  await db(TABLES.failures).where({ run_name: runName }).whereIn('key', keys.map(encodeKey)).delete()
+  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+    await db(TABLES.failures).where({ run_name: runName }).whereIn('key', keys.slice(i, i + KEY_CHUNK).map(encodeKey)).delete()
+  }
 }
 
 export async function listFailures(db: Db, runName: string, limit?: number): Promise<Failure[]> {
