@@ -31,6 +31,10 @@ interface Case {
   args?: string[];
   /** What stderr must name. */
   fragments: string[];
+  /** Only on this dialect. */
+  only?: Dialect;
+  /** Schema the case needs besides the seeded users, created before the snapshot. */
+  setup?: (db: FreshDatabase) => Promise<void>;
 }
 
 // Found only by looking at the database: checked on both dialects.
@@ -51,9 +55,37 @@ const DB_CASES: Case[] = [
     fragments: ['001_no_key.ts', 'user_uuid', '"key"'],
   },
   {
+    // Batches are key ranges: rows whose key is NULL would be in none and never evolve.
+    name: 'a unique key column that allows NULL',
+    setup: (db) => db.knex.schema.alterTable('users', (t) => t.unique(['name'])),
+    files: { '001_null_key.ts': migrationSource(`{ table: 'users', key: 'name', transform: (row) => row }`) },
+    fragments: ['001_null_key.ts', '"name"', 'allows NULL', '"key"', 'primary key'],
+  },
+  {
+    // Batch bounds are stored as JSON: a Date comes back as UTC text, shifted by the process's offset.
+    // (SQLite hands dates back as the text or number stored, which round-trips.)
+    name: 'a date/time key column',
+    only: 'postgres',
+    setup: async (db) => {
+      await db.knex.schema.createTable('events', (t) => {
+        t.integer('id').primary();
+        t.timestamp('happened_at', { useTz: false }).notNullable().unique();
+      });
+      await db.knex('events').insert([1, 2, 3].map((id) => ({ id, happened_at: new Date(Date.UTC(2024, 0, id, 12)) })));
+    },
+    files: { '001_time_key.ts': migrationSource(`{ table: 'events', key: 'happened_at', transform: (row) => row }`) },
+    fragments: ['001_time_key.ts', '"happened_at"', 'date/time type', '"key"', 'primary key'],
+  },
+  {
     name: '`set` naming a missing column',
     files: { '001_set_missing.ts': migrationSource(`{ table: 'users', set: { display_name: (k) => k.raw('upper(name)') } }`) },
     fragments: ['001_set_missing.ts', 'display_name', '"set"'],
+  },
+  {
+    // Would otherwise fail every batch, and splitting the failed batches would record healthy rows as failed.
+    name: 'a `set` expression that produces invalid SQL',
+    files: { '001_set_typo.ts': migrationSource(`{ table: 'users', set: { name: (k) => k.raw('upper(name)'), email: (k) => k.raw('lowr(email)') } }`) },
+    fragments: ['001_set_typo.ts', 'field "set.email"', 'invalid SQL', 'lowr'],
   },
   {
     name: 'a `pending` that produces invalid SQL',
@@ -142,9 +174,10 @@ const FILE_CASES: Case[] = [
   },
 ];
 
-/** Seeds users (some rows pending for LOWER) and returns a snapshot-taker. */
-async function seeded(db: FreshDatabase) {
+/** Seeds users (some rows pending for LOWER), then `setup`'s schema, and returns a snapshot-taker. */
+async function seeded(db: FreshDatabase, setup?: (db: FreshDatabase) => Promise<void>) {
   await createUsers(db, { count: 30 });
+  await setup?.(db);
   const before = await rowsOf(db, 'users');
   return async () => {
     assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created');
@@ -155,7 +188,7 @@ async function seeded(db: FreshDatabase) {
 function usageErrorTest(d: Dialect, c: Case): void {
   it(`${c.name} is a usage error that changes nothing`, () =>
     withDb(d, async (db) => {
-      const unchanged = await seeded(db);
+      const unchanged = await seeded(db, c.setup);
       const dir = await writeFiles(c.files);
       const result = await runCli(['run', '--db', db.url, '--dir', dir, ...(c.args ?? [])]);
       assertUsageError(result, c.fragments);
@@ -165,7 +198,40 @@ function usageErrorTest(d: Dialect, c: Case): void {
 
 for (const d of dialects) {
   describe(d, { concurrency: 2 }, () => {
-    for (const c of DB_CASES) usageErrorTest(d, c);
+    for (const c of DB_CASES) if (!c.only || c.only === d) usageErrorTest(d, c);
+
+    if (d === 'sqlite') {
+      // SQLite lets a PRIMARY KEY hold NULLs unless it is NOT NULL or the INTEGER PRIMARY KEY rowid alias.
+      it('a TEXT PRIMARY KEY that holds a NULL is a usage error that changes nothing', () =>
+        withDb(d, async (db) => {
+          const unchanged = await seeded(db, async () => {
+            await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)');
+            await db.knex.raw("INSERT INTO codes VALUES ('a', 'A'), (NULL, 'no key')");
+          });
+          const codes = await rowsOf(db, 'codes', 'label');
+          const dir = await writeFiles({ '001_codes.ts': migrationSource(`{ table: 'codes', key: 'code', transform: (row) => ({ label: 'x' }) }`) });
+          assertUsageError(await runCli(['run', '--db', db.url, '--dir', dir]), ['001_codes.ts', '"code"', 'allows NULL', '"key"']);
+          await unchanged();
+          assert.deepEqual(await rowsOf(db, 'codes', 'label'), codes);
+        }));
+
+      it('an INTEGER PRIMARY KEY (the rowid alias) and a TEXT PRIMARY KEY without NULLs are accepted as keys', () =>
+        withDb(d, async (db) => {
+          await db.knex.raw('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL)');
+          // As knex creates it: no NOT NULL on the key.
+          await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)');
+          await db.knex.raw("INSERT INTO items VALUES (1, 'a'), (2, 'b')");
+          await db.knex.raw("INSERT INTO codes VALUES ('a', 'a'), ('b', 'b')");
+          const dir = await writeFiles({
+            '001_items.ts': migrationSource(`{ table: 'items', transform: (row) => ({ label: row.label.toUpperCase() }) }`),
+            '002_codes.ts': migrationSource(`{ table: 'codes', key: 'code', transform: (row) => ({ label: row.label.toUpperCase() }) }`),
+          });
+          const result = await runCli(['run', '--db', db.url, '--dir', dir]);
+          assert.equal(result.code, 0, output(result));
+          assert.deepEqual((await rowsOf(db, 'items')).map((r) => r.label), ['A', 'B']);
+          assert.deepEqual((await rowsOf(db, 'codes', 'code')).map((r) => r.label), ['A', 'B']);
+        }));
+    }
 
     it('plan rejects an invalid migration the same way', () =>
       withDb(d, async (db) => {
@@ -223,6 +289,14 @@ describe('without a usable database', { concurrency: 2 }, () => {
     await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd);
     assertUsageError(await runCli(['run'], { cwd }), ['no database configured']);
     assert.deepEqual(readdirSync(cwd), ['migrations']);
+  });
+
+  it('a fractional maxRowsPerSecond in the config file is a usage error (it bounds a batch size)', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.ts': "import { defineConfig } from 'evolvekit'\nexport default defineConfig({ maxRowsPerSecond: 1.5 })\n",
+      'migrations/001_lower.ts': migrationSource(LOWER),
+    });
+    assertUsageError(await runCli(['run', '--db', 'sqlite:./none.db'], { cwd }), ['evolve.config.ts', 'maxRowsPerSecond', 'expected int']);
   });
 
   it('a config file naming an unsupported client is a usage error', async () => {

@@ -20,6 +20,17 @@ export interface RowChange {
   changes: Record<string, unknown>
 }
 
+/** What validation needs to know about one column of a table. */
+export interface ColumnFacts {
+  name: string
+  /** The column's type as the database names it, for messages. */
+  type: string
+  /** False only when the database guarantees the column never holds NULL. */
+  nullable: boolean
+  /** A date/time type: its values change when batch bounds are stored as JSON and read back. */
+  temporal: boolean
+}
+
 /**
  * Everything that differs between PostgreSQL and SQLite. The core talks only to
  * this interface (and to knex), never to a driver.
@@ -42,6 +53,8 @@ export interface Dialect {
   classifyError(err: unknown): RetryReason | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number>
+  /** The columns of `table` (`schema.table` on PostgreSQL), in order; undefined when there is no such table. */
+  tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
   /** True when `column` alone is the key of a unique index (or primary key) of `table`. */
   isUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean>
   /** SQL printed by `plan` for transform mode's write-back, as a template. */

@@ -1,7 +1,7 @@
 import { redact } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
 import { classifyPostgresError } from './errors.ts'
-import { postgresEstimateRows, postgresIsUniqueColumn } from './introspect.ts'
+import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 
@@ -23,6 +23,7 @@ export const postgresDialect: Dialect = {
   classifyError: classifyPostgresError,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
+  tableColumns: postgresTableColumns,
   isUniqueColumn: postgresIsUniqueColumn,
   openPresence: openPostgresPresence,
   isWorkerConnected: postgresIsWorkerConnected,

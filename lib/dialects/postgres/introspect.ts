@@ -1,4 +1,26 @@
 import type { Knex } from 'knex'
+import type { ColumnFacts } from '../dialect.ts'
+
+/*
+ * Catalog lookups by to_regclass, not knex's hasTable/columnInfo: those take `app.items` for
+ * one table name in the current schema, while every query of a run reads it as schema `app`.
+ */
+
+export async function postgresTableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined> {
+  const { rows: found } = await knex.raw('SELECT to_regclass(?) IS NOT NULL AS found', [quoteQualified(table)])
+  if (!found[0]?.found) return undefined
+  // A domain's NOT NULL (typnotnull) counts too; its typcategory is its base type's.
+  // Categories D (date, time, timestamp and their tz forms) and T (interval) are the date/time types.
+  const { rows } = await knex.raw(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            NOT (a.attnotnull OR t.typnotnull) AS nullable, t.typcategory IN ('D', 'T') AS temporal
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [quoteQualified(table)],
+  )
+  return rows as ColumnFacts[]
+}
 
 export async function postgresIsUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean> {
   const { rows } = await knex.raw(
@@ -12,11 +34,11 @@ export async function postgresIsUniqueColumn(knex: Knex, table: string, column: 
   return rows.length > 0
 }
 
+/** `schema.table` (split on the first dot) or `table` (found by search_path), quoted for to_regclass. */
 function quoteQualified(table: string): string {
-  return table
-    .split('.')
-    .map((part) => `"${part.replaceAll('"', '""')}"`)
-    .join('.')
+  const dot = table.indexOf('.')
+  const parts = dot < 0 ? [table] : [table.slice(0, dot), table.slice(dot + 1)]
+  return parts.map((part) => `"${part.replaceAll('"', '""')}"`).join('.')
 }
 
 /** EXPLAIN's estimate: instant on any table size, unlike count(*). */

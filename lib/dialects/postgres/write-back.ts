@@ -31,7 +31,9 @@ export async function postgresWriteBack(
 
 export function postgresWriteBackTemplate(table: string, key: string, columns: string[]): string {
   const sets = columns.map((c) => `"${c}" = v."${c}"`).join(', ')
-  return `UPDATE "${table}" AS t SET ${sets} FROM jsonb_populate_recordset(NULL::"${table}", $1::jsonb) AS v WHERE t."${key}" = v."${key}"`
+  // Quoted as knex quotes `??`: each dot-separated part on its own, so `app.items` is schema app.
+  const name = table.split('.').map((part) => `"${part}"`).join('.')
+  return `UPDATE ${name} AS t SET ${sets} FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb) AS v WHERE t."${key}" = v."${key}" AND t."${key}" >= $2 AND t."${key}" <= $3`
 }
 
 function toJsonRecord(key: string, row: RowChange): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { Dialect } from '../dialect.ts'
 import { classifySqliteError } from './errors.ts'
-import { sqliteIsUniqueColumn } from './introspect.ts'
+import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
 // Until the first batch sets the migration's lockTimeoutMs.
@@ -58,5 +58,6 @@ export const sqliteDialect: Dialect = {
   classifyError: classifySqliteError,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
+  tableColumns: sqliteTableColumns,
   isUniqueColumn: sqliteIsUniqueColumn,
 }

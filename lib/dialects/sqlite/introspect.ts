@@ -1,7 +1,30 @@
 import type { Knex } from 'knex'
+import type { ColumnFacts } from '../dialect.ts'
 
 interface ColumnInfo { name: string; pk: number }
 interface IndexInfo { name: string; unique: number; partial: number }
+interface TableInfo { name: string; type: string; notnull: number; pk: number }
+
+export async function sqliteTableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined> {
+  const columns: TableInfo[] = await knex.raw('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', [table])
+  // Every SQLite table has a column: none means no such table.
+  if (columns.length === 0) return undefined
+  // Only an INTEGER PRIMARY KEY is NOT NULL by law; other primary keys accept NULL for
+  // backwards compatibility alone. Knex creates such keys, and apps do not store NULL in
+  // them: such a key counts as NOT NULL unless a NULL is actually there.
+  const pk = columns.filter((c) => c.pk > 0)
+  const pkHoldsNull =
+    pk.length === 1 && pk[0]!.notnull === 0 &&
+    (await knex(table).whereNull(pk[0]!.name).first(knex.raw('1'))) !== undefined
+  return columns.map((c) => ({
+    name: c.name,
+    type: c.type,
+    nullable: c.notnull === 0 && !(pk.length === 1 && c.pk > 0 && !pkHoldsNull),
+    // The driver returns dates as the text or number stored, which survives being stored
+    // as a batch bound unchanged: no date/time type needs refusing here.
+    temporal: false,
+  }))
+}
 
 export async function sqliteIsUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean> {
   const columns: ColumnInfo[] = await knex.raw('SELECT name, pk FROM pragma_table_info(?)', [table])
