@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import knexFactory, { type Knex } from 'knex';
 import { Runner, loadMigrations } from '../lib/index.ts';
 import { runCli } from './helpers/cli.ts';
-import { dialects, type FreshDatabase } from './helpers/databases.ts';
+import { dialects, runnerKnex, type FreshDatabase } from './helpers/databases.ts';
 import {
   addTouchCounter, appWriteSync, countBatches, createUsers, insertChunked, migrationSource, newEmail, output,
   rowsOf, runRow, writeFiles, withDb,
@@ -41,12 +40,6 @@ const MODES = {
 } as const;
 
 const isPending = (id: number) => id % 3 === 0 || id % 7 === 0;
-
-async function runnerKnex(db: FreshDatabase): Promise<Knex> {
-  return db.dialect === 'postgres'
-    ? knexFactory({ client: 'pg', connection: db.url, pool: { min: 0, max: 5 } })
-    : knexFactory({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true });
-}
 
 for (const d of dialects) {
   describe(d, { concurrency: 2 }, () => {
@@ -113,7 +106,7 @@ for (const d of dialects) {
             transform: (row) => ({ email: row.email.toLowerCase() }),
           }`),
         });
-        const knex = await runnerKnex(db);
+        const knex = runnerKnex(db);
         try {
           const runner = new Runner({ knex, migrations: await loadMigrations(dir), batchSize: 10 });
           // The first statement of every batch transaction is the claim fence on evolve_batches.

@@ -103,3 +103,10 @@ export function fresh(dialect: Dialect): Promise<FreshDatabase>;
 export function fresh(dialect: Dialect): Promise<FreshDatabase> {
   return dialect === 'postgres' ? freshPostgres() : freshSqlite();
 }
+
+/** A second connection for an in-process Runner, the way the CLI would open one. */
+export function runnerKnex(db: FreshDatabase): Knex {
+  return db.dialect === 'postgres'
+    ? knex({ client: 'pg', connection: db.url, pool: { min: 0, max: 5 } })
+    : knex({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true });
+}

@@ -1,0 +1,86 @@
+// The Runner's own lifecycle, in-process: a pause that lands while a worker is finishing
+// the run, and one worker's fatal error with siblings still at work.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { Runner, loadMigrations, pauseRun, resumeRun } from '../lib/index.ts';
+import { dialects, runnerKnex } from './helpers/databases.ts';
+import { createUsers, migrationSource, rowsOf, runRow, waitUntil, withDb, writeFiles } from './helpers/fixtures.ts';
+
+const NAME = '001_count';
+// No `pending`: every row once; `counter` counts the evolutions of each row.
+const countUp = (sleepMs: number) => `{
+  table: 'users',
+  async up(rows, { trx }) {
+    await new Promise((resolve) => setTimeout(resolve, ${sleepMs}))
+    await trx('users').whereIn('id', rows.map((r) => r.id)).increment('counter', 1)
+  },
+}`;
+
+for (const d of dialects) {
+  describe(d, { concurrency: 2 }, () => {
+    it('a pause that lands while the last worker finishes the run keeps the run paused and waiting, then it ends done on resume', () =>
+      withDb(d, async (db) => {
+        await createUsers(db, { count: 30 });
+        const dir = await writeFiles({ [`${NAME}.ts`]: migrationSource(countUp(0)) });
+        const knex = runnerKnex(db);
+        try {
+          // The hook runs at the top of each worker step, on a run state read just before:
+          // pausing from inside it is a pause racing the step that finalizes the run.
+          let paused = false;
+          const throttle = async () => {
+            const left = await knex('users').where({ counter: 0 }).count({ n: '*' }).first();
+            if (!paused && Number(left?.n) === 0) {
+              paused = true;
+              await pauseRun(knex, NAME);
+            }
+            return false;
+          };
+          const runner = new Runner({ knex, migrations: await loadMigrations(dir), batchSize: 10, throttle });
+          let settled = false;
+          const running = runner.run().finally(() => (settled = true));
+          await waitUntil(async () => paused, 'the pause');
+          await sleep(1000);
+          assert.equal(settled, false, 'the runner waits on the paused run instead of leaving');
+          assert.equal((await runRow(db, NAME))?.state, 'paused');
+
+          await resumeRun(knex, NAME);
+          const [result] = await running;
+          assert.equal(result?.state, 'done');
+          for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`);
+        } finally {
+          await knex.destroy();
+        }
+      }));
+
+    it("one worker's fatal error stops its siblings after their batch before run() rejects", () =>
+      withDb(d, async (db) => {
+        await createUsers(db, { count: 400 });
+        const dir = await writeFiles({ [`${NAME}.ts`]: migrationSource(countUp(100)) });
+        const knex = runnerKnex(db);
+        try {
+          // The hook breaks once, on its third call: the other worker is in a batch then.
+          let calls = 0;
+          const throttle = async () => {
+            if (++calls === 3) throw new Error('the throttle hook broke');
+            return false;
+          };
+          const runner = new Runner({ knex, migrations: await loadMigrations(dir), batchSize: 10, workers: 2, throttle });
+          await assert.rejects(runner.run(), /the throttle hook broke/);
+
+          const claimed = await db.knex('evolve_batches').where({ run_name: NAME, state: 'claimed' }).count({ n: '*' }).first();
+          assert.equal(Number(claimed?.n), 0, 'no batch is left claimed');
+          const live = await db.knex('evolve_workers').whereNull('stopped_at').count({ n: '*' }).first();
+          assert.equal(Number(live?.n), 0, 'every worker has stopped');
+          const evolved = async () => Number((await db.knex('users').where('counter', '>', 0).count({ n: '*' }).first())?.n);
+          const before = await evolved();
+          assert.ok(before < 400, `the run stopped early (${before} rows evolved)`);
+          await sleep(500);
+          assert.equal(await evolved(), before, 'nothing evolves after run() rejected');
+          for (const row of await rowsOf(db, 'users')) assert.ok((row.counter as number) <= 1, `row ${row.id} evolved once at most`);
+        } finally {
+          await knex.destroy();
+        }
+      }));
+  });
+}
