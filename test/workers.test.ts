@@ -85,6 +85,42 @@ describe('workers serving one run', { concurrency: 2 }, () => {
       }
     });
 
+    it('leave alone the claim of a live worker whose pid this host cannot see (same host name, another pid namespace)', async () => {
+      const db = await fresh('postgres');
+      const rows = 200;
+      await createItems(db.knex, rows);
+      const project = await gatedProject(db, 20, 30);
+      try {
+        const args = ['run', ...project.flags, '--batch-size', '10'];
+        const first = spawnCli(args);
+        const firstIds = await workersOf(db, first);
+        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => firstIds.includes(o)));
+        const held = (await batches(db.knex, project.name)).find((x) => x.state === 'claimed' && firstIds.includes(x.owner!))!;
+        // What a container with host networking looks like from its neighbour: the same host
+        // name, and a pid that does not exist here (above Linux's largest pid_max, 2^22).
+        await db.knex('evolve_workers').whereIn('id', firstIds).update({ pid: 2 ** 22 + 1 });
+
+        const late = spawnCli(args);
+        const lateIds = await workersOf(db, late);
+        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
+        const stillHeld = (await batches(db.knex, project.name)).find((x) => x.id === held.id)!;
+        assert.equal(stillHeld.state, 'claimed');
+        assert.ok(firstIds.includes(stillHeld.owner!), 'its session holds the advisory lock: the worker is alive, its claim stays');
+
+        await project.open();
+        const [r1, r2] = await Promise.all([first.exited, late.exited]);
+        assert.equal(r1.code, 0, r1.stderr);
+        assert.equal(r2.code, 0, r2.stderr);
+        const finished = (await batches(db.knex, project.name)).find((x) => x.id === held.id)!;
+        assert.equal(finished.state, 'done');
+        assert.ok(firstIds.includes(finished.owner!), 'the first process finished its own batch');
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+
     it('let a process started mid-run join and take a share of the batches', async () => {
       const db = await fresh('postgres');
       const rows = 200;
