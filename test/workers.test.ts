@@ -121,6 +121,47 @@ describe('workers serving one run', { concurrency: 2 }, () => {
       }
     });
 
+    it('take the advisory locks again after losing the presence connection, so a live worker keeps its claim', async () => {
+      const db = await fresh('postgres');
+      const rows = 200;
+      await createItems(db.knex, rows);
+      const project = await gatedProject(db, 20, 30);
+      // The backend holding a worker's advisory lock (class 0x45564f, as lib/dialects/postgres/presence.ts takes it).
+      const lockHolder = async (id: string): Promise<number | undefined> => {
+        const { rows: found } = await db.knex.raw(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ${0x45564f} AND objid = hashtext(?)::oid`,
+          [id],
+        );
+        return found[0]?.pid;
+      };
+      try {
+        const args = ['run', ...project.flags, '--batch-size', '10'];
+        const first = spawnCli(args);
+        const [id] = await workersOf(db, first);
+        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).includes(id!));
+        const before = await waitUntil('the first worker’s lock', () => lockHolder(id!));
+        await db.knex.raw('SELECT pg_terminate_backend(?)', [before]);
+        const after = await waitUntil('the lock taken again on a new connection', async () => {
+          const pid = await lockHolder(id!);
+          return pid !== undefined && pid !== before ? pid : undefined;
+        }, 10_000);
+        assert.notEqual(after, before);
+
+        const late = spawnCli(args);
+        const lateIds = await workersOf(db, late);
+        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
+        assert.ok((await claimOwners(db.knex, project.name, 20)).includes(id!), 'the first worker keeps its claim');
+        await project.open();
+        const [r1, r2] = await Promise.all([first.exited, late.exited]);
+        assert.equal(r1.code, 0, r1.stderr);
+        assert.equal(r2.code, 0, r2.stderr);
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+
     it('let a process started mid-run join and take a share of the batches', async () => {
       const db = await fresh('postgres');
       const rows = 200;

@@ -9,40 +9,96 @@ const LOCK_CLASS = 0x45564f
 interface PgClient {
   query(sql: string, params?: unknown[]): Promise<unknown>
   on(event: 'notification', listener: (msg: { channel: string; payload?: string }) => void): void
+  on(event: 'error' | 'end', listener: () => void): void
   removeAllListeners(event: string): void
 }
+
+const RECONNECT_MAX_MS = 5_000
 
 /**
  * One dedicated connection per runner process. Each worker holds a session advisory
  * lock on it: if the process dies, PostgreSQL drops the session and the lock with it,
  * which other workers see at once, on any machine. The same connection LISTENs for
- * pause/resume/cancel.
+ * pause/resume/cancel. If the connection is lost while the process lives (a restarted
+ * server, a terminated backend), it is opened again and the locks are taken again:
+ * otherwise the process's live workers would look dead to everyone from then on.
  */
 export async function openPostgresPresence(knex: Knex, onControl: (runName: string) => void): Promise<Presence> {
-  const conn = (await knex.client.acquireConnection()) as PgClient
-  conn.on('notification', (msg) => {
-    if (msg.channel === CHANNEL && msg.payload) onControl(msg.payload)
-  })
-  await conn.query(`LISTEN ${CHANNEL}`)
+  const alive = new Set<string>()
+  let closed = false
+  let conn: PgClient | undefined
+  // Locks held on `conn`: advisory locks count, so each is taken once per session.
+  let locked = new Set<string>()
   // Workers of one process share this client; pg wants its queries one after another.
   let queue: Promise<unknown> = Promise.resolve()
-  const serial = (sql: string, params: unknown[]) => {
-    const next = queue.then(() => conn.query(sql, params))
+  const serial = (work: () => Promise<unknown>) => {
+    const next = queue.then(work)
     queue = next.catch(() => {})
     return next
   }
+  const lock = async (client: PgClient, id: string) => {
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
+    locked.add(id)
+  }
+
+  const open = async () => {
+    const client = (await knex.client.acquireConnection()) as PgClient
+    client.on('notification', (msg) => {
+      if (msg.channel === CHANNEL && msg.payload) onControl(msg.payload)
+    })
+    const onLost = () => {
+      if (closed || conn !== client) return
+      conn = undefined
+      client.removeAllListeners('notification')
+      knex.client.releaseConnection(client).catch(() => {}) // knex destroys a connection that errored
+      void serial(reopen)
+    }
+    client.on('error', onLost)
+    client.on('end', onLost)
+    locked = new Set()
+    try {
+      await client.query(`LISTEN ${CHANNEL}`)
+      for (const id of alive) await lock(client, id)
+    } catch (err) {
+      await knex.client.releaseConnection(client).catch(() => {})
+      throw err
+    }
+    conn = client
+  }
+  const reopen = async () => {
+    for (let delay = 100; !closed && !conn; delay = Math.min(delay * 2, RECONNECT_MAX_MS)) {
+      try {
+        await open()
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  await open()
   return {
     markAlive: async (id) => {
-      await serial('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
+      alive.add(id)
+      await serial(async () => {
+        if (conn && !locked.has(id)) await lock(conn, id)
+      })
     },
     markGone: async (id) => {
-      await serial('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id])
+      alive.delete(id)
+      await serial(async () => {
+        // A lost connection took the lock with it: nothing to undo then.
+        if (conn && locked.delete(id)) await conn.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id]).catch(() => {})
+      })
     },
     close: async () => {
-      conn.removeAllListeners('notification')
+      closed = true
       await queue
-      await conn.query('UNLISTEN *; SELECT pg_advisory_unlock_all()').catch(() => {})
-      await knex.client.releaseConnection(conn)
+      const client = conn
+      conn = undefined
+      if (!client) return
+      client.removeAllListeners('notification')
+      await client.query('UNLISTEN *; SELECT pg_advisory_unlock_all()').catch(() => {})
+      await knex.client.releaseConnection(client)
     },
   }
 }
