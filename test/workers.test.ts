@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { spawnCli, type RunningCli } from './helpers/cli.ts';
 import { fresh, type FreshDatabase } from './helpers/databases.ts';
@@ -151,6 +152,37 @@ describe('workers serving one run', { concurrency: 2 }, () => {
         const lateIds = await workersOf(db, late);
         await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
         assert.ok((await claimOwners(db.knex, project.name, 20)).includes(id!), 'the first worker keeps its claim');
+        await project.open();
+        const [r1, r2] = await Promise.all([first.exited, late.exited]);
+        assert.equal(r1.code, 0, r1.stderr);
+        assert.equal(r2.code, 0, r2.stderr);
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+      } finally {
+        await project.cleanup();
+        await db.drop();
+      }
+    });
+
+    it('judge heartbeats by the database clock, so a live worker on a host whose clock runs a minute behind keeps its claim', async () => {
+      const db = await fresh('postgres');
+      const rows = 200;
+      await createItems(db.knex, rows);
+      const project = await gatedProject(db, 20, 30);
+      try {
+        const args = ['run', ...project.flags, '--batch-size', '10'];
+        const skewed = {
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(import.meta.dirname, 'helpers', 'skewed-clock.mjs')).href}`,
+          EVK_CLOCK_SKEW_MS: String(-60_000),
+        };
+        const first = spawnCli(args, { env: skewed });
+        const firstIds = await workersOf(db, first);
+        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => firstIds.includes(o)));
+
+        const late = spawnCli(args);
+        const lateIds = await workersOf(db, late);
+        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
+        const owners = await claimOwners(db.knex, project.name, 20);
+        assert.ok(owners.some((o) => firstIds.includes(o)), 'the first process keeps its claim');
         await project.open();
         const [r1, r2] = await Promise.all([first.exited, late.exited]);
         assert.equal(r1.code, 0, r1.stderr);

@@ -57,5 +57,5 @@ export const cancelRun = (knex: Knex, name: string) => transition(knex, name, 'c
  */
 export async function reportAppLatency(knex: Knex, ms: number): Promise<void> {
   await ensureSchema(knex)
-  await setControl(knex, APP_LATENCY_KEY, String(ms))
+  await setControl(knex, dialectOf(knex).clockMs(knex), APP_LATENCY_KEY, String(ms))
 }

@@ -56,7 +56,7 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
       // The compare-and-set lines claimers up on the run row, so the rate check below sees
       // every other worker's claims: N workers share one limit.
       if (!(await updateRun(trx, run.name, { cursor: encodeKey(boundary.key) }, expected))) return { kind: 'again' }
-      if (limit !== undefined && (await rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
+      if (limit !== undefined && (await rowsSpent(trx, ctx.dialect.clockMs(trx), run.name, 1000)) + size > limit) throw RATE_LIMITED
       const batch = await insertBatch(trx, run.name, run.phase, { lo: after, hi: boundary.key }, ctx.workerId, size)
       return { kind: 'batch', batch, planned: boundary.full }
     })

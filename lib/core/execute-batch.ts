@@ -65,7 +65,7 @@ async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
   const { rows, keys } = await applyMigration(trx, ctx, bounds)
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
-  await finishBatch(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
+  await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
   if (batch.phase === 'sweep') await clearFailures(trx, m.name, keys.filter((k) => !stuck.includes(k)))
   return { rows, stuck }

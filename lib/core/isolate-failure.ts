@@ -19,12 +19,12 @@ export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: st
       // Failed objects of a retry batch that need no evolving any more are failures no longer.
       if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? []).filter((k) => !keys.includes(k)))
       if (keys.length > 1) {
-        await finishBatch(trx, batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
+        await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
         for (const half of split(batch, keys)) await insertBatch(trx, m.name, batch.phase, half, null)
         return
       }
       // No pending row left means the failure was not about a row (it changed under us): done.
-      await finishBatch(trx, batch.id, { state: keys.length === 1 ? 'failed' : 'done', rows: 0, retries: attempts - 1, durationMs: 0, error })
+      await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: keys.length === 1 ? 'failed' : 'done', rows: 0, retries: attempts - 1, durationMs: 0, error })
       if (keys.length === 1) await recordFailure(trx, m.name, keys[0], error, attempts)
     })
   } catch (err) {

@@ -13,13 +13,13 @@ export const localWorkers = new Set<string>()
  */
 export async function deadOwners(knex: Knex, dialect: Dialect, owners: string[], leaseMs: number): Promise<Set<string>> {
   const unique = [...new Set(owners)]
-  const rows = new Map((await getWorkers(knex, unique)).map((w) => [w.id, w]))
+  const rows = new Map((await getWorkers(knex, dialect.clockMs(knex), unique)).map((w) => [w.id, w]))
   const dead = new Set<string>()
   const here = hostname()
   for (const owner of unique) {
     if (localWorkers.has(owner)) continue // a sibling in this very process: alive
     const w = rows.get(owner)
-    if (!w || w.stoppedAt !== null || Date.now() - w.heartbeatAt > leaseMs) dead.add(owner)
+    if (!w || w.stoppedAt !== null || w.ageMs > leaseMs) dead.add(owner)
     // Where the database can tell, it is the only judge: containers sharing a host name
     // (host networking) have their own pid namespaces, so a pid says nothing there.
     else if (dialect.isWorkerConnected) {

@@ -38,8 +38,9 @@ export interface RunProgress {
 const RATE_WINDOW_MS = 30_000
 
 async function liveWorkers(knex: Knex, name: string): Promise<number> {
-  const recent = (await recentWorkers(knex, name, RUN_DEFAULTS.leaseMs)).map((w) => w.id)
-  const dead = await deadOwners(knex, dialectOf(knex), recent, RUN_DEFAULTS.leaseMs)
+  const dialect = dialectOf(knex)
+  const recent = (await recentWorkers(knex, dialect.clockMs(knex), name, RUN_DEFAULTS.leaseMs)).map((w) => w.id)
+  const dead = await deadOwners(knex, dialect, recent, RUN_DEFAULTS.leaseMs)
   return recent.length - dead.size
 }
 
@@ -57,7 +58,7 @@ export async function getProgress(knex: Knex, name: string): Promise<RunProgress
   if (!run) return notStarted(name)
   const active = run.state === 'running' || run.state === 'paused'
   const workers = active ? await liveWorkers(knex, name) : 0
-  const recent = run.state === 'running' ? await recentRows(knex, name, RATE_WINDOW_MS) : null
+  const recent = run.state === 'running' ? await recentRows(knex, dialectOf(knex).clockMs(knex), name, RATE_WINDOW_MS) : null
   return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name), workers, recent)
 }
 

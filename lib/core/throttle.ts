@@ -57,7 +57,7 @@ async function appLatency(ctx: WorkerContext): Promise<number | null> {
     await ctx.knex.raw(ctx.options.latencyProbe)
     return performance.now() - started
   }
-  const reported = await getControl(ctx.knex, APP_LATENCY_KEY)
-  if (!reported?.value || Date.now() - reported.updatedAt > REPORT_FRESH_MS) return null
+  const reported = await getControl(ctx.knex, ctx.dialect.clockMs(ctx.knex), APP_LATENCY_KEY)
+  if (!reported?.value || reported.ageMs > REPORT_FRESH_MS) return null
   return Number(reported.value)
 }

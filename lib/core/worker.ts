@@ -22,10 +22,11 @@ export function newWorkerId(): string {
 export async function runWorker(ctx: WorkerContext): Promise<void> {
   const { knex, workerId } = ctx
   localWorkers.add(workerId)
-  await registerWorker(knex, workerId, ctx.migration.name)
+  const clock = ctx.dialect.clockMs(knex)
+  await registerWorker(knex, clock, workerId, ctx.migration.name)
   await ctx.presence?.markAlive(workerId)
   const beat = setInterval(() => {
-    heartbeat(knex, workerId).catch(() => {}) // a missed beat only shortens the lease others see
+    heartbeat(knex, clock, workerId).catch(() => {}) // a missed beat only shortens the lease others see
   }, ctx.options.heartbeatMs)
   beat.unref()
   try {

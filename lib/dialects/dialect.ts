@@ -53,6 +53,12 @@ export interface Dialect {
   classifyError(err: unknown): RetryReason | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number>
+  /**
+   * The database's clock in epoch ms, as SQL. Liveness compares heartbeats written by
+   * many machines: one clock for all of them, so a host with a skewed clock is not
+   * taken for dead (or alive) by the others.
+   */
+  clockMs(knex: Knex): Knex.Raw
   /** The columns of `table` (`schema.table` on PostgreSQL), in order; undefined when there is no such table. */
   tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
   /** True when `column` alone is the key of a unique index (or primary key) of `table`. */

@@ -121,8 +121,10 @@ export async function fenceBatch(db: Db, batchId: number, owner: string): Promis
   return updated === 1
 }
 
+/** `clock`: the database's clock as SQL (Dialect.clockMs), so rate windows agree across machines. */
 export async function finishBatch(
   db: Db,
+  clock: Knex.Raw,
   batchId: number,
   result: { state: 'done' | 'split' | 'failed'; rows: number; retries: number; durationMs: number; error?: string },
 ): Promise<void> {
@@ -132,7 +134,7 @@ export async function finishBatch(
     retries: result.retries,
     duration_ms: Math.round(result.durationMs),
     error: result.error ?? null,
-    finished_at: Date.now(),
+    finished_at: clock,
   })
 }
 
@@ -150,19 +152,19 @@ export interface BatchTotals {
 }
 
 /** Rows finished in the last `windowMs`: the current speed, not the average since the start. */
-export async function recentRows(db: Db, runName: string, windowMs: number): Promise<number> {
+export async function recentRows(db: Db, clock: Knex.Raw, runName: string, windowMs: number): Promise<number> {
   const row = await db(TABLES.batches)
     .where({ run_name: runName })
-    .where('finished_at', '>', Date.now() - windowMs)
+    .where('finished_at', '>', db.raw('? - ?', [clock, windowMs]))
     .sum({ rows: 'rows' })
     .first()
   return num(row?.rows)
 }
 
 /** Rows finished in the last `windowMs` plus the planned size of batches still running: a rate limit's budget spent. */
-export async function rowsSpent(db: Db, runName: string, windowMs: number): Promise<number> {
+export async function rowsSpent(db: Db, clock: Knex.Raw, runName: string, windowMs: number): Promise<number> {
   const inFlight = await db(TABLES.batches).where({ run_name: runName, state: 'claimed' }).sum({ n: 'planned' }).first()
-  return (await recentRows(db, runName, windowMs)) + num(inFlight?.n)
+  return (await recentRows(db, clock, runName, windowMs)) + num(inFlight?.n)
 }
 
 export async function batchTotals(db: Db, runName: string): Promise<BatchTotals> {

@@ -23,6 +23,7 @@ export const postgresDialect: Dialect = {
   classifyError: classifyPostgresError,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
+  clockMs: (knex) => knex.raw('(extract(epoch FROM clock_timestamp()) * 1000)::bigint'),
   tableColumns: postgresTableColumns,
   isUniqueColumn: postgresIsUniqueColumn,
   openPresence: openPostgresPresence,

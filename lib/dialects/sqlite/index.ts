@@ -58,6 +58,7 @@ export const sqliteDialect: Dialect = {
   classifyError: classifySqliteError,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
+  clockMs: (knex) => knex.raw("CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"),
   tableColumns: sqliteTableColumns,
   isUniqueColumn: sqliteIsUniqueColumn,
 }
