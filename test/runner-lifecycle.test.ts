@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import knexFactory from 'knex';
 import { Runner, loadMigrations, pauseRun, resumeRun } from '../lib/index.ts';
-import { dialects, runnerKnex } from './helpers/databases.ts';
+import { sqliteDialect } from '../lib/dialects/sqlite/index.ts';
+import { dialects, fresh, runnerKnex } from './helpers/databases.ts';
 import { createUsers, migrationSource, rowsOf, runRow, waitUntil, withDb, writeFiles } from './helpers/fixtures.ts';
 
 const NAME = '001_count';
@@ -84,3 +86,34 @@ for (const d of dialects) {
       }));
   });
 }
+
+describe('sqlite', () => {
+  it('workers of one process leave the write lock to the app between all their batches, not only after their own', async () => {
+    const db = await fresh('sqlite');
+    const knex = knexFactory(sqliteDialect.knexConfig({ filename: db.file }));
+    try {
+      await createUsers(db, { count: 300 });
+      // Batches of 40 ms or more: SQLite's pause after each is half that (lib/dialects/sqlite/index.ts).
+      const dir = await writeFiles({ [`${NAME}.ts`]: migrationSource(countUp(40)) });
+      const runner = new Runner({ knex, migrations: await loadMigrations(dir), batchSize: 10, workers: 3 });
+      // A batch starts with its claim fence (the first statement of its transaction) and ends at batch:done.
+      const starts: number[] = [];
+      const ends: number[] = [];
+      knex.on('query', ({ sql }: { sql: string }) => {
+        if (/update\s+["`]evolve_batches["`]\s+set\s+["`]attempts["`]\s*=\s*["`]attempts["`]\s*\+/i.test(sql)) starts.push(performance.now());
+      });
+      runner.events.on('batch:done', () => ends.push(performance.now()));
+      const [result] = await runner.run();
+      assert.equal(result?.state, 'done');
+      assert.equal(starts.length, 30);
+      assert.equal(ends.length, 30);
+      // At least 20 ms, as timers never fire early (a little less at most, for clock reads).
+      const gaps = starts.slice(1).map((start, i) => start - ends[i]!);
+      assert.ok(gaps.every((gap) => gap >= 18), `gaps between batches (ms): ${gaps.map((g) => g.toFixed(1)).join(', ')}`);
+      for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`);
+    } finally {
+      await knex.destroy();
+      await db.drop();
+    }
+  });
+});

@@ -40,5 +40,11 @@ export interface WorkerContext {
   /** Aborted when the process is asked to stop: finish the current batch, then leave. */
   signal: AbortSignal
   wakeup: Wakeup
+  /**
+   * Shared by the workers of one runner, where the dialect pauses after a batch (SQLite's
+   * single writer lock): one worker's turn at a time (`busy`), and when the next may start
+   * (`at`, performance.now() time). Otherwise siblings would take the lock back to back.
+   */
+  turn: { busy: boolean; at: number }
   presence?: Presence
 }

@@ -37,6 +37,7 @@ export class Runner {
   readonly dialect: Dialect
   private readonly abort = new AbortController()
   private readonly wakeup = new Wakeup()
+  private readonly turn = { busy: false, at: 0 }
   private readonly options: RunOptions
 
   constructor(private readonly config: RunnerOptions) {
@@ -142,7 +143,7 @@ export class Runner {
     const { knex } = this.config
     return {
       knex, dialect: this.dialect, migration: m, events: this.events, workerId: newWorkerId(),
-      options: this.options, signal: this.abort.signal, wakeup: this.wakeup, presence,
+      options: this.options, signal: this.abort.signal, wakeup: this.wakeup, turn: this.turn, presence,
     }
   }
 

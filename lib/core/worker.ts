@@ -69,8 +69,23 @@ interface LoopState {
   conflicts: number
 }
 
-/** One turn of the loop: hold back, or claim and evolve one batch, or close the pass. */
+/** One turn of the loop; where the dialect pauses between batches, one sibling at a time. */
 async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
+  if (!ctx.dialect.pauseAfterBatchMs) return stepOnce(ctx, state)
+  const { turn } = ctx
+  const wait = turn.at - performance.now()
+  if (turn.busy || wait > 0) return hold(ctx, turn.busy ? ctx.options.pollMs : wait)
+  turn.busy = true
+  try {
+    return await stepOnce(ctx, state)
+  } finally {
+    turn.busy = false
+    ctx.wakeup.wake() // a sibling holding for its turn goes on
+  }
+}
+
+/** Hold back, or claim and evolve one batch, or close the pass. */
+async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
   const { sizer } = state
   const { migration: m, options: o } = ctx
   const run = await getRun(ctx.knex, m.name)
@@ -90,7 +105,7 @@ async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 
       if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })
     }
     const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
-    if (gap > 0) await ctx.wakeup.wait(gap, ctx.signal)
+    if (gap > 0) ctx.turn.at = performance.now() + gap
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
