@@ -17,7 +17,8 @@ import { snapshot } from './scenarios/snapshot.ts'
 import { throughput } from './scenarios/throughput.ts'
 import { checkTargets } from './targets.ts'
 
-const resultsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json')
+// A --quick smoke run (CI runs one) must not overwrite the full run that docs/benchmarks.md describes.
+const resultsPath = (quick: boolean) => path.join(path.dirname(fileURLToPath(import.meta.url)), quick ? 'results-quick.json' : 'results.json')
 
 async function main(): Promise<void> {
   const started = performance.now()
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     partial.durationSeconds = (performance.now() - started) / 1000
     const results: BenchResults = { ...partial, targets: checkTargets(partial) }
     console.log(renderReport(results))
+    const resultsFile = resultsPath(options.quick)
     await writeResults(results, resultsFile)
     if (results.failures.length > 0) process.exitCode = 1
     log(`bench: done in ${(results.durationSeconds / 60).toFixed(1)} min; results in ${path.relative(process.cwd(), resultsFile)}`)
