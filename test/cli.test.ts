@@ -154,6 +154,21 @@ export default defineConfig({
       }
     });
 
+    it('--config naming a file in another directory finds the migrations next to that file', () =>
+      withDb(d, async (db) => {
+        await createUsers(db, { count: 6, pending: isPending });
+        const project = await writeFiles({
+          'evolve.config.ts': `import { defineConfig } from 'evolvekit'
+export default defineConfig({ client: '${clientOf(db)}', connection: ${connectionSource(db)} })
+`,
+          'migrations/001_lower.ts': migrationSource(LOWER),
+        });
+        const elsewhere = await tempDir('evk-elsewhere-');
+        const run = await runCli(['run', '--config', path.join(project, 'evolve.config.ts')], { cwd: elsewhere });
+        assert.equal(run.code, 0, output(run));
+        assert.equal((await runRow(db, '001_lower'))?.state, 'done');
+      }));
+
     it('a knexfile.js in the working directory is used when nothing else names a database', () =>
       withDb(d, async (db) => {
         await createUsers(db, { count: 9, pending: isPending });

@@ -63,7 +63,8 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
   if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
   const config = configFile ? parseConfig(configFile, await importUserModule(configFile, 'config file'), !urlSource) : undefined
   const base = configFile ? dirname(configFile) : input.cwd
-  const migrationsDir = input.dir || !config?.migrations?.directory ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations.directory)
+  // --dir is relative to where evolve runs; a config file's directory (default ./migrations) to the file.
+  const migrationsDir = input.dir || !config ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
   const run = config ? runOptions(config) : {}
   if (urlSource) return { ...parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source), migrationsDir, source: urlSource.source, run }
   if (config) {
