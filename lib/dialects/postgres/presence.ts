@@ -7,27 +7,34 @@ const CHANNEL = 'evolve_control'
 const LOCK_CLASS = 0x45564f
 
 interface PgClient {
-  query(sql: string, params?: unknown[]): Promise<unknown>
+  connect(): Promise<void>
+  end(): Promise<void>
+  query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>
   on(event: 'notification', listener: (msg: { channel: string; payload?: string }) => void): void
   on(event: 'error' | 'end', listener: () => void): void
-  removeAllListeners(event: string): void
+}
+
+interface PgKnexClient {
+  driver: { Client: new (settings: unknown) => PgClient }
+  connectionSettings: unknown
 }
 
 const RECONNECT_MAX_MS = 5_000
 
 /**
- * One dedicated connection per runner process. Each worker holds a session advisory
- * lock on it: if the process dies, PostgreSQL drops the session and the lock with it,
- * which other workers see at once, on any machine. The same connection LISTENs for
- * pause/resume/cancel. If the connection is lost while the process lives (a restarted
- * server, a terminated backend), it is opened again and the locks are taken again:
- * otherwise the process's live workers would look dead to everyone from then on.
+ * One dedicated session per runner process, outside knex's pool. Each worker holds a
+ * session advisory lock on it: if the process dies, PostgreSQL drops the session and the
+ * lock with it, which other workers see at once, on any machine. The same session LISTENs
+ * for pause/resume/cancel. If it is lost while the process lives (a restarted server, a
+ * terminated backend), it is opened again and the locks taken again: otherwise the
+ * process's live workers would look dead to everyone from then on.
  */
 export async function openPostgresPresence(knex: Knex, onControl: (runName: string) => void): Promise<Presence> {
   const alive = new Set<string>()
   let closed = false
   let conn: PgClient | undefined
-  // Locks held on `conn`: advisory locks count, so each is taken once per session.
+  let backendPid: number | undefined
+  // Locks held by `conn`: advisory locks count, so each is taken once per session.
   let locked = new Set<string>()
   // Workers of one process share this client; pg wants its queries one after another.
   let queue: Promise<unknown> = Promise.resolve()
@@ -36,38 +43,53 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
     queue = next.catch(() => {})
     return next
   }
-  const lock = async (client: PgClient, id: string) => {
-    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
-    locked.add(id)
-  }
 
   const open = async () => {
-    const client = (await knex.client.acquireConnection()) as PgClient
-    client.on('notification', (msg) => {
-      if (msg.channel === CHANNEL && msg.payload) onControl(msg.payload)
-    })
+    const { driver, connectionSettings } = knex.client as unknown as PgKnexClient
+    const client = new driver.Client(connectionSettings)
     const onLost = () => {
       if (closed || conn !== client) return
       conn = undefined
-      client.removeAllListeners('notification')
-      knex.client.releaseConnection(client).catch(() => {}) // knex destroys a connection that errored
+      client.end().catch(() => {})
       void serial(reopen)
     }
     client.on('error', onLost)
     client.on('end', onLost)
-    locked = new Set()
+    client.on('notification', (msg) => {
+      if (msg.channel === CHANNEL && msg.payload) onControl(msg.payload)
+    })
     try {
+      await client.connect()
+      const { rows } = await client.query('SELECT pg_backend_pid() AS pid')
       await client.query(`LISTEN ${CHANNEL}`)
-      for (const id of alive) await lock(client, id)
+      locked = new Set()
+      for (const id of alive) {
+        // A try-lock: the old session may still hold it (only the client saw the connection
+        // die); reopen then ends that session and tries again instead of waiting forever.
+        const { rows: got } = await client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, id])
+        if (!got[0]?.ok) throw new Error(`worker ${id}'s lock is still held by the lost session`)
+        locked.add(id)
+      }
+      backendPid = Number(rows[0]?.pid)
+      conn = client
     } catch (err) {
-      await knex.client.releaseConnection(client).catch(() => {})
+      await client.end().catch(() => {})
       throw err
     }
-    conn = client
   }
   const reopen = async () => {
+    const lostPid = backendPid
     for (let delay = 100; !closed && !conn; delay = Math.min(delay * 2, RECONNECT_MAX_MS)) {
       try {
+        // The lost session, if the server still has it, holds our workers' locks: end it. (Matching
+        // the locks too, so a pid the server has since given to another session is left alone.)
+        if (lostPid !== undefined && alive.size > 0) {
+          await knex.raw(
+            `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = ?
+               AND classid = ? AND objid IN (SELECT hashtext(id)::oid FROM unnest(?::text[]) AS id)`,
+            [lostPid, LOCK_CLASS, [...alive]],
+          )
+        }
         await open()
       } catch {
         await new Promise((resolve) => setTimeout(resolve, delay))
@@ -80,13 +102,15 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
     markAlive: async (id) => {
       alive.add(id)
       await serial(async () => {
-        if (conn && !locked.has(id)) await lock(conn, id)
+        if (!conn || locked.has(id)) return
+        await conn.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
+        locked.add(id)
       })
     },
     markGone: async (id) => {
       alive.delete(id)
       await serial(async () => {
-        // A lost connection took the lock with it: nothing to undo then.
+        // A lost session took the lock with it: nothing to undo then.
         if (conn && locked.delete(id)) await conn.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id]).catch(() => {})
       })
     },
@@ -95,10 +119,8 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
       await queue
       const client = conn
       conn = undefined
-      if (!client) return
-      client.removeAllListeners('notification')
-      await client.query('UNLISTEN *; SELECT pg_advisory_unlock_all()').catch(() => {})
-      await knex.client.releaseConnection(client)
+      // Ending the session releases its locks and its LISTEN.
+      await client?.end().catch(() => {})
     },
   }
 }
