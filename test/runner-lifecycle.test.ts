@@ -55,7 +55,7 @@ for (const d of dialects) {
         }
       }));
 
-    it("one worker's fatal error stops its siblings after their batch before run() rejects", () =>
+    it("one worker's fatal error stops its siblings after their batch before run() rejects, and the Runner can run again", () =>
       withDb(d, async (db) => {
         await createUsers(db, { count: 400 });
         const dir = await writeFiles({ [`${NAME}.ts`]: migrationSource(countUp(100)) });
@@ -80,6 +80,11 @@ for (const d of dialects) {
           await sleep(500);
           assert.equal(await evolved(), before, 'nothing evolves after run() rejected');
           for (const row of await rowsOf(db, 'users')) assert.ok((row.counter as number) <= 1, `row ${row.id} evolved once at most`);
+
+          // The same Runner, asked again (the hook works now), finishes the run.
+          const [again] = await runner.run();
+          assert.equal(again?.state, 'done');
+          for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`);
         } finally {
           await knex.destroy();
         }

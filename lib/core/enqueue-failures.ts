@@ -22,7 +22,10 @@ export async function enqueueFailures(knex: Knex, m: Migration, batchSize: numbe
     for (let i = 0; i < keys.length; i += batchSize) {
       await insertBatch(trx, m.name, 'retry', { keys: keys.slice(i, i + batchSize) }, null)
     }
-    await updateRun(trx, m.name, { state: 'running', lastError: null, finishedAt: null })
+    // Only from the state checked above: a pause landing meanwhile rolls the batches back.
+    if (!(await updateRun(trx, m.name, { state: 'running', lastError: null, finishedAt: null }, { state: run.state }))) {
+      throw usage('E_RUN_CHANGED', `migration "${m.name}" changed state while retry queued its objects (paused?): see \`evolve status\`, then retry again`)
+    }
   })
   return keys.length
 }

@@ -119,14 +119,20 @@ export class Runner {
     const presence = await this.dialect.openPresence?.(knex, (name) => {
       if (name === m.name) this.wakeup.wake()
     })
+    // This serve's own stop signal: stop() ends it, and so does one worker's fatal error,
+    // which must not leave the Runner stopped for a later run() or retry().
+    const stopping = new AbortController()
+    const stop = () => stopping.abort()
+    this.abort.signal.addEventListener('abort', stop, { once: true })
+    if (this.abort.signal.aborted) stop()
     try {
       const count = Math.max(1, this.config.workers ?? 1)
       // One worker's fatal error stops its siblings (after their current batch) before
       // presence closes under them; then the first error is thrown.
       const settled = await Promise.allSettled(
         Array.from({ length: count }, () =>
-          runWorker(this.context(m, presence)).catch((err: unknown) => {
-            this.abort.abort()
+          runWorker(this.context(m, stopping.signal, presence)).catch((err: unknown) => {
+            stop()
             throw err
           }),
         ),
@@ -134,16 +140,17 @@ export class Runner {
       const failed = settled.find((r) => r.status === 'rejected')
       if (failed) throw failed.reason
     } finally {
+      this.abort.signal.removeEventListener('abort', stop)
       await presence?.close()
     }
     return getProgress(knex, m.name)
   }
 
-  private context(m: Migration, presence?: Presence): WorkerContext {
+  private context(m: Migration, signal: AbortSignal, presence?: Presence): WorkerContext {
     const { knex } = this.config
     return {
       knex, dialect: this.dialect, migration: m, events: this.events, workerId: newWorkerId(),
-      options: this.options, signal: this.abort.signal, wakeup: this.wakeup, turn: this.turn, presence,
+      options: this.options, signal, wakeup: this.wakeup, turn: this.turn, presence,
     }
   }
 
