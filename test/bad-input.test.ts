@@ -88,6 +88,13 @@ const DB_CASES: Case[] = [
     fragments: ['001_set_typo.ts', 'field "set.email"', 'invalid SQL', 'lowr'],
   },
   {
+    // Checked as the batches' UPDATE compiles it, so PostgreSQL's column type check applies.
+    name: 'a `set` expression of the wrong type for its column',
+    only: 'postgres',
+    files: { '001_set_type.ts': migrationSource(`{ table: 'users', set: { counter: (k) => k.raw('upper(name)') } }`) },
+    fragments: ['001_set_type.ts', 'field "set.counter"', 'integer'],
+  },
+  {
     name: 'a `pending` that produces invalid SQL',
     files: {
       '001_bad_pending.ts': migrationSource(`{ table: 'users', pending: (q) => q.whereRaw('no_such_column > 1'), transform: (row) => row }`),

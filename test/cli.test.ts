@@ -169,6 +169,29 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         assert.equal((await runRow(db, '001_lower'))?.state, 'done');
       }));
 
+    it('a done migration whose column was dropped since does not stop the next one, in run and plan', () =>
+      withDb(d, async (db) => {
+        await createUsers(db, { count: 12, pending: isPending });
+        const dir = await writeFiles({
+          '001_upper_name.ts': migrationSource(`{ table: 'users', set: { name: (k) => k.raw('upper(name)') } }`),
+        });
+        const cli = (...args: string[]) => runCli([...args, '--db', db.url, '--dir', dir]);
+        assert.equal((await cli('run')).code, 0);
+        // Later the app drops the column the first migration filled, and a second one arrives
+        // (PostgreSQL: its DEFAULT is valid in an UPDATE's SET, so validation must accept it).
+        await db.knex.schema.alterTable('users', (t) => t.dropColumn('name'));
+        const reset = d === 'postgres' ? 'DEFAULT' : '0';
+        await writeFiles({ '002_lower.ts': migrationSource(`{ table: 'users', set: { email: (k) => k.raw('lower(email)'), counter: (k) => k.raw('${reset}') } }`) }, dir);
+
+        const plan = await cli('plan');
+        assert.equal(plan.code, 0, output(plan));
+        assert.match(plan.stdout, /001_upper_name .*\n {2}state: done; nothing left to plan/);
+        const run = await cli('run');
+        assert.equal(run.code, 0, output(run));
+        assert.equal((await runRow(db, '002_lower'))?.state, 'done');
+        for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number));
+      }));
+
     it('a knexfile.js in the working directory is used when nothing else names a database', () =>
       withDb(d, async (db) => {
         await createUsers(db, { count: 9, pending: isPending });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { describePlan } from '../../lib/core/describe-plan.ts'
-import { validateAgainstDatabase } from '../../lib/core/validate.ts'
+import { validateMigrations } from '../../lib/core/validate.ts'
 import { type GlobalOptions, withSession } from '../context.ts'
 import { positiveInt } from '../parse.ts'
 
@@ -15,7 +15,7 @@ export function registerPlan(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; batchSize?: number }>()
       await withSession(opts, async (s) => {
         const migrations = await s.loadMigrations(names)
-        for (const m of migrations) await validateAgainstDatabase(s.knex, s.dialect, m)
+        await validateMigrations(s.knex, s.dialect, migrations)
         const plans = []
         for (const m of migrations) plans.push(await describePlan(s.knex, s.dialect, m, opts.batchSize))
         if (opts.json) {
@@ -24,6 +24,10 @@ export function registerPlan(program: Command): void {
         }
         for (const p of plans) {
           console.log(`${p.name} (${p.mode} mode on ${p.table} by ${p.key})${p.description ? `: ${p.description}` : ''}`)
+          if (p.rows === null) {
+            console.log(`  state: ${p.state}; nothing left to plan`)
+            continue
+          }
           console.log(`  state: ${p.state}; ${p.pending} rows pending of ${p.rows}; batches of ${p.batchSize}: about ${p.batches} batches`)
           if (p.firstBatch) {
             console.log(`  first batch: ${p.firstBatch.range}`)

@@ -14,7 +14,8 @@ export interface PlanDescription {
   table: string
   key: string
   state: string
-  rows: number
+  /** Null for a done migration: its table is not looked at (it may have changed since). */
+  rows: number | null
   pending: number
   batchSize: number
   batches: number
@@ -27,6 +28,8 @@ export interface PlanDescription {
  */
 export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, batchSize = m.batchSize): Promise<PlanDescription> {
   const run = (await hasSchema(knex)) ? await getRun(knex, m.name) : undefined
+  const about = { name: m.name, description: m.description, mode: m.mode, table: m.table, key: m.key, batchSize }
+  if (run?.state === 'done') return { ...about, state: 'done', rows: null, pending: 0, batches: 0, firstBatch: null }
   const after = run?.cursor ? decodeKey(run.cursor) : undefined
   const sweeping = run?.phase === 'sweep'
   const rows = await count(batchQuery(knex, m, {}, false))
@@ -35,15 +38,10 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, b
   const scanFinished = run?.scanDone || ['done', 'failed'].includes(run?.state ?? '')
   const hi = scanFinished ? undefined : (await nextBoundary(knex, m, after, batchSize, sweeping))?.key
   return {
-    name: m.name,
-    description: m.description,
-    mode: m.mode,
-    table: m.table,
-    key: m.key,
+    ...about,
     state: (await getProgress(knex, m.name)).state,
     rows,
     pending,
-    batchSize,
     batches: scanFinished ? 0 : Math.ceil(left / batchSize),
     firstBatch: hi === undefined || hi === null ? null : { range: rangeText(m.key, after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
   }

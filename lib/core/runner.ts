@@ -10,7 +10,7 @@ import type { Migration } from './migration.ts'
 import { estimateTotal } from './estimate-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
-import { validateAgainstDatabase } from './validate.ts'
+import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
 
@@ -48,7 +48,7 @@ export class Runner {
   /** Checks the options and every migration against the database; throws before anything has changed. */
   async validate(): Promise<void> {
     await this.validateOptions()
-    for (const m of this.config.migrations) await validateAgainstDatabase(this.config.knex, this.dialect, m)
+    await validateMigrations(this.config.knex, this.dialect, this.config.migrations)
   }
 
   private async validateOptions(): Promise<void> {

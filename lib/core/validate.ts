@@ -2,7 +2,22 @@ import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { usage } from '../errors.ts'
 import type { Migration } from './migration.ts'
+import { getRun } from '../store/runs.ts'
+import { hasSchema } from '../store/schema.ts'
 import { pendingQuery } from './planner.ts'
+
+/**
+ * Checks every migration that still has work to do; throws at the first problem. A done
+ * migration is history: the schema may have moved on since (a column it set dropped), and
+ * that must not stop the migrations after it.
+ */
+export async function validateMigrations(knex: Knex, dialect: Dialect, migrations: Migration[]): Promise<void> {
+  const tracked = await hasSchema(knex)
+  for (const m of migrations) {
+    if (tracked && (await getRun(knex, m.name))?.state === 'done') continue
+    await validateAgainstDatabase(knex, dialect, m)
+  }
+}
 
 /**
  * Checks a migration against the live schema before anything runs. Read-only:
@@ -45,14 +60,20 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     }
   }
   for (const [column, expression] of Object.entries(m.set ?? {})) {
-    // Built as a batch builds it (expression(knex)) and selected with LIMIT 0: the database compiles
-    // it without reading a row. Otherwise a typo would fail every batch, and splitting the failed
-    // batches would record healthy rows as failed.
-    try {
-      await knex(m.table).select(knex.raw('? AS ??', [expression(knex), column])).limit(0)
-    } catch (err) {
-      throw usage('E_MIGRATION_INVALID', `${m.file}: field "set.${column}" produced invalid SQL: ${firstLine(err)}`)
-    }
+    // Otherwise a typo, or a value of the wrong type, would fail every batch, and splitting the
+    // failed batches would record healthy rows as failed. Compiled as the batches' UPDATE is (so
+    // DEFAULT works and PostgreSQL checks the column's type), matching no row, rolled back.
+    const error = await knex
+      .transaction(async (trx) => {
+        await dialect.beginBatch(trx, m)
+        await trx(m.table).whereRaw('1 = 0').update({ [column]: expression(knex) })
+        throw ROLLBACK
+      })
+      .catch((err: unknown) => err)
+    if (error === ROLLBACK) continue
+    // A lock or busy timeout says nothing about the expression: let it surface as it is.
+    if (dialect.classifyError(error) !== null) throw error
+    throw usage('E_MIGRATION_INVALID', `${m.file}: field "set.${column}" produced invalid SQL: ${firstLine(error)}`)
   }
   if (m.pending) {
     // Compiling and running the filter once (LIMIT 0) catches a broken `pending` before any batch.
@@ -63,5 +84,7 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     }
   }
 }
+
+const ROLLBACK = Symbol('rollback')
 
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!

@@ -27,7 +27,7 @@ export interface ColumnFacts {
   type: string
   /** False only when the database guarantees the column never holds NULL. */
   nullable: boolean
-  /** A date/time type: its values change when batch bounds are stored as JSON and read back. */
+  /** A date/time type whose values change when batch bounds are stored as JSON and read back. */
   temporal: boolean
 }
 

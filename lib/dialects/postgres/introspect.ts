@@ -9,11 +9,13 @@ import type { ColumnFacts } from '../dialect.ts'
 export async function postgresTableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined> {
   const { rows: found } = await knex.raw('SELECT to_regclass(?) IS NOT NULL AS found', [quoteQualified(table)])
   if (!found[0]?.found) return undefined
-  // A domain's NOT NULL (typnotnull) counts too; its typcategory is its base type's.
-  // Categories D (date, time, timestamp and their tz forms) and T (interval) are the date/time types.
+  // A domain's NOT NULL (typnotnull) counts too. `temporal`: the types pg returns as a JS Date.
+  // Its JSON (UTC, milliseconds) is another instant for date and timestamp, and cuts timestamptz's
+  // microseconds, so a range's end misses its last row. time and interval come back as text.
   const { rows } = await knex.raw(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-            NOT (a.attnotnull OR t.typnotnull) AS nullable, t.typcategory IN ('D', 'T') AS temporal
+            NOT (a.attnotnull OR t.typnotnull) AS nullable,
+            (CASE t.typtype WHEN 'd' THEN t.typbasetype ELSE t.oid END) IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS temporal
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
