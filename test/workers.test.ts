@@ -8,6 +8,7 @@ import { spawnCli, type RunningCli } from './helpers/cli.ts';
 import { fresh, type FreshDatabase } from './helpers/databases.ts';
 import {
   batches,
+  type BatchRow,
   claimOwners,
   counterHistogram,
   createItems,
@@ -37,6 +38,66 @@ function workersOf(db: FreshDatabase, cli: RunningCli): Promise<string[]> {
     const ids = await workerIdsOfPid(db.knex, cli.child.pid!);
     return ids.length > 0 ? ids : undefined;
   }, 60_000);
+}
+
+interface GateScenario {
+  db: FreshDatabase;
+  project: Project;
+  firstIds: string[];
+  lateIds: string[];
+  /** The batch the first process holds at the gate when the late one starts. */
+  held: BatchRow;
+}
+
+/**
+ * 200 rows on PostgreSQL in batches of 10. A first process (with `firstEnv`) does two batches
+ * and waits at the gate with its third; `meanwhile` acts on it; a late process then joins
+ * and waits at the gate with a batch of its own. `check` looks at that moment; then the
+ * gate opens, both processes must exit 0, and every row must be evolved exactly once.
+ * `afterwards` may look at the tracking tables then.
+ */
+async function firstAtGateThenLateJoiner(o: {
+  firstEnv?: Record<string, string>;
+  meanwhile?: (db: FreshDatabase, firstIds: string[]) => Promise<void>;
+  check: (s: GateScenario) => Promise<void>;
+  /** After both exited, before the database is dropped. */
+  afterwards?: (s: GateScenario) => Promise<void>;
+}): Promise<void> {
+  const db = await fresh('postgres');
+  const rows = 200;
+  await createItems(db.knex, rows);
+  const project = await gatedProject(db, 20, 30);
+  try {
+    const args = ['run', ...project.flags, '--batch-size', '10'];
+    const first = spawnCli(args, { env: o.firstEnv });
+    const firstIds = await workersOf(db, first);
+    await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((id) => firstIds.includes(id)));
+    const held = (await batches(db.knex, project.name)).find((x) => x.state === 'claimed' && firstIds.includes(x.owner!))!;
+    await o.meanwhile?.(db, firstIds);
+
+    const late = spawnCli(args);
+    const lateIds = await workersOf(db, late);
+    await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((id) => lateIds.includes(id)));
+    const scenario = { db, project, firstIds, lateIds, held };
+    await o.check(scenario);
+
+    await project.open();
+    const [r1, r2] = await Promise.all([first.exited, late.exited]);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+    await o.afterwards?.(scenario);
+  } finally {
+    await project.cleanup();
+    await db.drop();
+  }
+}
+
+/** At the gate: the first process still holds its batch, nobody took it over. */
+async function firstKeepsItsClaim({ db, project, firstIds, held }: GateScenario): Promise<void> {
+  const now = (await batches(db.knex, project.name)).find((x) => x.id === held.id)!;
+  assert.equal(now.state, 'claimed');
+  assert.ok(firstIds.includes(now.owner!), 'the first worker is alive: its claim stays');
 }
 
 // The PostgreSQL and SQLite suites mostly wait on child processes: they run side by side.
@@ -87,142 +148,58 @@ describe('workers serving one run', { concurrency: 2 }, () => {
     });
 
     it('leave alone the claim of a live worker whose pid this host cannot see (same host name, another pid namespace)', async () => {
-      const db = await fresh('postgres');
-      const rows = 200;
-      await createItems(db.knex, rows);
-      const project = await gatedProject(db, 20, 30);
-      try {
-        const args = ['run', ...project.flags, '--batch-size', '10'];
-        const first = spawnCli(args);
-        const firstIds = await workersOf(db, first);
-        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => firstIds.includes(o)));
-        const held = (await batches(db.knex, project.name)).find((x) => x.state === 'claimed' && firstIds.includes(x.owner!))!;
+      await firstAtGateThenLateJoiner({
         // What a container with host networking looks like from its neighbour: the same host
         // name, and a pid that does not exist here (above Linux's largest pid_max, 2^22).
-        await db.knex('evolve_workers').whereIn('id', firstIds).update({ pid: 2 ** 22 + 1 });
-
-        const late = spawnCli(args);
-        const lateIds = await workersOf(db, late);
-        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
-        const stillHeld = (await batches(db.knex, project.name)).find((x) => x.id === held.id)!;
-        assert.equal(stillHeld.state, 'claimed');
-        assert.ok(firstIds.includes(stillHeld.owner!), 'its session holds the advisory lock: the worker is alive, its claim stays');
-
-        await project.open();
-        const [r1, r2] = await Promise.all([first.exited, late.exited]);
-        assert.equal(r1.code, 0, r1.stderr);
-        assert.equal(r2.code, 0, r2.stderr);
-        const finished = (await batches(db.knex, project.name)).find((x) => x.id === held.id)!;
-        assert.equal(finished.state, 'done');
-        assert.ok(firstIds.includes(finished.owner!), 'the first process finished its own batch');
-        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
-      } finally {
-        await project.cleanup();
-        await db.drop();
-      }
+        meanwhile: (db, firstIds) => db.knex('evolve_workers').whereIn('id', firstIds).update({ pid: 2 ** 22 + 1 }),
+        check: firstKeepsItsClaim,
+      });
     });
 
     it('take the advisory locks again after losing the presence connection, so a live worker keeps its claim', async () => {
-      const db = await fresh('postgres');
-      const rows = 200;
-      await createItems(db.knex, rows);
-      const project = await gatedProject(db, 20, 30);
       // The backend holding a worker's advisory lock (class 0x45564f, as lib/dialects/postgres/presence.ts takes it).
-      const lockHolder = async (id: string): Promise<number | undefined> => {
+      const lockHolder = async (db: FreshDatabase, id: string): Promise<number | undefined> => {
         const { rows: found } = await db.knex.raw(
           `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ${0x45564f} AND objid = hashtext(?)::oid`,
           [id],
         );
         return found[0]?.pid;
       };
-      try {
-        const args = ['run', ...project.flags, '--batch-size', '10'];
-        const first = spawnCli(args);
-        const [id] = await workersOf(db, first);
-        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).includes(id!));
-        const before = await waitUntil('the first worker’s lock', () => lockHolder(id!));
-        await db.knex.raw('SELECT pg_terminate_backend(?)', [before]);
-        const after = await waitUntil('the lock taken again on a new connection', async () => {
-          const pid = await lockHolder(id!);
-          return pid !== undefined && pid !== before ? pid : undefined;
-        }, 10_000);
-        assert.notEqual(after, before);
-
-        const late = spawnCli(args);
-        const lateIds = await workersOf(db, late);
-        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
-        assert.ok((await claimOwners(db.knex, project.name, 20)).includes(id!), 'the first worker keeps its claim');
-        await project.open();
-        const [r1, r2] = await Promise.all([first.exited, late.exited]);
-        assert.equal(r1.code, 0, r1.stderr);
-        assert.equal(r2.code, 0, r2.stderr);
-        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
-      } finally {
-        await project.cleanup();
-        await db.drop();
-      }
+      await firstAtGateThenLateJoiner({
+        meanwhile: async (db, [id]) => {
+          const before = await waitUntil('the first worker’s lock', () => lockHolder(db, id!));
+          await db.knex.raw('SELECT pg_terminate_backend(?)', [before]);
+          await waitUntil('the lock taken again on a new connection', async () => {
+            const pid = await lockHolder(db, id!);
+            return pid !== undefined && pid !== before;
+          }, 10_000);
+        },
+        check: firstKeepsItsClaim,
+      });
     });
 
     it('judge heartbeats by the database clock, so a live worker on a host whose clock runs a minute behind keeps its claim', async () => {
-      const db = await fresh('postgres');
-      const rows = 200;
-      await createItems(db.knex, rows);
-      const project = await gatedProject(db, 20, 30);
-      try {
-        const args = ['run', ...project.flags, '--batch-size', '10'];
-        const skewed = {
+      await firstAtGateThenLateJoiner({
+        firstEnv: {
           NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(import.meta.dirname, 'helpers', 'skewed-clock.mjs')).href}`,
           EVK_CLOCK_SKEW_MS: String(-60_000),
-        };
-        const first = spawnCli(args, { env: skewed });
-        const firstIds = await workersOf(db, first);
-        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => firstIds.includes(o)));
-
-        const late = spawnCli(args);
-        const lateIds = await workersOf(db, late);
-        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
-        const owners = await claimOwners(db.knex, project.name, 20);
-        assert.ok(owners.some((o) => firstIds.includes(o)), 'the first process keeps its claim');
-        await project.open();
-        const [r1, r2] = await Promise.all([first.exited, late.exited]);
-        assert.equal(r1.code, 0, r1.stderr);
-        assert.equal(r2.code, 0, r2.stderr);
-        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
-      } finally {
-        await project.cleanup();
-        await db.drop();
-      }
+        },
+        check: firstKeepsItsClaim,
+      });
     });
 
     it('let a process started mid-run join and take a share of the batches', async () => {
-      const db = await fresh('postgres');
-      const rows = 200;
-      await createItems(db.knex, rows);
-      const project = await gatedProject(db, 20, 30);
-      try {
-        const args = ['run', ...project.flags, '--batch-size', '10'];
-        const first = spawnCli(args);
-        const firstIds = await workersOf(db, first);
+      await firstAtGateThenLateJoiner({
         // The first process did two batches and waits at the gate with its third.
-        await waitUntil('the first process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => firstIds.includes(o)));
-        assert.equal((await batches(db.knex, project.name)).filter((x) => x.state === 'done').length, 2);
-
-        const late = spawnCli(args);
-        const lateIds = await workersOf(db, late);
-        await waitUntil('the late process at the gate', async () => (await claimOwners(db.knex, project.name, 20)).some((o) => lateIds.includes(o)));
-        await project.open();
-        const [r1, r2] = await Promise.all([first.exited, late.exited]);
-        assert.equal(r1.code, 0, r1.stderr);
-        assert.equal(r2.code, 0, r2.stderr);
-
-        const done = (await batches(db.knex, project.name)).filter((x) => x.state === 'done');
-        assert.ok(done.some((x) => lateIds.includes(x.owner!)), 'the late process finished some batches');
-        assert.ok(done.some((x) => firstIds.includes(x.owner!)), 'the first process kept its share');
-        assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
-      } finally {
-        await project.cleanup();
-        await db.drop();
-      }
+        check: async ({ db, project }) => {
+          assert.equal((await batches(db.knex, project.name)).filter((x) => x.state === 'done').length, 2);
+        },
+        afterwards: async ({ db, project, firstIds, lateIds }) => {
+          const done = (await batches(db.knex, project.name)).filter((x) => x.state === 'done');
+          assert.ok(done.some((x) => lateIds.includes(x.owner!)), 'the late process finished some batches');
+          assert.ok(done.some((x) => firstIds.includes(x.owner!)), 'the first process kept its share');
+        },
+      });
     });
 
     it('run three workers in one process with --workers 3, each row evolved exactly once', async () => {
