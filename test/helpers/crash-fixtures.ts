@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { type CliResult, type RunningCli, runCli } from './cli.ts';
+import type { StatusEntry } from './live-fixtures.ts';
 
 /** A temp directory holding the migration files of one test, plus the gate file. */
 export interface Workspace {
@@ -107,15 +108,7 @@ export async function batchRows(knex: Knex, run: string): Promise<BatchRow[]> {
   }));
 }
 
-export interface StatusEntry {
-  name: string;
-  state: string;
-  done: number;
-  failed: number;
-  remaining: number | null;
-  retries: number;
-  [field: string]: unknown;
-}
+export type { StatusEntry };
 
 /** `evolve status --json`, parsed; fails the test if the command does not exit 0. */
 export async function status(url: string, dir: string): Promise<StatusEntry[]> {
