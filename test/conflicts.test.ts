@@ -36,7 +36,7 @@ const appEmail = (id: number) => `App.Changed.${id}@Example.ORG`;
 const runArgs = (url: string, dir: string) => ['run', '--db', url, '--dir', dir, '--batch-size', String(BATCH)];
 
 /** Transform mode, lower-casing e-mails; `pending` makes the batch re-check each row under lock. */
-function lowercaseMigration(sleepPerBatchMs = 0): string {
+function lowercaseMigration(sleepPerBatchMs = 0, maxAttempts = 10): string {
   return `import { defineMigration } from 'evolvekit'
 export default defineMigration({
   description: 'lower-case every e-mail address',
@@ -49,6 +49,7 @@ export default defineMigration({
   },
   batchSize: ${BATCH},
   lockTimeoutMs: ${LOCK_TIMEOUT_MS},
+  maxAttempts: ${maxAttempts},
 })
 `;
 }
@@ -100,6 +101,38 @@ async function appClient(url: string): Promise<{ client: pg.Client; pid: number 
 const sumRetries = (batches: { retries: number }[]) => batches.reduce((sum, b) => sum + b.retries, 0);
 
 describe('conflicts with a live app on postgres', () => {
+  it('a run stopped while a batch backs off from the app’s locks leaves at once and gives the batch back', async () => {
+    const db = await freshPostgres();
+    const ws = await workspace();
+    const app = await appClient(db.url);
+    try {
+      await seedUsers(db.knex);
+      // So many attempts that, without the stop reaching the backoff, the run would keep at it for minutes.
+      const name = await ws.migration('001_lowercase-emails', lowercaseMigration(0, 1000));
+      await app.client.query('BEGIN');
+      await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`);
+
+      const cli = spawnCli(runArgs(db.url, ws.dir));
+      await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0);
+      await sleep(HOLD_MS); // several lock timeouts and back-offs
+      cli.child.kill('SIGTERM');
+      const stopped = await exitOf(cli, 20_000);
+      assert.equal(stopped.code, 1, `${stopped.stdout}\n${stopped.stderr}`);
+      const open = (await batchRows(db.knex, name)).filter((b) => b.state !== 'done');
+      assert.ok(open.every((b) => b.state === 'pending' && b.owner === null), `the contended batch was given back: ${JSON.stringify(open)}`);
+      assert.equal((await db.knex('evolve_failures').count({ n: '*' }).first())?.n, '0', 'stopping is not a failure of the batch');
+
+      await app.client.query('COMMIT');
+      const resumed = await runCli(runArgs(db.url, ws.dir));
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal((await runRow(db.knex, name))?.state, 'done');
+    } finally {
+      await app.client.end().catch(() => {});
+      await db.drop();
+      await ws.cleanup();
+    }
+  });
+
   it('retries lock timeouts while the app holds row locks, then evolves the app’s new values', async () => {
     const db = await freshPostgres();
     const ws = await workspace();

@@ -26,6 +26,8 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
       maxTimeout: ctx.options.retryMaxMs,
       factor: 2,
       randomize: true,
+      // Stopping (Ctrl-C, a sibling's fatal error) ends the backoff: the batch is given back.
+      signal: ctx.signal,
       shouldRetry: ({ error }) => ctx.dialect.classifyError(error) !== null,
       onFailedAttempt: ({ error, attemptNumber }) => {
         const reason = ctx.dialect.classifyError(error)
@@ -41,6 +43,8 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
     return { durationMs: trxMs }
   } catch (err) {
     if (err instanceof LostClaimError) return null // another worker owns it now; our transaction rolled back
+    // Asked to stop between attempts: not the batch's fault. The worker leaves and releases it.
+    if (ctx.signal.aborted) return null
     await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
     return null
   }
