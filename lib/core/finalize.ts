@@ -13,7 +13,8 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   const m = ctx.migration
   if (m.pending) {
     const failedKeys = (await listFailures(ctx.knex, m.name)).map((f) => f.key)
-    const pending = await countPending(ctx.knex, m, failedKeys)
+    // One snapshot: the total and the failed rows subtracted from it must agree.
+    const pending = await ctx.dialect.readSnapshot(ctx.knex, (trx) => countPending(trx, m, failedKeys))
     if (pending > 0 && run.sweepPass < m.sweeps) {
       const moved = await updateRun(
         ctx.knex,

@@ -53,6 +53,8 @@ export interface Dialect {
   classifyError(err: unknown): RetryReason | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number>
+  /** Runs `fn` in a read-only transaction that sees one snapshot of the data throughout. */
+  readSnapshot<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>
   /**
    * The database's clock in epoch ms, as SQL. Liveness compares heartbeats written by
    * many machines: one clock for all of them, so a host with a skewed clock is not

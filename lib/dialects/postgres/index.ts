@@ -23,6 +23,7 @@ export const postgresDialect: Dialect = {
   classifyError: classifyPostgresError,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
+  readSnapshot: (knex, fn) => knex.transaction(fn, { isolationLevel: 'repeatable read', readOnly: true }),
   clockMs: (knex) => knex.raw('(extract(epoch FROM clock_timestamp()) * 1000)::bigint'),
   tableColumns: postgresTableColumns,
   isUniqueColumn: postgresIsUniqueColumn,

@@ -58,6 +58,8 @@ export const sqliteDialect: Dialect = {
   classifyError: classifySqliteError,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
+  // A SQLite transaction reads one snapshot from its first read on (WAL): no isolation level to ask for.
+  readSnapshot: (knex, fn) => knex.transaction(fn),
   clockMs: (knex) => knex.raw("CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"),
   tableColumns: sqliteTableColumns,
   isUniqueColumn: sqliteIsUniqueColumn,
