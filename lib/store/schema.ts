@@ -88,9 +88,13 @@ const MIGRATIONS: Step[] = [
     }),
 ]
 
-/** True when the tracking tables exist (read-only commands must not create them). */
+/**
+ * True when the tracking tables exist (read-only commands must not create them). Asks for
+ * the runs table, which the first upgrade step creates in one transaction with the others:
+ * evolve_meta alone exists for a moment while another process is creating them.
+ */
 export async function hasSchema(knex: Knex): Promise<boolean> {
-  return knex.schema.hasTable(TABLES.meta)
+  return knex.schema.hasTable(TABLES.runs)
 }
 
 /**
