@@ -13,6 +13,7 @@ import {
   makeProject,
   type Project,
   setMigration,
+  skewedClock,
   statusJson,
   upMigration,
   waitUntil,
@@ -144,5 +145,26 @@ describe('a finished run with --log-format json', () => {
     assert.ok(status.batchSize! >= 10, `batchSize ${status.batchSize}`);
     assert.equal(status.throttled, null);
     assert.equal(status.etaSeconds, null);
+  });
+});
+
+describe('status of a run made on a host whose clock runs a minute behind', () => {
+  it('shows start and end times by the database clock, as the batches have them', async () => {
+    const db = await fresh('sqlite');
+    await createItems(db.knex, 100);
+    const project = await makeProject(db, setMigration(10));
+    try {
+      const run = await runCli(['run', ...project.flags], { env: skewedClock(-60_000) });
+      assert.equal(run.code, 0, run.stderr);
+      const status = await statusJson(project);
+      assert.equal(status.state, 'done');
+      for (const [field, at] of [['startedAt', status.startedAt], ['finishedAt', status.finishedAt]] as const) {
+        const offBy = Math.abs(Date.parse(at ?? '') - Date.now());
+        assert.ok(offBy < 30_000, `${field} ${at} is ${Math.round(offBy / 1000)} s from now`);
+      }
+    } finally {
+      await project.cleanup();
+      await db.drop();
+    }
   });
 });

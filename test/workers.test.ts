@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { spawnCli, type RunningCli } from './helpers/cli.ts';
 import { fresh, type FreshDatabase } from './helpers/databases.ts';
@@ -13,6 +12,7 @@ import {
   counterHistogram,
   createItems,
   makeProject,
+  skewedClock,
   type Project,
   upMigration,
   waitUntil,
@@ -180,10 +180,7 @@ describe('workers serving one run', { concurrency: 2 }, () => {
 
     it('judge heartbeats by the database clock, so a live worker on a host whose clock runs a minute behind keeps its claim', async () => {
       await firstAtGateThenLateJoiner({
-        firstEnv: {
-          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(import.meta.dirname, 'helpers', 'skewed-clock.mjs')).href}`,
-          EVK_CLOCK_SKEW_MS: String(-60_000),
-        },
+        firstEnv: skewedClock(-60_000),
         check: firstKeepsItsClaim,
       });
     });

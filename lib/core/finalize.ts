@@ -51,7 +51,7 @@ function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<bo
 async function endRun(ctx: WorkerContext, run: Run, state: 'done' | 'failed', error: string | null, patch: RunPatch = {}): Promise<boolean> {
   const m = ctx.migration
   const expected = { state: 'running', scanDone: true, phase: run.phase, sweepPass: run.sweepPass } as const
-  if (!(await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: Date.now(), ...patch }, expected))) return false
+  if (!(await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: ctx.dialect.clockMs(ctx.knex), ...patch }, expected))) return false
   const totals = await batchTotals(ctx.knex, m.name)
   const failed = await countFailures(ctx.knex, m.name)
   ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error })

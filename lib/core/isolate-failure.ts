@@ -54,5 +54,5 @@ export async function stopIfTooManyFailures(ctx: WorkerContext, lastError: strin
   const failed = await countFailures(ctx.knex, m.name)
   if (failed < m.maxFailures) return
   const message = `stopped after ${failed} failed objects (maxFailures ${m.maxFailures}); the migration is likely broken. Last error: ${lastError}. Fix it, then \`evolve run ${m.name}\` continues and \`evolve retry ${m.name}\` re-drives the failed objects`
-  await updateRun(ctx.knex, m.name, { state: 'failed', lastError: message, finishedAt: Date.now() }, { state: 'running' })
+  await updateRun(ctx.knex, m.name, { state: 'failed', lastError: message, finishedAt: ctx.dialect.clockMs(ctx.knex) }, { state: 'running' })
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { type BatchTotals, batchTotals, recentRows } from '../store/batches.ts'
+import { clockNow } from '../store/db.ts'
 import { countFailures } from '../store/failures.ts'
 import { type Run, type RunState, getRun } from '../store/runs.ts'
 import { hasSchema } from '../store/schema.ts'
@@ -58,11 +59,13 @@ export async function getProgress(knex: Knex, name: string): Promise<RunProgress
   if (!run) return notStarted(name)
   const active = run.state === 'running' || run.state === 'paused'
   const workers = active ? await liveWorkers(knex, name) : 0
-  const recent = run.state === 'running' ? await recentRows(knex, dialectOf(knex).clockMs(knex), name, RATE_WINDOW_MS) : null
+  // Run and batch times are the database's clock: the current rate is measured by it too.
+  const clock = dialectOf(knex).clockMs(knex)
+  const recent = run.state === 'running' ? { rows: await recentRows(knex, clock, name, RATE_WINDOW_MS), now: await clockNow(knex, clock) } : null
   return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name), workers, recent)
 }
 
-function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: number | null): RunProgress {
+function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
   const remaining = run.state === 'done' ? 0 : run.totalEstimate === null ? null : Math.max(0, run.totalEstimate - totals.rowsDone - failed)
   const rate = recent !== null ? currentRate(run, recent) : averageRate(run, totals)
   return {
@@ -88,10 +91,16 @@ function progressOf(run: Run, totals: BatchTotals, failed: number, workers: numb
   }
 }
 
-function currentRate(run: Run, recentRowsDone: number): number | null {
+/** Rows finished in the last RATE_WINDOW_MS, and the database's clock at that moment. */
+interface Recent {
+  rows: number
+  now: number
+}
+
+function currentRate(run: Run, recent: Recent): number | null {
   if (run.startedAt === null) return null
-  const window = Math.min(RATE_WINDOW_MS, Date.now() - run.startedAt) / 1000
-  return window > 0 ? recentRowsDone / window : null
+  const window = Math.min(RATE_WINDOW_MS, recent.now - run.startedAt) / 1000
+  return window > 0 ? recent.rows / window : null
 }
 
 function averageRate(run: Run, totals: BatchTotals): number | null {

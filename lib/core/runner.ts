@@ -105,7 +105,7 @@ export class Runner {
       return getProgress(knex, m.name)
     }
     if (run.state !== 'running' && run.state !== 'paused') {
-      await updateRun(knex, m.name, { state: 'running', startedAt: run.startedAt ?? Date.now(), finishedAt: null }, { state: run.state })
+      await updateRun(knex, m.name, { state: 'running', startedAt: run.startedAt ?? this.dialect.clockMs(knex), finishedAt: null }, { state: run.state })
     }
     return this.serve(m, run)
   }

@@ -119,7 +119,7 @@ async function hold(ctx: WorkerContext, ms: number): Promise<'continue'> {
 /** Records why the run holds back (so `status` shows it from anywhere); returns for how long. */
 async function holdBack(ctx: WorkerContext, run: Run, decision: ThrottleDecision): Promise<number> {
   if (decision.reason !== run.throttleReason) {
-    await updateRun(ctx.knex, run.name, { throttleReason: decision.reason, throttledAt: Date.now() })
+    await updateRun(ctx.knex, run.name, { throttleReason: decision.reason, throttledAt: ctx.dialect.clockMs(ctx.knex) })
   }
   ctx.events.emit('throttled', { run: run.name, source: decision.source, reason: decision.reason, ms: decision.ms })
   return decision.ms

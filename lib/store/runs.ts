@@ -86,9 +86,11 @@ export interface RunPatch {
   batchSize?: number
   lastError?: string | null
   throttleReason?: string | null
-  throttledAt?: number | null
-  startedAt?: number | null
-  finishedAt?: number | null
+  // Times may be the database's clock as SQL (Dialect.clockMs): progress compares them with
+  // batch times, which use it, and status may run on another host.
+  throttledAt?: number | Knex.Raw | null
+  startedAt?: number | Knex.Raw | null
+  finishedAt?: number | Knex.Raw | null
 }
 
 const COLUMNS: Record<keyof RunPatch, string> = {

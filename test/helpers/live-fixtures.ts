@@ -3,6 +3,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { runCli, type CliResult } from './cli.ts';
@@ -220,6 +221,8 @@ export interface StatusEntry {
   workers: number;
   rowsPerSecond: number | null;
   etaSeconds: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
 /** `evolve status --json` for the project's migration (the CLI must exit 0). */
@@ -237,6 +240,12 @@ export async function statusText(project: Project): Promise<CliResult> {
 }
 
 export { freePort } from './embedded-postgres.ts';
+
+/** Environment for a CLI process whose clock (Date.now) runs `skewMs` off, like a host with a skewed clock. */
+export function skewedClock(skewMs: number): Record<string, string> {
+  const preload = pathToFileURL(path.join(import.meta.dirname, 'skewed-clock.mjs')).href;
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`, EVK_CLOCK_SKEW_MS: String(skewMs) };
+}
 
 /** The number of keys of `items` in the batch range (lo, hi]; lo null = from the start. */
 export async function keysInRange(knex: Knex, lo: string | null, hi: string | null): Promise<number> {
