@@ -7,8 +7,9 @@ export function formatDuration(seconds: number | null): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
 }
 
-/** `running`, or `running, throttled (why)`. */
+/** `running`, `running, throttled (why)`, or `running (no workers)` when nobody serves it. */
 export function stateText(p: RunProgress): string {
+  if (p.state === 'running' && p.workers === 0) return 'running (no workers)'
   return p.throttled ? `${p.state}, throttled (${p.throttled})` : p.state
 }
 

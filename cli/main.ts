@@ -7,6 +7,12 @@ import { registerScaffold } from './commands/scaffold.ts'
 import { registerStatus } from './commands/status.ts'
 import { EXIT, reportError } from './fail.ts'
 
+// `evolve plan | head`: the reader went away, which is not an error of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw err
+})
+
 const program = new Command('evolve')
   .description('online data migrations: small batches, conflict retry, resumable tracking')
   .option('--db <url>', 'database URL: postgres://… or sqlite:<path> (default: DATABASE_URL, evolve.config.*, knexfile)')

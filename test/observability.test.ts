@@ -120,17 +120,21 @@ describe('a finished run with --log-format json', () => {
     await db?.drop();
   });
 
-  it('printed one JSON entry per stdout line, from run:start to run:end', () => {
+  it('printed one JSON entry per stdout line: run:start, every batch, run:end, then a summary', async () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
-    const entries = lines.map((line) => JSON.parse(line) as { event?: string; run?: string; state?: string; msg?: string });
+    const entries = lines.map((line) => JSON.parse(line) as { event?: string; run?: string; state?: string; msg?: string; ok?: boolean });
     const events = entries.map((e) => e.event);
     assert.equal(events[0], 'run:start');
-    assert.equal(events.at(-1), 'run:end');
-    const end = entries.at(-1)!;
+    const batchesDone = await db.knex('evolve_batches').where({ run_name: project.name, state: 'done' }).count({ n: '*' }).first();
+    assert.equal(events.filter((e) => e === 'batch:done').length, Number(batchesDone?.n), 'one entry per batch');
+    assert.equal(events.at(-2), 'run:end');
+    const end = entries.at(-2)!;
     assert.equal(end.run, project.name);
     assert.equal(end.state, 'done');
     assert.equal(typeof end.msg, 'string');
+    assert.equal(events.at(-1), 'summary');
+    assert.equal(entries.at(-1)!.ok, true);
   });
 
   it('shows in status --json a numeric rowsPerSecond, no workers and the batch size', async () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { usage } from '../../lib/errors.ts'
+import { listMigrationFiles } from '../../lib/config/load-migrations.ts'
 import { listFailures } from '../../lib/store/failures.ts'
 import { getRun } from '../../lib/store/runs.ts'
 import { hasSchema } from '../../lib/store/schema.ts'
@@ -16,6 +17,10 @@ export function registerFailures(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>()
       await withSession(opts, async (s) => {
         if (!(await hasSchema(s.knex)) || !(await getRun(s.knex, name))) {
+          const known = listMigrationFiles(s.config.migrationsDir).map((f) => f.name)
+          if (!known.includes(name)) {
+            throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" in ${s.config.migrationsDir} (found: ${known.join(', ') || 'none'})`)
+          }
           throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: see \`evolve status\``)
         }
         const failures = await listFailures(s.knex, name)

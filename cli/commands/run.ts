@@ -44,8 +44,13 @@ export function registerRun(program: Command): void {
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
       process.exitCode = await withSession(opts, async (s) => {
-        const runner = newRunner(s, opts, await s.loadMigrations(names))
-        return drive(runner, s.knex, opts, () => runner.run())
+        const migrations = await s.loadMigrations(names)
+        if (migrations.length === 0) {
+          console.log(`no migrations in ${s.config.migrationsDir}: create one with \`evolve create <name>\``)
+          return EXIT.ok
+        }
+        const runner = newRunner(s, opts, migrations)
+        return drive(runner, s.knex, opts, migrations.length, () => runner.run())
       }, poolFor(opts))
     })
 
@@ -56,7 +61,7 @@ export function registerRun(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
       process.exitCode = await withSession(opts, async (s) => {
         const runner = newRunner(s, opts, await s.loadMigrations([name]))
-        return drive(runner, s.knex, opts, async () => [await runner.retry(name)])
+        return drive(runner, s.knex, opts, 1, async () => [await runner.retry(name)])
       }, poolFor(opts))
     })
 }
@@ -78,8 +83,8 @@ function newRunner(s: Session, opts: RunFlags, migrations: Awaited<ReturnType<Se
   return new Runner({ knex: s.knex, migrations, workers: opts.workers, ...s.config.run, ...defined })
 }
 
-/** Runs to the end while reporting; returns the exit code. */
-async function drive(runner: Runner, knex: Knex, opts: RunFlags, work: () => Promise<RunProgress[]>): Promise<number> {
+/** Runs to the end while reporting; returns the exit code. `expected`: how many runs `work` serves. */
+async function drive(runner: Runner, knex: Knex, opts: RunFlags, expected: number, work: () => Promise<RunProgress[]>): Promise<number> {
   const stopOnSignal = () => {
     process.stderr.write('evolve: stopping after the current batch (press Ctrl-C again to abort)\n')
     runner.stop()
@@ -88,14 +93,21 @@ async function drive(runner: Runner, knex: Knex, opts: RunFlags, work: () => Pro
   process.once('SIGINT', stopOnSignal)
   process.once('SIGTERM', () => runner.stop())
   const json = opts.logFormat === 'json'
-  if (json) logEvents(runner.events, pino({ base: undefined }))
+  const log = json ? pino({ base: undefined }) : undefined
+  if (log) logEvents(runner.events, log)
   else printProgress(runner.events, knex)
   const server = opts.metricsPort ? await listen(runner, opts.metricsPort) : undefined
   try {
     const results = await work()
-    if (!json) for (const r of results) console.log(progressLine(r))
-    if (!json && results.some((r) => r.state === 'running')) console.log('stopped: `evolve run` resumes where this left off')
-    return results.every((r) => r.state === 'done') ? EXIT.ok : EXIT.runFailed
+    // Stopped between two migrations, every run returned may be done while later ones never began.
+    const stopped = results.some((r) => r.state === 'running') || (runner.stopped && results.length < expected)
+    const ok = !stopped && results.every((r) => r.state === 'done')
+    if (log) log.info({ event: 'summary', ok, stopped, runs: results }, ok ? 'done' : stopped ? 'stopped' : 'not done')
+    else {
+      for (const r of results) console.log(progressLine(r))
+      if (stopped) console.log('stopped: `evolve run` resumes where this left off')
+    }
+    return ok ? EXIT.ok : EXIT.runFailed
   } finally {
     server?.close()
     runner.events.removeAllListeners()

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { CONFIG_FILES } from '../../lib/config/resolve-config.ts'
+import { CONFIG_FILES, resolveMigrationsDir } from '../../lib/config/resolve-config.ts'
 import { usage } from '../../lib/errors.ts'
 import type { GlobalOptions } from '../context.ts'
 import { configTemplate, migrationTemplate } from './templates.ts'
@@ -24,12 +24,13 @@ export function registerScaffold(program: Command): void {
     .command('create')
     .description('create a timestamped migration file from a template')
     .argument('<name>', 'what the migration does, e.g. lowercase-emails')
-    .action((name: string, _flags: unknown, cmd: Command) => {
+    .action(async (name: string, _flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>()
       if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) {
         throw usage('E_BAD_NAME', `migration name "${name}" must be letters, digits, - and _ (e.g. lowercase-emails)`)
       }
-      const dir = resolve(opts.dir ?? 'migrations')
+      // Where `run` will look: --dir, else the config file's migrations directory.
+      const dir = await resolveMigrationsDir({ ...opts, cwd: process.cwd(), env: process.env })
       mkdirSync(dir, { recursive: true })
       const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14)
       const file = join(dir, `${stamp}_${name}.ts`)

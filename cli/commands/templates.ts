@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path'
 import { parseDatabaseUrl } from '../../lib/config/parse-url.ts'
 
 export function configTemplate(db: string, dir: string): string {
@@ -11,7 +12,7 @@ export function configTemplate(db: string, dir: string): string {
 export default defineConfig({
   client: '${client}',
   connection: ${connection},
-  migrations: { directory: ${JSON.stringify(`./${dir}`)} },
+  migrations: { directory: ${JSON.stringify(isAbsolute(dir) || dir.startsWith('.') ? dir : `./${dir}`)} },
 })
 `
 }

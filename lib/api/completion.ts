@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { EvolveNotDoneError } from '../errors.ts'
 import { getProgress } from '../core/progress.ts'
+import type { RunState } from '../store/runs.ts'
 
 /**
  * True once the named migration's run finished with nothing pending and nothing failed.
@@ -31,5 +32,14 @@ export async function assertDone(knex: Knex, name: string): Promise<void> {
   if (p.state === 'done') return
   const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
   const failed = p.failed > 0 ? `, ${p.failed} failed` : ''
-  throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): run \`evolve run ${name}\` first`)
+  throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): ${NEXT_STEP[p.state](name)}`)
+}
+
+const NEXT_STEP: Record<RunState, (name: string) => string> = {
+  pending: (name) => `it has no run (not started yet, or a misspelled name?): \`evolve run ${name}\``,
+  running: () => 'wait for it to finish (`evolve status`)',
+  paused: (name) => `it is paused: \`evolve resume ${name}\``,
+  cancelled: (name) => `it was cancelled: \`evolve run ${name}\` resumes it`,
+  failed: (name) => `see \`evolve failures ${name}\`, fix the cause, then \`evolve retry ${name}\` (or \`evolve run ${name}\` if rows are still being written in the old shape)`,
+  done: () => '',
 }

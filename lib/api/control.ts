@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { dialectOf } from '../dialects/for-knex.ts'
-import { usage } from '../errors.ts'
+import { EvolveConnectionError, usage } from '../errors.ts'
 import { setControl } from '../store/control.ts'
 import { type RunState, getRun, updateRun } from '../store/runs.ts'
 import { ensureSchema, hasSchema } from '../store/schema.ts'
@@ -17,6 +17,26 @@ const TRANSITIONS: Record<'pause' | 'resume' | 'cancel', { from: RunState[]; to:
  * it; PostgreSQL workers are woken at once by NOTIFY, others see it on their next poll.
  */
 async function transition(knex: Knex, name: string, action: keyof typeof TRANSITIONS): Promise<RunState> {
+  // A long batch can hold SQLite's write lock past busy_timeout: an operator's pause
+  // must still get through, so a busy database is waited out for a while.
+  const dialect = dialectOf(knex)
+  const deadline = Date.now() + BUSY_PATIENCE_MS
+  for (;;) {
+    try {
+      return await transitionOnce(knex, name, action)
+    } catch (err) {
+      if (dialect.classifyError(err) !== 'busy') throw err
+      if (Date.now() > deadline) {
+        throw new EvolveConnectionError(`cannot ${action} "${name}": the database stayed locked for ${BUSY_PATIENCE_MS / 1000} s (a long batch holds SQLite's write lock); try again`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}
+
+const BUSY_PATIENCE_MS = 60_000
+
+async function transitionOnce(knex: Knex, name: string, action: keyof typeof TRANSITIONS): Promise<RunState> {
   const run = (await hasSchema(knex)) ? await getRun(knex, name) : undefined
   if (!run) throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to ${action} (see \`evolve status\`)`)
   const { from, to } = TRANSITIONS[action]
@@ -25,7 +45,7 @@ async function transition(knex: Knex, name: string, action: keyof typeof TRANSIT
   if (!from.includes(run.state)) {
     throw usage('E_BAD_STATE', `cannot ${action} "${name}": its run is ${run.state} (${action} works on ${from.join(', ')} runs)`)
   }
-  if (!(await updateRun(knex, name, { state: to }, { state: run.state }))) return transition(knex, name, action)
+  if (!(await updateRun(knex, name, { state: to }, { state: run.state }))) return transitionOnce(knex, name, action)
   await dialectOf(knex).notifyControl?.(knex, name)
   return to
 }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { extname, join, relative } from 'node:path'
+import { extname, join, relative, resolve } from 'node:path'
 import { usage } from '../errors.ts'
 import type { Migration } from '../core/migration.ts'
 import { importUserModule } from './import-module.ts'
@@ -26,6 +26,8 @@ export function listMigrationFiles(dir: string): { name: string; file: string }[
 
 /** Loads and validates migrations; `names` picks some (unknown names are an error). */
 export async function loadMigrations(dir: string, names: string[] = [], cwd = process.cwd()): Promise<Migration[]> {
+  // Absolute, or the module loader would take `migrations/001_x.ts` for a package name.
+  dir = resolve(cwd, dir)
   const all = listMigrationFiles(dir)
   const unknown = names.filter((n) => !all.some((m) => m.name === n))
   if (unknown.length > 0) {

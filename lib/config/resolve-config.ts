@@ -59,12 +59,7 @@ function runOptions(config: z.infer<typeof configSchema>): Partial<RunOptions> {
  */
 export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig> {
   const urlSource = input.db ? { url: input.db, source: '--db' } : input.env.DATABASE_URL ? { url: input.env.DATABASE_URL, source: 'DATABASE_URL' } : undefined
-  const configFile = input.config ? resolve(input.cwd, input.config) : find(input.cwd, CONFIG_FILES)
-  if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
-  const config = configFile ? parseConfig(configFile, await importUserModule(configFile, 'config file'), !urlSource) : undefined
-  const base = configFile ? dirname(configFile) : input.cwd
-  // --dir is relative to where evolve runs; a config file's directory (default ./migrations) to the file.
-  const migrationsDir = input.dir || !config ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
+  const { configFile, config, base, migrationsDir } = await readConfigFile(input, !urlSource)
   const run = config ? runOptions(config) : {}
   if (urlSource) return { ...parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source), migrationsDir, source: urlSource.source, run }
   if (config) {
@@ -83,6 +78,22 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
     'E_NO_DATABASE',
     'no database configured: pass --db postgres://… or --db sqlite:./app.db, set DATABASE_URL, or create evolve.config.ts with `evolve init`',
   )
+}
+
+/** Where the migrations are (`evolve create` needs no database to know it). */
+export async function resolveMigrationsDir(input: ConfigInput): Promise<string> {
+  return (await readConfigFile(input, false)).migrationsDir
+}
+
+/** The config file named by --config or found in cwd, if any, and the migrations directory it implies. */
+async function readConfigFile(input: ConfigInput, needsConnection: boolean) {
+  const configFile = input.config ? resolve(input.cwd, input.config) : find(input.cwd, CONFIG_FILES)
+  if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
+  const config = configFile ? parseConfig(configFile, await importUserModule(configFile, 'config file'), needsConnection) : undefined
+  const base = configFile ? dirname(configFile) : input.cwd
+  // --dir is relative to where evolve runs; a config file's directory (default ./migrations) to the file.
+  const migrationsDir = input.dir || !config ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
+  return { configFile, config, base, migrationsDir }
 }
 
 /** `needsConnection`: the file names the database (nothing else did), so client and connection must be there. */

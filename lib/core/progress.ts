@@ -67,7 +67,8 @@ export async function getProgress(knex: Knex, name: string): Promise<RunProgress
 
 function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
   const remaining = run.state === 'done' ? 0 : run.totalEstimate === null ? null : Math.max(0, run.totalEstimate - totals.rowsDone - failed)
-  const rate = recent !== null ? currentRate(run, recent) : averageRate(run, totals)
+  // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
+  const rate = recent === null ? averageRate(run, totals) : workers > 0 ? currentRate(run, recent) : null
   return {
     name: run.name,
     state: run.state,

@@ -92,6 +92,11 @@ export class Runner {
     this.abort.abort()
   }
 
+  /** True once stop() was called: run() may then return before every migration had its turn. */
+  get stopped(): boolean {
+    return this.abort.signal.aborted
+  }
+
   private async runOne(m: Migration): Promise<RunProgress> {
     const knex = this.config.knex
     let run = await getRun(knex, m.name)
