@@ -17,7 +17,8 @@ export function printProgress(events: EvolveEmitter, knex: Knex): void {
   events.on('throttled', tick)
   events.on('run:start', ({ run, state, total, resumed }) => {
     const verb = state === 'paused' ? 'paused: waiting for `evolve resume`' : resumed ? 'resuming' : 'starting'
-    console.log(`${run}: ${verb}${total === null ? '' : `, ${total} rows pending at the start`}`)
+    const pending = total === null ? '' : resumed ? ` (${total} rows were pending when it started)` : `, ${total} rows pending`
+    console.log(`${run}: ${verb}${pending}`)
   })
   events.on('run:skip', ({ run, state, reason }) => console.log(`${run}: ${state}, skipped (${reason})`))
   events.on('object:failed', ({ run, key, error }) => console.log(`${run}: object ${JSON.stringify(key)} failed: ${error}`))

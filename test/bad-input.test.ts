@@ -306,6 +306,21 @@ describe('without a usable database', { concurrency: 2 }, () => {
     assertUsageError(await runCli(['run', '--db', 'sqlite:./none.db'], { cwd }), ['evolve.config.ts', 'maxRowsPerSecond', 'expected int']);
   });
 
+  it('a URL typed without its scheme is a usage error that does not print the password', async () => {
+    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) });
+    const result = await runCli(['run', '--db', 'bob:s3cret-pw@db.example.com/app', '--dir', dir]);
+    assertUsageError(result, ['bob:***@db.example.com/app', 'postgres://']);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes('s3cret-pw'), output(result));
+  });
+
+  it('a SQLite connection given as a string names the shape it must have', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.json': JSON.stringify({ client: 'better-sqlite3', connection: './app.db' }),
+      'migrations/001_lower.ts': migrationSource(LOWER),
+    });
+    assertUsageError(await runCli(['run'], { cwd }), ['{ filename', '"./app.db"', 'evolve.config.json']);
+  });
+
   it('a config file naming an unsupported client is a usage error', async () => {
     const cwd = await writeFiles({
       'evolve.config.json': JSON.stringify({ client: 'mysql2', connection: 'mysql://localhost/app' }),

@@ -126,6 +126,7 @@ describe('a finished run with --log-format json', () => {
     const entries = lines.map((line) => JSON.parse(line) as { event?: string; run?: string; state?: string; msg?: string; ok?: boolean });
     const events = entries.map((e) => e.event);
     assert.equal(events[0], 'run:start');
+    assert.equal(entries[0]!.state, 'running', 'run:start reports the state the run starts in');
     const batchesDone = await db.knex('evolve_batches').where({ run_name: project.name, state: 'done' }).count({ n: '*' }).first();
     assert.equal(events.filter((e) => e === 'batch:done').length, Number(batchesDone?.n), 'one entry per batch');
     assert.equal(events.at(-2), 'run:end');

@@ -9,7 +9,7 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
   const dialect = dialectForClient(config.client)
   if (!dialect) throw usage('E_CONFIG', `${config.source}: client "${config.client}" is not supported: use "pg" or "better-sqlite3"`)
   const { target, problem } = dialect.describeTarget(config.connection)
-  if (problem) throw usage('E_NO_DATABASE', `${problem} (from ${config.source}): check the path`)
+  if (problem) throw usage('E_NO_DATABASE', `${problem} (from ${config.source})`)
   const knex = knexFactory({ ...dialect.knexConfig(config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
   try {
     await knex.raw('select 1')

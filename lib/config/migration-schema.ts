@@ -28,7 +28,9 @@ const MODES = ['transform', 'set', 'up'] as const
 /** Validates a migration file's default export; errors name the file and the field. */
 export function parseMigration(name: string, file: string, value: unknown): Migration {
   if (typeof value !== 'object' || value === null) {
-    throw usage('E_MIGRATION_INVALID', `${file}: the default export must be defineMigration({...}); found ${value === undefined ? 'no default export' : typeof value}`)
+    // knex keeps its schema migrations in ./migrations too: say how to keep the two apart.
+    const hint = value === undefined ? ' (a knex schema migration? evolve migrations need a directory of their own: --dir, or migrations.directory in evolve.config.ts)' : ''
+    throw usage('E_MIGRATION_INVALID', `${file}: the default export must be defineMigration({...}); found ${value === undefined ? 'no default export' : typeof value}${hint}`)
   }
   const result = schema.safeParse(value)
   if (!result.success) {

@@ -15,5 +15,6 @@ export function parseDatabaseUrl(url: string, cwd: string, source: string): { cl
 
 /** Connection strings carry passwords; never print one. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
+  // With a scheme (postgres://u:p@h) or without one (u:p@h/db, a URL typed without it).
+  return url.replace(/(^|\/\/)([^:/@]+):[^@/]*@/, '$1$2:***@')
 }

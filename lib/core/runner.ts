@@ -112,7 +112,8 @@ export class Runner {
     if (run.state !== 'running' && run.state !== 'paused') {
       await updateRun(knex, m.name, { state: 'running', startedAt: run.startedAt ?? this.dialect.clockMs(knex), finishedAt: null }, { state: run.state })
     }
-    return this.serve(m, run)
+    // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
+    return this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
   }
 
   private async serve(m: Migration, before?: Run): Promise<RunProgress> {

@@ -14,9 +14,13 @@ interface SqliteConnection {
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   describeTarget(connection) {
-    const file = connection && typeof connection === 'object' && 'filename' in connection ? String(connection.filename) : 'SQLite'
+    if (!connection || typeof connection !== 'object' || !('filename' in connection)) {
+      const got = typeof connection === 'string' ? `"${connection}"` : typeof connection
+      return { target: 'SQLite', problem: `a better-sqlite3 connection is { filename: './app.db' }, not ${got}: fix "connection"` }
+    }
+    const file = String(connection.filename)
     // better-sqlite3 would create an empty file; a typo should not leave one behind.
-    return existsSync(file) ? { target: file } : { target: file, problem: `SQLite database file ${file} does not exist` }
+    return existsSync(file) ? { target: file } : { target: file, problem: `SQLite database file ${file} does not exist: check the path` }
   },
   knexConfig: (connection, pool) => ({
     client: 'better-sqlite3',
