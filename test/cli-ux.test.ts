@@ -64,12 +64,12 @@ describe('scaffolding into the configured directory', { concurrency: true }, () 
 });
 
 describe('status of a run nobody serves', () => {
-  it('after its only process was killed, says "running (no workers)" and gives no rate or ETA', async () => {
+  it('after its only process was killed, says "running (no workers)" with no rate or ETA, and plan uses the batch size the run had', async () => {
     const db = await fresh('sqlite');
     await createItems(db.knex, 200);
     const project = await makeProject(db, upMigration({ batchSize: 10, sleepPerBatchMs: 50 }));
     try {
-      const run = spawnCli(['run', ...project.flags, '--batch-size', '10']);
+      const run = spawnCli(['run', ...project.flags, '--batch-size', '7']);
       await waitUntil('a few done batches', async () => (await doneBatchCount(db.knex, project.name)) >= 3);
       await run.kill('SIGKILL');
       const json = await statusJson(project);
@@ -79,6 +79,9 @@ describe('status of a run nobody serves', () => {
       assert.equal(json.etaSeconds, null);
       const text = await statusText(project);
       assert.match(text.stdout, /running \(no workers\)/);
+      const plan = await runCli(['plan', '--json', ...project.dbFlags]);
+      assert.equal(plan.code, 0, plan.stderr);
+      assert.equal((JSON.parse(plan.stdout) as { batchSize: number }[])[0]?.batchSize, 7, 'not the 10 the file says');
     } finally {
       await project.cleanup();
       await db.drop();

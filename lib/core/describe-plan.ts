@@ -26,8 +26,10 @@ export interface PlanDescription {
  * What `run` would do next for one migration, without doing any of it: reads only,
  * and never creates the tracking tables.
  */
-export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, batchSize = m.batchSize): Promise<PlanDescription> {
+export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, fixedBatchSize?: number): Promise<PlanDescription> {
   const run = (await hasSchema(knex)) ? await getRun(knex, m.name) : undefined
+  // The size a resumed run has learned is the size its next batches will have.
+  const batchSize = fixedBatchSize ?? run?.batchSize ?? m.batchSize
   const about = { name: m.name, description: m.description, mode: m.mode, table: m.table, key: m.key, batchSize }
   if (run?.state === 'done') return { ...about, state: 'done', rows: null, pending: 0, batches: 0, firstBatch: null }
   const after = run?.cursor ? decodeKey(run.cursor) : undefined
