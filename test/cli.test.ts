@@ -58,8 +58,16 @@ for (const d of dialects) {
         const init = await runCli(['init', '--db', db.url], { cwd });
         assert.equal(init.code, 0, output(init));
         await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd);
+        // A password in the URL stays out of the file (it gets committed); PGPASSWORD supplies it.
+        const password = d === 'postgres' ? decodeURIComponent(new URL(db.url).password) : '';
+        const env: Record<string, string> = {};
+        if (password) {
+          assert.ok(!(await readFile(path.join(cwd, 'evolve.config.ts'), 'utf8')).includes(`:${password}@`), 'no password in the config file');
+          assert.match(init.stdout, /password is not written to evolve\.config\.ts: set PGPASSWORD/);
+          env.PGPASSWORD = password;
+        }
 
-        const run = await runCli(['run'], { cwd });
+        const run = await runCli(['run'], { cwd, env });
         assert.equal(run.code, 0, output(run));
         assert.equal((await runRow(db, '001_lower'))?.state, 'done');
         for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number));

@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { CONFIG_FILES, resolveMigrationsDir } from '../../lib/config/resolve-config.ts'
 import { usage } from '../../lib/errors.ts'
 import type { GlobalOptions } from '../context.ts'
-import { configTemplate, migrationTemplate } from './templates.ts'
+import { configTemplate, migrationTemplate, withoutPassword } from './templates.ts'
 
 export function registerScaffold(program: Command): void {
   program
@@ -15,9 +15,13 @@ export function registerScaffold(program: Command): void {
       const existing = CONFIG_FILES.find((f) => existsSync(resolve(f)))
       if (existing) throw usage('E_EXISTS', `${existing} already exists: nothing changed`)
       const dir = opts.dir ?? 'migrations'
-      writeFileSync('evolve.config.ts', configTemplate(opts.db ?? 'sqlite:./app.db', dir))
+      const db = opts.db ?? 'sqlite:./app.db'
+      writeFileSync('evolve.config.ts', configTemplate(db, dir))
       mkdirSync(dir, { recursive: true })
       console.log(`created evolve.config.ts and ${dir}/: next, \`evolve create <name>\``)
+      if (withoutPassword(db).hadPassword) {
+        console.log('the password is not written to evolve.config.ts: set PGPASSWORD (or DATABASE_URL) where evolve runs')
+      }
     })
 
   program
