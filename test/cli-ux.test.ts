@@ -137,6 +137,21 @@ export default defineMigration({
     }
   });
 
+  it('an app latency limit with no probe and no report from the app runs, and says it holds nothing back yet', async () => {
+    const db = await fresh('sqlite');
+    await createItems(db.knex, 20);
+    const project = await makeProject(db, setMigration(10));
+    try {
+      const result = await runCli(['run', ...project.flags, '--max-app-latency-ms', '100']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /^evolve: note: the app latency limit holds back only on a latency the app reports with reportAppLatency\(\) \(none in the last 10 s\) or times with latencyProbe/);
+      assert.equal((await statusJson(project)).state, 'done');
+    } finally {
+      await project.cleanup();
+      await db.drop();
+    }
+  });
+
   it('failures for a name that is no migration says so and lists the ones there are', async () => {
     const db = await fresh('sqlite');
     await createItems(db.knex, 20);

@@ -4,6 +4,7 @@ import { pino } from 'pino'
 import { Runner } from '../../lib/core/runner.ts'
 import type { RunOptions } from '../../lib/core/context.ts'
 import type { RunProgress } from '../../lib/core/progress.ts'
+import { reportedAppLatency } from '../../lib/core/throttle.ts'
 import { usage } from '../../lib/errors.ts'
 import { serveMetrics } from '../../lib/http/metrics-server.ts'
 import { logEvents } from '../../lib/observe/log-events.ts'
@@ -50,6 +51,7 @@ export function registerRun(program: Command): void {
           return EXIT.ok
         }
         const runner = newRunner(s, opts, migrations)
+        await noteUnwatchedLatency(s, opts)
         return drive(runner, s.knex, opts, migrations.length, () => runner.run())
       }, poolFor(opts))
     })
@@ -72,6 +74,11 @@ function poolFor(opts: RunFlags) {
 }
 
 function newRunner(s: Session, opts: RunFlags, migrations: Awaited<ReturnType<Session['loadMigrations']>>): Runner {
+  return new Runner({ knex: s.knex, migrations, workers: opts.workers, ...runOptionsOf(s, opts) })
+}
+
+/** The config file's run options, overridden by the flags given. */
+function runOptionsOf(s: Session, opts: RunFlags): Partial<RunOptions> {
   const flags: Partial<RunOptions> = {
     batchSize: opts.batchSize,
     targetBatchMs: opts.targetBatchMs,
@@ -80,7 +87,16 @@ function newRunner(s: Session, opts: RunFlags, migrations: Awaited<ReturnType<Se
     maxAppLatencyMs: opts.maxAppLatencyMs,
   }
   const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined))
-  return new Runner({ knex: s.knex, migrations, workers: opts.workers, ...s.config.run, ...defined })
+  return { ...s.config.run, ...defined }
+}
+
+/** An app latency limit with nothing to measure against holds nothing back: say so. */
+async function noteUnwatchedLatency(s: Session, opts: RunFlags): Promise<void> {
+  const o = runOptionsOf(s, opts)
+  if (o.maxAppLatencyMs === undefined || o.latencyProbe || (await reportedAppLatency(s.knex, s.dialect)) !== null) return
+  process.stderr.write(
+    'evolve: note: the app latency limit holds back only on a latency the app reports with reportAppLatency() (none in the last 10 s) or times with latencyProbe in evolve.config.ts\n',
+  )
 }
 
 /** Runs to the end while reporting; returns the exit code. `expected`: how many runs `work` serves. */

@@ -1,4 +1,7 @@
+import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 import { getControl } from '../store/control.ts'
+import { hasSchema } from '../store/schema.ts'
 import type { WorkerContext } from './context.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
@@ -57,7 +60,13 @@ async function appLatency(ctx: WorkerContext): Promise<number | null> {
     await ctx.knex.raw(ctx.options.latencyProbe)
     return performance.now() - started
   }
-  const reported = await getControl(ctx.knex, ctx.dialect.clockMs(ctx.knex), APP_LATENCY_KEY)
+  return reportedAppLatency(ctx.knex, ctx.dialect)
+}
+
+/** The latency the app reported with `reportAppLatency` in the last 10 s, or null. */
+export async function reportedAppLatency(knex: Knex, dialect: Dialect): Promise<number | null> {
+  if (!(await hasSchema(knex))) return null
+  const reported = await getControl(knex, dialect.clockMs(knex), APP_LATENCY_KEY)
   if (!reported?.value || reported.ageMs > REPORT_FRESH_MS) return null
   return Number(reported.value)
 }
