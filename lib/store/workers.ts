@@ -13,7 +13,6 @@ export interface WorkerRow {
   runName: string | null
   host: string
   pid: number
-  heartbeatAt: number
   /** How long ago the last heartbeat was, by the database's clock. */
   ageMs: number
   stoppedAt: number | null
@@ -37,7 +36,6 @@ function toWorker(r: Record<string, unknown>): WorkerRow {
     runName: (r.run_name as string | null) ?? null,
     host: String(r.host),
     pid: num(r.pid),
-    heartbeatAt: num(r.heartbeat_at),
     ageMs: num(r.age_ms),
     stoppedAt: numOrNull(r.stopped_at),
   }
