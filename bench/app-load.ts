@@ -27,8 +27,7 @@ export interface AppSample {
 
 export type ToChild = { type: 'start' } | { type: 'stop' }
 export type FromChild =
-  | { type: 'ready' }
-  | { type: 'result'; samples: AppSample[]; errors: number; errorMessages: string[]; seconds: number }
+  { type: 'ready' } | { type: 'result'; samples: AppSample[]; errors: number; errorMessages: string[]; seconds: number }
 
 const READ = 'SELECT id, email, name, status, score FROM users WHERE id = $1'
 const WRITE = 'UPDATE users SET score = score + 1 WHERE id = $1'
@@ -64,7 +63,8 @@ async function main(config: AppLoadConfig): Promise<void> {
         await client.query(kind === 'read' ? READ : WRITE, [1 + Math.floor(Math.random() * config.maxId)])
         const done = performance.now()
         // A timer may fire up to 1 ms early (libuv keeps whole milliseconds): such an op waited for nothing.
-        if (scheduled >= window.start) samples.push({ kind, responseMs: done - Math.min(scheduled, sent), serviceMs: done - sent, sentMs: sent - window.start })
+        if (scheduled >= window.start)
+          samples.push({ kind, responseMs: done - Math.min(scheduled, sent), serviceMs: done - sent, sentMs: sent - window.start })
       } catch (error) {
         if (scheduled < window.start) continue
         errors++

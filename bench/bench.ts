@@ -18,7 +18,8 @@ import { throughput } from './scenarios/throughput.ts'
 import { checkTargets } from './targets.ts'
 
 // A --quick smoke run (CI runs one) must not overwrite the full run that docs/benchmarks.md describes.
-const resultsPath = (quick: boolean) => path.join(path.dirname(fileURLToPath(import.meta.url)), quick ? 'results-quick.json' : 'results.json')
+const resultsPath = (quick: boolean) =>
+  path.join(path.dirname(fileURLToPath(import.meta.url)), quick ? 'results-quick.json' : 'results.json')
 
 async function main(): Promise<void> {
   const started = performance.now()
@@ -46,7 +47,15 @@ async function main(): Promise<void> {
     const machine = machineInfo({ version: server.version, source: server.source, settings: server.settings })
     const pg = postgresDatabase(server.url)
     const partial: Omit<BenchResults, 'targets'> = {
-      machine, options, durationSeconds: 0, throughput: [], liveImpact: null, memory: null, scaleOut: null, snapshot: null, failures: [],
+      machine,
+      options,
+      durationSeconds: 0,
+      throughput: [],
+      liveImpact: null,
+      memory: null,
+      scaleOut: null,
+      snapshot: null,
+      failures: [],
     }
     // A scenario that throws is reported and the others still run: one failure costs no other figure.
     const attempt = async <T>(name: string, fn: () => Promise<T>): Promise<T | null> => {

@@ -24,7 +24,11 @@ function recordQueries(knex: Knex): Map<string, Shape> {
     const t0 = started.get(q.__knexQueryUid)
     started.delete(q.__knexQueryUid)
     if (t0 === undefined) return
-    const key = q.sql.replace(/\$\d+/g, '?').replace(/\d+/g, 'N').replace(/(\(\?, \?\), )+/g, '(?, ?), …').slice(0, 150)
+    const key = q.sql
+      .replace(/\$\d+/g, '?')
+      .replace(/\d+/g, 'N')
+      .replace(/(\(\?, \?\), )+/g, '(?, ?), …')
+      .slice(0, 150)
     const shape = shapes.get(key) ?? { count: 0, ms: 0 }
     shape.count++
     shape.ms += performance.now() - t0
@@ -42,12 +46,18 @@ async function profile(db: BenchDatabase, rows: number, mode: EvolveMode, worker
     const cpu = process.cpuUsage(cpu0)
     const wallMs = outcome.seconds * 1000
     const inQueries = [...shapes.values()].reduce((sum, s) => sum + s.ms, 0)
-    console.log(`${db.dialect} ${mode}, ${workers} worker(s), ${fmt(rows)} rows: ${fmt(outcome.seconds, 2)} s, ${fmt(rows / outcome.seconds)} rows/s, ${outcome.batches} batches`)
-    console.log(`runner CPU ${fmt(((cpu.user + cpu.system) / 1000 / wallMs) * 100)}% of one core; time inside queries ${fmt(inQueries)} ms of ${fmt(wallMs)} ms wall (summed over workers)`)
+    console.log(
+      `${db.dialect} ${mode}, ${workers} worker(s), ${fmt(rows)} rows: ${fmt(outcome.seconds, 2)} s, ${fmt(rows / outcome.seconds)} rows/s, ${outcome.batches} batches`,
+    )
+    console.log(
+      `runner CPU ${fmt(((cpu.user + cpu.system) / 1000 / wallMs) * 100)}% of one core; time inside queries ${fmt(inQueries)} ms of ${fmt(wallMs)} ms wall (summed over workers)`,
+    )
     console.log('  count   total ms   ms each  per batch  statement')
     for (const [sql, s] of [...shapes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
       const perBatch = s.count / Math.max(1, outcome.batches)
-      console.log(`${fmt(s.count).padStart(7)} ${fmt(s.ms).padStart(10)} ${fmt(s.ms / s.count, 2).padStart(9)} ${fmt(perBatch, 2).padStart(10)}  ${sql}`)
+      console.log(
+        `${fmt(s.count).padStart(7)} ${fmt(s.ms).padStart(10)} ${fmt(s.ms / s.count, 2).padStart(9)} ${fmt(perBatch, 2).padStart(10)}  ${sql}`,
+      )
     }
   })
 }

@@ -29,7 +29,8 @@ function throughput(r: BenchResults): string[] {
     const rows = t.methods.map((m) => {
       const notes: string[] = []
       if (m.sampled) notes.push(`timed on the first ${fmt(m.sampled.rows)} rows; whole table ≈ ${s(m.sampled.extrapolatedSeconds)} s`)
-      if (m.evolve) notes.push(`${m.evolve.batches} batches, largest ${fmt(m.evolve.maxBatchRows)} rows, longest ${fmt(m.evolve.maxBatchMs)} ms`)
+      if (m.evolve)
+        notes.push(`${m.evolve.batches} batches, largest ${fmt(m.evolve.maxBatchRows)} rows, longest ${fmt(m.evolve.maxBatchMs)} ms`)
       if (m.pendingAfter !== (m.sampled ? m.sampled.of - m.sampled.rows : 0)) notes.push(`**${fmt(m.pendingAfter)} rows left pending**`)
       return [`(${m.id}) ${m.label}`, fmt(m.rows), s(m.seconds), fmt(m.rowsPerSecond), x(m.ratioToRaw), notes.join('; ')]
     })
@@ -41,13 +42,26 @@ function live(r: BenchResults): string[] {
   const l = r.liveImpact
   if (!l) return []
   const rows = l.conditions.map((c) => [
-    c.label, c.migrationSeconds === null ? `(${s(c.seconds)} s window)` : s(c.migrationSeconds), lat(c.reads), lat(c.writes),
-    x(c.writeP99Ratio), fmt(c.writeService.max, 0), c.writesOver100ms,
-    c.writesBlockedShare === null ? '–' : `${fmt(c.writesBlockedShare * 100)}%`, c.errors,
+    c.label,
+    c.migrationSeconds === null ? `(${s(c.seconds)} s window)` : s(c.migrationSeconds),
+    lat(c.reads),
+    lat(c.writes),
+    x(c.writeP99Ratio),
+    fmt(c.writeService.max, 0),
+    c.writesOver100ms,
+    c.writesBlockedShare === null ? '–' : `${fmt(c.writesBlockedShare * 100)}%`,
+    c.errors,
   ])
   const header = [
-    'condition', 'migration s', 'reads p50 / p99 / max ms', 'writes p50 / p99 / max ms', 'write p99 × baseline',
-    'write stmt max ms', 'writes > 100 ms', 'writes blocked, % of migration', 'errors',
+    'condition',
+    'migration s',
+    'reads p50 / p99 / max ms',
+    'writes p50 / p99 / max ms',
+    'write p99 × baseline',
+    'write stmt max ms',
+    'writes > 100 ms',
+    'writes blocked, % of migration',
+    'errors',
   ]
   const about = `${l.app.rate} ops/s on ${l.app.connections} reader + ${l.app.connections} writer connections (random ids, point SELECT / single-row UPDATE), a child process; latency from each operation's scheduled start.`
   return [`### Live impact, postgres, ${fmt(l.rows)} rows\n\n${about}\n\n${table(header, rows)}`]
@@ -57,7 +71,14 @@ function memory(r: BenchResults): string[] {
   const m = r.memory
   if (!m) return []
   const mbOrDash = (v: number | null) => (v === null ? '–' : fmt(v, 1))
-  const rows = m.runs.map((run) => [fmt(run.rows), fmt(run.peakRssMb, 1), mbOrDash(run.polledHwmMb), mbOrDash(run.heapFloorMb), s(run.seconds), fmt(run.rowsPerSecond)])
+  const rows = m.runs.map((run) => [
+    fmt(run.rows),
+    fmt(run.peakRssMb, 1),
+    mbOrDash(run.polledHwmMb),
+    mbOrDash(run.heapFloorMb),
+    s(run.seconds),
+    fmt(run.rowsPerSecond),
+  ])
   return [
     `### Memory: peak RSS of \`evolve run\` (CLI child, transform mode), postgres\n\n` +
       `${table(['rows', 'peak RSS MB (maxrss)', 'VmHWM polled MB', 'live heap floor MB', 'run s', 'rows/s'], rows)}\n\n` +
@@ -73,7 +94,10 @@ function scale(r: BenchResults): string[] {
 }
 
 export function renderReport(r: BenchResults): string {
-  const targets = table(['target', 'goal', 'measured', ''], r.targets.map((t) => [t.name, t.target, t.measured, t.pass ? '✅ pass' : '❌ miss']))
+  const targets = table(
+    ['target', 'goal', 'measured', ''],
+    r.targets.map((t) => [t.name, t.target, t.measured, t.pass ? '✅ pass' : '❌ miss']),
+  )
   return [
     machine(r),
     ...throughput(r),

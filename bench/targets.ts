@@ -13,12 +13,23 @@ function throughputChecks(t: ThroughputResult): TargetCheck[] {
   const m = Object.fromEntries(t.methods.map((r) => [r.id, r]))
   const checks: TargetCheck[] = []
   const vsRaw = (id: 'd' | 'e', min: number) => {
-    if (m[id] && m.a) checks.push({ name: `${t.dialect}: (${id}) ${m[id].label} vs (a)`, target: `≥ ${x(min)} (a)`, measured: `${x(m[id].ratioToRaw)} (a)`, pass: m[id].ratioToRaw >= min })
+    if (m[id] && m.a)
+      checks.push({
+        name: `${t.dialect}: (${id}) ${m[id].label} vs (a)`,
+        target: `≥ ${x(min)} (a)`,
+        measured: `${x(m[id].ratioToRaw)} (a)`,
+        pass: m[id].ratioToRaw >= min,
+      })
   }
   const vsLoop = (id: 'd' | 'e') => {
     if (!m[id] || !m.b) return
     const ratio = m[id].rowsPerSecond / m.b.rowsPerSecond
-    checks.push({ name: `${t.dialect}: (${id}) ${m[id].label} vs (b) per-row loop`, target: '≥ 10× (b)', measured: `${x(ratio)} (b)`, pass: ratio >= 10 })
+    checks.push({
+      name: `${t.dialect}: (${id}) ${m[id].label} vs (b) per-row loop`,
+      target: '≥ 10× (b)',
+      measured: `${x(ratio)} (b)`,
+      pass: ratio >= 10,
+    })
   }
   vsRaw('d', 0.8)
   vsRaw('e', 0.35)
@@ -37,7 +48,12 @@ function liveChecks(conditions: LiveCondition[]): TargetCheck[] {
     if (!c) continue
     const tag = id === 'd' ? '(d) set' : '(e) transform'
     checks.push(
-      { name: `app write p99 during ${tag}`, target: `≤ 2× baseline (${ms(base.writes.p99)})`, measured: `${ms(c.writes.p99)} = ${x(c.writeP99Ratio)}`, pass: c.writeP99Ratio <= 2 },
+      {
+        name: `app write p99 during ${tag}`,
+        target: `≤ 2× baseline (${ms(base.writes.p99)})`,
+        measured: `${ms(c.writes.p99)} = ${x(c.writeP99Ratio)}`,
+        pass: c.writeP99Ratio <= 2,
+      },
       {
         name: `longest app write wait during ${tag}`,
         target: '≤ 100 ms (write statement time: lock waits included)',
@@ -66,7 +82,12 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
     const [small, large] = [r.memory.runs[0]!, r.memory.runs[r.memory.runs.length - 1]!]
     const peak = Math.max(...r.memory.runs.map((run) => run.peakRssMb))
     checks.push(
-      { name: `peak RSS flat from ${fmt(small.rows)} to ${fmt(large.rows)} rows`, target: '≤ 1.10×', measured: x(r.memory.ratio), pass: r.memory.ratio <= 1.1 },
+      {
+        name: `peak RSS flat from ${fmt(small.rows)} to ${fmt(large.rows)} rows`,
+        target: '≤ 1.10×',
+        measured: x(r.memory.ratio),
+        pass: r.memory.ratio <= 1.1,
+      },
       { name: 'peak RSS of the runner', target: '≤ 200 MB', measured: `${fmt(peak)} MB`, pass: peak <= 200 },
     )
   }

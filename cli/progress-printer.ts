@@ -11,7 +11,10 @@ export function printProgress(events: EvolveEmitter, knex: Knex): void {
   const tick = ({ run }: { run: string }) => {
     if (Date.now() - last < PRINT_EVERY_MS) return
     last = Date.now()
-    getProgress(knex, run).then((p) => console.log(progressLine(p)), () => {})
+    getProgress(knex, run).then(
+      (p) => console.log(progressLine(p)),
+      () => {},
+    )
   }
   events.on('batch:done', tick)
   events.on('throttled', tick)
@@ -22,7 +25,9 @@ export function printProgress(events: EvolveEmitter, knex: Knex): void {
   })
   events.on('run:skip', ({ run, state, reason }) => console.log(`${run}: ${state}, skipped (${reason})`))
   events.on('object:failed', ({ run, key, error }) => console.log(`${run}: object ${JSON.stringify(key)} failed: ${error}`))
-  events.on('sweep', ({ run, pass, pending }) => console.log(`${run}: sweep ${pass}: ${pending} rows still pending (written in the old shape meanwhile)`))
+  events.on('sweep', ({ run, pass, pending }) =>
+    console.log(`${run}: sweep ${pass}: ${pending} rows still pending (written in the old shape meanwhile)`),
+  )
   events.on('batch:takeover', ({ run, batchId }) => console.log(`${run}: took over batch ${batchId} from a dead worker`))
   events.on('run:end', ({ run, error }) => {
     if (error) console.log(`${run}: ${error}`)

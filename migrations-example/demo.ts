@@ -28,12 +28,19 @@ let appWrites = 0
 const app = setInterval(() => {
   knex('users')
     .insert(oldShapeUser(ROWS + appWrites))
-    .then(() => appWrites++, (err) => console.error(`app write failed: ${err.message}`))
+    .then(
+      () => appWrites++,
+      (err) => console.error(`app write failed: ${err.message}`),
+    )
 }, 20)
 
 const evolve = (...args: string[]) =>
   new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [join(here, '..', 'cli', 'evolve.js'), ...args, '--db', `sqlite:${file}`, '--dir', join(here, 'migrations')], { stdio: 'inherit' })
+    const child = spawn(
+      process.execPath,
+      [join(here, '..', 'cli', 'evolve.js'), ...args, '--db', `sqlite:${file}`, '--dir', join(here, 'migrations')],
+      { stdio: 'inherit' },
+    )
     child.on('exit', (code) => resolve(code ?? 1))
   })
 

@@ -1,40 +1,40 @@
 // Bad input of every kind: exit code 2, one line on stderr naming the problem, no stack
 // trace, and nothing changed: no tracking tables, the data byte for byte as it was.
-import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { describe, it } from 'node:test';
-import { type CliResult, runCli } from './helpers/cli.ts';
-import { type Dialect, dialects, type FreshDatabase } from './helpers/databases.ts';
-import { createUsers, migrationSource, output, rowsOf, tempDir, trackingTables, withDb, writeFiles } from './helpers/fixtures.ts';
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync } from 'node:fs'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { type CliResult, runCli } from './helpers/cli.ts'
+import { type Dialect, dialects, type FreshDatabase } from './helpers/databases.ts'
+import { createUsers, migrationSource, output, rowsOf, tempDir, trackingTables, withDb, writeFiles } from './helpers/fixtures.ts'
 
 /** Exit 2, exactly one stderr line `evolve: …` containing every fragment, no stack trace anywhere. */
 function assertUsageError(result: CliResult, fragments: string[]): void {
-  assert.equal(result.code, 2, output(result));
-  const lines = result.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr:\n${result.stderr}`);
-  assert.match(lines[0]!, /^evolve: /);
-  for (const fragment of fragments) assert.ok(lines[0]!.includes(fragment), `stderr names ${JSON.stringify(fragment)}: ${lines[0]}`);
-  for (const stream of [result.stdout, result.stderr]) assert.doesNotMatch(stream, /^\s+at /m, `no stack trace:\n${output(result)}`);
+  assert.equal(result.code, 2, output(result))
+  const lines = result.stderr.trimEnd().split('\n')
+  assert.equal(lines.length, 1, `one line on stderr:\n${result.stderr}`)
+  assert.match(lines[0]!, /^evolve: /)
+  for (const fragment of fragments) assert.ok(lines[0]!.includes(fragment), `stderr names ${JSON.stringify(fragment)}: ${lines[0]}`)
+  for (const stream of [result.stdout, result.stderr]) assert.doesNotMatch(stream, /^\s+at /m, `no stack trace:\n${output(result)}`)
 }
 
 const LOWER = `{
   table: 'users',
   pending: (q) => q.whereRaw('email <> lower(email)'),
   transform: (row) => ({ email: row.email.toLowerCase() }),
-}`;
+}`
 
 interface Case {
-  name: string;
-  files: Record<string, string>;
+  name: string
+  files: Record<string, string>
   /** Arguments after `run --db <url> --dir <dir>`. */
-  args?: string[];
+  args?: string[]
   /** What stderr must name. */
-  fragments: string[];
+  fragments: string[]
   /** Only on this dialect. */
-  only?: Dialect;
+  only?: Dialect
   /** Schema the case needs besides the seeded users, created before the snapshot. */
-  setup?: (db: FreshDatabase) => Promise<void>;
+  setup?: (db: FreshDatabase) => Promise<void>
 }
 
 // Found only by looking at the database: checked on both dialects.
@@ -68,10 +68,10 @@ const DB_CASES: Case[] = [
     only: 'postgres',
     setup: async (db) => {
       await db.knex.schema.createTable('events', (t) => {
-        t.integer('id').primary();
-        t.timestamp('happened_at', { useTz: false }).notNullable().unique();
-      });
-      await db.knex('events').insert([1, 2, 3].map((id) => ({ id, happened_at: new Date(Date.UTC(2024, 0, id, 12)) })));
+        t.integer('id').primary()
+        t.timestamp('happened_at', { useTz: false }).notNullable().unique()
+      })
+      await db.knex('events').insert([1, 2, 3].map((id) => ({ id, happened_at: new Date(Date.UTC(2024, 0, id, 12)) })))
     },
     files: { '001_time_key.ts': migrationSource(`{ table: 'events', key: 'happened_at', transform: (row) => row }`) },
     fragments: ['001_time_key.ts', '"happened_at"', 'date/time type', '"key"', 'primary key'],
@@ -84,7 +84,11 @@ const DB_CASES: Case[] = [
   {
     // Would otherwise fail every batch, and splitting the failed batches would record healthy rows as failed.
     name: 'a `set` expression that produces invalid SQL',
-    files: { '001_set_typo.ts': migrationSource(`{ table: 'users', set: { name: (k) => k.raw('upper(name)'), email: (k) => k.raw('lowr(email)') } }`) },
+    files: {
+      '001_set_typo.ts': migrationSource(
+        `{ table: 'users', set: { name: (k) => k.raw('upper(name)'), email: (k) => k.raw('lowr(email)') } }`,
+      ),
+    },
     fragments: ['001_set_typo.ts', 'field "set.email"', 'invalid SQL', 'lowr'],
   },
   {
@@ -97,7 +101,9 @@ const DB_CASES: Case[] = [
   {
     name: 'a `pending` that produces invalid SQL',
     files: {
-      '001_bad_pending.ts': migrationSource(`{ table: 'users', pending: (q) => q.whereRaw('no_such_column > 1'), transform: (row) => row }`),
+      '001_bad_pending.ts': migrationSource(
+        `{ table: 'users', pending: (q) => q.whereRaw('no_such_column > 1'), transform: (row) => row }`,
+      ),
     },
     fragments: ['001_bad_pending.ts', '"pending"'],
   },
@@ -116,7 +122,7 @@ const DB_CASES: Case[] = [
     },
     fragments: ['002_broken.ts', 'user_uuid'],
   },
-];
+]
 
 // Found while loading files or parsing flags, before the database is looked at: the same code
 // on both dialects, so checked once (against a SQLite database that must stay unchanged).
@@ -140,7 +146,10 @@ const FILE_CASES: Case[] = [
   },
   {
     name: 'a syntax error',
-    files: { '001_syntax.ts': "import { defineMigration } from 'evolvekit'\nexport default defineMigration({ table: 'users', transform: (row) => ({ x: 1 }, })\n" },
+    files: {
+      '001_syntax.ts':
+        "import { defineMigration } from 'evolvekit'\nexport default defineMigration({ table: 'users', transform: (row) => ({ x: 1 }, })\n",
+    },
     fragments: ['001_syntax.ts'],
   },
   {
@@ -150,7 +159,10 @@ const FILE_CASES: Case[] = [
   },
   {
     name: 'no default export',
-    files: { '001_named.ts': "import { defineMigration } from 'evolvekit'\nexport const migration = defineMigration({ table: 'users', transform: (row) => row })\n" },
+    files: {
+      '001_named.ts':
+        "import { defineMigration } from 'evolvekit'\nexport const migration = defineMigration({ table: 'users', transform: (row) => row })\n",
+    },
     fragments: ['001_named.ts', 'default export'],
   },
   {
@@ -179,153 +191,161 @@ const FILE_CASES: Case[] = [
     },
     fragments: ['002_unknown_option.ts', 'sweep'],
   },
-];
+]
 
 /** Seeds users (some rows pending for LOWER), then `setup`'s schema, and returns a snapshot-taker. */
 async function seeded(db: FreshDatabase, setup?: (db: FreshDatabase) => Promise<void>) {
-  await createUsers(db, { count: 30 });
-  await setup?.(db);
-  const before = await rowsOf(db, 'users');
+  await createUsers(db, { count: 30 })
+  await setup?.(db)
+  const before = await rowsOf(db, 'users')
   return async () => {
-    assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created');
-    assert.deepEqual(await rowsOf(db, 'users'), before, 'the data is unchanged');
-  };
+    assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created')
+    assert.deepEqual(await rowsOf(db, 'users'), before, 'the data is unchanged')
+  }
 }
 
 function usageErrorTest(d: Dialect, c: Case): void {
   it(`${c.name} is a usage error that changes nothing`, () =>
     withDb(d, async (db) => {
-      const unchanged = await seeded(db, c.setup);
-      const dir = await writeFiles(c.files);
-      const result = await runCli(['run', '--db', db.url, '--dir', dir, ...(c.args ?? [])]);
-      assertUsageError(result, c.fragments);
-      await unchanged();
-    }));
+      const unchanged = await seeded(db, c.setup)
+      const dir = await writeFiles(c.files)
+      const result = await runCli(['run', '--db', db.url, '--dir', dir, ...(c.args ?? [])])
+      assertUsageError(result, c.fragments)
+      await unchanged()
+    }))
 }
 
 for (const d of dialects) {
   describe(d, { concurrency: 2 }, () => {
-    for (const c of DB_CASES) if (!c.only || c.only === d) usageErrorTest(d, c);
+    for (const c of DB_CASES) if (!c.only || c.only === d) usageErrorTest(d, c)
 
     if (d === 'sqlite') {
       // SQLite lets a PRIMARY KEY hold NULLs unless it is NOT NULL or the INTEGER PRIMARY KEY rowid alias.
       it('a TEXT PRIMARY KEY that holds a NULL is a usage error that changes nothing', () =>
         withDb(d, async (db) => {
           const unchanged = await seeded(db, async () => {
-            await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)');
-            await db.knex.raw("INSERT INTO codes VALUES ('a', 'A'), (NULL, 'no key')");
-          });
-          const codes = await rowsOf(db, 'codes', 'label');
-          const dir = await writeFiles({ '001_codes.ts': migrationSource(`{ table: 'codes', key: 'code', transform: (row) => ({ label: 'x' }) }`) });
-          assertUsageError(await runCli(['run', '--db', db.url, '--dir', dir]), ['001_codes.ts', '"code"', 'allows NULL', '"key"']);
-          await unchanged();
-          assert.deepEqual(await rowsOf(db, 'codes', 'label'), codes);
-        }));
+            await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)')
+            await db.knex.raw("INSERT INTO codes VALUES ('a', 'A'), (NULL, 'no key')")
+          })
+          const codes = await rowsOf(db, 'codes', 'label')
+          const dir = await writeFiles({
+            '001_codes.ts': migrationSource(`{ table: 'codes', key: 'code', transform: (row) => ({ label: 'x' }) }`),
+          })
+          assertUsageError(await runCli(['run', '--db', db.url, '--dir', dir]), ['001_codes.ts', '"code"', 'allows NULL', '"key"'])
+          await unchanged()
+          assert.deepEqual(await rowsOf(db, 'codes', 'label'), codes)
+        }))
 
       it('an INTEGER PRIMARY KEY (the rowid alias) and a TEXT PRIMARY KEY without NULLs are accepted as keys', () =>
         withDb(d, async (db) => {
-          await db.knex.raw('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL)');
+          await db.knex.raw('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL)')
           // As knex creates it: no NOT NULL on the key.
-          await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)');
-          await db.knex.raw("INSERT INTO items VALUES (1, 'a'), (2, 'b')");
-          await db.knex.raw("INSERT INTO codes VALUES ('a', 'a'), ('b', 'b')");
+          await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)')
+          await db.knex.raw("INSERT INTO items VALUES (1, 'a'), (2, 'b')")
+          await db.knex.raw("INSERT INTO codes VALUES ('a', 'a'), ('b', 'b')")
           const dir = await writeFiles({
             '001_items.ts': migrationSource(`{ table: 'items', transform: (row) => ({ label: row.label.toUpperCase() }) }`),
             '002_codes.ts': migrationSource(`{ table: 'codes', key: 'code', transform: (row) => ({ label: row.label.toUpperCase() }) }`),
-          });
-          const result = await runCli(['run', '--db', db.url, '--dir', dir]);
-          assert.equal(result.code, 0, output(result));
-          assert.deepEqual((await rowsOf(db, 'items')).map((r) => r.label), ['A', 'B']);
-          assert.deepEqual((await rowsOf(db, 'codes', 'code')).map((r) => r.label), ['A', 'B']);
-        }));
+          })
+          const result = await runCli(['run', '--db', db.url, '--dir', dir])
+          assert.equal(result.code, 0, output(result))
+          assert.deepEqual(
+            (await rowsOf(db, 'items')).map((r) => r.label),
+            ['A', 'B'],
+          )
+          assert.deepEqual(
+            (await rowsOf(db, 'codes', 'code')).map((r) => r.label),
+            ['A', 'B'],
+          )
+        }))
     }
 
     it('plan rejects an invalid migration the same way', () =>
       withDb(d, async (db) => {
-        const unchanged = await seeded(db);
-        const dir = await writeFiles({ '001_no_key.ts': migrationSource(`{ table: 'users', key: 'user_uuid', transform: (row) => row }`) });
-        assertUsageError(await runCli(['plan', '--db', db.url, '--dir', dir]), ['001_no_key.ts', 'user_uuid']);
-        await unchanged();
-      }));
+        const unchanged = await seeded(db)
+        const dir = await writeFiles({ '001_no_key.ts': migrationSource(`{ table: 'users', key: 'user_uuid', transform: (row) => row }`) })
+        assertUsageError(await runCli(['plan', '--db', db.url, '--dir', dir]), ['001_no_key.ts', 'user_uuid'])
+        await unchanged()
+      }))
 
     it('a config file with an unknown field is a usage error that changes nothing', () =>
       withDb(d, async (db) => {
-        const unchanged = await seeded(db);
-        const connection = db.dialect === 'postgres' ? JSON.stringify(db.url) : `{ filename: ${JSON.stringify(db.file)} }`;
+        const unchanged = await seeded(db)
+        const connection = db.dialect === 'postgres' ? JSON.stringify(db.url) : `{ filename: ${JSON.stringify(db.file)} }`
         const cwd = await writeFiles({
           'evolve.config.ts': `import { defineConfig } from 'evolvekit'
 export default defineConfig({ client: '${d === 'postgres' ? 'pg' : 'better-sqlite3'}', connection: ${connection}, batchSize: 10 } as never)
 `,
           'migrations/001_lower.ts': migrationSource(LOWER),
-        });
-        assertUsageError(await runCli(['run'], { cwd }), ['evolve.config.ts', 'batchSize']);
-        await unchanged();
-      }));
-  });
+        })
+        assertUsageError(await runCli(['run'], { cwd }), ['evolve.config.ts', 'batchSize'])
+        await unchanged()
+      }))
+  })
 }
 
 describe('files and flags', { concurrency: 2 }, () => {
-  for (const c of FILE_CASES) usageErrorTest('sqlite', c);
-});
+  for (const c of FILE_CASES) usageErrorTest('sqlite', c)
+})
 
 describe('without a usable database', { concurrency: 2 }, () => {
   it('a --db URL of an unsupported kind is a usage error', async () => {
-    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) });
-    assertUsageError(await runCli(['run', '--db', 'mysql://x', '--dir', dir]), ['mysql://x', '--db']);
-  });
+    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) })
+    assertUsageError(await runCli(['run', '--db', 'mysql://x', '--dir', dir]), ['mysql://x', '--db'])
+  })
 
   it('an unreachable PostgreSQL is a usage error that does not print the password', async () => {
-    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) });
-    const password = 'hunter2-secret-pw';
-    const result = await runCli(['run', '--db', `postgres://someone:${password}@127.0.0.1:1/app`, '--dir', dir]);
-    assertUsageError(result, ['127.0.0.1:1']);
-    assert.ok(!`${result.stdout}${result.stderr}`.includes(password), `the password is not printed:\n${output(result)}`);
-  });
+    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) })
+    const password = 'hunter2-secret-pw'
+    const result = await runCli(['run', '--db', `postgres://someone:${password}@127.0.0.1:1/app`, '--dir', dir])
+    assertUsageError(result, ['127.0.0.1:1'])
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(password), `the password is not printed:\n${output(result)}`)
+  })
 
   it('a SQLite file that does not exist is a usage error, and no file is created', async () => {
-    const cwd = await tempDir('evk-nofile-');
-    await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd);
-    const result = await runCli(['run', '--db', 'sqlite:./missing.db'], { cwd });
-    assertUsageError(result, ['missing.db']);
-    assert.deepEqual(readdirSync(cwd), ['migrations'], 'nothing was created next to the migrations');
-    assert.ok(!existsSync(path.join(cwd, 'missing.db')));
-  });
+    const cwd = await tempDir('evk-nofile-')
+    await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd)
+    const result = await runCli(['run', '--db', 'sqlite:./missing.db'], { cwd })
+    assertUsageError(result, ['missing.db'])
+    assert.deepEqual(readdirSync(cwd), ['migrations'], 'nothing was created next to the migrations')
+    assert.ok(!existsSync(path.join(cwd, 'missing.db')))
+  })
 
   it('no database configured at all is a usage error', async () => {
-    const cwd = await tempDir('evk-nothing-');
-    await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd);
-    assertUsageError(await runCli(['run'], { cwd }), ['no database configured']);
-    assert.deepEqual(readdirSync(cwd), ['migrations']);
-  });
+    const cwd = await tempDir('evk-nothing-')
+    await writeFiles({ 'migrations/001_lower.ts': migrationSource(LOWER) }, cwd)
+    assertUsageError(await runCli(['run'], { cwd }), ['no database configured'])
+    assert.deepEqual(readdirSync(cwd), ['migrations'])
+  })
 
   it('a fractional maxRowsPerSecond in the config file is a usage error (it bounds a batch size)', async () => {
     const cwd = await writeFiles({
       'evolve.config.ts': "import { defineConfig } from 'evolvekit'\nexport default defineConfig({ maxRowsPerSecond: 1.5 })\n",
       'migrations/001_lower.ts': migrationSource(LOWER),
-    });
-    assertUsageError(await runCli(['run', '--db', 'sqlite:./none.db'], { cwd }), ['evolve.config.ts', 'maxRowsPerSecond', 'expected int']);
-  });
+    })
+    assertUsageError(await runCli(['run', '--db', 'sqlite:./none.db'], { cwd }), ['evolve.config.ts', 'maxRowsPerSecond', 'expected int'])
+  })
 
   it('a URL typed without its scheme is a usage error that does not print the password', async () => {
-    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) });
-    const result = await runCli(['run', '--db', 'bob:s3cret-pw@db.example.com/app', '--dir', dir]);
-    assertUsageError(result, ['bob:***@db.example.com/app', 'postgres://']);
-    assert.ok(!`${result.stdout}${result.stderr}`.includes('s3cret-pw'), output(result));
-  });
+    const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) })
+    const result = await runCli(['run', '--db', 'bob:s3cret-pw@db.example.com/app', '--dir', dir])
+    assertUsageError(result, ['bob:***@db.example.com/app', 'postgres://'])
+    assert.ok(!`${result.stdout}${result.stderr}`.includes('s3cret-pw'), output(result))
+  })
 
   it('a SQLite connection given as a string names the shape it must have', async () => {
     const cwd = await writeFiles({
       'evolve.config.json': JSON.stringify({ client: 'better-sqlite3', connection: './app.db' }),
       'migrations/001_lower.ts': migrationSource(LOWER),
-    });
-    assertUsageError(await runCli(['run'], { cwd }), ['{ filename', '"./app.db"', 'evolve.config.json']);
-  });
+    })
+    assertUsageError(await runCli(['run'], { cwd }), ['{ filename', '"./app.db"', 'evolve.config.json'])
+  })
 
   it('a config file naming an unsupported client is a usage error', async () => {
     const cwd = await writeFiles({
       'evolve.config.json': JSON.stringify({ client: 'mysql2', connection: 'mysql://localhost/app' }),
       'migrations/001_lower.ts': migrationSource(LOWER),
-    });
-    assertUsageError(await runCli(['status'], { cwd }), ['evolve.config.json', 'mysql2']);
-  });
-});
+    })
+    assertUsageError(await runCli(['status'], { cwd }), ['evolve.config.json', 'mysql2'])
+  })
+})

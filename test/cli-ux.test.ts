@@ -1,14 +1,14 @@
 // The CLI as an operator meets it day to day: where `create` puts files, what status says
 // about a run nobody serves, control commands against a busy SQLite file, piping output,
 // and the library's own entry points used from a project directory.
-import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { describe, it } from 'node:test';
-import { EvolveNotDoneError, assertDone, loadMigrations } from '../lib/index.ts';
-import { runCli, spawnCli } from './helpers/cli.ts';
-import { fresh } from './helpers/databases.ts';
-import { migrationSource, tempDir, writeFiles } from './helpers/fixtures.ts';
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync } from 'node:fs'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { EvolveNotDoneError, assertDone, loadMigrations } from '../lib/index.ts'
+import { runCli, spawnCli } from './helpers/cli.ts'
+import { fresh } from './helpers/databases.ts'
+import { migrationSource, tempDir, writeFiles } from './helpers/fixtures.ts'
 import {
   createItems,
   doneBatchCount,
@@ -18,83 +18,85 @@ import {
   statusText,
   upMigration,
   waitUntil,
-} from './helpers/live-fixtures.ts';
+} from './helpers/live-fixtures.ts'
 
 describe('scaffolding into the configured directory', { concurrency: true }, () => {
   it('create puts the file where the config file says migrations live, and status finds it', async () => {
-    const cwd = await tempDir('evk-create-');
-    await writeFiles({ 'app.db': '' }, cwd);
-    assert.equal((await runCli(['init', '--db', 'sqlite:./app.db', '--dir', 'db/evolve'], { cwd })).code, 0);
-    const created = await runCli(['create', 'lowercase-emails'], { cwd });
-    assert.equal(created.code, 0, created.stderr);
-    const files = readdirSync(path.join(cwd, 'db/evolve'));
-    assert.equal(files.length, 1);
-    assert.match(files[0]!, /^\d{14}_lowercase-emails\.ts$/);
-    assert.ok(!existsSync(path.join(cwd, 'migrations')), 'nothing went to ./migrations');
-    const status = await runCli(['status'], { cwd });
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /lowercase-emails/);
-  });
+    const cwd = await tempDir('evk-create-')
+    await writeFiles({ 'app.db': '' }, cwd)
+    assert.equal((await runCli(['init', '--db', 'sqlite:./app.db', '--dir', 'db/evolve'], { cwd })).code, 0)
+    const created = await runCli(['create', 'lowercase-emails'], { cwd })
+    assert.equal(created.code, 0, created.stderr)
+    const files = readdirSync(path.join(cwd, 'db/evolve'))
+    assert.equal(files.length, 1)
+    assert.match(files[0]!, /^\d{14}_lowercase-emails\.ts$/)
+    assert.ok(!existsSync(path.join(cwd, 'migrations')), 'nothing went to ./migrations')
+    const status = await runCli(['status'], { cwd })
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, /lowercase-emails/)
+  })
 
   it('init --dir with an absolute path writes a config that later commands can use', async () => {
-    const cwd = await tempDir('evk-init-abs-');
-    const migrations = path.join(await tempDir('evk-abs-migrations-'), 'evolve');
-    await writeFiles({ 'app.db': '' }, cwd);
-    assert.equal((await runCli(['init', '--db', 'sqlite:./app.db', '--dir', migrations], { cwd })).code, 0);
-    assert.equal((await runCli(['create', 'first'], { cwd })).code, 0);
-    assert.equal(readdirSync(migrations).length, 1);
-    const status = await runCli(['status'], { cwd });
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /first/);
-  });
+    const cwd = await tempDir('evk-init-abs-')
+    const migrations = path.join(await tempDir('evk-abs-migrations-'), 'evolve')
+    await writeFiles({ 'app.db': '' }, cwd)
+    assert.equal((await runCli(['init', '--db', 'sqlite:./app.db', '--dir', migrations], { cwd })).code, 0)
+    assert.equal((await runCli(['create', 'first'], { cwd })).code, 0)
+    assert.equal(readdirSync(migrations).length, 1)
+    const status = await runCli(['status'], { cwd })
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, /first/)
+  })
 
   it('run with no migrations says so, exits 0 and creates no tracking tables', async () => {
-    const db = await fresh('sqlite');
+    const db = await fresh('sqlite')
     try {
-      await createItems(db.knex, 1); // the file must exist
-      const dir = await tempDir('evk-empty-');
-      const run = await runCli(['run', '--db', db.url, '--dir', dir]);
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, /^no migrations in .*: create one with `evolve create <name>`/);
-      assert.equal(await db.knex.schema.hasTable('evolve_runs'), false);
+      await createItems(db.knex, 1) // the file must exist
+      const dir = await tempDir('evk-empty-')
+      const run = await runCli(['run', '--db', db.url, '--dir', dir])
+      assert.equal(run.code, 0, run.stderr)
+      assert.match(run.stdout, /^no migrations in .*: create one with `evolve create <name>`/)
+      assert.equal(await db.knex.schema.hasTable('evolve_runs'), false)
     } finally {
-      await db.drop();
+      await db.drop()
     }
-  });
-});
+  })
+})
 
 describe('status of a run nobody serves', () => {
   it('after its only process was killed, says "running (no workers)" with no rate or ETA, and plan uses the batch size the run had', async () => {
-    const db = await fresh('sqlite');
-    await createItems(db.knex, 200);
-    const project = await makeProject(db, upMigration({ batchSize: 10, sleepPerBatchMs: 50 }));
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 200)
+    const project = await makeProject(db, upMigration({ batchSize: 10, sleepPerBatchMs: 50 }))
     try {
-      const run = spawnCli(['run', ...project.flags, '--batch-size', '7']);
-      await waitUntil('a few done batches', async () => (await doneBatchCount(db.knex, project.name)) >= 3);
-      await run.kill('SIGKILL');
-      const json = await statusJson(project);
-      assert.equal(json.state, 'running');
-      assert.equal(json.workers, 0);
-      assert.equal(json.rowsPerSecond, null);
-      assert.equal(json.etaSeconds, null);
-      const text = await statusText(project);
-      assert.match(text.stdout, /running \(no workers\)/);
-      const plan = await runCli(['plan', '--json', ...project.dbFlags]);
-      assert.equal(plan.code, 0, plan.stderr);
-      assert.equal((JSON.parse(plan.stdout) as { batchSize: number }[])[0]?.batchSize, 7, 'not the 10 the file says');
+      const run = spawnCli(['run', ...project.flags, '--batch-size', '7'])
+      await waitUntil('a few done batches', async () => (await doneBatchCount(db.knex, project.name)) >= 3)
+      await run.kill('SIGKILL')
+      const json = await statusJson(project)
+      assert.equal(json.state, 'running')
+      assert.equal(json.workers, 0)
+      assert.equal(json.rowsPerSecond, null)
+      assert.equal(json.etaSeconds, null)
+      const text = await statusText(project)
+      assert.match(text.stdout, /running \(no workers\)/)
+      const plan = await runCli(['plan', '--json', ...project.dbFlags])
+      assert.equal(plan.code, 0, plan.stderr)
+      assert.equal((JSON.parse(plan.stdout) as { batchSize: number }[])[0]?.batchSize, 7, 'not the 10 the file says')
     } finally {
-      await project.cleanup();
-      await db.drop();
+      await project.cleanup()
+      await db.drop()
     }
-  });
-});
+  })
+})
 
 describe('control commands and output', { concurrency: true }, () => {
   it('pause gets through while a long SQLite batch holds the write lock past busy_timeout', async () => {
-    const db = await fresh('sqlite');
-    await createItems(db.knex, 20);
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
     // Each batch writes first (taking the lock), then sleeps 7 s: longer than the 5 s busy_timeout.
-    const project = await makeProject(db, `import { defineMigration } from 'evolvekit'
+    const project = await makeProject(
+      db,
+      `import { defineMigration } from 'evolvekit'
 
 export default defineMigration({
   table: 'items',
@@ -104,89 +106,102 @@ export default defineMigration({
     await new Promise((resolve) => setTimeout(resolve, 7000))
   },
 })
-`);
+`,
+    )
     try {
-      const run = spawnCli(['run', ...project.flags, '--batch-size', '10']);
+      const run = spawnCli(['run', ...project.flags, '--batch-size', '10'])
       await waitUntil('the first batch in flight', async () => {
-        const claimed = await db.knex('evolve_batches').where({ state: 'claimed' }).count({ n: '*' }).first().catch(() => undefined);
-        return Number(claimed?.n ?? 0) > 0;
-      });
-      const pause = await runCli(['pause', project.name, ...project.flags]);
-      assert.equal(pause.code, 0, pause.stderr);
-      assert.equal((await statusJson(project)).state, 'paused');
-      await run.kill('SIGKILL');
+        const claimed = await db
+          .knex('evolve_batches')
+          .where({ state: 'claimed' })
+          .count({ n: '*' })
+          .first()
+          .catch(() => undefined)
+        return Number(claimed?.n ?? 0) > 0
+      })
+      const pause = await runCli(['pause', project.name, ...project.flags])
+      assert.equal(pause.code, 0, pause.stderr)
+      assert.equal((await statusJson(project)).state, 'paused')
+      await run.kill('SIGKILL')
     } finally {
-      await project.cleanup();
-      await db.drop();
+      await project.cleanup()
+      await db.drop()
     }
-  });
+  })
 
   it('plan piped into a reader that stops early exits quietly', async () => {
-    const db = await fresh('sqlite');
-    await createItems(db.knex, 20);
-    const project = await makeProject(db, setMigration(10));
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    const project = await makeProject(db, setMigration(10))
     try {
-      const plan = spawnCli(['plan', ...project.flags]);
-      plan.child.stdout?.destroy(); // like `| head -0`
-      const result = await plan.exited;
-      assert.equal(result.code, 0, result.stderr);
-      assert.doesNotMatch(result.stderr, /EPIPE|at /);
+      const plan = spawnCli(['plan', ...project.flags])
+      plan.child.stdout?.destroy() // like `| head -0`
+      const result = await plan.exited
+      assert.equal(result.code, 0, result.stderr)
+      assert.doesNotMatch(result.stderr, /EPIPE|at /)
     } finally {
-      await project.cleanup();
-      await db.drop();
+      await project.cleanup()
+      await db.drop()
     }
-  });
+  })
 
   it('an app latency limit with no probe and no report from the app runs, and says it holds nothing back yet', async () => {
-    const db = await fresh('sqlite');
-    await createItems(db.knex, 20);
-    const project = await makeProject(db, setMigration(10));
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    const project = await makeProject(db, setMigration(10))
     try {
-      const result = await runCli(['run', ...project.flags, '--max-app-latency-ms', '100']);
-      assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stderr, /^evolve: note: the app latency limit holds back only on a latency the app reports with reportAppLatency\(\) \(none in the last 10 s\) or times with latencyProbe/);
-      assert.equal((await statusJson(project)).state, 'done');
+      const result = await runCli(['run', ...project.flags, '--max-app-latency-ms', '100'])
+      assert.equal(result.code, 0, result.stderr)
+      assert.match(
+        result.stderr,
+        /^evolve: note: the app latency limit holds back only on a latency the app reports with reportAppLatency\(\) \(none in the last 10 s\) or times with latencyProbe/,
+      )
+      assert.equal((await statusJson(project)).state, 'done')
     } finally {
-      await project.cleanup();
-      await db.drop();
+      await project.cleanup()
+      await db.drop()
     }
-  });
+  })
 
   it('failures for a name that is no migration says so and lists the ones there are', async () => {
-    const db = await fresh('sqlite');
-    await createItems(db.knex, 20);
-    const project = await makeProject(db, setMigration(10));
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    const project = await makeProject(db, setMigration(10))
     try {
-      const result = await runCli(['failures', 'nope', ...project.dbFlags]);
-      assert.equal(result.code, 2);
-      assert.equal(result.stderr.trim(), `evolve: no migration named "nope" in ${project.migrationsDir} (found: ${project.name})`);
+      const result = await runCli(['failures', 'nope', ...project.dbFlags])
+      assert.equal(result.code, 2)
+      assert.equal(result.stderr.trim(), `evolve: no migration named "nope" in ${project.migrationsDir} (found: ${project.name})`)
     } finally {
-      await project.cleanup();
-      await db.drop();
+      await project.cleanup()
+      await db.drop()
     }
-  });
-});
+  })
+})
 
 describe('the library from a project directory', { concurrency: true }, () => {
   it('loadMigrations takes a directory relative to the working directory', async () => {
-    const cwd = await writeFiles({ 'migrations/001_lower.ts': migrationSource(`{ table: 'users', set: { email: (k) => k.raw('lower(email)') } }`) });
-    const [m] = await loadMigrations('migrations', [], cwd);
-    assert.equal(m?.name, '001_lower');
-    assert.equal(m?.mode, 'set');
-  });
+    const cwd = await writeFiles({
+      'migrations/001_lower.ts': migrationSource(`{ table: 'users', set: { email: (k) => k.raw('lower(email)') } }`),
+    })
+    const [m] = await loadMigrations('migrations', [], cwd)
+    assert.equal(m?.name, '001_lower')
+    assert.equal(m?.mode, 'set')
+  })
 
   it('assertDone tells what to do next for a misspelled name, and resolves once the run is done', async () => {
-    const db = await fresh('sqlite');
-    await createItems(db.knex, 20);
-    const project = await makeProject(db, setMigration(10));
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    const project = await makeProject(db, setMigration(10))
     try {
-      await assert.rejects(assertDone(db.knex, 'no_such_run'), (err: unknown) =>
-        err instanceof EvolveNotDoneError && /no run \(not started yet, or a misspelled name\?\)/.test(err.message));
-      assert.equal((await runCli(['run', ...project.flags])).code, 0);
-      await assertDone(db.knex, project.name);
+      await assert.rejects(
+        assertDone(db.knex, 'no_such_run'),
+        (err: unknown) => err instanceof EvolveNotDoneError && /no run \(not started yet, or a misspelled name\?\)/.test(err.message),
+      )
+      assert.equal((await runCli(['run', ...project.flags])).code, 0)
+      await assertDone(db.knex, project.name)
     } finally {
-      await project.cleanup();
-      await db.drop();
+      await project.cleanup()
+      await db.drop()
     }
-  });
-});
+  })
+})

@@ -1,13 +1,13 @@
 // A live app contending with `evolve run`: row locks and a real deadlock on PostgreSQL, the
 // write lock on SQLite. Conflicts are retried, the app's writes are never overwritten with
 // stale values, and an error that is not a conflict is not retried.
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import type { Knex } from 'knex';
-import pg from 'pg';
-import { type CliResult, runCli, spawnCli } from './helpers/cli.ts';
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Database from 'better-sqlite3'
+import type { Knex } from 'knex'
+import pg from 'pg'
+import { type CliResult, runCli, spawnCli } from './helpers/cli.ts'
 import {
   batchRows,
   counterHistogram,
@@ -21,19 +21,19 @@ import {
   type Workspace,
   waitUntil,
   workspace,
-} from './helpers/crash-fixtures.ts';
-import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts';
+} from './helpers/crash-fixtures.ts'
+import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
 
-const USERS = 2000;
-const BATCH = 50;
+const USERS = 2000
+const BATCH = 50
 /** The rows the app locks and edits: ahead of the run when the app takes its locks. */
-const APP_FROM = 1001;
-const APP_TO = 1020;
-const HOLD_MS = 1500;
-const LOCK_TIMEOUT_MS = 200;
+const APP_FROM = 1001
+const APP_TO = 1020
+const HOLD_MS = 1500
+const LOCK_TIMEOUT_MS = 200
 
-const appEmail = (id: number) => `App.Changed.${id}@Example.ORG`;
-const runArgs = (url: string, dir: string) => ['run', '--db', url, '--dir', dir, '--batch-size', String(BATCH)];
+const appEmail = (id: number) => `App.Changed.${id}@Example.ORG`
+const runArgs = (url: string, dir: string) => ['run', '--db', url, '--dir', dir, '--batch-size', String(BATCH)]
 
 /** Transform mode, lower-casing e-mails; `pending` makes the batch re-check each row under lock. */
 function lowercaseMigration(sleepPerBatchMs = 0, maxAttempts = 10): string {
@@ -51,20 +51,20 @@ export default defineMigration({
   lockTimeoutMs: ${LOCK_TIMEOUT_MS},
   maxAttempts: ${maxAttempts},
 })
-`;
+`
 }
 
 async function seedUsers(knex: Knex): Promise<void> {
   await knex.schema.createTable('users', (t) => {
-    t.increments('id');
-    t.string('email').notNullable();
-    t.string('name').notNullable();
-  });
+    t.increments('id')
+    t.string('email').notNullable()
+    t.string('name').notNullable()
+  })
   await insertRows(
     knex,
     'users',
     Array.from({ length: USERS }, (_, i) => ({ email: `User.${i + 1}@Example.COM`, name: `user ${i + 1}` })),
-  );
+  )
 }
 
 /**
@@ -72,122 +72,125 @@ async function seedUsers(knex: Knex): Promise<void> {
  * (a stale write would have put back the lower-cased old one) with the app's name intact.
  */
 async function assertUsersEvolvedWithAppEdits(knex: Knex): Promise<void> {
-  const rows: { id: number; email: string; name: string }[] = await knex('users').select('id', 'email', 'name').orderBy('id');
-  assert.equal(rows.length, USERS);
+  const rows: { id: number; email: string; name: string }[] = await knex('users').select('id', 'email', 'name').orderBy('id')
+  assert.equal(rows.length, USERS)
   const wrong = rows.filter((r) => {
-    const edited = r.id >= APP_FROM && r.id <= APP_TO;
-    const email = edited ? appEmail(r.id).toLowerCase() : `user.${r.id}@example.com`;
-    const name = edited ? 'edited by app' : `user ${r.id}`;
-    return r.email !== email || r.name !== name;
-  });
-  assert.deepEqual(wrong, [], 'every e-mail lower-cased from its latest value, the app’s edits kept');
+    const edited = r.id >= APP_FROM && r.id <= APP_TO
+    const email = edited ? appEmail(r.id).toLowerCase() : `user.${r.id}@example.com`
+    const name = edited ? 'edited by app' : `user ${r.id}`
+    return r.email !== email || r.name !== name
+  })
+  assert.deepEqual(wrong, [], 'every e-mail lower-cased from its latest value, the app’s edits kept')
 }
 
-const APP_EDIT_SQL = `UPDATE users SET email = 'App.Changed.' || id || '@Example.ORG', name = 'edited by app' WHERE id BETWEEN ${APP_FROM} AND ${APP_TO}`;
+const APP_EDIT_SQL = `UPDATE users SET email = 'App.Changed.' || id || '@Example.ORG', name = 'edited by app' WHERE id BETWEEN ${APP_FROM} AND ${APP_TO}`
 
 /** Backends of this database waiting on a lock held by `pid`. */
 async function blockedBy(knex: Knex, pid: number): Promise<number> {
-  const { rows } = await knex.raw('SELECT count(*)::int AS n FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))', [pid]);
-  return Number(rows[0].n);
+  const { rows } = await knex.raw('SELECT count(*)::int AS n FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))', [pid])
+  return Number(rows[0].n)
 }
 
 async function appClient(url: string): Promise<{ client: pg.Client; pid: number }> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  return { client, pid: rows[0]!.pid };
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  return { client, pid: rows[0]!.pid }
 }
 
-const sumRetries = (batches: { retries: number }[]) => batches.reduce((sum, b) => sum + b.retries, 0);
+const sumRetries = (batches: { retries: number }[]) => batches.reduce((sum, b) => sum + b.retries, 0)
 
 describe('conflicts with a live app on postgres', () => {
   it('a run stopped while a batch backs off from the app’s locks leaves at once and gives the batch back', async () => {
-    const db = await freshPostgres();
-    const ws = await workspace();
-    const app = await appClient(db.url);
+    const db = await freshPostgres()
+    const ws = await workspace()
+    const app = await appClient(db.url)
     try {
-      await seedUsers(db.knex);
+      await seedUsers(db.knex)
       // So many attempts that, without the stop reaching the backoff, the run would keep at it for minutes.
-      const name = await ws.migration('001_lowercase-emails', lowercaseMigration(0, 1000));
-      await app.client.query('BEGIN');
-      await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`);
+      const name = await ws.migration('001_lowercase-emails', lowercaseMigration(0, 1000))
+      await app.client.query('BEGIN')
+      await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`)
 
-      const cli = spawnCli(runArgs(db.url, ws.dir));
-      await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0);
-      await sleep(HOLD_MS); // several lock timeouts and back-offs
-      cli.child.kill('SIGTERM');
-      const stopped = await exitOf(cli, 20_000);
-      assert.equal(stopped.code, 1, `${stopped.stdout}\n${stopped.stderr}`);
-      const open = (await batchRows(db.knex, name)).filter((b) => b.state !== 'done');
-      assert.ok(open.every((b) => b.state === 'pending' && b.owner === null), `the contended batch was given back: ${JSON.stringify(open)}`);
-      assert.equal((await db.knex('evolve_failures').count({ n: '*' }).first())?.n, '0', 'stopping is not a failure of the batch');
+      const cli = spawnCli(runArgs(db.url, ws.dir))
+      await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0)
+      await sleep(HOLD_MS) // several lock timeouts and back-offs
+      cli.child.kill('SIGTERM')
+      const stopped = await exitOf(cli, 20_000)
+      assert.equal(stopped.code, 1, `${stopped.stdout}\n${stopped.stderr}`)
+      const open = (await batchRows(db.knex, name)).filter((b) => b.state !== 'done')
+      assert.ok(
+        open.every((b) => b.state === 'pending' && b.owner === null),
+        `the contended batch was given back: ${JSON.stringify(open)}`,
+      )
+      assert.equal((await db.knex('evolve_failures').count({ n: '*' }).first())?.n, '0', 'stopping is not a failure of the batch')
 
-      await app.client.query('COMMIT');
-      const resumed = await runCli(runArgs(db.url, ws.dir));
-      assert.equal(resumed.code, 0, resumed.stderr);
-      assert.equal((await runRow(db.knex, name))?.state, 'done');
+      await app.client.query('COMMIT')
+      const resumed = await runCli(runArgs(db.url, ws.dir))
+      assert.equal(resumed.code, 0, resumed.stderr)
+      assert.equal((await runRow(db.knex, name))?.state, 'done')
     } finally {
-      await app.client.end().catch(() => {});
-      await db.drop();
-      await ws.cleanup();
+      await app.client.end().catch(() => {})
+      await db.drop()
+      await ws.cleanup()
     }
-  });
+  })
 
   it('retries lock timeouts while the app holds row locks, then evolves the app’s new values', async () => {
-    const db = await freshPostgres();
-    const ws = await workspace();
-    const app = await appClient(db.url);
+    const db = await freshPostgres()
+    const ws = await workspace()
+    const app = await appClient(db.url)
     try {
-      await seedUsers(db.knex);
-      const name = await ws.migration('001_lowercase-emails', lowercaseMigration());
+      await seedUsers(db.knex)
+      const name = await ws.migration('001_lowercase-emails', lowercaseMigration())
 
       // The app locks rows in the middle of the table before the run gets there.
-      await app.client.query('BEGIN');
-      const locked = await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`);
-      assert.equal(locked.rowCount, APP_TO - APP_FROM + 1);
+      await app.client.query('BEGIN')
+      const locked = await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`)
+      assert.equal(locked.rowCount, APP_TO - APP_FROM + 1)
 
-      const cli = spawnCli(runArgs(db.url, ws.dir));
-      await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0);
+      const cli = spawnCli(runArgs(db.url, ws.dir))
+      await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0)
       // Hold on well past lock_timeout (several timeouts and back-offs), then write and commit.
-      await sleep(HOLD_MS);
-      await app.client.query(APP_EDIT_SQL);
-      await app.client.query('COMMIT');
+      await sleep(HOLD_MS)
+      await app.client.query(APP_EDIT_SQL)
+      await app.client.query('COMMIT')
 
-      const result = await exitOf(cli);
-      assert.equal(result.code, 0, `evolve run finished:\n${result.stdout}\n${result.stderr}`);
-      await assertUsersEvolvedWithAppEdits(db.knex);
-      assert.equal((await runRow(db.knex, name))?.state, 'done');
+      const result = await exitOf(cli)
+      assert.equal(result.code, 0, `evolve run finished:\n${result.stdout}\n${result.stderr}`)
+      await assertUsersEvolvedWithAppEdits(db.knex)
+      assert.equal((await runRow(db.knex, name))?.state, 'done')
 
-      const batches = await batchRows(db.knex, name);
-      const contended = batches.find((b) => b.state === 'done' && Number(b.lo) < APP_FROM && APP_FROM <= Number(b.hi));
-      assert.ok(contended, `a done batch covers key ${APP_FROM}: ${JSON.stringify(batches)}`);
-      assert.ok(contended.retries > 0, `the batch that met the app’s locks was retried: ${JSON.stringify(contended)}`);
-      const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name);
-      assert.equal(entry?.state, 'done');
-      assert.equal(entry?.done, USERS);
-      assert.equal(entry?.retries, sumRetries(batches));
-      assert.ok(entry.retries > 0);
+      const batches = await batchRows(db.knex, name)
+      const contended = batches.find((b) => b.state === 'done' && Number(b.lo) < APP_FROM && APP_FROM <= Number(b.hi))
+      assert.ok(contended, `a done batch covers key ${APP_FROM}: ${JSON.stringify(batches)}`)
+      assert.ok(contended.retries > 0, `the batch that met the app’s locks was retried: ${JSON.stringify(contended)}`)
+      const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+      assert.equal(entry?.state, 'done')
+      assert.equal(entry?.done, USERS)
+      assert.equal(entry?.retries, sumRetries(batches))
+      assert.ok(entry.retries > 0)
     } finally {
-      await app.client.end().catch(() => {});
-      await db.drop();
-      await ws.cleanup();
+      await app.client.end().catch(() => {})
+      await db.drop()
+      await ws.cleanup()
     }
-  });
+  })
 
   it('survives a real deadlock with the app: the run’s victim batch is retried, both effects land once', async () => {
-    const db = await freshPostgres();
-    const ws = await workspace();
-    const app = await appClient(db.url);
+    const db = await freshPostgres()
+    const ws = await workspace()
+    const app = await appClient(db.url)
     try {
-      await createItems(db.knex, 200);
+      await createItems(db.knex, 200)
       await db.knex.schema.createTable('hot', (t) => {
-        t.string('k').primary();
-        t.integer('v').notNullable();
-      });
+        t.string('k').primary()
+        t.integer('v').notNullable()
+      })
       await db.knex('hot').insert([
         { k: 'a', v: 0 },
         { k: 'b', v: 0 },
-      ]);
+      ])
       // The batch holding item 1 updates hot row a, then b. lockTimeoutMs is far above
       // PostgreSQL's deadlock_timeout (1 s), so the deadlock detector ends the wait, not lock_timeout.
       const name = await ws.migration(
@@ -207,61 +210,61 @@ export default defineMigration({
   },
 })
 `,
-      );
-      const deadlocksBefore = await deadlockCount(db.knex);
+      )
+      const deadlocksBefore = await deadlockCount(db.knex)
       // Where permitted (superuser), make sure the app's backend never runs the deadlock check
       // first: the run, which waits first, then is always the one the detector cancels.
-      await app.client.query(`SET deadlock_timeout = '30s'`).catch(() => {});
+      await app.client.query(`SET deadlock_timeout = '30s'`).catch(() => {})
 
       // The app takes b; the run takes a and waits for b; the app asks for a: a cycle.
       const appTransaction = async () => {
-        await app.client.query('BEGIN');
-        await app.client.query(`UPDATE hot SET v = v + 10 WHERE k = 'b'`);
-      };
-      await appTransaction();
-      const cli = spawnCli(runArgs(db.url, ws.dir));
-      await waitUntil('the run to wait for hot row b', async () => (await blockedBy(db.knex, app.pid)) > 0);
-      let appWasVictim = false;
+        await app.client.query('BEGIN')
+        await app.client.query(`UPDATE hot SET v = v + 10 WHERE k = 'b'`)
+      }
+      await appTransaction()
+      const cli = spawnCli(runArgs(db.url, ws.dir))
+      await waitUntil('the run to wait for hot row b', async () => (await blockedBy(db.knex, app.pid)) > 0)
+      let appWasVictim = false
       try {
-        await app.client.query(`UPDATE hot SET v = v + 100 WHERE k = 'a'`);
-        await app.client.query('COMMIT');
+        await app.client.query(`UPDATE hot SET v = v + 100 WHERE k = 'a'`)
+        await app.client.query('COMMIT')
       } catch (error) {
-        assert.equal((error as { code?: string }).code, '40P01', `the app only meets a deadlock: ${String(error)}`);
-        appWasVictim = true;
-        await app.client.query('ROLLBACK');
-        await appTransaction(); // the app retries its transaction, as an app would
-        await app.client.query(`UPDATE hot SET v = v + 100 WHERE k = 'a'`);
-        await app.client.query('COMMIT');
+        assert.equal((error as { code?: string }).code, '40P01', `the app only meets a deadlock: ${String(error)}`)
+        appWasVictim = true
+        await app.client.query('ROLLBACK')
+        await appTransaction() // the app retries its transaction, as an app would
+        await app.client.query(`UPDATE hot SET v = v + 100 WHERE k = 'a'`)
+        await app.client.query('COMMIT')
       }
 
-      const result = await exitOf(cli);
-      assert.equal(result.code, 0, `evolve run finished:\n${result.stdout}\n${result.stderr}`);
-      assert.equal((await runRow(db.knex, name))?.state, 'done');
+      const result = await exitOf(cli)
+      assert.equal(result.code, 0, `evolve run finished:\n${result.stdout}\n${result.stderr}`)
+      assert.equal((await runRow(db.knex, name))?.state, 'done')
       // The run's effect exactly once (its victim attempt rolled back whole), the app's intact.
-      const hot = Object.fromEntries((await db.knex('hot').select('k', 'v')).map((r) => [r.k, Number(r.v)]));
-      assert.deepEqual(hot, { a: 101, b: 11 });
-      assert.deepEqual(await counterHistogram(db.knex, 'items'), { 1: 200 });
+      const hot = Object.fromEntries((await db.knex('hot').select('k', 'v')).map((r) => [r.k, Number(r.v)]))
+      assert.deepEqual(hot, { a: 101, b: 11 })
+      assert.deepEqual(await counterHistogram(db.knex, 'items'), { 1: 200 })
       // PostgreSQL itself counted a deadlock in this database (statistics arrive asynchronously).
-      await waitUntil('pg_stat_database to count the deadlock', async () => (await deadlockCount(db.knex)) > deadlocksBefore, 15_000, 100);
+      await waitUntil('pg_stat_database to count the deadlock', async () => (await deadlockCount(db.knex)) > deadlocksBefore, 15_000, 100)
 
-      const batches = await batchRows(db.knex, name);
-      const first = batches.find((b) => b.lo === null);
+      const batches = await batchRows(db.knex, name)
+      const first = batches.find((b) => b.lo === null)
       if (!appWasVictim) {
-        assert.ok(first && first.retries > 0, `the deadlocked batch was retried: ${JSON.stringify(first)}`);
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name);
-        assert.ok(entry && entry.retries > 0, `status counts the retry: ${JSON.stringify(entry)}`);
+        assert.ok(first && first.retries > 0, `the deadlocked batch was retried: ${JSON.stringify(first)}`)
+        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        assert.ok(entry && entry.retries > 0, `status counts the retry: ${JSON.stringify(entry)}`)
       }
     } finally {
-      await app.client.end().catch(() => {});
-      await db.drop();
-      await ws.cleanup();
+      await app.client.end().catch(() => {})
+      await db.drop()
+      await ws.cleanup()
     }
-  });
-});
+  })
+})
 
 async function deadlockCount(knex: Knex): Promise<number> {
-  const { rows } = await knex.raw('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()');
-  return Number(rows[0]?.deadlocks ?? 0);
+  const { rows } = await knex.raw('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')
+  return Number(rows[0]?.deadlocks ?? 0)
 }
 
 /**
@@ -270,84 +273,84 @@ async function deadlockCount(knex: Knex): Promise<number> {
  * catches the next moment the run lets go of the lock (between two of its transactions).
  */
 function takeWriteLock(app: Database.Database, timeoutMs = 20_000): void {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
-      app.exec('BEGIN IMMEDIATE');
-      return;
+      app.exec('BEGIN IMMEDIATE')
+      return
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error
     }
   }
 }
 
 describe('conflicts with a live app on sqlite', () => {
   // One run, watched by two tests: what the run does to the data, and what it reports.
-  let db: FreshSqlite;
-  let ws: Workspace;
-  let name: string;
-  let result: CliResult;
-  let entry: StatusEntry | undefined;
+  let db: FreshSqlite
+  let ws: Workspace
+  let name: string
+  let result: CliResult
+  let entry: StatusEntry | undefined
 
   before(async () => {
-    db = await freshSqlite();
-    ws = await workspace();
-    await seedUsers(db.knex);
-    name = await ws.migration('001_lowercase-emails', lowercaseMigration(5));
+    db = await freshSqlite()
+    ws = await workspace()
+    await seedUsers(db.knex)
+    name = await ws.migration('001_lowercase-emails', lowercaseMigration(5))
 
-    const cli = spawnCli(runArgs(db.url, ws.dir));
+    const cli = spawnCli(runArgs(db.url, ws.dir))
     await waitUntil('two batches to be done', async () => {
-      const batches = await batchRows(db.knex, name).catch(() => []);
-      return batches.filter((b) => b.state === 'done').length >= 2;
-    });
-    const app = new Database(db.file, { timeout: 0 });
+      const batches = await batchRows(db.knex, name).catch(() => [])
+      return batches.filter((b) => b.state === 'done').length >= 2
+    })
+    const app = new Database(db.file, { timeout: 0 })
     try {
-      takeWriteLock(app);
-      const reached = app
-        .prepare('SELECT max(CAST(hi AS INTEGER)) AS hi FROM evolve_batches WHERE run_name = ?')
-        .get(name) as { hi: number };
-      assert.ok(reached.hi < APP_FROM, `the app's rows are still ahead of the run (it reached ${reached.hi})`);
-      app.exec(APP_EDIT_SQL);
+      takeWriteLock(app)
+      const reached = app.prepare('SELECT max(CAST(hi AS INTEGER)) AS hi FROM evolve_batches WHERE run_name = ?').get(name) as {
+        hi: number
+      }
+      assert.ok(reached.hi < APP_FROM, `the app's rows are still ahead of the run (it reached ${reached.hi})`)
+      app.exec(APP_EDIT_SQL)
       // Held well past the run's busy_timeout (lockTimeoutMs): its writes meet SQLITE_BUSY meanwhile.
-      await sleep(HOLD_MS);
-      app.exec('COMMIT');
+      await sleep(HOLD_MS)
+      app.exec('COMMIT')
     } finally {
-      app.close();
+      app.close()
     }
-    result = await exitOf(cli);
-    [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name);
-  });
+    result = await exitOf(cli)
+    ;[entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+  })
 
   after(async () => {
-    await db?.drop();
-    await ws?.cleanup();
-  });
+    await db?.drop()
+    await ws?.cleanup()
+  })
 
   it('finishes while the app holds the write lock, and keeps the app’s write', async () => {
-    assert.equal(result.code, 0, `evolve run finished:\n${result.stdout}\n${result.stderr}`);
-    await assertUsersEvolvedWithAppEdits(db.knex);
-    assert.equal((await runRow(db.knex, name))?.state, 'done');
-    assert.equal(entry?.state, 'done');
-    assert.equal(entry?.done, USERS);
-  });
+    assert.equal(result.code, 0, `evolve run finished:\n${result.stdout}\n${result.stderr}`)
+    await assertUsersEvolvedWithAppEdits(db.knex)
+    assert.equal((await runRow(db.knex, name))?.state, 'done')
+    assert.equal(entry?.state, 'done')
+    assert.equal(entry?.done, USERS)
+  })
 
   it('reports the SQLITE_BUSY conflicts it retried in status', async () => {
-    const batches = await batchRows(db.knex, name);
-    assert.equal(entry?.retries, sumRetries(batches));
+    const batches = await batchRows(db.knex, name)
+    assert.equal(entry?.retries, sumRetries(batches))
     assert.ok(
       entry.retries > 0,
       `the run was held off by SQLITE_BUSY for ${HOLD_MS} ms, yet status reports no retry: ${JSON.stringify(entry)}`,
-    );
-  });
-});
+    )
+  })
+})
 
 for (const d of dialects) {
   describe(`an error that is not a conflict on ${d}`, () => {
     it('is not retried: the failing row is isolated after one attempt and the rest evolves', async () => {
-      const db = await fresh(d);
-      const ws = await workspace();
+      const db = await fresh(d)
+      const ws = await workspace()
       try {
-        await createItems(db.knex, 300);
+        await createItems(db.knex, 300)
         // Row 37 divides by zero: an error on PostgreSQL; NULL on SQLite, which the NOT NULL
         // column then rejects. Neither is a conflict. maxAttempts is low so that a wrongly
         // retried batch shows up as attempts > 1 quickly rather than as a slow test.
@@ -361,38 +364,38 @@ export default defineMigration({
   maxAttempts: 5,
 })
 `,
-        );
-        const result = await runCli(runArgs(db.url, ws.dir));
-        const batches = await batchRows(db.knex, name);
+        )
+        const result = await runCli(runArgs(db.url, ws.dir))
+        const batches = await batchRows(db.knex, name)
         assert.deepEqual(
           batches.filter((b) => b.state === 'pending' || b.state === 'claimed'),
           [],
           `every batch the run created (the halves of split ones included) was finished:\n${result.stdout}`,
-        );
+        )
         assert.equal(
           result.code,
           1,
           `the run ends failed:\n${result.stdout}\n${result.stderr}\nbatches: ${JSON.stringify(batches, null, 1)}`,
-        );
+        )
 
-        const failed = await failures(db.url, ws.dir, name);
-        assert.equal(failed.length, 1, JSON.stringify(failed));
-        assert.equal(failed[0]!.key, 37);
-        assert.equal(failed[0]!.attempts, 1, `a non-conflict error is tried once, not retried: ${JSON.stringify(failed[0])}`);
-        assert.match(failed[0]!.error, d === 'postgres' ? /division by zero/ : /NOT NULL constraint failed/);
+        const failed = await failures(db.url, ws.dir, name)
+        assert.equal(failed.length, 1, JSON.stringify(failed))
+        assert.equal(failed[0]!.key, 37)
+        assert.equal(failed[0]!.attempts, 1, `a non-conflict error is tried once, not retried: ${JSON.stringify(failed[0])}`)
+        assert.match(failed[0]!.error, d === 'postgres' ? /division by zero/ : /NOT NULL constraint failed/)
 
-        assert.equal(sumRetries(batches), 0, `no batch was retried: ${JSON.stringify(batches)}`);
-        assert.deepEqual(await counterHistogram(db.knex, 'items'), { 0: 1, 1: 299 });
-        assert.equal(Number((await db.knex('items').where({ id: 37 }).first()).counter), 0);
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name);
-        assert.equal(entry?.state, 'failed');
-        assert.equal(entry?.failed, 1);
-        assert.equal(entry?.done, 299);
-        assert.equal(entry?.retries, 0);
+        assert.equal(sumRetries(batches), 0, `no batch was retried: ${JSON.stringify(batches)}`)
+        assert.deepEqual(await counterHistogram(db.knex, 'items'), { 0: 1, 1: 299 })
+        assert.equal(Number((await db.knex('items').where({ id: 37 }).first()).counter), 0)
+        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        assert.equal(entry?.state, 'failed')
+        assert.equal(entry?.failed, 1)
+        assert.equal(entry?.done, 299)
+        assert.equal(entry?.retries, 0)
       } finally {
-        await db.drop();
-        await ws.cleanup();
+        await db.drop()
+        await ws.cleanup()
       }
-    });
-  });
+    })
+  })
 }

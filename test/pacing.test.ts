@@ -1,8 +1,8 @@
 // The adaptive batch size: it moves toward targetBatchMs (default 100 ms) unless --batch-size fixes it.
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { runCli } from './helpers/cli.ts';
-import { dialects, fresh } from './helpers/databases.ts';
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { runCli } from './helpers/cli.ts'
+import { dialects, fresh } from './helpers/databases.ts'
 import {
   batches,
   counterHistogram,
@@ -13,79 +13,79 @@ import {
   setMigration,
   statusJson,
   upMigration,
-} from './helpers/live-fixtures.ts';
+} from './helpers/live-fixtures.ts'
 
 // The dialects' suites mostly wait on child processes: they run side by side.
 describe('the adaptive batch size', { concurrency: 2 }, () => {
   for (const dialect of dialects) {
     describe(`on ${dialect}`, { concurrency: 1 }, () => {
       it('shrinks below the starting size when batches take longer than the target', async () => {
-        const db = await fresh(dialect);
-        const rows = 600;
-        await createItems(db.knex, rows);
+        const db = await fresh(dialect)
+        const rows = 600
+        await createItems(db.knex, rows)
         // 2 ms per row: a 200-row batch takes about 400 ms, four times the 100 ms target.
-        const project = await makeProject(db, upMigration({ batchSize: 200, sleepPerRowMs: 2 }));
+        const project = await makeProject(db, upMigration({ batchSize: 200, sleepPerRowMs: 2 }))
         try {
-          const result = await runCli(['run', ...project.flags]);
-          assert.equal(result.code, 0, result.stderr);
+          const result = await runCli(['run', ...project.flags])
+          assert.equal(result.code, 0, result.stderr)
 
-          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan');
-          const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)));
-          assert.equal(sizes[0], 200, 'the first batch uses the starting size');
-          assert.ok(sizes[1]! < 200, `the second batch is smaller: sizes ${sizes.join(',')}`);
-          const stored = Number((await runRow(db.knex, project.name))!.batch_size);
-          assert.ok(stored < 200, `evolve_runs.batch_size ${stored} is below the start`);
-          const status = await statusJson(project);
-          assert.equal(status.batchSize, stored, 'status --json shows the stored batch size');
-          assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan')
+          const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)))
+          assert.equal(sizes[0], 200, 'the first batch uses the starting size')
+          assert.ok(sizes[1]! < 200, `the second batch is smaller: sizes ${sizes.join(',')}`)
+          const stored = Number((await runRow(db.knex, project.name))!.batch_size)
+          assert.ok(stored < 200, `evolve_runs.batch_size ${stored} is below the start`)
+          const status = await statusJson(project)
+          assert.equal(status.batchSize, stored, 'status --json shows the stored batch size')
+          assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
         } finally {
-          await project.cleanup();
-          await db.drop();
+          await project.cleanup()
+          await db.drop()
         }
-      });
+      })
 
       it('grows above a small starting size when batches are much faster than the target', async () => {
-        const db = await fresh(dialect);
-        const rows = 3000;
-        await createItems(db.knex, rows);
-        const project = await makeProject(db, setMigration(20));
+        const db = await fresh(dialect)
+        const rows = 3000
+        await createItems(db.knex, rows)
+        const project = await makeProject(db, setMigration(20))
         try {
-          const result = await runCli(['run', ...project.flags]);
-          assert.equal(result.code, 0, result.stderr);
+          const result = await runCli(['run', ...project.flags])
+          assert.equal(result.code, 0, result.stderr)
 
-          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan');
-          const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)));
-          assert.equal(sizes[0], 20, 'the first batch uses the starting size');
-          assert.ok(Math.max(...sizes) > 20, `later batches are bigger: sizes ${sizes.join(',')}`);
-          const stored = Number((await runRow(db.knex, project.name))!.batch_size);
-          assert.ok(stored > 20, `evolve_runs.batch_size ${stored} is above the start`);
-          assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan')
+          const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)))
+          assert.equal(sizes[0], 20, 'the first batch uses the starting size')
+          assert.ok(Math.max(...sizes) > 20, `later batches are bigger: sizes ${sizes.join(',')}`)
+          const stored = Number((await runRow(db.knex, project.name))!.batch_size)
+          assert.ok(stored > 20, `evolve_runs.batch_size ${stored} is above the start`)
+          assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
         } finally {
-          await project.cleanup();
-          await db.drop();
+          await project.cleanup()
+          await db.drop()
         }
-      });
+      })
 
       it('stays at exactly N keys per planned scan batch with --batch-size N', async () => {
-        const db = await fresh(dialect);
-        const rows = 700;
-        await createItems(db.knex, rows);
+        const db = await fresh(dialect)
+        const rows = 700
+        await createItems(db.knex, rows)
         // Slow batches (150 ms > the 100 ms target) would make an adaptive size shrink.
-        const project = await makeProject(db, upMigration({ batchSize: 200, sleepPerBatchMs: 150 }));
+        const project = await makeProject(db, upMigration({ batchSize: 200, sleepPerBatchMs: 150 }))
         try {
-          const result = await runCli(['run', ...project.flags, '--batch-size', '70']);
-          assert.equal(result.code, 0, result.stderr);
+          const result = await runCli(['run', ...project.flags, '--batch-size', '70'])
+          assert.equal(result.code, 0, result.stderr)
 
-          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan');
-          const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)));
-          assert.deepEqual(sizes, Array(rows / 70).fill(70));
-          assert.equal(Number((await runRow(db.knex, project.name))!.batch_size), 70);
-          assert.deepEqual(await counterHistogram(db.knex), { 1: rows });
+          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan')
+          const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)))
+          assert.deepEqual(sizes, Array(rows / 70).fill(70))
+          assert.equal(Number((await runRow(db.knex, project.name))!.batch_size), 70)
+          assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
         } finally {
-          await project.cleanup();
-          await db.drop();
+          await project.cleanup()
+          await db.drop()
         }
-      });
-    });
+      })
+    })
   }
-});
+})

@@ -1,103 +1,97 @@
 // `npm test` entry: provides a PostgreSQL server (DATABASE_URL or a throwaway embedded one),
 // then runs test/**/*.test.ts under node:test. Usage: npm test [-- <file or substring>...]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { embeddedPostgres, serverVersion } from './helpers/embedded-postgres.ts';
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { embeddedPostgres, serverVersion } from './helpers/embedded-postgres.ts'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const toPosix = (p: string) => p.split(path.sep).join('/');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const toPosix = (p: string) => p.split(path.sep).join('/')
 
-let testChild: ChildProcess | undefined;
-let interrupted: NodeJS.Signals | undefined;
-let stopServer: () => Promise<void> = async () => {};
+let testChild: ChildProcess | undefined
+let interrupted: NodeJS.Signals | undefined
+let stopServer: () => Promise<void> = async () => {}
 
 function findTestFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : findTestFiles(full);
-    return entry.name.endsWith('.test.ts') ? [toPosix(path.relative(root, full))] : [];
-  });
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : findTestFiles(full)
+    return entry.name.endsWith('.test.ts') ? [toPosix(path.relative(root, full))] : []
+  })
 }
 
 function selectFiles(filters: string[]): string[] {
-  const all = findTestFiles(path.join(root, 'test')).sort();
-  if (filters.length === 0) return all;
+  const all = findTestFiles(path.join(root, 'test')).sort()
+  if (filters.length === 0) return all
   // npm runs scripts from the package root; INIT_CWD is where the user typed the command.
-  const base = process.env.INIT_CWD ?? process.cwd();
-  const asPaths = filters.map((f) => toPosix(path.relative(root, path.resolve(base, f))));
-  return all.filter(
-    (file) =>
-      asPaths.some((p) => file === p || file.startsWith(`${p}/`)) ||
-      filters.some((f) => file.includes(toPosix(f))),
-  );
+  const base = process.env.INIT_CWD ?? process.cwd()
+  const asPaths = filters.map((f) => toPosix(path.relative(root, path.resolve(base, f))))
+  return all.filter((file) => asPaths.some((p) => file === p || file.startsWith(`${p}/`)) || filters.some((f) => file.includes(toPosix(f))))
 }
 
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', ...files];
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', ...files]
   return new Promise((resolve, reject) => {
-    testChild = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
-    testChild.once('error', reject);
-    testChild.once('close', (code, signal) =>
-      resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)),
-    );
-  });
+    testChild = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' })
+    testChild.once('error', reject)
+    testChild.once('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)))
+  })
 }
 
 async function shutdown(code: number): Promise<never> {
   try {
-    await stopServer();
+    await stopServer()
   } catch (error) {
-    console.error(`test/run: failed to stop PostgreSQL: ${String(error)}`);
-    code ||= 1;
+    console.error(`test/run: failed to stop PostgreSQL: ${String(error)}`)
+    code ||= 1
   }
-  process.exit(code);
+  process.exit(code)
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  interrupted ??= signal;
+  interrupted ??= signal
   // With tests running, let them end first; the normal path below then stops the server.
   if (testChild && testChild.exitCode === null && testChild.signalCode === null) {
-    testChild.kill(signal);
+    testChild.kill(signal)
   } else {
-    void shutdown(128 + os.constants.signals[signal]);
+    void shutdown(128 + os.constants.signals[signal])
   }
 }
 
 async function main(): Promise<number> {
-  const files = selectFiles(process.argv.slice(2));
+  const files = selectFiles(process.argv.slice(2))
   if (files.length === 0) {
-    console.error(`test/run: no test files match ${process.argv.slice(2).join(' ') || 'test/**/*.test.ts'}`);
-    return 1;
+    console.error(`test/run: no test files match ${process.argv.slice(2).join(' ') || 'test/**/*.test.ts'}`)
+    return 1
   }
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal)
 
-  let url = process.env.DATABASE_URL;
-  let source = 'DATABASE_URL';
+  let url = process.env.DATABASE_URL
+  let source = 'DATABASE_URL'
   try {
     if (!url) {
-      const server = embeddedPostgres();
-      stopServer = server.stop;
-      url = await server.start();
-      source = 'embedded-postgres (stopped after the run)';
+      const server = embeddedPostgres()
+      stopServer = server.stop
+      url = await server.start()
+      source = 'embedded-postgres (stopped after the run)'
     }
-    const { host } = URL.canParse(url) ? new URL(url) : { host: 'an unparseable URL' };
+    const { host } = URL.canParse(url) ? new URL(url) : { host: 'an unparseable URL' }
     const version = await serverVersion(url).catch((error: Error) => {
-      throw new Error(`cannot connect to PostgreSQL at ${host} from ${source}: ${error.message}`);
-    });
-    console.log(`test/run: PostgreSQL ${version} at ${host} from ${source}`);
+      throw new Error(`cannot connect to PostgreSQL at ${host} from ${source}: ${error.message}`)
+    })
+    console.log(`test/run: PostgreSQL ${version} at ${host} from ${source}`)
   } catch (error) {
-    console.error(`test/run: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    console.error(`test/run: ${error instanceof Error ? error.message : String(error)}`)
+    return 1
   }
-  const code = await runTests(files, { ...process.env, DATABASE_URL: url });
+  const code = await runTests(files, { ...process.env, DATABASE_URL: url })
   // node --test exits 1 when signalled; report the signal like a shell would.
-  return interrupted ? 128 + os.constants.signals[interrupted] : code;
+  return interrupted ? 128 + os.constants.signals[interrupted] : code
 }
 
 main().then(shutdown, (error: unknown) => {
-  console.error('test/run:', error);
-  return shutdown(1);
-});
+  console.error('test/run:', error)
+  return shutdown(1)
+})

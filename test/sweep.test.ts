@@ -1,27 +1,41 @@
 // The sweep: rows written in the old shape while a run is going, into key ranges the scan
 // has already passed, are caught after the scan; rows a migration cannot move out of
 // `pending` end the run `failed` instead of being swept forever.
-import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { describe, it } from 'node:test';
-import { runCli, spawnCli } from './helpers/cli.ts';
-import { dialects, type FreshDatabase } from './helpers/databases.ts';
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { runCli, spawnCli } from './helpers/cli.ts'
+import { dialects, type FreshDatabase } from './helpers/databases.ts'
 import {
-  countBatches, failureRows, insertChunked, migrationSource, output, rowsOf, runRow, statusOf, tempDir, waitUntil, withDb,
+  countBatches,
+  failureRows,
+  insertChunked,
+  migrationSource,
+  output,
+  rowsOf,
+  runRow,
+  statusOf,
+  tempDir,
+  waitUntil,
+  withDb,
   writeFiles,
-} from './helpers/fixtures.ts';
+} from './helpers/fixtures.ts'
 
-const oldShape = (id: number) => `Item-${id}@Example.COM`;
-const newShape = (id: number) => oldShape(id).toLowerCase();
+const oldShape = (id: number) => `Item-${id}@Example.COM`
+const newShape = (id: number) => oldShape(id).toLowerCase()
 
 /** items (id, email): ids 2, 4, …, 2 * count, every row in the old shape. */
 async function seedItems(db: FreshDatabase, count: number): Promise<void> {
   await db.knex.schema.createTable('items', (t) => {
-    t.integer('id').primary();
-    t.string('email', 255).notNullable();
-  });
-  await insertChunked(db.knex, 'items', Array.from({ length: count }, (_, i) => ({ id: 2 * (i + 1), email: oldShape(2 * (i + 1)) })));
+    t.integer('id').primary()
+    t.string('email', 255).notNullable()
+  })
+  await insertChunked(
+    db.knex,
+    'items',
+    Array.from({ length: count }, (_, i) => ({ id: 2 * (i + 1), email: oldShape(2 * (i + 1)) })),
+  )
 }
 
 /**
@@ -29,7 +43,7 @@ async function seedItems(db: FreshDatabase, count: number): Promise<void> {
  * from its fourth batch on until the `gate` file exists.
  */
 function gatedConfig(db: FreshDatabase, gate: string): string {
-  const connection = db.dialect === 'postgres' ? JSON.stringify(db.url) : `{ filename: ${JSON.stringify(db.file)} }`;
+  const connection = db.dialect === 'postgres' ? JSON.stringify(db.url) : `{ filename: ${JSON.stringify(db.file)} }`
   return `import { existsSync } from 'node:fs'
 import { defineConfig } from 'evolvekit'
 let calls = 0
@@ -39,64 +53,73 @@ export default defineConfig({
   migrations: { directory: './migrations' },
   throttle: async () => (++calls > 4 && !existsSync(${JSON.stringify(gate)}) ? { reason: 'held by the test', ms: 20 } : false),
 })
-`;
+`
 }
 
 const LOWER = `{
   table: 'items',
   pending: (q) => q.whereRaw('email <> lower(email)'),
   transform: (row) => ({ email: row.email.toLowerCase() }),
-}`;
+}`
 
 for (const d of dialects) {
   describe(d, { concurrency: 2 }, () => {
     it('rows written in the old shape into ranges the scan already passed are caught by the sweep', () =>
       withDb(d, async (db) => {
-        const count = 200;
-        await seedItems(db, count);
-        const cwd = await tempDir('evk-sweep-');
-        const gate = path.join(cwd, 'app-is-done');
+        const count = 200
+        await seedItems(db, count)
+        const cwd = await tempDir('evk-sweep-')
+        const gate = path.join(cwd, 'app-is-done')
         // The config's throttle hook holds the run between two batches until the test has
         // written: the writes land mid-scan however fast or loaded the machine is.
-        await writeFiles({
-          'evolve.config.ts': gatedConfig(db, gate),
-          'migrations/001_lower.ts': migrationSource(LOWER),
-        }, cwd);
+        await writeFiles(
+          {
+            'evolve.config.ts': gatedConfig(db, gate),
+            'migrations/001_lower.ts': migrationSource(LOWER),
+          },
+          cwd,
+        )
 
-        const cli = spawnCli(['run', '--batch-size', '20'], { cwd });
-        await waitUntil(() => db.knex('evolve_runs').where({ name: '001_lower', throttle_reason: 'held by the test' }).first(), 'the run to be held');
-        assert.ok((await countBatches(db, '001_lower', { state: 'done' })) >= 1, 'some batches are done');
-        const [first] = await db.knex('items').where({ id: 2 });
-        assert.equal(first.email, newShape(2), 'row 2 was evolved by the scan already');
-        assert.equal((await runRow(db, '001_lower'))?.phase, 'scan', 'the scan is still going');
+        const cli = spawnCli(['run', '--batch-size', '20'], { cwd })
+        await waitUntil(
+          () => db.knex('evolve_runs').where({ name: '001_lower', throttle_reason: 'held by the test' }).first(),
+          'the run to be held',
+        )
+        assert.ok((await countBatches(db, '001_lower', { state: 'done' })) >= 1, 'some batches are done')
+        const [first] = await db.knex('items').where({ id: 2 })
+        assert.equal(first.email, newShape(2), 'row 2 was evolved by the scan already')
+        assert.equal((await runRow(db, '001_lower'))?.phase, 'scan', 'the scan is still going')
 
         // An old app instance: row 2 back to the old shape, new old-shape rows in passed ranges
         // (odd ids between the evolved even ones) and one past the end of the table.
-        const written = [3, 5, 7, 10_001];
-        await db.knex('items').where({ id: 2 }).update({ email: oldShape(2) });
-        await db.knex('items').insert(written.map((id) => ({ id, email: oldShape(id) })));
-        await writeFile(gate, '');
+        const written = [3, 5, 7, 10_001]
+        await db
+          .knex('items')
+          .where({ id: 2 })
+          .update({ email: oldShape(2) })
+        await db.knex('items').insert(written.map((id) => ({ id, email: oldShape(id) })))
+        await writeFile(gate, '')
 
-        const result = await cli.exited;
-        assert.equal(result.code, 0, output(result));
+        const result = await cli.exited
+        assert.equal(result.code, 0, output(result))
 
-        const rows = await rowsOf(db, 'items');
-        assert.equal(rows.length, count + written.length);
-        for (const row of rows) assert.equal(row.email, newShape(row.id as number), `row ${row.id}`);
-        const run = await runRow(db, '001_lower');
-        assert.equal(run?.state, 'done');
-        assert.ok(run!.sweepPass >= 1, `sweep pass ${run!.sweepPass}`);
-        assert.ok((await countBatches(db, '001_lower', { phase: 'sweep' })) >= 1, 'sweep batches ran');
+        const rows = await rowsOf(db, 'items')
+        assert.equal(rows.length, count + written.length)
+        for (const row of rows) assert.equal(row.email, newShape(row.id as number), `row ${row.id}`)
+        const run = await runRow(db, '001_lower')
+        assert.equal(run?.state, 'done')
+        assert.ok(run!.sweepPass >= 1, `sweep pass ${run!.sweepPass}`)
+        assert.ok((await countBatches(db, '001_lower', { phase: 'sweep' })) >= 1, 'sweep batches ran')
 
-        const status = statusOf(await runCli(['status', '--json'], { cwd }), '001_lower');
-        assert.equal(status.state, 'done');
-        assert.equal(status.failed, 0);
-      }));
+        const status = statusOf(await runCli(['status', '--json'], { cwd }), '001_lower')
+        assert.equal(status.state, 'done')
+        assert.equal(status.failed, 0)
+      }))
 
     it('a migration that never moves its rows out of pending ends failed with those rows recorded, not looping forever', () =>
       withDb(d, async (db) => {
-        await seedItems(db, 30);
-        const stuckIds = [4, 10, 22, 60];
+        await seedItems(db, 30)
+        const stuckIds = [4, 10, 22, 60]
         const dir = await writeFiles({
           '001_forgetful.ts': migrationSource(`{
             table: 'items',
@@ -104,25 +127,31 @@ for (const d of dialects) {
             // Declines some rows: they stay pending however often they are handed over.
             transform: (row) => (${JSON.stringify(stuckIds)}.includes(row.id) ? null : { email: row.email.toLowerCase() }),
           }`),
-        });
+        })
 
-        const result = await runCli(['run', '--db', db.url, '--dir', dir], { timeoutMs: 45_000 });
-        assert.equal(result.code, 1, output(result));
+        const result = await runCli(['run', '--db', db.url, '--dir', dir], { timeoutMs: 45_000 })
+        assert.equal(result.code, 1, output(result))
 
-        const run = await runRow(db, '001_forgetful');
-        assert.equal(run?.state, 'failed');
-        assert.ok(run!.sweepPass >= 1, 'it swept before giving up');
-        const failures = await failureRows(db, '001_forgetful');
-        assert.deepEqual(failures.map((f) => f.key), stuckIds);
-        for (const f of failures) assert.match(f.error, /pending/);
-        const rows = await rowsOf(db, 'items');
+        const run = await runRow(db, '001_forgetful')
+        assert.equal(run?.state, 'failed')
+        assert.ok(run!.sweepPass >= 1, 'it swept before giving up')
+        const failures = await failureRows(db, '001_forgetful')
+        assert.deepEqual(
+          failures.map((f) => f.key),
+          stuckIds,
+        )
+        for (const f of failures) assert.match(f.error, /pending/)
+        const rows = await rowsOf(db, 'items')
         for (const row of rows) {
-          const id = row.id as number;
-          assert.equal(row.email, stuckIds.includes(id) ? oldShape(id) : newShape(id), `row ${id}`);
+          const id = row.id as number
+          assert.equal(row.email, stuckIds.includes(id) ? oldShape(id) : newShape(id), `row ${id}`)
         }
-        const failuresCli = await runCli(['failures', '001_forgetful', '--json', '--db', db.url, '--dir', dir]);
-        assert.equal(failuresCli.code, 0, output(failuresCli));
-        assert.deepEqual((JSON.parse(failuresCli.stdout) as { key: number }[]).map((f) => f.key).sort((a, b) => a - b), stuckIds);
-      }));
-  });
+        const failuresCli = await runCli(['failures', '001_forgetful', '--json', '--db', db.url, '--dir', dir])
+        assert.equal(failuresCli.code, 0, output(failuresCli))
+        assert.deepEqual(
+          (JSON.parse(failuresCli.stdout) as { key: number }[]).map((f) => f.key).sort((a, b) => a - b),
+          stuckIds,
+        )
+      }))
+  })
 }

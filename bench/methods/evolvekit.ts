@@ -14,7 +14,12 @@ export const DEFINITIONS: Record<EvolveMode, MigrationDefinition> = {
     table: 'users',
     pending,
     up: async (rows, { trx }) => {
-      await trx('users').whereIn('id', rows.map((r) => r.id)).update({ email: trx.raw('lower(email)') })
+      await trx('users')
+        .whereIn(
+          'id',
+          rows.map((r) => r.id),
+        )
+        .update({ email: trx.raw('lower(email)') })
     },
   }),
 }
@@ -33,7 +38,11 @@ export interface EvolveOutcome {
 let runs = 0
 
 /** Runs one migration to the end with `new Runner(...).run()`; throws unless it ends `done`. */
-export async function runEvolve(knex: Knex, mode: EvolveMode, options: Omit<RunnerOptions, 'knex' | 'migrations'> = {}): Promise<EvolveOutcome> {
+export async function runEvolve(
+  knex: Knex,
+  mode: EvolveMode,
+  options: Omit<RunnerOptions, 'knex' | 'migrations'> = {},
+): Promise<EvolveOutcome> {
   const name = `bench_${mode}_${++runs}`
   const runner = new Runner({ knex, migrations: [parseMigration(name, `bench:${mode}`, DEFINITIONS[mode])], ...options })
   const outcome: EvolveOutcome = { rows: 0, seconds: 0, batches: 0, retries: 0, maxBatchRows: 0, maxBatchMs: 0 }

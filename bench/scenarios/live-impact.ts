@@ -63,7 +63,11 @@ export async function liveImpact(db: BenchDatabase, rows: number, baselineSecond
     }
     const impact = await app.stop()
     conditions.push({
-      id, label: LIVE_LABELS[id], ...impact, migrationSeconds, writeP99Ratio: NaN,
+      id,
+      label: LIVE_LABELS[id],
+      ...impact,
+      migrationSeconds,
+      writeP99Ratio: NaN,
       writesBlockedShare: migrationSeconds === null ? null : impact.writesBlockedMs / 1000 / migrationSeconds,
     })
     log(

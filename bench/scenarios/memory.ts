@@ -49,7 +49,9 @@ async function readHwmKb(pid: number): Promise<number | null> {
 }
 
 /** Runs the CLI with `args`; resolves to its peak RSS and duration. Throws on a non-zero exit. */
-async function measureCli(args: string[]): Promise<{ peakKb: number; polledKb: number | null; heapFloorMb: number | null; seconds: number }> {
+async function measureCli(
+  args: string[],
+): Promise<{ peakKb: number; polledKb: number | null; heapFloorMb: number | null; seconds: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evk-bench-rss-'))
   const rssFile = path.join(dir, 'maxrss')
   const started = performance.now()
@@ -93,8 +95,17 @@ export async function memory(db: BenchDatabase, sizes: number[]): Promise<Memory
       const left = await withSql(db, countPending)
       if (left !== 0) throw new Error(`memory: ${left} rows still pending after evolve run`)
       const polledHwmMb = m.polledKb === null ? null : mb(m.polledKb)
-      runs.push({ rows, peakRssMb: mb(m.peakKb), polledHwmMb, heapFloorMb: m.heapFloorMb, seconds: m.seconds, rowsPerSecond: rows / m.seconds })
-      log(`memory: evolve run over ${fmt(rows)} rows: peak RSS ${fmt(mb(m.peakKb), 1)} MB, heap floor ${fmt(m.heapFloorMb ?? NaN, 1)} MB, ${fmt(m.seconds, 1)} s`)
+      runs.push({
+        rows,
+        peakRssMb: mb(m.peakKb),
+        polledHwmMb,
+        heapFloorMb: m.heapFloorMb,
+        seconds: m.seconds,
+        rowsPerSecond: rows / m.seconds,
+      })
+      log(
+        `memory: evolve run over ${fmt(rows)} rows: peak RSS ${fmt(mb(m.peakKb), 1)} MB, heap floor ${fmt(m.heapFloorMb ?? NaN, 1)} MB, ${fmt(m.seconds, 1)} s`,
+      )
     }
     return { idleRssMb, runs, ratio: runs[runs.length - 1]!.peakRssMb / runs[0]!.peakRssMb }
   } finally {

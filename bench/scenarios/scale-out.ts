@@ -25,7 +25,13 @@ export async function scaleOut(db: BenchDatabase, rows: number, counts = [1, 2, 
     await withSql(db, (sql) => createUsers(sql, rows))
     const evolve = await withKnex(db, (knex) => runEvolve(knex, 'transform', { workers }))
     const rowsPerSecond = rows / evolve.seconds
-    runs.push({ workers, seconds: evolve.seconds, rowsPerSecond, ratioToOne: rowsPerSecond / (runs[0]?.rowsPerSecond ?? rowsPerSecond), evolve })
+    runs.push({
+      workers,
+      seconds: evolve.seconds,
+      rowsPerSecond,
+      ratioToOne: rowsPerSecond / (runs[0]?.rowsPerSecond ?? rowsPerSecond),
+      evolve,
+    })
     log(`scale-out: ${workers} worker(s): ${fmt(evolve.seconds, 2)} s = ${fmt(rowsPerSecond)} rows/s`)
   }
   return { rows, mode: 'transform', runs }

@@ -59,7 +59,11 @@ async function timeMethod(db: BenchDatabase, id: MethodId, rows: number) {
   })
 }
 
-export async function throughput(db: BenchDatabase, rows: number, ids: MethodId[] = ['a', 'b', 'c', 'd', 'e', 'f']): Promise<ThroughputResult> {
+export async function throughput(
+  db: BenchDatabase,
+  rows: number,
+  ids: MethodId[] = ['a', 'b', 'c', 'd', 'e', 'f'],
+): Promise<ThroughputResult> {
   const methods: MethodResult[] = []
   for (const id of ids) {
     await withSql(db, (sql) => createUsers(sql, rows))
@@ -69,7 +73,9 @@ export async function throughput(db: BenchDatabase, rows: number, ids: MethodId[
     const sampled = measured.rows < rows ? { rows: measured.rows, of: rows, extrapolatedSeconds: rows / rowsPerSecond } : null
     methods.push({ id, label: METHOD_LABELS[id], ...measured, rowsPerSecond, ratioToRaw: NaN, sampled, pendingAfter })
     const note = sampled ? ` (sample of ${fmt(sampled.rows)}; whole table ≈ ${fmt(sampled.extrapolatedSeconds, 1)} s)` : ''
-    log(`throughput/${db.dialect}: (${id}) ${METHOD_LABELS[id]}: ${fmt(measured.rows)} rows in ${fmt(measured.seconds, 2)} s = ${fmt(rowsPerSecond)} rows/s${note}`)
+    log(
+      `throughput/${db.dialect}: (${id}) ${METHOD_LABELS[id]}: ${fmt(measured.rows)} rows in ${fmt(measured.seconds, 2)} s = ${fmt(rowsPerSecond)} rows/s${note}`,
+    )
   }
   const raw = methods.find((m) => m.id === 'a')
   for (const m of methods) m.ratioToRaw = raw ? m.rowsPerSecond / raw.rowsPerSecond : NaN

@@ -5,7 +5,12 @@ import { type GlobalOptions, withSession } from '../context.ts'
 const ACTIONS = [
   { verb: 'pause', fn: pauseRun, help: 'pause a run: its workers, on every machine, finish their batch and wait', after: 'paused' },
   { verb: 'resume', fn: resumeRun, help: 'let a paused or cancelled run go on', after: 'running' },
-  { verb: 'cancel', fn: cancelRun, help: 'stop a run: workers finish or roll back their batch and leave; `evolve run` resumes it', after: 'cancelled' },
+  {
+    verb: 'cancel',
+    fn: cancelRun,
+    help: 'stop a run: workers finish or roll back their batch and leave; `evolve run` resumes it',
+    after: 'cancelled',
+  },
 ] as const
 
 export function registerControl(program: Command): void {

@@ -19,13 +19,26 @@ export function registerFailures(program: Command): void {
         if (!(await hasSchema(s.knex)) || !(await getRun(s.knex, name))) {
           const known = listMigrationFiles(s.config.migrationsDir).map((f) => f.name)
           if (!known.includes(name)) {
-            throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" in ${s.config.migrationsDir} (found: ${known.join(', ') || 'none'})`)
+            throw usage(
+              'E_UNKNOWN_MIGRATION',
+              `no migration named "${name}" in ${s.config.migrationsDir} (found: ${known.join(', ') || 'none'})`,
+            )
           }
           throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: see \`evolve status\``)
         }
         const failures = await listFailures(s.knex, name)
         if (opts.json) {
-          console.log(JSON.stringify(failures.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString(), updatedAt: new Date(f.updatedAt).toISOString() })), null, 2))
+          console.log(
+            JSON.stringify(
+              failures.map((f) => ({
+                ...f,
+                createdAt: new Date(f.createdAt).toISOString(),
+                updatedAt: new Date(f.updatedAt).toISOString(),
+              })),
+              null,
+              2,
+            ),
+          )
           return
         }
         if (failures.length === 0) {

@@ -7,7 +7,7 @@ import { positiveInt } from '../parse.ts'
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('dry run: pending rows, batch plan and the first batch\'s SQL; changes nothing')
+    .description("dry run: pending rows, batch plan and the first batch's SQL; changes nothing")
     .argument('[names...]', 'migration names (default: all)')
     .option('--batch-size <n>', 'rows per batch (overrides the migration files)', positiveInt('--batch-size'))
     .option('--json', 'print the plan as JSON')

@@ -31,7 +31,11 @@ function withRunFlags(cmd: Command): Command {
     .option('--workers <n>', 'workers in this process', positiveInt('--workers'))
     .option('--batch-size <n>', 'fixed rows per batch (turns off the adaptive size)', positiveInt('--batch-size'))
     .option('--target-batch-ms <ms>', 'batch duration the adaptive size aims for (default 50)', positiveInt('--target-batch-ms'))
-    .option('--max-rows-per-second <n>', 'throttle: at most this many rows per second, all workers together', positiveInt('--max-rows-per-second'))
+    .option(
+      '--max-rows-per-second <n>',
+      'throttle: at most this many rows per second, all workers together',
+      positiveInt('--max-rows-per-second'),
+    )
     .option('--max-replication-lag-ms <ms>', 'throttle while a replica lags more (PostgreSQL)', positiveInt('--max-replication-lag-ms'))
     .option('--max-app-latency-ms <ms>', "throttle while the app's latency is higher", positiveInt('--max-app-latency-ms'))
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://0.0.0.0:<port>/metrics', positiveInt('--metrics-port'))
@@ -44,16 +48,20 @@ export function registerRun(program: Command): void {
     .argument('[names...]', 'migration names (file names without extension)')
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
-      process.exitCode = await withSession(opts, async (s) => {
-        const migrations = await s.loadMigrations(names)
-        if (migrations.length === 0) {
-          console.log(`no migrations in ${s.config.migrationsDir}: create one with \`evolve create <name>\``)
-          return EXIT.ok
-        }
-        const runner = newRunner(s, opts, migrations)
-        await noteUnwatchedLatency(s, opts)
-        return drive(runner, s.knex, opts, migrations.length, () => runner.run())
-      }, poolFor(opts))
+      process.exitCode = await withSession(
+        opts,
+        async (s) => {
+          const migrations = await s.loadMigrations(names)
+          if (migrations.length === 0) {
+            console.log(`no migrations in ${s.config.migrationsDir}: create one with \`evolve create <name>\``)
+            return EXIT.ok
+          }
+          const runner = newRunner(s, opts, migrations)
+          await noteUnwatchedLatency(s, opts)
+          return drive(runner, s.knex, opts, migrations.length, () => runner.run())
+        },
+        poolFor(opts),
+      )
     })
 
   withRunFlags(program.command('retry'))
@@ -61,10 +69,14 @@ export function registerRun(program: Command): void {
     .argument('<name>', 'migration name')
     .action(async (name: string, _flags: RunFlags, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
-      process.exitCode = await withSession(opts, async (s) => {
-        const runner = newRunner(s, opts, await s.loadMigrations([name]))
-        return drive(runner, s.knex, opts, 1, async () => [await runner.retry(name)])
-      }, poolFor(opts))
+      process.exitCode = await withSession(
+        opts,
+        async (s) => {
+          const runner = newRunner(s, opts, await s.loadMigrations([name]))
+          return drive(runner, s.knex, opts, 1, async () => [await runner.retry(name)])
+        },
+        poolFor(opts),
+      )
     })
 }
 

@@ -27,9 +27,16 @@ export function registerStatus(program: Command): void {
           return
         }
         const rows = progress.map((p) => [
-          p.name, stateText(p), String(p.done), String(p.failed), p.remaining === null ? '-' : String(p.remaining),
-          p.rowsPerSecond === null ? '-' : String(p.rowsPerSecond), formatDuration(p.etaSeconds),
-          p.batchSize === null ? '-' : String(p.batchSize), String(p.retries), String(p.workers),
+          p.name,
+          stateText(p),
+          String(p.done),
+          String(p.failed),
+          p.remaining === null ? '-' : String(p.remaining),
+          p.rowsPerSecond === null ? '-' : String(p.rowsPerSecond),
+          formatDuration(p.etaSeconds),
+          p.batchSize === null ? '-' : String(p.batchSize),
+          String(p.retries),
+          String(p.workers),
         ])
         const header = ['NAME', 'STATE', 'DONE', 'FAILED', 'REMAINING', 'ROWS/S', 'ETA', 'BATCH', 'RETRIES', 'WORKERS']
         console.log(table([header, ...rows]))

@@ -13,9 +13,10 @@ export function withoutPassword(db: string): { url: string; hadPassword: boolean
 export function configTemplate(db: string, dir: string): string {
   // Parsed for the client (and to reject a bad URL); the file keeps the path as the user wrote it.
   const { client } = parseDatabaseUrl(db, '.', '--db')
-  const connection = client === 'better-sqlite3'
-    ? `{ filename: ${JSON.stringify(db.slice('sqlite:'.length))} }`
-    : `process.env.DATABASE_URL ?? ${JSON.stringify(withoutPassword(db).url)}`
+  const connection =
+    client === 'better-sqlite3'
+      ? `{ filename: ${JSON.stringify(db.slice('sqlite:'.length))} }`
+      : `process.env.DATABASE_URL ?? ${JSON.stringify(withoutPassword(db).url)}`
   return `import { defineConfig } from 'evolvekit'
 
 export default defineConfig({

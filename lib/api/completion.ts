@@ -40,6 +40,7 @@ const NEXT_STEP: Record<RunState, (name: string) => string> = {
   running: () => 'wait for it to finish (`evolve status`)',
   paused: (name) => `it is paused: \`evolve resume ${name}\``,
   cancelled: (name) => `it was cancelled: \`evolve run ${name}\` resumes it`,
-  failed: (name) => `see \`evolve failures ${name}\`, fix the cause, then \`evolve retry ${name}\` (or \`evolve run ${name}\` if rows are still being written in the old shape)`,
+  failed: (name) =>
+    `see \`evolve failures ${name}\`, fix the cause, then \`evolve retry ${name}\` (or \`evolve run ${name}\` if rows are still being written in the old shape)`,
   done: () => '',
 }

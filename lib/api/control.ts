@@ -27,7 +27,9 @@ async function transition(knex: Knex, name: string, action: keyof typeof TRANSIT
     } catch (err) {
       if (dialect.classifyError(err) !== 'busy') throw err
       if (Date.now() > deadline) {
-        throw new EvolveConnectionError(`cannot ${action} "${name}": the database stayed locked for ${BUSY_PATIENCE_MS / 1000} s (a long batch holds SQLite's write lock); try again`)
+        throw new EvolveConnectionError(
+          `cannot ${action} "${name}": the database stayed locked for ${BUSY_PATIENCE_MS / 1000} s (a long batch holds SQLite's write lock); try again`,
+        )
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
     }

@@ -18,7 +18,8 @@ export function listMigrationFiles(dir: string): { name: string; file: string }[
   const seen = new Map<string, string>()
   return files.map((f) => {
     const name = f.slice(0, -extname(f).length)
-    if (seen.has(name)) throw usage('E_DUPLICATE_MIGRATION', `${join(dir, f)}: migration "${name}" is also defined by ${seen.get(name)}; rename one`)
+    if (seen.has(name))
+      throw usage('E_DUPLICATE_MIGRATION', `${join(dir, f)}: migration "${name}" is also defined by ${seen.get(name)}; rename one`)
     seen.set(name, f)
     return { name, file: join(dir, f) }
   })

@@ -29,8 +29,14 @@ const MODES = ['transform', 'set', 'up'] as const
 export function parseMigration(name: string, file: string, value: unknown): Migration {
   if (typeof value !== 'object' || value === null) {
     // knex keeps its schema migrations in ./migrations too: say how to keep the two apart.
-    const hint = value === undefined ? ' (a knex schema migration? evolve migrations need a directory of their own: --dir, or migrations.directory in evolve.config.ts)' : ''
-    throw usage('E_MIGRATION_INVALID', `${file}: the default export must be defineMigration({...}); found ${value === undefined ? 'no default export' : typeof value}${hint}`)
+    const hint =
+      value === undefined
+        ? ' (a knex schema migration? evolve migrations need a directory of their own: --dir, or migrations.directory in evolve.config.ts)'
+        : ''
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${file}: the default export must be defineMigration({...}); found ${value === undefined ? 'no default export' : typeof value}${hint}`,
+    )
   }
   const result = schema.safeParse(value)
   if (!result.success) {

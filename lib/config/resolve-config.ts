@@ -58,7 +58,11 @@ function runOptions(config: z.infer<typeof configSchema>): Partial<RunOptions> {
  * run options: a throttle hook must not vanish because the URL came from the environment.
  */
 export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig> {
-  const urlSource = input.db ? { url: input.db, source: '--db' } : input.env.DATABASE_URL ? { url: input.env.DATABASE_URL, source: 'DATABASE_URL' } : undefined
+  const urlSource = input.db
+    ? { url: input.db, source: '--db' }
+    : input.env.DATABASE_URL
+      ? { url: input.env.DATABASE_URL, source: 'DATABASE_URL' }
+      : undefined
   const { configFile, config, base, migrationsDir } = await readConfigFile(input, !urlSource)
   const run = config ? runOptions(config) : {}
   if (urlSource) return { ...parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source), migrationsDir, source: urlSource.source, run }
@@ -70,9 +74,20 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
     const exported = (await importUserModule(knexfile, 'knexfile')) as Record<string, unknown> | undefined
     const environment = input.env.NODE_ENV ?? 'development'
     const picked = exported && 'client' in exported ? exported : exported?.[environment]
-    if (!picked) throw usage('E_CONFIG', `${knexfile}: no "client" and no "${environment}" environment: set NODE_ENV or add a top-level config`)
-    const config = parseConfig(knexfile, { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection }, true)
-    return { client: config.client!, connection: relativeFilename(config.connection, dirname(knexfile)), migrationsDir, source: knexfile, run: {} }
+    if (!picked)
+      throw usage('E_CONFIG', `${knexfile}: no "client" and no "${environment}" environment: set NODE_ENV or add a top-level config`)
+    const config = parseConfig(
+      knexfile,
+      { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection },
+      true,
+    )
+    return {
+      client: config.client!,
+      connection: relativeFilename(config.connection, dirname(knexfile)),
+      migrationsDir,
+      source: knexfile,
+      run: {},
+    }
   }
   throw usage(
     'E_NO_DATABASE',
@@ -92,7 +107,8 @@ async function readConfigFile(input: ConfigInput, needsConnection: boolean) {
   const config = configFile ? parseConfig(configFile, await importUserModule(configFile, 'config file'), needsConnection) : undefined
   const base = configFile ? dirname(configFile) : input.cwd
   // --dir is relative to where evolve runs; a config file's directory (default ./migrations) to the file.
-  const migrationsDir = input.dir || !config ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
+  const migrationsDir =
+    input.dir || !config ? resolve(input.cwd, input.dir ?? 'migrations') : resolve(base, config.migrations?.directory ?? 'migrations')
   return { configFile, config, base, migrationsDir }
 }
 
@@ -101,7 +117,8 @@ function parseConfig(file: string, value: unknown, needsConnection: boolean): z.
   const result = configSchema.safeParse(value)
   if (!result.success) {
     const issue = result.error.issues[0]!
-    const where = issue.code === 'unrecognized_keys' ? `unknown field "${issue.keys[0]}"` : `field "${issue.path.join('.')}": ${issue.message}`
+    const where =
+      issue.code === 'unrecognized_keys' ? `unknown field "${issue.keys[0]}"` : `field "${issue.path.join('.')}": ${issue.message}`
     throw usage('E_CONFIG', `${file}: ${where} (expected defineConfig({ client, connection, migrations }))`)
   }
   const { client, connection } = result.data

@@ -6,11 +6,7 @@ import type { WorkerContext } from './context.ts'
 import { lockedRowsQuery, setUpdateQuery } from './planner.ts'
 
 /** Runs the migration's evolve step for one batch inside its transaction. */
-export async function applyMigration(
-  trx: Knex.Transaction,
-  ctx: WorkerContext,
-  batch: Batch,
-): Promise<{ rows: number; keys: unknown[] }> {
+export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch): Promise<{ rows: number; keys: unknown[] }> {
   const m = ctx.migration
   if (m.mode === 'set') {
     // Keys are only needed to check a sweep's work; the scan skips returning them.

@@ -28,7 +28,12 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number): Pro
   if (open.some((b) => b.state === 'pending')) return { kind: 'again' } // created since our claim attempt
   const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
   if (others.length > 0) {
-    const dead = await deadOwners(ctx.knex, ctx.dialect, others.map((b) => b.owner!), ctx.options.leaseMs)
+    const dead = await deadOwners(
+      ctx.knex,
+      ctx.dialect,
+      others.map((b) => b.owner!),
+      ctx.options.leaseMs,
+    )
     for (const batch of others.filter((b) => dead.has(b.owner!))) {
       if (await claimBatch(ctx.knex, batch, ctx.workerId)) {
         ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })

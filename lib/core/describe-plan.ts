@@ -45,7 +45,8 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
     rows,
     pending,
     batches: scanFinished ? 0 : Math.ceil(left / batchSize),
-    firstBatch: hi === undefined || hi === null ? null : { range: rangeText(m.key, after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
+    firstBatch:
+      hi === undefined || hi === null ? null : { range: rangeText(m.key, after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
   }
 }
 

@@ -24,7 +24,10 @@ export async function enqueueFailures(knex: Knex, m: Migration, batchSize: numbe
     }
     // Only from the state checked above: a pause landing meanwhile rolls the batches back.
     if (!(await updateRun(trx, m.name, { state: 'running', lastError: null, finishedAt: null }, { state: run.state }))) {
-      throw usage('E_RUN_CHANGED', `migration "${m.name}" changed state while retry queued its objects (paused?): see \`evolve status\`, then retry again`)
+      throw usage(
+        'E_RUN_CHANGED',
+        `migration "${m.name}" changed state while retry queued its objects (paused?): see \`evolve status\`, then retry again`,
+      )
     }
   })
   return keys.length

@@ -20,7 +20,11 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
   // Conflicts met between batches (claiming this one) count as this batch's retries.
   let retries = carriedRetries
   try {
-    const { rows, stuck, durationMs: trxMs } = await pRetry(() => attempt(ctx, batch, retries, started), {
+    const {
+      rows,
+      stuck,
+      durationMs: trxMs,
+    } = await pRetry(() => attempt(ctx, batch, retries, started), {
       retries: m.maxAttempts - 1,
       minTimeout: ctx.options.retryMinMs,
       maxTimeout: ctx.options.retryMaxMs,
@@ -65,13 +69,19 @@ async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch
   if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
   // A retry batch evolves only the failed objects it can take: never one a concurrent or
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
-  const taken = batch.phase === 'retry' ? await takeFailures(trx, m.name, batch.keys ?? [], ctx.dialect.lockRows) : new Map<string, number>()
+  const taken =
+    batch.phase === 'retry' ? await takeFailures(trx, m.name, batch.keys ?? [], ctx.dialect.lockRows) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
   const { rows, keys } = await applyMigration(trx, ctx, bounds)
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
   await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
-  if (batch.phase === 'sweep') await clearFailures(trx, m.name, keys.filter((k) => !stuck.includes(k)))
+  if (batch.phase === 'sweep')
+    await clearFailures(
+      trx,
+      m.name,
+      keys.filter((k) => !stuck.includes(k)),
+    )
   return { rows, stuck }
 }
 

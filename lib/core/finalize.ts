@@ -29,7 +29,12 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   }
   const failed = await countFailures(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
-  return endRun(ctx, run, 'failed', `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\``)
+  return endRun(
+    ctx,
+    run,
+    'failed',
+    `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\``,
+  )
 }
 
 /**
@@ -48,10 +53,17 @@ function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<bo
  * ended it or started a sweep, or an operator paused it): then false, and the worker
  * looks at the run again instead of leaving.
  */
-async function endRun(ctx: WorkerContext, run: Run, state: 'done' | 'failed', error: string | null, patch: RunPatch = {}): Promise<boolean> {
+async function endRun(
+  ctx: WorkerContext,
+  run: Run,
+  state: 'done' | 'failed',
+  error: string | null,
+  patch: RunPatch = {},
+): Promise<boolean> {
   const m = ctx.migration
   const expected = { state: 'running', scanDone: true, phase: run.phase, sweepPass: run.sweepPass } as const
-  if (!(await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: ctx.dialect.clockMs(ctx.knex), ...patch }, expected))) return false
+  if (!(await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: ctx.dialect.clockMs(ctx.knex), ...patch }, expected)))
+    return false
   const totals = await batchTotals(ctx.knex, m.name)
   const failed = await countFailures(ctx.knex, m.name)
   ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error })

@@ -17,14 +17,25 @@ export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: st
     await ctx.knex.transaction(async (trx) => {
       if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
       // Failed objects of a retry batch that need no evolving any more are failures no longer.
-      if (batch.phase === 'retry') await clearFailures(trx, m.name, (batch.keys ?? []).filter((k) => !keys.includes(k)))
+      if (batch.phase === 'retry')
+        await clearFailures(
+          trx,
+          m.name,
+          (batch.keys ?? []).filter((k) => !keys.includes(k)),
+        )
       if (keys.length > 1) {
         await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
         for (const half of split(batch, keys)) await insertBatch(trx, m.name, batch.phase, half, null)
         return
       }
       // No pending row left means the failure was not about a row (it changed under us): done.
-      await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: keys.length === 1 ? 'failed' : 'done', rows: 0, retries: attempts - 1, durationMs: 0, error })
+      await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, {
+        state: keys.length === 1 ? 'failed' : 'done',
+        rows: 0,
+        retries: attempts - 1,
+        durationMs: 0,
+        error,
+      })
       if (keys.length === 1) await recordFailure(trx, m.name, keys[0], error, attempts)
     })
   } catch (err) {
@@ -54,5 +65,10 @@ export async function stopIfTooManyFailures(ctx: WorkerContext, lastError: strin
   const failed = await countFailures(ctx.knex, m.name)
   if (failed < m.maxFailures) return
   const message = `stopped after ${failed} failed objects (maxFailures ${m.maxFailures}); the migration is likely broken. Last error: ${lastError}. Fix it, then \`evolve run ${m.name}\` continues and \`evolve retry ${m.name}\` re-drives the failed objects`
-  await updateRun(ctx.knex, m.name, { state: 'failed', lastError: message, finishedAt: ctx.dialect.clockMs(ctx.knex) }, { state: 'running' })
+  await updateRun(
+    ctx.knex,
+    m.name,
+    { state: 'failed', lastError: message, finishedAt: ctx.dialect.clockMs(ctx.knex) },
+    { state: 'running' },
+  )
 }

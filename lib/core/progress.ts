@@ -47,9 +47,24 @@ async function liveWorkers(knex: Knex, name: string): Promise<number> {
 
 export function notStarted(name: string): RunProgress {
   return {
-    name, state: 'pending', done: 0, failed: 0, remaining: null, total: null, phase: 'scan', sweepPass: 0, batches: 0,
-    batchSize: null, retries: 0, throttled: null, workers: 0, rowsPerSecond: null, etaSeconds: null, startedAt: null,
-    finishedAt: null, lastError: null,
+    name,
+    state: 'pending',
+    done: 0,
+    failed: 0,
+    remaining: null,
+    total: null,
+    phase: 'scan',
+    sweepPass: 0,
+    batches: 0,
+    batchSize: null,
+    retries: 0,
+    throttled: null,
+    workers: 0,
+    rowsPerSecond: null,
+    etaSeconds: null,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
   }
 }
 
@@ -61,7 +76,8 @@ export async function getProgress(knex: Knex, name: string): Promise<RunProgress
   const workers = active ? await liveWorkers(knex, name) : 0
   // Run and batch times are the database's clock: the current rate is measured by it too.
   const clock = dialectOf(knex).clockMs(knex)
-  const recent = run.state === 'running' ? { rows: await recentRows(knex, clock, name, RATE_WINDOW_MS), now: await clockNow(knex, clock) } : null
+  const recent =
+    run.state === 'running' ? { rows: await recentRows(knex, clock, name, RATE_WINDOW_MS), now: await clockNow(knex, clock) } : null
   return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name), workers, recent)
 }
 

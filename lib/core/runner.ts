@@ -110,7 +110,12 @@ export class Runner {
       return getProgress(knex, m.name)
     }
     if (run.state !== 'running' && run.state !== 'paused') {
-      await updateRun(knex, m.name, { state: 'running', startedAt: run.startedAt ?? this.dialect.clockMs(knex), finishedAt: null }, { state: run.state })
+      await updateRun(
+        knex,
+        m.name,
+        { state: 'running', startedAt: run.startedAt ?? this.dialect.clockMs(knex), finishedAt: null },
+        { state: run.state },
+      )
     }
     // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
     return this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
@@ -120,7 +125,10 @@ export class Runner {
     const { knex } = this.config
     const run = before ?? (await getRun(knex, m.name))
     this.events.emit('run:start', {
-      run: m.name, state: run?.state ?? 'running', total: run?.totalEstimate ?? null, resumed: (run?.startedAt ?? null) !== null,
+      run: m.name,
+      state: run?.state ?? 'running',
+      total: run?.totalEstimate ?? null,
+      resumed: (run?.startedAt ?? null) !== null,
     })
     const presence = await this.dialect.openPresence?.(knex, (name) => {
       if (name === m.name) this.wakeup.wake()
@@ -155,8 +163,16 @@ export class Runner {
   private context(m: Migration, signal: AbortSignal, presence?: Presence): WorkerContext {
     const { knex } = this.config
     return {
-      knex, dialect: this.dialect, migration: m, events: this.events, workerId: newWorkerId(),
-      options: this.options, signal, wakeup: this.wakeup, turn: this.turn, presence,
+      knex,
+      dialect: this.dialect,
+      migration: m,
+      events: this.events,
+      workerId: newWorkerId(),
+      options: this.options,
+      signal,
+      wakeup: this.wakeup,
+      turn: this.turn,
+      presence,
     }
   }
 
@@ -170,7 +186,8 @@ export class Runner {
 /** Why `run` leaves a run alone, or null when it should (re)start or join it. */
 function skipReason(run: Run): string | null {
   if (run.state === 'done') return 'already done'
-  if (run.state === 'failed' && run.scanDone) return `finished with failed objects: \`evolve failures ${run.name}\`, then \`evolve retry ${run.name}\``
+  if (run.state === 'failed' && run.scanDone)
+    return `finished with failed objects: \`evolve failures ${run.name}\`, then \`evolve retry ${run.name}\``
   return null
 }
 

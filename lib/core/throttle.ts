@@ -45,11 +45,17 @@ export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecisio
   }
   if (o.maxReplicationLagMs !== undefined && ctx.dialect.replicationLagMs) {
     const lag = await ctx.dialect.replicationLagMs(ctx.knex)
-    if (lag !== null && lag > o.maxReplicationLagMs) return { source: 'replication_lag', reason: `replication lag ${Math.round(lag)} ms > ${o.maxReplicationLagMs} ms`, ms: DEFAULT_HOLD_MS }
+    if (lag !== null && lag > o.maxReplicationLagMs)
+      return {
+        source: 'replication_lag',
+        reason: `replication lag ${Math.round(lag)} ms > ${o.maxReplicationLagMs} ms`,
+        ms: DEFAULT_HOLD_MS,
+      }
   }
   if (o.maxAppLatencyMs !== undefined) {
     const latency = await appLatency(ctx)
-    if (latency !== null && latency > o.maxAppLatencyMs) return { source: 'app_latency', reason: `app latency ${Math.round(latency)} ms > ${o.maxAppLatencyMs} ms`, ms: DEFAULT_HOLD_MS }
+    if (latency !== null && latency > o.maxAppLatencyMs)
+      return { source: 'app_latency', reason: `app latency ${Math.round(latency)} ms > ${o.maxAppLatencyMs} ms`, ms: DEFAULT_HOLD_MS }
   }
   return null
 }

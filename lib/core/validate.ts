@@ -31,7 +31,10 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
   const columns = facts.map((c) => c.name)
   const key = facts.find((c) => c.name === m.key)
   if (!key) {
-    throw usage('E_MIGRATION_INVALID', `${m.file}: key column "${m.key}" does not exist in "${m.table}" (field "key"; columns: ${columns.join(', ')})`)
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${m.file}: key column "${m.key}" does not exist in "${m.table}" (field "key"; columns: ${columns.join(', ')})`,
+    )
   }
   if (!(await dialect.isUniqueColumn(knex, m.table, m.key))) {
     throw usage(
@@ -66,7 +69,9 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     const error = await knex
       .transaction(async (trx) => {
         await dialect.beginBatch(trx, m)
-        await trx(m.table).whereRaw('1 = 0').update({ [column]: expression(knex) })
+        await trx(m.table)
+          .whereRaw('1 = 0')
+          .update({ [column]: expression(knex) })
         throw ROLLBACK
       })
       .catch((err: unknown) => err)

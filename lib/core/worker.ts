@@ -44,7 +44,10 @@ async function loop(ctx: WorkerContext): Promise<void> {
   const o = ctx.options
   // A runner joining (or restarting) starts at the size the run has learned so far.
   const learned = (await getRun(ctx.knex, ctx.migration.name))?.batchSize
-  const state: LoopState = { sizer: new BatchSizer(o.batchSize ?? learned ?? ctx.migration.batchSize, o, o.batchSize !== undefined), conflicts: 0 }
+  const state: LoopState = {
+    sizer: new BatchSizer(o.batchSize ?? learned ?? ctx.migration.batchSize, o, o.batchSize !== undefined),
+    conflicts: 0,
+  }
   let consecutive = 0
   while (!ctx.signal.aborted) {
     try {

@@ -1,13 +1,7 @@
 import type { Knex } from 'knex'
 
 /** Why a failed batch attempt is worth retrying. */
-export type RetryReason =
-  | 'deadlock'
-  | 'serialization'
-  | 'lock_timeout'
-  | 'statement_timeout'
-  | 'connection'
-  | 'busy'
+export type RetryReason = 'deadlock' | 'serialization' | 'lock_timeout' | 'statement_timeout' | 'connection' | 'busy'
 
 export interface BatchLimits {
   lockTimeoutMs: number

@@ -15,10 +15,30 @@ export function collectMetrics(events: EvolveEmitter): Registry {
   const registry = new Registry()
   const labels = ['migration'] as const
   const rows = new Counter({ name: 'evolve_rows_total', help: 'Rows evolved', labelNames: labels, registers: [registry] })
-  const batches = new Counter({ name: 'evolve_batches_total', help: 'Batches committed', labelNames: ['migration', 'phase'], registers: [registry] })
-  const retries = new Counter({ name: 'evolve_retries_total', help: 'Batch attempts retried after a conflict', labelNames: ['migration', 'reason'], registers: [registry] })
-  const failures = new Counter({ name: 'evolve_failures_total', help: 'Objects recorded as failed', labelNames: labels, registers: [registry] })
-  const throttle = new Counter({ name: 'evolve_throttle_seconds_total', help: 'Time workers held back', labelNames: ['migration', 'source'], registers: [registry] })
+  const batches = new Counter({
+    name: 'evolve_batches_total',
+    help: 'Batches committed',
+    labelNames: ['migration', 'phase'],
+    registers: [registry],
+  })
+  const retries = new Counter({
+    name: 'evolve_retries_total',
+    help: 'Batch attempts retried after a conflict',
+    labelNames: ['migration', 'reason'],
+    registers: [registry],
+  })
+  const failures = new Counter({
+    name: 'evolve_failures_total',
+    help: 'Objects recorded as failed',
+    labelNames: labels,
+    registers: [registry],
+  })
+  const throttle = new Counter({
+    name: 'evolve_throttle_seconds_total',
+    help: 'Time workers held back',
+    labelNames: ['migration', 'source'],
+    registers: [registry],
+  })
   const duration = new Histogram({
     name: 'evolve_batch_duration_seconds',
     help: 'Batch duration, retries included',

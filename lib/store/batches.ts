@@ -102,10 +102,7 @@ export async function claimBatch(db: Db, batch: Batch, owner: string): Promise<b
 
 /** Batches no live worker is working on: pending ones, and claims whose owners are listed as dead. */
 export async function findOpenBatches(db: Db, runName: string): Promise<Batch[]> {
-  const rows = await db(TABLES.batches)
-    .where({ run_name: runName })
-    .whereIn('state', ['pending', 'claimed'])
-    .orderBy('id')
+  const rows = await db(TABLES.batches).where({ run_name: runName }).whereIn('state', ['pending', 'claimed']).orderBy('id')
   return rows.map(toBatch)
 }
 
@@ -115,9 +112,7 @@ export async function findOpenBatches(db: Db, runName: string): Promise<Batch[]>
  * out a worker taking the batch over until we commit or roll back.
  */
 export async function fenceBatch(db: Db, batchId: number, owner: string): Promise<boolean> {
-  const updated = await db(TABLES.batches)
-    .where({ id: batchId, owner, state: 'claimed' })
-    .increment('attempts', 1)
+  const updated = await db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' }).increment('attempts', 1)
   return updated === 1
 }
 
@@ -128,14 +123,16 @@ export async function finishBatch(
   batchId: number,
   result: { state: 'done' | 'split' | 'failed'; rows: number; retries: number; durationMs: number; error?: string },
 ): Promise<void> {
-  await db(TABLES.batches).where({ id: batchId }).update({
-    state: result.state,
-    rows: result.rows,
-    retries: result.retries,
-    duration_ms: Math.round(result.durationMs),
-    error: result.error ?? null,
-    finished_at: clock,
-  })
+  await db(TABLES.batches)
+    .where({ id: batchId })
+    .update({
+      state: result.state,
+      rows: result.rows,
+      retries: result.retries,
+      duration_ms: Math.round(result.durationMs),
+      error: result.error ?? null,
+      finished_at: clock,
+    })
 }
 
 /** Gives a live worker's unfinished claims back, so others can take them at once. */

@@ -8,13 +8,12 @@ import { TABLES } from './schema.ts'
  * the runner reading may run on machines whose clocks disagree.
  */
 export async function setControl(db: Db, clock: Knex.Raw, key: string, value: string | null): Promise<void> {
-  await db(TABLES.control)
-    .insert({ key, value, updated_at: clock })
-    .onConflict('key')
-    .merge(['value', 'updated_at'])
+  await db(TABLES.control).insert({ key, value, updated_at: clock }).onConflict('key').merge(['value', 'updated_at'])
 }
 
 export async function getControl(db: Db, clock: Knex.Raw, key: string): Promise<{ value: string | null; ageMs: number } | undefined> {
-  const row = await db(TABLES.control).where({ key }).first('value', db.raw('? - updated_at AS age_ms', [clock]))
+  const row = await db(TABLES.control)
+    .where({ key })
+    .first('value', db.raw('? - updated_at AS age_ms', [clock]))
   return row ? { value: (row.value as string | null) ?? null, ageMs: num(row.age_ms) } : undefined
 }

@@ -48,7 +48,13 @@ export async function takeFailures(
     )
     if (rows.length === 0) continue
     for (const r of rows) taken.set(String(r.key), num(r.attempts))
-    await db(TABLES.failures).where({ run_name: runName }).whereIn('key', rows.map((r) => String(r.key))).delete()
+    await db(TABLES.failures)
+      .where({ run_name: runName })
+      .whereIn(
+        'key',
+        rows.map((r) => String(r.key)),
+      )
+      .delete()
   }
   return taken
 }
@@ -56,7 +62,10 @@ export async function takeFailures(
 /** An object that now evolved cleanly is no longer a failure. */
 export async function clearFailures(db: Db, runName: string, keys: unknown[]): Promise<void> {
   for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-    await db(TABLES.failures).where({ run_name: runName }).whereIn('key', keys.slice(i, i + KEY_CHUNK).map(encodeKey)).delete()
+    await db(TABLES.failures)
+      .where({ run_name: runName })
+      .whereIn('key', keys.slice(i, i + KEY_CHUNK).map(encodeKey))
+      .delete()
   }
 }
 

@@ -43,7 +43,11 @@ function toWorker(r: Record<string, unknown>): WorkerRow {
 
 export async function getWorkers(db: Db, clock: Knex.Raw, ids: string[]): Promise<WorkerRow[]> {
   if (ids.length === 0) return []
-  return (await db(TABLES.workers).whereIn('id', ids).select('*', db.raw('? - heartbeat_at AS age_ms', [clock]))).map(toWorker)
+  return (
+    await db(TABLES.workers)
+      .whereIn('id', ids)
+      .select('*', db.raw('? - heartbeat_at AS age_ms', [clock]))
+  ).map(toWorker)
 }
 
 /** Workers of a run that have not said goodbye and beat recently. */

@@ -16,7 +16,13 @@ export async function createSchema(knex: Knex): Promise<void> {
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken']
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson']
-const CITIES = [['Paris', 'FR'], ['Lyon', 'FR'], ['Berlin', 'DE'], ['Oslo', 'NO'], ['Lima', 'PE']]
+const CITIES = [
+  ['Paris', 'FR'],
+  ['Lyon', 'FR'],
+  ['Berlin', 'DE'],
+  ['Oslo', 'NO'],
+  ['Lima', 'PE'],
+]
 
 /** A user row in the old shape: mixed-case e-mail, no display name, address as JSON. */
 export function oldShapeUser(i: number) {

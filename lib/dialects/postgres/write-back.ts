@@ -6,12 +6,7 @@ import { groupByColumns } from '../group-by-columns.ts'
  * One UPDATE per set of changed columns, fed by jsonb_populate_recordset so
  * PostgreSQL casts every value to the column's own type (no per-type casts here).
  */
-export async function postgresWriteBack(
-  trx: Knex.Transaction,
-  table: string,
-  key: string,
-  rows: RowChange[],
-): Promise<number> {
+export async function postgresWriteBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number> {
   let written = 0
   for (const [columns, group] of groupByColumns(rows)) {
     const records = group.map((r) => toJsonRecord(key, r))
@@ -32,7 +27,10 @@ export async function postgresWriteBack(
 export function postgresWriteBackTemplate(table: string, key: string, columns: string[]): string {
   const sets = columns.map((c) => `"${c}" = v."${c}"`).join(', ')
   // Quoted as knex quotes `??`: each dot-separated part on its own, so `app.items` is schema app.
-  const name = table.split('.').map((part) => `"${part}"`).join('.')
+  const name = table
+    .split('.')
+    .map((part) => `"${part}"`)
+    .join('.')
   return `UPDATE ${name} AS t SET ${sets} FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb) AS v WHERE t."${key}" = v."${key}" AND t."${key}" >= $2 AND t."${key}" <= $3`
 }
 

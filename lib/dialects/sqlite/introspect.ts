@@ -1,9 +1,21 @@
 import type { Knex } from 'knex'
 import type { ColumnFacts } from '../dialect.ts'
 
-interface ColumnInfo { name: string; pk: number }
-interface IndexInfo { name: string; unique: number; partial: number }
-interface TableInfo { name: string; type: string; notnull: number; pk: number }
+interface ColumnInfo {
+  name: string
+  pk: number
+}
+interface IndexInfo {
+  name: string
+  unique: number
+  partial: number
+}
+interface TableInfo {
+  name: string
+  type: string
+  notnull: number
+  pk: number
+}
 
 export async function sqliteTableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined> {
   const columns: TableInfo[] = await knex.raw('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', [table])
@@ -14,8 +26,7 @@ export async function sqliteTableColumns(knex: Knex, table: string): Promise<Col
   // them: such a key counts as NOT NULL unless a NULL is actually there.
   const pk = columns.filter((c) => c.pk > 0)
   const pkHoldsNull =
-    pk.length === 1 && pk[0]!.notnull === 0 &&
-    (await knex(table).whereNull(pk[0]!.name).first(knex.raw('1'))) !== undefined
+    pk.length === 1 && pk[0]!.notnull === 0 && (await knex(table).whereNull(pk[0]!.name).first(knex.raw('1'))) !== undefined
   return columns.map((c) => ({
     name: c.name,
     type: c.type,

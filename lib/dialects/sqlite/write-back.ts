@@ -6,12 +6,7 @@ import { groupByColumns } from '../group-by-columns.ts'
 const MAX_VARIABLES = 30000
 
 /** UPDATE … FROM (VALUES …): one statement per chunk of rows that change the same columns. */
-export async function sqliteWriteBack(
-  trx: Knex.Transaction,
-  table: string,
-  key: string,
-  rows: RowChange[],
-): Promise<number> {
+export async function sqliteWriteBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number> {
   let written = 0
   for (const [columns, group] of groupByColumns(rows)) {
     const width = columns.length + 1
