@@ -1,9 +1,7 @@
 import type { Knex } from 'knex'
-import { connect } from '../lib/config/connect.ts'
-import { loadMigrations } from '../lib/config/load-migrations.ts'
-import { type ResolvedConfig, resolveConfig } from '../lib/config/resolve-config.ts'
-import type { Migration } from '../lib/core/migration.ts'
-import type { Dialect } from '../lib/dialects/dialect.ts'
+import { defaultActor } from '../lib/api/actor.ts'
+import type { Evolve } from '../lib/api/evolve.ts'
+import { openEvolve } from '../lib/api/open-evolve.ts'
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -12,32 +10,17 @@ export interface GlobalOptions {
   dir?: string
 }
 
-export interface Session {
-  config: ResolvedConfig
-  knex: Knex
-  dialect: Dialect
-  loadMigrations(names?: string[]): Promise<Migration[]>
-  close(): Promise<void>
-}
-
-/** Resolves configuration and connects; the caller must `close()` it. */
-export async function openSession(options: GlobalOptions, pool?: Knex.PoolConfig): Promise<Session> {
-  const config = await resolveConfig({ ...options, cwd: process.cwd(), env: process.env })
-  const { knex, dialect } = await connect(config, pool)
-  return {
-    config,
-    knex,
-    dialect,
-    loadMigrations: (names) => loadMigrations(config.migrationsDir, names),
-    close: () => knex.destroy(),
-  }
-}
-
-export async function withSession<T>(options: GlobalOptions, fn: (s: Session) => Promise<T>, pool?: Knex.PoolConfig): Promise<T> {
-  const session = await openSession(options, pool)
+/** Opens the admin object for one command and closes it afterwards. */
+export async function withEvolve<T>(options: GlobalOptions, fn: (evolve: Evolve) => Promise<T>, pool?: Knex.PoolConfig): Promise<T> {
+  const evolve = await openEvolve({ db: options.db, config: options.config, dir: options.dir, pool, by: defaultActor() })
   try {
-    return await fn(session)
+    return await fn(evolve)
   } finally {
-    await session.close()
+    await evolve.close()
   }
+}
+
+/** The migrations directory, which commands mention in their messages. */
+export function dirOf(evolve: Evolve): string {
+  return evolve.migrationsDir ?? './migrations'
 }

@@ -1,4 +1,4 @@
-import type { RunProgress } from '../lib/core/progress.ts'
+import type { RunProgress } from '../lib/index.ts'
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null) return '-'
@@ -7,17 +7,11 @@ export function formatDuration(seconds: number | null): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
 }
 
-/** `running`, `running, throttled (why)`, or `running (no workers)` when nobody serves it. */
-export function stateText(p: RunProgress): string {
-  if (p.state === 'running' && p.workers === 0) return 'running (no workers)'
-  return p.throttled ? `${p.state}, throttled (${p.throttled})` : p.state
-}
-
 /** One human line for a run: what `run` prints as progress and `status` as a row. */
 export function progressLine(p: RunProgress): string {
   const total = p.total === null ? '' : `/${p.total}`
   const pct = p.total ? ` (${Math.min(100, Math.floor((100 * p.done) / Math.max(1, p.total)))}%)` : ''
-  const parts = [`${p.name}: ${stateText(p)}`, `${p.done}${total} rows${pct}`]
+  const parts = [`${p.name}: ${p.stateText}`, `${p.done}${total} rows${pct}`]
   if (p.failed > 0) parts.push(`${p.failed} failed`)
   if (p.retries > 0) parts.push(`${p.retries} retries`)
   if (p.rowsPerSecond !== null) parts.push(`${p.rowsPerSecond} rows/s`)

@@ -8,3 +8,15 @@ export function positiveInt(flag: string): (value: string) => number {
     return n
   }
 }
+
+/** A commander argument parser for a JSON value (a key); a bare word is taken as a string. */
+export function jsonValue(flag: string): (value: string) => unknown {
+  return (value) => {
+    try {
+      return JSON.parse(value)
+    } catch {
+      if (/^[\w.-]+$/.test(value)) return value
+      throw new InvalidArgumentError(`${flag} takes a key as JSON (e.g. 42 or '"abc"'), got ${value}`)
+    }
+  }
+}

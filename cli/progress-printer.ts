@@ -1,17 +1,16 @@
-import type { Knex } from 'knex'
-import type { EvolveEmitter } from '../lib/core/events.ts'
-import { getProgress } from '../lib/core/progress.ts'
+import type { Evolve } from '../lib/api/evolve.ts'
 import { progressLine } from './format.ts'
 
 const PRINT_EVERY_MS = 1000
 
 /** Plain progress lines (the `pretty` log format): at most one progress line a second. */
-export function printProgress(events: EvolveEmitter, knex: Knex): void {
+export function printProgress(evolve: Evolve): void {
+  const { events } = evolve
   let last = 0
   const tick = ({ run }: { run: string }) => {
     if (Date.now() - last < PRINT_EVERY_MS) return
     last = Date.now()
-    getProgress(knex, run).then(
+    evolve.progress(run).then(
       (p) => console.log(progressLine(p)),
       () => {},
     )
@@ -29,7 +28,6 @@ export function printProgress(events: EvolveEmitter, knex: Knex): void {
     console.log(`${run}: sweep ${pass}: ${pending} rows still pending (written in the old shape meanwhile)`),
   )
   events.on('batch:takeover', ({ run, batchId }) => console.log(`${run}: took over batch ${batchId} from a dead worker`))
-  events.on('run:end', ({ run, error }) => {
-    if (error) console.log(`${run}: ${error}`)
-  })
+  // Every way a run ends says why: finished, failed at maxFailures, still written in the old shape.
+  events.on('run:end', ({ run, state, error }) => console.log(error ? `${run}: ${state}: ${error}` : `${run}: ${state}`))
 }

@@ -1,16 +1,38 @@
+// The public library: everything an app, a script or a front end imports from 'evolvekit'.
+
+// Migration files and config files
 export { defineMigration } from './api/define-migration.ts'
 export type { MigrationDefinition, BatchContext, AnyRow } from './api/define-migration.ts'
 export { defineConfig } from './api/define-config.ts'
 export type { EvolveConfig } from './api/define-config.ts'
+export { createMigration } from './api/migration.ts'
+export { loadMigrations } from './config/load-migrations.ts'
+export type { Migration, EvolveMode } from './core/migration.ts'
+
+// The admin layer: one object for every front end
+export { openEvolve } from './api/open-evolve.ts'
+export type { OpenWithKnex, OpenWithConfig } from './api/open-evolve.ts'
+export { Evolve } from './api/evolve.ts'
+export type { FailedObject, StartOptions, Who } from './api/evolve.ts'
+export { RunHandle } from './api/run-handle.ts'
+export type { WatchOptions } from './api/watch.ts'
+export type { PlanDescription } from './core/describe-plan.ts'
+export type { RunProgress } from './core/progress.ts'
+export type { RunState } from './store/runs.ts'
+export { TRANSITIONS as RUN_TRANSITIONS } from './core/run-state.ts'
+export type { EvolveEvents } from './core/events.ts'
+export { EvolveEmitter } from './core/events.ts'
+
+// For apps: completion gate, control and latency reports
 export { isDone, assertDone } from './api/completion.ts'
+export { pauseRun, resumeRun, cancelRun, reportAppLatency } from './api/control.ts'
+
+// Lower level: the engine itself
 export { Runner } from './core/runner.ts'
 export type { RunnerOptions } from './core/runner.ts'
-export type { EvolveEvents } from './core/events.ts'
-export type { RunProgress } from './core/progress.ts'
-export { getProgress } from './core/progress.ts'
-export type { Migration } from './core/migration.ts'
-export { loadMigrations } from './config/load-migrations.ts'
-export { EvolveError, EvolveUsageError, EvolveConnectionError, EvolveNotDoneError } from './errors.ts'
-export { pauseRun, resumeRun, cancelRun, reportAppLatency } from './api/control.ts'
-export type { ThrottleOptions, ThrottleAnswer } from './core/throttle.ts'
+export type { RunOptions } from './core/context.ts'
+export type { PacingOptions } from './core/pacing.ts'
+export type { ThrottleOptions, ThrottleAnswer, ThrottleSource } from './core/throttle.ts'
 export { collectMetrics } from './observe/metrics.ts'
+
+export { EvolveError, EvolveUsageError, EvolveConnectionError, EvolveNotDoneError } from './errors.ts'

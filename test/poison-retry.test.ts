@@ -233,6 +233,8 @@ for (const d of dialects) {
 
         const run = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(run.code, 1, output(run))
+        // The run's own output says why it stopped, not only the status afterwards.
+        assert.match(run.stdout, /001_broken: failed: stopped after \d+ failed objects \(maxFailures 5\)/)
         const state = await runRow(db, '001_broken')
         assert.equal(state?.state, 'failed')
         assert.match(state?.lastError ?? '', /maxFailures/)

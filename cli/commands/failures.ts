@@ -1,44 +1,22 @@
 import type { Command } from 'commander'
-import { usage } from '../../lib/errors.ts'
-import { listMigrationFiles } from '../../lib/config/load-migrations.ts'
-import { listFailures } from '../../lib/store/failures.ts'
-import { getRun } from '../../lib/store/runs.ts'
-import { hasSchema } from '../../lib/store/schema.ts'
-import { type GlobalOptions, withSession } from '../context.ts'
+import { type GlobalOptions, withEvolve } from '../context.ts'
 import { table } from '../format.ts'
+import { jsonValue, positiveInt } from '../parse.ts'
 
 export function registerFailures(program: Command): void {
   program
     .command('failures')
-    .description('the objects a run could not evolve, with their errors')
+    .description('the objects a run could not evolve, with their errors (in key order)')
     .argument('<name>', 'migration name')
     .option('--json', 'print an array of { key, error, attempts, ... }')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'))
+    .option('--after <key>', 'start after this key (JSON, e.g. 42 or "abc"): the last key of the previous page', jsonValue('--after'))
     .action(async (name: string, _flags: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>()
-      await withSession(opts, async (s) => {
-        if (!(await hasSchema(s.knex)) || !(await getRun(s.knex, name))) {
-          const known = listMigrationFiles(s.config.migrationsDir).map((f) => f.name)
-          if (!known.includes(name)) {
-            throw usage(
-              'E_UNKNOWN_MIGRATION',
-              `no migration named "${name}" in ${s.config.migrationsDir} (found: ${known.join(', ') || 'none'})`,
-            )
-          }
-          throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: see \`evolve status\``)
-        }
-        const failures = await listFailures(s.knex, name)
+      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; limit?: number; after?: unknown }>()
+      await withEvolve(opts, async (evolve) => {
+        const failures = await evolve.failures(name, { limit: opts.limit, after: opts.after })
         if (opts.json) {
-          console.log(
-            JSON.stringify(
-              failures.map((f) => ({
-                ...f,
-                createdAt: new Date(f.createdAt).toISOString(),
-                updatedAt: new Date(f.updatedAt).toISOString(),
-              })),
-              null,
-              2,
-            ),
-          )
+          console.log(JSON.stringify(failures, null, 2))
           return
         }
         if (failures.length === 0) {

@@ -1,7 +1,5 @@
 import type { Command } from 'commander'
-import { describePlan } from '../../lib/core/describe-plan.ts'
-import { validateMigrations } from '../../lib/core/validate.ts'
-import { type GlobalOptions, withSession } from '../context.ts'
+import { type GlobalOptions, withEvolve } from '../context.ts'
 import { positiveInt } from '../parse.ts'
 
 export function registerPlan(program: Command): void {
@@ -13,11 +11,8 @@ export function registerPlan(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .action(async (names: string[], _flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; batchSize?: number }>()
-      await withSession(opts, async (s) => {
-        const migrations = await s.loadMigrations(names)
-        await validateMigrations(s.knex, s.dialect, migrations)
-        const plans = []
-        for (const m of migrations) plans.push(await describePlan(s.knex, s.dialect, m, opts.batchSize))
+      await withEvolve(opts, async (evolve) => {
+        const plans = await evolve.plan(names, { batchSize: opts.batchSize })
         if (opts.json) {
           console.log(JSON.stringify(plans, null, 2))
           return

@@ -1,15 +1,12 @@
 import type { Command } from 'commander'
-import type { Knex } from 'knex'
 import { pino } from 'pino'
-import { Runner } from '../../lib/core/runner.ts'
-import type { RunOptions } from '../../lib/core/context.ts'
-import type { RunProgress } from '../../lib/core/progress.ts'
-import { reportedAppLatency } from '../../lib/core/throttle.ts'
+import type { Evolve, StartOptions } from '../../lib/api/evolve.ts'
+import type { RunHandle } from '../../lib/api/run-handle.ts'
 import { usage } from '../../lib/errors.ts'
 import { serveMetrics } from '../../lib/http/metrics-server.ts'
 import { logEvents } from '../../lib/observe/log-events.ts'
 import { collectMetrics } from '../../lib/observe/metrics.ts'
-import { type GlobalOptions, type Session, withSession } from '../context.ts'
+import { type GlobalOptions, dirOf, withEvolve } from '../context.ts'
 import { EXIT } from '../fail.ts'
 import { progressLine } from '../format.ts'
 import { positiveInt } from '../parse.ts'
@@ -48,17 +45,16 @@ export function registerRun(program: Command): void {
     .argument('[names...]', 'migration names (file names without extension)')
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
-      process.exitCode = await withSession(
+      process.exitCode = await withEvolve(
         opts,
-        async (s) => {
-          const migrations = await s.loadMigrations(names)
-          if (migrations.length === 0) {
-            console.log(`no migrations in ${s.config.migrationsDir}: create one with \`evolve create <name>\``)
+        async (evolve) => {
+          const count = (await evolve.migrations(names)).length
+          if (count === 0) {
+            console.log(`no migrations in ${dirOf(evolve)}: create one with \`evolve create <name>\``)
             return EXIT.ok
           }
-          const runner = newRunner(s, opts, migrations)
-          await noteUnwatchedLatency(s, opts)
-          return drive(runner, s.knex, opts, migrations.length, () => runner.run())
+          await noteUnwatchedLatency(evolve, opts)
+          return drive(evolve, opts, count, () => evolve.run(names, startOptions(opts)))
         },
         poolFor(opts),
       )
@@ -69,12 +65,9 @@ export function registerRun(program: Command): void {
     .argument('<name>', 'migration name')
     .action(async (name: string, _flags: RunFlags, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
-      process.exitCode = await withSession(
+      process.exitCode = await withEvolve(
         opts,
-        async (s) => {
-          const runner = newRunner(s, opts, await s.loadMigrations([name]))
-          return drive(runner, s.knex, opts, 1, async () => [await runner.retry(name)])
-        },
+        (evolve) => drive(evolve, opts, 1, () => evolve.retry(name, startOptions(opts))),
         poolFor(opts),
       )
     })
@@ -85,50 +78,47 @@ function poolFor(opts: RunFlags) {
   return { max: (opts.workers ?? 1) + 4 }
 }
 
-function newRunner(s: Session, opts: RunFlags, migrations: Awaited<ReturnType<Session['loadMigrations']>>): Runner {
-  return new Runner({ knex: s.knex, migrations, workers: opts.workers, ...runOptionsOf(s, opts) })
-}
-
-/** The config file's run options, overridden by the flags given. */
-function runOptionsOf(s: Session, opts: RunFlags): Partial<RunOptions> {
-  const flags: Partial<RunOptions> = {
+/** The flags given; the config file's run options fill in the rest (in the admin layer). */
+function startOptions(opts: RunFlags): StartOptions {
+  return {
+    workers: opts.workers,
     batchSize: opts.batchSize,
     targetBatchMs: opts.targetBatchMs,
     maxRowsPerSecond: opts.maxRowsPerSecond,
     maxReplicationLagMs: opts.maxReplicationLagMs,
     maxAppLatencyMs: opts.maxAppLatencyMs,
   }
-  const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined))
-  return { ...s.config.run, ...defined }
 }
 
 /** An app latency limit with nothing to measure against holds nothing back: say so. */
-async function noteUnwatchedLatency(s: Session, opts: RunFlags): Promise<void> {
-  const o = runOptionsOf(s, opts)
-  if (o.maxAppLatencyMs === undefined || o.latencyProbe || (await reportedAppLatency(s.knex, s.dialect)) !== null) return
+async function noteUnwatchedLatency(evolve: Evolve, opts: RunFlags): Promise<void> {
+  if (!(await evolve.latencyUnwatched(startOptions(opts)))) return
   process.stderr.write(
     'evolve: note: the app latency limit holds back only on a latency the app reports with reportAppLatency() (none in the last 10 s) or times with latencyProbe in evolve.config.ts\n',
   )
 }
 
-/** Runs to the end while reporting; returns the exit code. `expected`: how many runs `work` serves. */
-async function drive(runner: Runner, knex: Knex, opts: RunFlags, expected: number, work: () => Promise<RunProgress[]>): Promise<number> {
-  const stopOnSignal = () => {
-    process.stderr.write('evolve: stopping after the current batch (press Ctrl-C again to abort)\n')
-    runner.stop()
-    process.once('SIGINT', () => process.exit(130))
-  }
-  process.once('SIGINT', stopOnSignal)
-  process.once('SIGTERM', () => runner.stop())
+/** Runs to the end while reporting; returns the exit code. `expected`: how many runs the work serves. */
+async function drive(evolve: Evolve, opts: RunFlags, expected: number, start: () => Promise<RunHandle>): Promise<number> {
   const json = opts.logFormat === 'json'
   const log = json ? pino({ base: undefined }) : undefined
-  if (log) logEvents(runner.events, log)
-  else printProgress(runner.events, knex)
-  const server = opts.metricsPort ? await listen(runner, opts.metricsPort) : undefined
+  if (log) logEvents(evolve.events, log)
+  else printProgress(evolve)
+  const server = opts.metricsPort ? await listen(evolve, opts.metricsPort) : undefined
+  let handle: RunHandle | undefined
+  const stopOnSignal = () => {
+    process.stderr.write('evolve: stopping after the current batch (press Ctrl-C again to abort)\n')
+    handle?.stop()
+    process.once('SIGINT', () => process.exit(130))
+  }
+  const stopOnTerm = () => handle?.stop()
+  process.once('SIGINT', stopOnSignal)
+  process.once('SIGTERM', stopOnTerm)
   try {
-    const results = await work()
+    handle = await start()
+    const results = await handle.done
     // Stopped between two migrations, every run returned may be done while later ones never began.
-    const stopped = results.some((r) => r.state === 'running') || (runner.stopped && results.length < expected)
+    const stopped = results.some((r) => r.state === 'running') || (handle.stopped && results.length < expected)
     const ok = !stopped && results.every((r) => r.state === 'done')
     if (log) log.info({ event: 'summary', ok, stopped, runs: results }, ok ? 'done' : stopped ? 'stopped' : 'not done')
     else {
@@ -138,14 +128,15 @@ async function drive(runner: Runner, knex: Knex, opts: RunFlags, expected: numbe
     return ok ? EXIT.ok : EXIT.runFailed
   } finally {
     server?.close()
-    runner.events.removeAllListeners()
+    evolve.events.removeAllListeners()
     process.off('SIGINT', stopOnSignal)
+    process.off('SIGTERM', stopOnTerm)
   }
 }
 
-async function listen(runner: Runner, port: number) {
+async function listen(evolve: Evolve, port: number) {
   try {
-    return await serveMetrics(collectMetrics(runner.events), port)
+    return await serveMetrics(collectMetrics(evolve.events), port)
   } catch (err) {
     throw usage('E_METRICS_PORT', `cannot serve metrics on port ${port}: ${(err as Error).message}; pick another --metrics-port`)
   }

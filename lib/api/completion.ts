@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { EvolveNotDoneError } from '../errors.ts'
 import { getProgress } from '../core/progress.ts'
+import { storeFor } from '../store/store.ts'
 import type { RunState } from '../store/runs.ts'
 
 /**
@@ -12,7 +13,7 @@ import type { RunState } from '../store/runs.ts'
  * ```
  */
 export async function isDone(knex: Knex, name: string): Promise<boolean> {
-  return (await getProgress(knex, name)).state === 'done'
+  return (await getProgress(storeFor(knex), knex, name)).state === 'done'
 }
 
 /**
@@ -28,7 +29,7 @@ export async function isDone(knex: Knex, name: string): Promise<boolean> {
  * ```
  */
 export async function assertDone(knex: Knex, name: string): Promise<void> {
-  const p = await getProgress(knex, name)
+  const p = await getProgress(storeFor(knex), knex, name)
   if (p.state === 'done') return
   const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
   const failed = p.failed > 0 ? `, ${p.failed} failed` : ''

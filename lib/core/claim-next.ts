@@ -1,7 +1,7 @@
-import { type Batch, claimBatch, claimPendingBatch, findOpenBatches, insertBatch, rowsSpent } from '../store/batches.ts'
+import type { Batch } from '../store/batches.ts'
 import type { ThrottleDecision } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
-import { type Run, updateRun } from '../store/runs.ts'
+import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
 import { deadOwners } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
@@ -19,9 +19,10 @@ export type NextStep =
  * compare-and-set, so workers in any number of processes never share a batch.
  */
 export async function claimNext(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
-  const pending = await claimPendingBatch(ctx.knex, ctx.dialect.skipLocked, run.name, ctx.workerId)
+  const { store } = ctx
+  const pending = await store.batches.claimPending(ctx.knex, run.name, ctx.workerId)
   if (pending) return { kind: 'batch', batch: pending }
-  const open = await findOpenBatches(ctx.knex, run.name)
+  const open = await store.batches.findOpen(ctx.knex, run.name)
   // A claim of ours with no batch running means an attempt escaped with an error: take it up again.
   const mine = open.find((b) => b.state === 'claimed' && b.owner === ctx.workerId)
   if (mine) return { kind: 'batch', batch: mine }
@@ -30,12 +31,12 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number): Pro
   if (others.length > 0) {
     const dead = await deadOwners(
       ctx.knex,
-      ctx.dialect,
+      store,
       others.map((b) => b.owner!),
       ctx.options.leaseMs,
     )
     for (const batch of others.filter((b) => dead.has(b.owner!))) {
-      if (await claimBatch(ctx.knex, batch, ctx.workerId)) {
+      if (await store.batches.claim(ctx.knex, batch, ctx.workerId)) {
         ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
         return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }
       }
@@ -52,7 +53,7 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
   const boundary = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
   const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
   if (!boundary) {
-    await updateRun(ctx.knex, run.name, { scanDone: true }, expected)
+    await ctx.store.runs.update(ctx.knex, run.name, { scanDone: true }, expected)
     return { kind: 'again' }
   }
   const limit = ctx.options.maxRowsPerSecond
@@ -60,9 +61,9 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
     return await ctx.knex.transaction(async (trx): Promise<NextStep> => {
       // The compare-and-set lines claimers up on the run row, so the rate check below sees
       // every other worker's claims: N workers share one limit.
-      if (!(await updateRun(trx, run.name, { cursor: encodeKey(boundary.key) }, expected))) return { kind: 'again' }
-      if (limit !== undefined && (await rowsSpent(trx, ctx.dialect.clockMs(trx), run.name, 1000)) + size > limit) throw RATE_LIMITED
-      const batch = await insertBatch(trx, run.name, run.phase, { lo: after, hi: boundary.key }, ctx.workerId, size)
+      if (!(await ctx.store.runs.update(trx, run.name, { cursor: encodeKey(boundary.key) }, expected))) return { kind: 'again' }
+      if (limit !== undefined && (await ctx.store.batches.rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
+      const batch = await ctx.store.batches.insert(trx, run.name, run.phase, { lo: after, hi: boundary.key }, ctx.workerId, size)
       return { kind: 'batch', batch, planned: boundary.full }
     })
   } catch (err) {

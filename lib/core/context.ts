@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect, Presence } from '../dialects/dialect.ts'
+import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
 import { type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
@@ -33,9 +34,12 @@ export const RUN_DEFAULTS: RunOptions = {
 export interface WorkerContext {
   knex: Knex
   dialect: Dialect
+  store: Store
   migration: Migration
   events: EvolveEmitter
   workerId: string
+  /** Who this runner is in the runs' history: `runner host:pid`. */
+  by: string
   options: RunOptions
   /** Aborted when the process is asked to stop: finish the current batch, then leave. */
   signal: AbortSignal

@@ -1,11 +1,9 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { decodeKey } from '../store/db.ts'
-import { getRun } from '../store/runs.ts'
-import { hasSchema } from '../store/schema.ts'
+import { storeFor } from '../store/store.ts'
 import type { Migration } from './migration.ts'
 import { batchQuery, countPending, lockedRowsQuery, nextBoundary, setUpdateQuery } from './planner.ts'
-import { getProgress } from './progress.ts'
 
 export interface PlanDescription {
   name: string
@@ -27,7 +25,8 @@ export interface PlanDescription {
  * and never creates the tracking tables.
  */
 export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, fixedBatchSize?: number): Promise<PlanDescription> {
-  const run = (await hasSchema(knex)) ? await getRun(knex, m.name) : undefined
+  const store = storeFor(knex)
+  const run = (await store.has(knex)) ? await store.runs.get(knex, m.name) : undefined
   // The size a resumed run has learned is the size its next batches will have.
   const batchSize = fixedBatchSize ?? run?.batchSize ?? m.batchSize
   const about = { name: m.name, description: m.description, mode: m.mode, table: m.table, key: m.key, batchSize }
@@ -41,7 +40,7 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
   const hi = scanFinished ? undefined : (await nextBoundary(knex, m, after, batchSize, sweeping))?.key
   return {
     ...about,
-    state: (await getProgress(knex, m.name)).state,
+    state: run?.state ?? 'pending',
     rows,
     pending,
     batches: scanFinished ? 0 : Math.ceil(left / batchSize),

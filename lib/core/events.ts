@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { RetryReason } from '../dialects/dialect.ts'
 import type { RunState } from '../store/runs.ts'
+import type { RunProgress } from './progress.ts'
 import type { ThrottleSource } from './throttle.ts'
 
 /**
@@ -8,6 +9,8 @@ import type { ThrottleSource } from './throttle.ts'
  * and the UI all subscribe to these; the core never prints.
  */
 export interface EvolveEvents {
+  /** Every change of a run's state, from any writer in this process; `by` says who asked. */
+  'run:state': [{ run: string; from: RunState; to: RunState; by: string; reason: string | null }]
   'run:start': [{ run: string; state: RunState; total: number | null; resumed: boolean }]
   'run:skip': [{ run: string; state: RunState; reason: string }]
   'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
@@ -19,6 +22,10 @@ export interface EvolveEvents {
   'object:failed': [{ run: string; key: unknown; error: string }]
   sweep: [{ run: string; pass: number; pending: number }]
   throttled: [{ run: string; source: ThrottleSource; reason: string; ms: number }]
+  /** A progress tick for one run, from the admin layer's watch (at most one a second per run by default). */
+  progress: [RunProgress]
+  /** The admin layer's watch could not read the database this time; it tries again. */
+  'watch:error': [{ error: string }]
 }
 
 export class EvolveEmitter extends EventEmitter<EvolveEvents> {}

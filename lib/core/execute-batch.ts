@@ -1,8 +1,7 @@
 import pRetry from 'p-retry'
 import { LostClaimError, errorMessage } from '../errors.ts'
-import { type Batch, fenceBatch, finishBatch } from '../store/batches.ts'
+import type { Batch } from '../store/batches.ts'
 import type { Knex } from 'knex'
-import { clearFailures, recordFailure, takeFailures } from '../store/failures.ts'
 import { encodeKey } from '../store/db.ts'
 import { pendingKeys } from './planner.ts'
 import type { WorkerContext } from './context.ts'
@@ -66,18 +65,17 @@ async function attempt(ctx: WorkerContext, batch: Batch, retries: number, starte
 async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, retries: number, started: number) {
   const m = ctx.migration
   await ctx.dialect.beginBatch(trx, m)
-  if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
+  if (!(await ctx.store.batches.fence(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
   // A retry batch evolves only the failed objects it can take: never one a concurrent or
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
-  const taken =
-    batch.phase === 'retry' ? await takeFailures(trx, m.name, batch.keys ?? [], ctx.dialect.lockRows) : new Map<string, number>()
+  const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
   const { rows, keys } = await applyMigration(trx, ctx, bounds)
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
-  await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
+  await ctx.store.batches.finish(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
   if (batch.phase === 'sweep')
-    await clearFailures(
+    await ctx.store.failures.clear(
       trx,
       m.name,
       keys.filter((k) => !stuck.includes(k)),
@@ -96,6 +94,6 @@ async function recordStuck(trx: Knex.Transaction, ctx: WorkerContext, keys: unkn
   const m = ctx.migration
   if (!m.pending || keys.length === 0) return []
   const stuck = await pendingKeys(trx, m, { keys })
-  for (const key of stuck) await recordFailure(trx, m.name, key, STUCK, 1 + (taken.get(encodeKey(key)) ?? 0))
+  for (const key of stuck) await ctx.store.failures.record(trx, m.name, key, STUCK, 1 + (taken.get(encodeKey(key)) ?? 0))
   return stuck
 }

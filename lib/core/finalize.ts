@@ -1,6 +1,5 @@
-import { countFailures, listFailures } from '../store/failures.ts'
-import { type Run, type RunPatch, updateRun } from '../store/runs.ts'
-import { batchTotals } from '../store/batches.ts'
+import type { Run, RunPatch } from '../store/runs.ts'
+import { changeRunState } from './run-state.ts'
 import type { WorkerContext } from './context.ts'
 import { countPending } from './planner.ts'
 
@@ -12,11 +11,11 @@ import { countPending } from './planner.ts'
 export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   const m = ctx.migration
   if (m.pending) {
-    const failedKeys = (await listFailures(ctx.knex, m.name)).map((f) => f.key)
+    const failedKeys = (await ctx.store.failures.list(ctx.knex, m.name)).map((f) => f.key)
     // One snapshot: the total and the failed rows subtracted from it must agree.
     const pending = await ctx.dialect.readSnapshot(ctx.knex, (trx) => countPending(trx, m, failedKeys))
     if (pending > 0 && run.sweepPass < m.sweeps) {
-      const moved = await updateRun(
+      const moved = await ctx.store.runs.update(
         ctx.knex,
         m.name,
         { phase: 'sweep', sweepPass: run.sweepPass + 1, cursor: null, scanDone: false },
@@ -27,7 +26,7 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
     }
     if (pending > 0) return stillWritten(ctx, run, pending)
   }
-  const failed = await countFailures(ctx.knex, m.name)
+  const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
   return endRun(
     ctx,
@@ -60,12 +59,13 @@ async function endRun(
   error: string | null,
   patch: RunPatch = {},
 ): Promise<boolean> {
-  const m = ctx.migration
-  const expected = { state: 'running', scanDone: true, phase: run.phase, sweepPass: run.sweepPass } as const
-  if (!(await updateRun(ctx.knex, m.name, { state, lastError: error, finishedAt: ctx.dialect.clockMs(ctx.knex), ...patch }, expected)))
-    return false
-  const totals = await batchTotals(ctx.knex, m.name)
-  const failed = await countFailures(ctx.knex, m.name)
-  ctx.events.emit('run:end', { run: m.name, state, done: totals.rowsDone, failed, error })
-  return true
+  if (run.state !== 'running') return false
+  // run:end is emitted by the state machine, for every way a run ends.
+  return changeRunState(ctx.store, ctx.events, ctx.knex, run, {
+    to: state,
+    by: ctx.by,
+    reason: error,
+    patch: { lastError: error, finishedAt: 'now', ...patch },
+    expected: { scanDone: true, phase: run.phase, sweepPass: run.sweepPass },
+  })
 }

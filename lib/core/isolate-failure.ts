@@ -1,7 +1,6 @@
 import { LostClaimError } from '../errors.ts'
-import { type Batch, type BatchBounds, fenceBatch, finishBatch, insertBatch } from '../store/batches.ts'
-import { clearFailures, countFailures, recordFailure } from '../store/failures.ts'
-import { updateRun } from '../store/runs.ts'
+import type { Batch, BatchBounds } from '../store/batches.ts'
+import { changeRunState } from './run-state.ts'
 import type { WorkerContext } from './context.ts'
 import { pendingKeys } from './planner.ts'
 
@@ -12,31 +11,32 @@ import { pendingKeys } from './planner.ts'
  */
 export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: string, attempts: number): Promise<void> {
   const m = ctx.migration
+  const { store } = ctx
   const keys = await pendingKeys(ctx.knex, m, batch)
   try {
     await ctx.knex.transaction(async (trx) => {
-      if (!(await fenceBatch(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
+      if (!(await store.batches.fence(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
       // Failed objects of a retry batch that need no evolving any more are failures no longer.
       if (batch.phase === 'retry')
-        await clearFailures(
+        await store.failures.clear(
           trx,
           m.name,
           (batch.keys ?? []).filter((k) => !keys.includes(k)),
         )
       if (keys.length > 1) {
-        await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
-        for (const half of split(batch, keys)) await insertBatch(trx, m.name, batch.phase, half, null)
+        await store.batches.finish(trx, batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
+        for (const half of split(batch, keys)) await store.batches.insert(trx, m.name, batch.phase, half, null)
         return
       }
       // No pending row left means the failure was not about a row (it changed under us): done.
-      await finishBatch(trx, ctx.dialect.clockMs(trx), batch.id, {
+      await store.batches.finish(trx, batch.id, {
         state: keys.length === 1 ? 'failed' : 'done',
         rows: 0,
         retries: attempts - 1,
         durationMs: 0,
         error,
       })
-      if (keys.length === 1) await recordFailure(trx, m.name, keys[0], error, attempts)
+      if (keys.length === 1) await store.failures.record(trx, m.name, keys[0], error, attempts)
     })
   } catch (err) {
     if (err instanceof LostClaimError) return
@@ -62,13 +62,16 @@ function split(batch: Batch, keys: unknown[]): BatchBounds[] {
 
 export async function stopIfTooManyFailures(ctx: WorkerContext, lastError: string): Promise<void> {
   const m = ctx.migration
-  const failed = await countFailures(ctx.knex, m.name)
+  const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed < m.maxFailures) return
   const message = `stopped after ${failed} failed objects (maxFailures ${m.maxFailures}); the migration is likely broken. Last error: ${lastError}. Fix it, then \`evolve run ${m.name}\` continues and \`evolve retry ${m.name}\` re-drives the failed objects`
-  await updateRun(
-    ctx.knex,
-    m.name,
-    { state: 'failed', lastError: message, finishedAt: ctx.dialect.clockMs(ctx.knex) },
-    { state: 'running' },
-  )
+  const run = await ctx.store.runs.get(ctx.knex, m.name)
+  if (run?.state !== 'running') return
+  // Lost to another change (a sibling stopped it first, an operator paused it): nothing to add.
+  await changeRunState(ctx.store, ctx.events, ctx.knex, run, {
+    to: 'failed',
+    by: ctx.by,
+    reason: message,
+    patch: { lastError: message, finishedAt: 'now' },
+  })
 }

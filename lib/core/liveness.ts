@@ -1,7 +1,6 @@
 import { hostname } from 'node:os'
 import type { Knex } from 'knex'
-import type { Dialect } from '../dialects/dialect.ts'
-import { getWorkers } from '../store/workers.ts'
+import type { Store } from '../store/store.ts'
 
 /** Worker ids alive in this process: a row with our own pid but another id is a dead predecessor. */
 export const localWorkers = new Set<string>()
@@ -11,9 +10,10 @@ export const localWorkers = new Set<string>()
  * then the dialect's session check where it has one (PostgreSQL: the worker's advisory
  * lock is free because its session is gone, on any host), else a vanished pid on this host.
  */
-export async function deadOwners(knex: Knex, dialect: Dialect, owners: string[], leaseMs: number): Promise<Set<string>> {
+export async function deadOwners(knex: Knex, store: Store, owners: string[], leaseMs: number): Promise<Set<string>> {
+  const { dialect } = store
   const unique = [...new Set(owners)]
-  const rows = new Map((await getWorkers(knex, dialect.clockMs(knex), unique)).map((w) => [w.id, w]))
+  const rows = new Map((await store.workers.get(knex, unique)).map((w) => [w.id, w]))
   const dead = new Set<string>()
   const here = hostname()
   for (const owner of unique) {

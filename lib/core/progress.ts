@@ -1,18 +1,16 @@
 import type { Knex } from 'knex'
-import { type BatchTotals, batchTotals, recentRows } from '../store/batches.ts'
-import { clockNow } from '../store/db.ts'
-import { countFailures } from '../store/failures.ts'
-import { type Run, type RunState, getRun } from '../store/runs.ts'
-import { hasSchema } from '../store/schema.ts'
-import { recentWorkers } from '../store/workers.ts'
+import type { BatchTotals } from '../store/batches.ts'
+import type { Run, RunState } from '../store/runs.ts'
+import type { Store } from '../store/store.ts'
 import { RUN_DEFAULTS } from './context.ts'
-import { dialectOf } from '../dialects/for-knex.ts'
 import { deadOwners } from './liveness.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
 export interface RunProgress {
   name: string
   state: RunState
+  /** The state as an operator reads it: `running (no workers)`, `running, throttled (why)`, … */
+  stateText: string
   done: number
   failed: number
   /** Estimate: rows pending when the run started, less those done since. null before the run starts. */
@@ -34,14 +32,16 @@ export interface RunProgress {
   startedAt: string | null
   finishedAt: string | null
   lastError: string | null
+  /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
+  changedBy: string | null
+  changeReason: string | null
 }
 
 const RATE_WINDOW_MS = 30_000
 
-async function liveWorkers(knex: Knex, name: string): Promise<number> {
-  const dialect = dialectOf(knex)
-  const recent = (await recentWorkers(knex, dialect.clockMs(knex), name, RUN_DEFAULTS.leaseMs)).map((w) => w.id)
-  const dead = await deadOwners(knex, dialect, recent, RUN_DEFAULTS.leaseMs)
+async function liveWorkers(store: Store, knex: Knex, name: string): Promise<number> {
+  const recent = (await store.workers.recent(knex, name, RUN_DEFAULTS.leaseMs)).map((w) => w.id)
+  const dead = await deadOwners(knex, store, recent, RUN_DEFAULTS.leaseMs)
   return recent.length - dead.size
 }
 
@@ -49,6 +49,7 @@ export function notStarted(name: string): RunProgress {
   return {
     name,
     state: 'pending',
+    stateText: 'pending',
     done: 0,
     failed: 0,
     remaining: null,
@@ -65,29 +66,34 @@ export function notStarted(name: string): RunProgress {
     startedAt: null,
     finishedAt: null,
     lastError: null,
+    changedBy: null,
+    changeReason: null,
   }
 }
 
-export async function getProgress(knex: Knex, name: string): Promise<RunProgress> {
-  if (!(await hasSchema(knex))) return notStarted(name)
-  const run = await getRun(knex, name)
+export async function getProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
+  if (!(await store.has(knex))) return notStarted(name)
+  const run = await store.runs.get(knex, name)
   if (!run) return notStarted(name)
   const active = run.state === 'running' || run.state === 'paused'
-  const workers = active ? await liveWorkers(knex, name) : 0
+  const workers = active ? await liveWorkers(store, knex, name) : 0
   // Run and batch times are the database's clock: the current rate is measured by it too.
-  const clock = dialectOf(knex).clockMs(knex)
   const recent =
-    run.state === 'running' ? { rows: await recentRows(knex, clock, name, RATE_WINDOW_MS), now: await clockNow(knex, clock) } : null
-  return progressOf(run, await batchTotals(knex, name), await countFailures(knex, name), workers, recent)
+    run.state === 'running' ? { rows: await store.batches.recentRows(knex, name, RATE_WINDOW_MS), now: await store.now(knex) } : null
+  return progressOf(run, await store.batches.totals(knex, name), await store.failures.count(knex, name), workers, recent)
 }
 
-function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
+/** Pure arithmetic: a run row and its counts → what `status` shows. */
+export function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
   const remaining = run.state === 'done' ? 0 : run.totalEstimate === null ? null : Math.max(0, run.totalEstimate - totals.rowsDone - failed)
   // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
   const rate = recent === null ? averageRate(run, totals) : workers > 0 ? currentRate(run, recent) : null
+  // A reason left behind by a runner that was stopped is stale: no worker is holding back.
+  const throttled = run.state === 'running' && workers > 0 ? run.throttleReason : null
   return {
     name: run.name,
     state: run.state,
+    stateText: stateText(run.state, workers, throttled),
     done: totals.rowsDone,
     failed,
     remaining,
@@ -97,19 +103,26 @@ function progressOf(run: Run, totals: BatchTotals, failed: number, workers: numb
     batches: totals.batchesDone,
     batchSize: run.batchSize,
     retries: totals.retries,
-    // A reason left behind by a runner that was stopped is stale: no worker is holding back.
-    throttled: run.state === 'running' && workers > 0 ? run.throttleReason : null,
+    throttled,
     workers,
     rowsPerSecond: rate === null ? null : Math.round(rate),
     etaSeconds: rate && remaining !== null && run.state === 'running' ? Math.ceil(remaining / rate) : null,
     startedAt: run.startedAt === null ? null : new Date(run.startedAt).toISOString(),
     finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
     lastError: run.lastError,
+    changedBy: run.changedBy,
+    changeReason: run.changeReason,
   }
 }
 
+/** `running`, `running, throttled (why)`, or `running (no workers)` when nobody serves it. */
+export function stateText(state: RunState, workers: number, throttled: string | null): string {
+  if (state === 'running' && workers === 0) return 'running (no workers)'
+  return throttled ? `${state}, throttled (${throttled})` : state
+}
+
 /** Rows finished in the last RATE_WINDOW_MS, and the database's clock at that moment. */
-interface Recent {
+export interface Recent {
   rows: number
   now: number
 }

@@ -1,15 +1,16 @@
+import { hostname } from 'node:os'
 import type { Knex } from 'knex'
 import type { Dialect, Presence } from '../dialects/dialect.ts'
-import { dialectOf } from '../dialects/for-knex.ts'
 import { usage } from '../errors.ts'
-import { type Run, ensureRun, getRun, updateRun } from '../store/runs.ts'
-import { ensureSchema, hasSchema } from '../store/schema.ts'
+import type { Run } from '../store/runs.ts'
+import { type Store, storeFor } from '../store/store.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
 import { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
 import { estimateTotal } from './estimate-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
+import { changeRunState } from './run-state.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
@@ -19,6 +20,10 @@ export interface RunnerOptions extends Partial<RunOptions> {
   migrations: Migration[]
   /** Workers in this process. Default 1. */
   workers?: number
+  /** Who this runner is in the runs' history (`status` shows it). Default `runner <host>:<pid>`. */
+  by?: string
+  /** Where events go; by default the Runner's own. */
+  events?: EvolveEmitter
 }
 
 /**
@@ -33,15 +38,20 @@ export interface RunnerOptions extends Partial<RunOptions> {
  * ```
  */
 export class Runner {
-  readonly events = new EvolveEmitter()
+  readonly events: EvolveEmitter
   readonly dialect: Dialect
+  private readonly store: Store
+  private readonly by: string
   private readonly abort = new AbortController()
   private readonly wakeup = new Wakeup()
   private readonly turn = { busy: false, at: 0 }
   private readonly options: RunOptions
 
   constructor(private readonly config: RunnerOptions) {
-    this.dialect = dialectOf(config.knex)
+    this.store = storeFor(config.knex)
+    this.dialect = this.store.dialect
+    this.events = config.events ?? new EvolveEmitter()
+    this.by = config.by ?? `runner ${hostname()}:${process.pid}`
     this.options = { ...RUN_DEFAULTS, ...stripUndefined(config) }
   }
 
@@ -66,7 +76,7 @@ export class Runner {
   /** Runs the migrations in order; stops at the first that does not end `done`. */
   async run(): Promise<RunProgress[]> {
     await this.validate()
-    await ensureSchema(this.config.knex)
+    await this.store.ensure(this.config.knex)
     const results: RunProgress[] = []
     for (const m of this.config.migrations) {
       const result = await this.runOne(m)
@@ -81,9 +91,9 @@ export class Runner {
     const m = this.migration(name)
     await this.validate()
     // Without tracking tables there is nothing to retry: say so without creating them.
-    if (!(await hasSchema(this.config.knex))) throw nothingToRetry(name)
-    await ensureSchema(this.config.knex)
-    await enqueueFailures(this.config.knex, m, this.options.batchSize ?? m.batchSize)
+    if (!(await this.store.has(this.config.knex))) throw nothingToRetry(name)
+    await this.store.ensure(this.config.knex)
+    await enqueueFailures(this.store, this.events, this.config.knex, m, this.options.batchSize ?? m.batchSize, this.by)
     return this.serve(m)
   }
 
@@ -98,24 +108,34 @@ export class Runner {
   }
 
   private async runOne(m: Migration): Promise<RunProgress> {
-    const knex = this.config.knex
-    let run = await getRun(knex, m.name)
+    const { knex } = this.config
+    const { store } = this
+    let run = await store.runs.get(knex, m.name)
     if (!run) {
       const total = await estimateTotal(knex, this.dialect, m)
-      run = await ensureRun(knex, { name: m.name, description: m.description ?? undefined, batchSize: m.batchSize, totalEstimate: total })
+      run = await store.runs.ensure(knex, {
+        name: m.name,
+        description: m.description ?? undefined,
+        batchSize: m.batchSize,
+        totalEstimate: total,
+      })
     }
-    const skip = skipReason(run)
-    if (skip) {
-      this.events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
-      return getProgress(knex, m.name)
-    }
-    if (run.state !== 'running' && run.state !== 'paused') {
-      await updateRun(
-        knex,
-        m.name,
-        { state: 'running', startedAt: run.startedAt ?? this.dialect.clockMs(knex), finishedAt: null },
-        { state: run.state },
-      )
+    for (;;) {
+      const skip = skipReason(run)
+      if (skip) {
+        this.events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
+        return getProgress(store, knex, m.name)
+      }
+      if (run.state === 'running' || run.state === 'paused') break
+      const change = {
+        to: 'running',
+        by: this.by,
+        reason: run.startedAt === null ? 'start' : 'resume',
+        patch: { startedAt: run.startedAt ?? 'now', finishedAt: null },
+      } as const
+      if (await changeRunState(store, this.events, knex, run, change)) break
+      // Another process changed the run first: look again.
+      run = (await store.runs.get(knex, m.name))!
     }
     // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
     return this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
@@ -123,7 +143,7 @@ export class Runner {
 
   private async serve(m: Migration, before?: Run): Promise<RunProgress> {
     const { knex } = this.config
-    const run = before ?? (await getRun(knex, m.name))
+    const run = before ?? (await this.store.runs.get(knex, m.name))
     this.events.emit('run:start', {
       run: m.name,
       state: run?.state ?? 'running',
@@ -157,7 +177,7 @@ export class Runner {
       this.abort.signal.removeEventListener('abort', stop)
       await presence?.close()
     }
-    return getProgress(knex, m.name)
+    return getProgress(this.store, knex, m.name)
   }
 
   private context(m: Migration, signal: AbortSignal, presence?: Presence): WorkerContext {
@@ -165,9 +185,11 @@ export class Runner {
     return {
       knex,
       dialect: this.dialect,
+      store: this.store,
       migration: m,
       events: this.events,
       workerId: newWorkerId(),
+      by: this.by,
       options: this.options,
       signal,
       wakeup: this.wakeup,

@@ -1,7 +1,5 @@
 import type { Knex } from 'knex'
-import type { Dialect } from '../dialects/dialect.ts'
-import { getControl } from '../store/control.ts'
-import { hasSchema } from '../store/schema.ts'
+import type { Store } from '../store/store.ts'
 import type { WorkerContext } from './context.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
@@ -66,13 +64,13 @@ async function appLatency(ctx: WorkerContext): Promise<number | null> {
     await ctx.knex.raw(ctx.options.latencyProbe)
     return performance.now() - started
   }
-  return reportedAppLatency(ctx.knex, ctx.dialect)
+  return reportedAppLatency(ctx.knex, ctx.store)
 }
 
 /** The latency the app reported with `reportAppLatency` in the last 10 s, or null. */
-export async function reportedAppLatency(knex: Knex, dialect: Dialect): Promise<number | null> {
-  if (!(await hasSchema(knex))) return null
-  const reported = await getControl(knex, dialect.clockMs(knex), APP_LATENCY_KEY)
+export async function reportedAppLatency(knex: Knex, store: Store): Promise<number | null> {
+  if (!(await store.has(knex))) return null
+  const reported = await store.control.get(knex, APP_LATENCY_KEY)
   if (!reported?.value || reported.ageMs > REPORT_FRESH_MS) return null
   return Number(reported.value)
 }

@@ -2,8 +2,7 @@ import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { usage } from '../errors.ts'
 import type { Migration } from './migration.ts'
-import { getRun } from '../store/runs.ts'
-import { hasSchema } from '../store/schema.ts'
+import { storeFor } from '../store/store.ts'
 import { pendingQuery } from './planner.ts'
 
 /**
@@ -12,9 +11,10 @@ import { pendingQuery } from './planner.ts'
  * that must not stop the migrations after it.
  */
 export async function validateMigrations(knex: Knex, dialect: Dialect, migrations: Migration[]): Promise<void> {
-  const tracked = await hasSchema(knex)
+  const store = storeFor(knex)
+  const tracked = await store.has(knex)
   for (const m of migrations) {
-    if (tracked && (await getRun(knex, m.name))?.state === 'done') continue
+    if (tracked && (await store.runs.get(knex, m.name))?.state === 'done') continue
     await validateAgainstDatabase(knex, dialect, m)
   }
 }

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { releaseClaims } from '../store/batches.ts'
-import { type Run, getRun, updateRun } from '../store/runs.ts'
-import { heartbeat, registerWorker, stopWorker } from '../store/workers.ts'
+import type { Run } from '../store/runs.ts'
 import { claimNext } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
@@ -20,13 +18,12 @@ export function newWorkerId(): string {
  * run is paused or throttled the worker stays, idle, and goes on when it may.
  */
 export async function runWorker(ctx: WorkerContext): Promise<void> {
-  const { knex, workerId } = ctx
+  const { knex, workerId, store } = ctx
   localWorkers.add(workerId)
-  const clock = ctx.dialect.clockMs(knex)
-  await registerWorker(knex, clock, workerId, ctx.migration.name)
+  await store.workers.register(knex, workerId, ctx.migration.name)
   await ctx.presence?.markAlive(workerId)
   const beat = setInterval(() => {
-    heartbeat(knex, clock, workerId).catch(() => {}) // a missed beat only shortens the lease others see
+    store.workers.heartbeat(knex, workerId).catch(() => {}) // a missed beat only shortens the lease others see
   }, ctx.options.heartbeatMs)
   beat.unref()
   try {
@@ -34,8 +31,8 @@ export async function runWorker(ctx: WorkerContext): Promise<void> {
   } finally {
     clearInterval(beat)
     localWorkers.delete(workerId)
-    await releaseClaims(knex, workerId)
-    await stopWorker(knex, workerId)
+    await store.batches.releaseClaims(knex, workerId)
+    await store.workers.stop(knex, workerId)
     await ctx.presence?.markGone(workerId)
   }
 }
@@ -43,7 +40,7 @@ export async function runWorker(ctx: WorkerContext): Promise<void> {
 async function loop(ctx: WorkerContext): Promise<void> {
   const o = ctx.options
   // A runner joining (or restarting) starts at the size the run has learned so far.
-  const learned = (await getRun(ctx.knex, ctx.migration.name))?.batchSize
+  const learned = (await ctx.store.runs.get(ctx.knex, ctx.migration.name))?.batchSize
   const state: LoopState = {
     sizer: new BatchSizer(o.batchSize ?? learned ?? ctx.migration.batchSize, o, o.batchSize !== undefined),
     conflicts: 0,
@@ -91,7 +88,7 @@ async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 
 async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
   const { sizer } = state
   const { migration: m, options: o } = ctx
-  const run = await getRun(ctx.knex, m.name)
+  const run = await ctx.store.runs.get(ctx.knex, m.name)
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
   if (run.state === 'paused') return hold(ctx, o.pollMs)
   const throttle = await checkThrottle(ctx)
@@ -100,12 +97,12 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   const next = await claimNext(ctx, run, size)
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
-    if (run.throttleReason !== null) await updateRun(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
+    if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
     const outcome = await executeBatch(ctx, next.batch, state.conflicts)
     state.conflicts = 0
     if (next.planned && outcome) {
       sizer.observe(size, outcome.durationMs)
-      if (sizer.current !== run.batchSize) await updateRun(ctx.knex, m.name, { batchSize: sizer.current })
+      if (sizer.current !== run.batchSize) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
     }
     const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
     if (gap > 0) ctx.turn.at = performance.now() + gap
@@ -122,7 +119,7 @@ async function hold(ctx: WorkerContext, ms: number): Promise<'continue'> {
 /** Records why the run holds back (so `status` shows it from anywhere); returns for how long. */
 async function holdBack(ctx: WorkerContext, run: Run, decision: ThrottleDecision): Promise<number> {
   if (decision.reason !== run.throttleReason) {
-    await updateRun(ctx.knex, run.name, { throttleReason: decision.reason, throttledAt: ctx.dialect.clockMs(ctx.knex) })
+    await ctx.store.runs.update(ctx.knex, run.name, { throttleReason: decision.reason, throttledAt: 'now' })
   }
   ctx.events.emit('throttled', { run: run.name, source: decision.source, reason: decision.reason, ms: decision.ms })
   return decision.ms

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, decodeKey, encodeKey, num, numOrNull } from './db.ts'
 import type { Phase } from './runs.ts'
 import { TABLES } from './schema.ts'
@@ -46,142 +46,141 @@ function boundsColumns(bounds: BatchBounds) {
   }
 }
 
-export async function insertBatch(
-  db: Db,
-  runName: string,
-  phase: Batch['phase'],
-  bounds: BatchBounds,
-  owner: string | null,
-  planned?: number,
-): Promise<Batch> {
-  const now = Date.now()
-  const [row] = await db(TABLES.batches)
-    .insert({
-      run_name: runName,
-      phase,
-      planned: planned ?? null,
-      ...boundsColumns(bounds),
-      state: owner ? 'claimed' : 'pending',
-      owner,
-      created_at: now,
-      claimed_at: owner ? now : null,
-    })
-    .returning('*')
-  return toBatch(row)
-}
+/** The batches table: claims, fencing, results and the totals `status` shows. */
+export class BatchesStore {
+  constructor(private readonly dialect: Dialect) {}
 
-/**
- * Claims the oldest pending batch in one statement. On PostgreSQL the subquery uses
- * FOR UPDATE SKIP LOCKED, so many workers claim side by side without queueing.
- */
-export async function claimPendingBatch(
-  db: Db,
-  skipLocked: (q: Knex.QueryBuilder) => Knex.QueryBuilder,
-  runName: string,
-  owner: string,
-): Promise<Batch | undefined> {
-  const oldest = skipLocked(db(TABLES.batches).select('id').where({ run_name: runName, state: 'pending' }).orderBy('id').limit(1))
-  // `id = (scalar subquery)` runs the subquery once. With `id IN (…)` PostgreSQL may re-run it
-  // per row, and SKIP LOCKED then hands out a second batch in the same statement.
-  const [row] = await db(TABLES.batches)
-    .where('id', oldest)
-    .where({ state: 'pending' })
-    .update({ state: 'claimed', owner, claimed_at: Date.now() })
-    .returning('*')
-  return row ? toBatch(row) : undefined
-}
+  async insert(
+    db: Db,
+    runName: string,
+    phase: Batch['phase'],
+    bounds: BatchBounds,
+    owner: string | null,
+    planned?: number,
+  ): Promise<Batch> {
+    const now = this.dialect.clockMs(db)
+    const [row] = await db(TABLES.batches)
+      .insert({
+        run_name: runName,
+        phase,
+        planned: planned ?? null,
+        ...boundsColumns(bounds),
+        state: owner ? 'claimed' : 'pending',
+        owner,
+        created_at: now,
+        claimed_at: owner ? now : null,
+      })
+      .returning('*')
+    return toBatch(row)
+  }
 
-/** Takes a batch whose owner is dead, for `owner`. Fenced by compare-and-set on the old owner. */
-export async function claimBatch(db: Db, batch: Batch, owner: string): Promise<boolean> {
-  const query = db(TABLES.batches).where({ id: batch.id, state: batch.state })
-  if (batch.owner === null) query.whereNull('owner')
-  else query.where({ owner: batch.owner })
-  const updated = await query.update({ state: 'claimed', owner, claimed_at: Date.now() })
-  return updated === 1
-}
+  /**
+   * Claims the oldest pending batch in one statement. On PostgreSQL the subquery skips
+   * locked rows, so many workers claim side by side without queueing.
+   */
+  async claimPending(db: Db, runName: string, owner: string): Promise<Batch | undefined> {
+    const oldest = this.dialect.skipLocked(
+      db(TABLES.batches).select('id').where({ run_name: runName, state: 'pending' }).orderBy('id').limit(1),
+    )
+    // `id = (scalar subquery)` runs the subquery once. With `id IN (…)` PostgreSQL may re-run it
+    // per row, and SKIP LOCKED then hands out a second batch in the same statement.
+    const [row] = await db(TABLES.batches)
+      .where('id', oldest)
+      .where({ state: 'pending' })
+      .update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
+      .returning('*')
+    return row ? toBatch(row) : undefined
+  }
 
-/** Batches no live worker is working on: pending ones, and claims whose owners are listed as dead. */
-export async function findOpenBatches(db: Db, runName: string): Promise<Batch[]> {
-  const rows = await db(TABLES.batches).where({ run_name: runName }).whereIn('state', ['pending', 'claimed']).orderBy('id')
-  return rows.map(toBatch)
-}
+  /** Takes a batch whose owner is dead, for `owner`. Fenced by compare-and-set on the old owner. */
+  async claim(db: Db, batch: Batch, owner: string): Promise<boolean> {
+    const query = db(TABLES.batches).where({ id: batch.id, state: batch.state })
+    if (batch.owner === null) query.whereNull('owner')
+    else query.where({ owner: batch.owner })
+    const updated = await query.update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
+    return updated === 1
+  }
 
-/**
- * First statement of every batch transaction. It checks the claim is still ours and,
- * being a write, takes the row lock (PostgreSQL) or the write lock (SQLite) that fences
- * out a worker taking the batch over until we commit or roll back.
- */
-export async function fenceBatch(db: Db, batchId: number, owner: string): Promise<boolean> {
-  const updated = await db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' }).increment('attempts', 1)
-  return updated === 1
-}
+  /** Batches no live worker is working on: pending ones, and claims whose owners may be dead. */
+  async findOpen(db: Db, runName: string): Promise<Batch[]> {
+    const rows = await db(TABLES.batches).where({ run_name: runName }).whereIn('state', ['pending', 'claimed']).orderBy('id')
+    return rows.map(toBatch)
+  }
 
-/** `clock`: the database's clock as SQL (Dialect.clockMs), so rate windows agree across machines. */
-export async function finishBatch(
-  db: Db,
-  clock: Knex.Raw,
-  batchId: number,
-  result: { state: 'done' | 'split' | 'failed'; rows: number; retries: number; durationMs: number; error?: string },
-): Promise<void> {
-  await db(TABLES.batches)
-    .where({ id: batchId })
-    .update({
-      state: result.state,
-      rows: result.rows,
-      retries: result.retries,
-      duration_ms: Math.round(result.durationMs),
-      error: result.error ?? null,
-      finished_at: clock,
-    })
-}
+  /**
+   * First statement of every batch transaction. It checks the claim is still ours and,
+   * being a write, takes the row lock (PostgreSQL) or the write lock (SQLite) that fences
+   * out a worker taking the batch over until we commit or roll back.
+   */
+  async fence(db: Db, batchId: number, owner: string): Promise<boolean> {
+    const updated = await db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' }).increment('attempts', 1)
+    return updated === 1
+  }
 
-/** Gives a live worker's unfinished claims back, so others can take them at once. */
-export async function releaseClaims(db: Db, owner: string): Promise<void> {
-  await db(TABLES.batches).where({ owner, state: 'claimed' }).update({ state: 'pending', owner: null })
+  async finish(
+    db: Db,
+    batchId: number,
+    result: { state: 'done' | 'split' | 'failed'; rows: number; retries: number; durationMs: number; error?: string },
+  ): Promise<void> {
+    await db(TABLES.batches)
+      .where({ id: batchId })
+      .update({
+        state: result.state,
+        rows: result.rows,
+        retries: result.retries,
+        duration_ms: Math.round(result.durationMs),
+        error: result.error ?? null,
+        // The database's clock, so rate windows agree across machines.
+        finished_at: this.dialect.clockMs(db),
+      })
+  }
+
+  /** Gives a live worker's unfinished claims back, so others can take them at once. */
+  async releaseClaims(db: Db, owner: string): Promise<void> {
+    await db(TABLES.batches).where({ owner, state: 'claimed' }).update({ state: 'pending', owner: null })
+  }
+
+  /** Rows finished in the last `windowMs`: the current speed, not the average since the start. */
+  async recentRows(db: Db, runName: string, windowMs: number): Promise<number> {
+    const row = await db(TABLES.batches)
+      .where({ run_name: runName })
+      .where('finished_at', '>', db.raw('? - ?', [this.dialect.clockMs(db), windowMs]))
+      .sum({ rows: 'rows' })
+      .first()
+    return num(row?.rows)
+  }
+
+  /** Rows finished in the last `windowMs` plus the planned size of batches still running: a rate limit's budget spent. */
+  async rowsSpent(db: Db, runName: string, windowMs: number): Promise<number> {
+    const inFlight = await db(TABLES.batches).where({ run_name: runName, state: 'claimed' }).sum({ n: 'planned' }).first()
+    return (await this.recentRows(db, runName, windowMs)) + num(inFlight?.n)
+  }
+
+  async totals(db: Db, runName: string): Promise<BatchTotals> {
+    const rows = await db(TABLES.batches)
+      .where({ run_name: runName })
+      .select('state')
+      .count({ n: '*' })
+      .sum({ rows: 'rows', retries: 'retries' })
+      .max({ last: 'finished_at' })
+      .groupBy('state')
+    const totals: BatchTotals = { rowsDone: 0, batchesDone: 0, retries: 0, lastBatchAt: null }
+    for (const r of rows as Record<string, unknown>[]) {
+      totals.retries += num(r.retries)
+      if (r.state === 'done' || r.state === 'failed') {
+        totals.rowsDone += num(r.rows)
+        totals.batchesDone += num(r.n)
+      }
+      const last = numOrNull(r.last)
+      if (last !== null && (totals.lastBatchAt === null || last > totals.lastBatchAt)) totals.lastBatchAt = last
+    }
+    return totals
+  }
 }
 
 export interface BatchTotals {
   rowsDone: number
   batchesDone: number
-  batchesOpen: number
   retries: number
   lastBatchAt: number | null
-}
-
-/** Rows finished in the last `windowMs`: the current speed, not the average since the start. */
-export async function recentRows(db: Db, clock: Knex.Raw, runName: string, windowMs: number): Promise<number> {
-  const row = await db(TABLES.batches)
-    .where({ run_name: runName })
-    .where('finished_at', '>', db.raw('? - ?', [clock, windowMs]))
-    .sum({ rows: 'rows' })
-    .first()
-  return num(row?.rows)
-}
-
-/** Rows finished in the last `windowMs` plus the planned size of batches still running: a rate limit's budget spent. */
-export async function rowsSpent(db: Db, clock: Knex.Raw, runName: string, windowMs: number): Promise<number> {
-  const inFlight = await db(TABLES.batches).where({ run_name: runName, state: 'claimed' }).sum({ n: 'planned' }).first()
-  return (await recentRows(db, clock, runName, windowMs)) + num(inFlight?.n)
-}
-
-export async function batchTotals(db: Db, runName: string): Promise<BatchTotals> {
-  const rows = await db(TABLES.batches)
-    .where({ run_name: runName })
-    .select('state')
-    .count({ n: '*' })
-    .sum({ rows: 'rows', retries: 'retries' })
-    .max({ last: 'finished_at' })
-    .groupBy('state')
-  const totals: BatchTotals = { rowsDone: 0, batchesDone: 0, batchesOpen: 0, retries: 0, lastBatchAt: null }
-  for (const r of rows as Record<string, unknown>[]) {
-    totals.retries += num(r.retries)
-    if (r.state === 'done' || r.state === 'failed') {
-      totals.rowsDone += num(r.rows)
-      totals.batchesDone += num(r.n)
-    }
-    if (r.state === 'pending' || r.state === 'claimed') totals.batchesOpen += num(r.n)
-    const last = numOrNull(r.last)
-    if (last !== null && (totals.lastBatchAt === null || last > totals.lastBatchAt)) totals.lastBatchAt = last
-  }
-  return totals
 }

@@ -6,12 +6,6 @@ export type Db = Knex | Knex.Transaction
 export const encodeKey = (key: unknown): string => JSON.stringify(key)
 export const decodeKey = (text: string): unknown => JSON.parse(text)
 
-/** The database's clock (a Dialect.clockMs expression), read once. */
-export async function clockNow(db: Db, clock: Knex.Raw): Promise<number> {
-  const row: { now: unknown } | undefined = await db.select(db.raw('? AS now', [clock])).first()
-  return Number(row?.now)
-}
-
 /** pg returns bigint as string and SQLite booleans as 0/1: normalise at the boundary. */
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))

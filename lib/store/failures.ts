@@ -1,4 +1,4 @@
-import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, decodeKey, encodeKey, num } from './db.ts'
 import { TABLES } from './schema.ts'
 
@@ -13,75 +13,84 @@ export interface Failure {
   updatedAt: number
 }
 
-/** Records (or re-records, counting attempts up) an object that could not be evolved. */
-export async function recordFailure(db: Db, runName: string, key: unknown, error: string, attempts: number) {
-  const now = Date.now()
-  const encoded = encodeKey(key)
-  const existing = await db(TABLES.failures).where({ run_name: runName, key: encoded }).first()
-  if (existing) {
-    await db(TABLES.failures)
-      .where({ run_name: runName, key: encoded })
-      .update({ error, attempts: num(existing.attempts) + attempts, updated_at: now })
-  } else {
-    await db(TABLES.failures).insert({ run_name: runName, key: encoded, error, attempts, created_at: now, updated_at: now })
-  }
-}
+/** The failed objects of each run, one row per key. */
+export class FailuresStore {
+  constructor(private readonly dialect: Dialect) {}
 
-/**
- * Takes the failure records of `keys` for a retry batch: locks them (`lockRows`, the
- * dialect's row lock), deletes them and returns the keys taken, with their attempts so
- * far. A key whose record is gone was taken by another retry batch (a second `evolve
- * retry`) and must not be evolved again; a concurrent taker waits on the lock and then
- * finds it gone.
- */
-export async function takeFailures(
-  db: Db,
-  runName: string,
-  keys: unknown[],
-  lockRows: (query: Knex.QueryBuilder) => Knex.QueryBuilder,
-): Promise<Map<string, number>> {
-  const taken = new Map<string, number>()
-  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-    const encoded = keys.slice(i, i + KEY_CHUNK).map(encodeKey)
-    const rows: { key: string; attempts: unknown }[] = await lockRows(
-      db(TABLES.failures).where({ run_name: runName }).whereIn('key', encoded).select('key', 'attempts'),
-    )
-    if (rows.length === 0) continue
-    for (const r of rows) taken.set(String(r.key), num(r.attempts))
-    await db(TABLES.failures)
-      .where({ run_name: runName })
-      .whereIn(
-        'key',
-        rows.map((r) => String(r.key)),
+  /** Records (or re-records, counting attempts up) an object that could not be evolved. */
+  async record(db: Db, runName: string, key: unknown, error: string, attempts: number): Promise<void> {
+    const now = this.dialect.clockMs(db)
+    const encoded = encodeKey(key)
+    const existing = await db(TABLES.failures).where({ run_name: runName, key: encoded }).first()
+    if (existing) {
+      await db(TABLES.failures)
+        .where({ run_name: runName, key: encoded })
+        .update({ error, attempts: num(existing.attempts) + attempts, updated_at: now })
+    } else {
+      await db(TABLES.failures).insert({ run_name: runName, key: encoded, error, attempts, created_at: now, updated_at: now })
+    }
+  }
+
+  /**
+   * Takes the failure records of `keys` for a retry batch: locks them, deletes them and
+   * returns the keys taken, with their attempts so far. A key whose record is gone was
+   * taken by another retry batch (a second `evolve retry`) and must not be evolved again;
+   * a concurrent taker waits on the lock and then finds it gone.
+   */
+  async take(db: Db, runName: string, keys: unknown[]): Promise<Map<string, number>> {
+    const taken = new Map<string, number>()
+    for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+      const encoded = keys.slice(i, i + KEY_CHUNK).map(encodeKey)
+      const rows: { key: string; attempts: unknown }[] = await this.dialect.lockRows(
+        db(TABLES.failures).where({ run_name: runName }).whereIn('key', encoded).select('key', 'attempts'),
       )
-      .delete()
+      if (rows.length === 0) continue
+      for (const r of rows) taken.set(String(r.key), num(r.attempts))
+      await db(TABLES.failures)
+        .where({ run_name: runName })
+        .whereIn(
+          'key',
+          rows.map((r) => String(r.key)),
+        )
+        .delete()
+    }
+    return taken
   }
-  return taken
-}
 
-/** An object that now evolved cleanly is no longer a failure. */
-export async function clearFailures(db: Db, runName: string, keys: unknown[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-    await db(TABLES.failures)
-      .where({ run_name: runName })
-      .whereIn('key', keys.slice(i, i + KEY_CHUNK).map(encodeKey))
-      .delete()
+  /** An object that now evolved cleanly is no longer a failure. */
+  async clear(db: Db, runName: string, keys: unknown[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+      await db(TABLES.failures)
+        .where({ run_name: runName })
+        .whereIn('key', keys.slice(i, i + KEY_CHUNK).map(encodeKey))
+        .delete()
+    }
   }
-}
 
-export async function listFailures(db: Db, runName: string, limit?: number): Promise<Failure[]> {
-  const query = db(TABLES.failures).where({ run_name: runName }).orderBy('created_at').orderBy('key')
-  if (limit !== undefined) query.limit(limit)
-  return (await query).map((r) => ({
-    key: decodeKey(String(r.key)),
-    error: String(r.error),
-    attempts: num(r.attempts),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  }))
-}
+  /** All failures of a run, oldest first (for retries and finalize). */
+  async list(db: Db, runName: string): Promise<Failure[]> {
+    return this.page(db, runName, {})
+  }
 
-export async function countFailures(db: Db, runName: string): Promise<number> {
-  const row = await db(TABLES.failures).where({ run_name: runName }).count({ n: '*' }).first()
-  return num(row?.n)
+  /**
+   * One page of a run's failures in a stable order (by key): `after` is the last key of
+   * the previous page, so paging never skips or repeats while new failures come in.
+   */
+  async page(db: Db, runName: string, opts: { limit?: number; after?: unknown }): Promise<Failure[]> {
+    const query = db(TABLES.failures).where({ run_name: runName }).orderBy('key')
+    if (opts.after !== undefined) query.where('key', '>', encodeKey(opts.after))
+    if (opts.limit !== undefined) query.limit(opts.limit)
+    return (await query).map((r) => ({
+      key: decodeKey(String(r.key)),
+      error: String(r.error),
+      attempts: num(r.attempts),
+      createdAt: num(r.created_at),
+      updatedAt: num(r.updated_at),
+    }))
+  }
+
+  async count(db: Db, runName: string): Promise<number> {
+    const row = await db(TABLES.failures).where({ run_name: runName }).count({ n: '*' }).first()
+    return num(row?.n)
+  }
 }

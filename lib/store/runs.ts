@@ -1,4 +1,4 @@
-import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, num, numOrNull } from './db.ts'
 import { TABLES } from './schema.ts'
 
@@ -18,6 +18,9 @@ export interface Run {
   lastError: string | null
   throttleReason: string | null
   throttledAt: number | null
+  /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
+  changedBy: string | null
+  changeReason: string | null
   createdAt: number
   startedAt: number | null
   finishedAt: number | null
@@ -38,6 +41,8 @@ function toRun(row: Record<string, unknown>): Run {
     lastError: (row.last_error as string | null) ?? null,
     throttleReason: (row.throttle_reason as string | null) ?? null,
     throttledAt: numOrNull(row.throttled_at),
+    changedBy: (row.changed_by as string | null) ?? null,
+    changeReason: (row.change_reason as string | null) ?? null,
     createdAt: num(row.created_at),
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
@@ -45,36 +50,8 @@ function toRun(row: Record<string, unknown>): Run {
   }
 }
 
-export async function getRun(db: Db, name: string): Promise<Run | undefined> {
-  const row = await db(TABLES.runs).where({ name }).first()
-  return row ? toRun(row) : undefined
-}
-
-export async function listRuns(db: Db): Promise<Run[]> {
-  return (await db(TABLES.runs).orderBy('name')).map(toRun)
-}
-
-/** Creates the run row if no process did so first; returns the row either way. */
-export async function ensureRun(
-  db: Db,
-  init: { name: string; description?: string; batchSize: number; totalEstimate: number | null },
-): Promise<Run> {
-  const now = Date.now()
-  await db(TABLES.runs)
-    .insert({
-      name: init.name,
-      state: 'pending',
-      description: init.description ?? null,
-      phase: 'scan',
-      batch_size: init.batchSize,
-      total_estimate: init.totalEstimate,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict('name')
-    .ignore()
-  return (await getRun(db, init.name))!
-}
+/** A time column's new value: 'now' is the database's clock, which every machine shares. */
+export type TimeValue = number | 'now' | null
 
 export interface RunPatch {
   state?: RunState
@@ -86,11 +63,11 @@ export interface RunPatch {
   batchSize?: number
   lastError?: string | null
   throttleReason?: string | null
-  // Times may be the database's clock as SQL (Dialect.clockMs): progress compares them with
-  // batch times, which use it, and status may run on another host.
-  throttledAt?: number | Knex.Raw | null
-  startedAt?: number | Knex.Raw | null
-  finishedAt?: number | Knex.Raw | null
+  changedBy?: string | null
+  changeReason?: string | null
+  throttledAt?: TimeValue
+  startedAt?: TimeValue
+  finishedAt?: TimeValue
 }
 
 const COLUMNS: Record<keyof RunPatch, string> = {
@@ -103,23 +80,63 @@ const COLUMNS: Record<keyof RunPatch, string> = {
   batchSize: 'batch_size',
   lastError: 'last_error',
   throttleReason: 'throttle_reason',
+  changedBy: 'changed_by',
+  changeReason: 'change_reason',
   throttledAt: 'throttled_at',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
 }
 
 /**
- * Compare-and-set on the run row: applies `patch` only where the row still has
- * the `expected` values. Returns false when another worker changed it first.
+ * The runs table. A run's `state` column is written only through the run state machine
+ * (lib/core/run-state.ts), which calls `update` with a compare-and-set.
  */
-export async function updateRun(db: Db, name: string, patch: RunPatch, expected: RunPatch = {}): Promise<boolean> {
-  const query = db(TABLES.runs).where({ name })
-  for (const [field, value] of Object.entries(expected)) {
-    const column = COLUMNS[field as keyof RunPatch]
-    if (value === null) query.whereNull(column)
-    else query.where(column, value as Knex.Value)
+export class RunsStore {
+  constructor(private readonly dialect: Dialect) {}
+
+  async get(db: Db, name: string): Promise<Run | undefined> {
+    const row = await db(TABLES.runs).where({ name }).first()
+    return row ? toRun(row) : undefined
   }
-  const values: Record<string, unknown> = { updated_at: Date.now() }
-  for (const [field, value] of Object.entries(patch)) values[COLUMNS[field as keyof RunPatch]] = value
-  return (await query.update(values)) === 1
+
+  async list(db: Db): Promise<Run[]> {
+    return (await db(TABLES.runs).orderBy('name')).map(toRun)
+  }
+
+  /** Creates the run row if no process did so first; returns the row either way. */
+  async ensure(db: Db, init: { name: string; description?: string; batchSize: number; totalEstimate: number | null }): Promise<Run> {
+    const now = this.dialect.clockMs(db)
+    await db(TABLES.runs)
+      .insert({
+        name: init.name,
+        state: 'pending',
+        description: init.description ?? null,
+        phase: 'scan',
+        batch_size: init.batchSize,
+        total_estimate: init.totalEstimate,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict('name')
+      .ignore()
+    return (await this.get(db, init.name))!
+  }
+
+  /**
+   * Compare-and-set on the run row: applies `patch` only where the row still has
+   * the `expected` values. Returns false when another worker changed it first.
+   */
+  async update(db: Db, name: string, patch: RunPatch, expected: RunPatch = {}): Promise<boolean> {
+    const query = db(TABLES.runs).where({ name })
+    for (const [field, value] of Object.entries(expected)) {
+      const column = COLUMNS[field as keyof RunPatch]
+      if (value === null) query.whereNull(column)
+      else query.where(column, value as string | number | boolean)
+    }
+    const values: Record<string, unknown> = { updated_at: this.dialect.clockMs(db) }
+    for (const [field, value] of Object.entries(patch)) {
+      values[COLUMNS[field as keyof RunPatch]] = value === 'now' && field.endsWith('At') ? this.dialect.clockMs(db) : value
+    }
+    return (await query.update(values)) === 1
+  }
 }

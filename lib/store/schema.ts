@@ -86,6 +86,11 @@ const MIGRATIONS: Step[] = [
     schema.alterTable(TABLES.batches, (t) => {
       t.integer('planned') // keys a new range was planned with: what a rate limit counts before it is done
     }),
+  (schema) =>
+    schema.alterTable(TABLES.runs, (t) => {
+      t.string('changed_by', 255) // who made the last state change: user@host, API token name or runner id
+      t.text('change_reason')
+    }),
 ]
 
 /**

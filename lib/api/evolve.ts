@@ -1,0 +1,208 @@
+import type { Knex } from 'knex'
+import { listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
+import type { RunOptions } from '../core/context.ts'
+import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
+import { EvolveEmitter } from '../core/events.ts'
+import type { Migration } from '../core/migration.ts'
+import { type RunProgress, getProgress } from '../core/progress.ts'
+import { Runner } from '../core/runner.ts'
+import { reportedAppLatency } from '../core/throttle.ts'
+import { validateMigrations } from '../core/validate.ts'
+import { usage } from '../errors.ts'
+import type { Store } from '../store/store.ts'
+import { type ControlAction, controlRun } from './control.ts'
+import { RunHandle } from './run-handle.ts'
+import { type WatchOptions, watchRuns } from './watch.ts'
+
+/** One failed object, as `evolve failures` and the API show it. */
+export interface FailedObject {
+  key: unknown
+  error: string
+  attempts: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** Options of one `run` or `retry`: the config file's run options, overridden by these. */
+export interface StartOptions extends Partial<RunOptions> {
+  /** Workers in this process. Default 1. */
+  workers?: number
+}
+
+export interface EvolveParts {
+  knex: Knex
+  store: Store
+  /** Where migration files live, when there is a directory. */
+  migrationsDir?: string
+  /** Migrations built in code, used instead of (or with no) directory. */
+  migrations?: Migration[]
+  /** Run options from the config file. */
+  runDefaults: Partial<RunOptions>
+  /** Who acts when a call does not say: `user@host`. */
+  by: string
+  /** Called by close(): destroys the knex instance this object opened, if it did. */
+  onClose: () => Promise<void>
+}
+
+/**
+ * The admin object every front end uses (the CLI, the HTTP API, the terminal UI, an app):
+ * status, plans, runs, retries, pause/resume/cancel, failures and events. Get one with
+ * `openEvolve`.
+ */
+export class Evolve {
+  /** Every core event of runs in this process, plus `run:state` and `progress` seen by `watch()`. */
+  readonly events = new EvolveEmitter()
+  readonly knex: Knex
+  private readonly store: Store
+
+  constructor(private readonly parts: EvolveParts) {
+    this.knex = parts.knex
+    this.store = parts.store
+  }
+
+  /** `postgres` or `sqlite`. */
+  get dialect(): 'postgres' | 'sqlite' {
+    return this.store.dialect.name
+  }
+
+  get migrationsDir(): string | undefined {
+    return this.parts.migrationsDir
+  }
+
+  /** Loads and validates the migrations (all, or those named); unknown names are an error. */
+  async migrations(names: string[] = []): Promise<Migration[]> {
+    const { migrations, migrationsDir } = this.parts
+    if (migrations) {
+      const unknown = names.find((n) => !migrations.some((m) => m.name === n))
+      if (unknown)
+        throw usage('E_UNKNOWN_MIGRATION', `no migration named "${unknown}" (found: ${migrations.map((m) => m.name).join(', ') || 'none'})`)
+      return names.length > 0 ? migrations.filter((m) => names.includes(m.name)) : migrations
+    }
+    if (!migrationsDir) return []
+    return loadMigrations(migrationsDir, names)
+  }
+
+  /** Names of every migration (files, without importing them) and every run the database knows. */
+  async names(): Promise<string[]> {
+    const { migrations, migrationsDir } = this.parts
+    const files = migrations ? migrations.map((m) => m.name) : migrationsDir ? listMigrationFiles(migrationsDir).map((f) => f.name) : []
+    const runs = (await this.store.has(this.knex)) ? (await this.store.runs.list(this.knex)).map((r) => r.name) : []
+    return [...new Set([...files, ...runs])].sort()
+  }
+
+  /** Every migration and its run, in name order. Reads only. */
+  async status(): Promise<RunProgress[]> {
+    const names = await this.names()
+    return Promise.all(names.map((n) => this.progress(n)))
+  }
+
+  /** One run's progress (a `pending` entry for a migration that has not run). */
+  progress(name: string): Promise<RunProgress> {
+    return getProgress(this.store, this.knex, name)
+  }
+
+  /** True when `name` is a migration file or a run the database knows. */
+  async exists(name: string): Promise<boolean> {
+    return (await this.names()).includes(name)
+  }
+
+  /** What `run` would do next, without doing any of it (a dry run). */
+  async plan(names: string[] = [], opts: { batchSize?: number } = {}): Promise<PlanDescription[]> {
+    const migrations = await this.migrations(names)
+    await validateMigrations(this.knex, this.store.dialect, migrations)
+    const plans: PlanDescription[] = []
+    for (const m of migrations) plans.push(await describePlan(this.knex, this.store.dialect, m, opts.batchSize))
+    return plans
+  }
+
+  /**
+   * Starts running the named migrations (default: all, in name order) in this process and
+   * returns at once: the handle's `done` settles with each run's progress, `stop()` asks the
+   * workers to finish their batch and leave. Events arrive on `evolve.events`.
+   */
+  async run(names: string[] = [], opts: StartOptions = {}): Promise<RunHandle> {
+    const runner = this.runner(await this.migrations(names), opts)
+    return new RunHandle(runner, () => runner.run())
+  }
+
+  /** Re-drives only a run's failed objects, in this process. */
+  async retry(name: string, opts: StartOptions = {}): Promise<RunHandle> {
+    const runner = this.runner(await this.migrations([name]), opts)
+    return new RunHandle(runner, async () => [await runner.retry(name)])
+  }
+
+  private runner(migrations: Migration[], opts: StartOptions): Runner {
+    return new Runner({ ...this.parts.runDefaults, ...defined(opts), knex: this.knex, migrations, events: this.events })
+  }
+
+  /** Pauses a run on every machine; workers finish their batch and wait. */
+  pause(name: string, who: Who = {}) {
+    return this.control(name, 'pause', who)
+  }
+
+  /** Lets a paused or cancelled run go on (a cancelled one needs a runner: `run`). */
+  resume(name: string, who: Who = {}) {
+    return this.control(name, 'resume', who)
+  }
+
+  /** Stops a run on every machine; it stays resumable. */
+  cancel(name: string, who: Who = {}) {
+    return this.control(name, 'cancel', who)
+  }
+
+  private control(name: string, action: ControlAction, who: Who) {
+    return controlRun(this.store, this.events, this.knex, name, action, { by: who.by ?? this.parts.by, reason: who.reason })
+  }
+
+  /**
+   * One page of a run's failed objects, in key order: pass the last key of a page as
+   * `after` to get the next. Unknown migrations and runs that never ran are usage errors.
+   */
+  async failures(name: string, opts: { limit?: number; after?: unknown } = {}): Promise<FailedObject[]> {
+    if (!(await this.store.has(this.knex)) || !(await this.store.runs.get(this.knex, name))) {
+      const known = await this.names()
+      if (!known.includes(name)) {
+        const where = this.parts.migrationsDir ? ` in ${this.parts.migrationsDir}` : ''
+        throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}"${where} (found: ${known.join(', ') || 'none'})`)
+      }
+      throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: see \`evolve status\``)
+    }
+    const page = await this.store.failures.page(this.knex, name, opts)
+    return page.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString(), updatedAt: new Date(f.updatedAt).toISOString() }))
+  }
+
+  /** The app latency last reported with `reportAppLatency` (within 10 s), or null. */
+  reportedAppLatency(): Promise<number | null> {
+    return reportedAppLatency(this.knex, this.store)
+  }
+
+  /** True when a run with these options has an app latency limit but nothing to measure it by. */
+  async latencyUnwatched(opts: StartOptions = {}): Promise<boolean> {
+    const o = { ...this.parts.runDefaults, ...defined(opts) }
+    return o.maxAppLatencyMs !== undefined && !o.latencyProbe && (await this.reportedAppLatency()) === null
+  }
+
+  /**
+   * Follows every run from the database, whoever drives it: emits `run:state` for changes
+   * made by other processes and a `progress` tick per active run (at most one a second by
+   * default). Returns a function that stops watching.
+   */
+  watch(opts: WatchOptions = {}): () => void {
+    return watchRuns(this, opts)
+  }
+
+  /** Closes the database connection, if this object opened it. */
+  close(): Promise<void> {
+    return this.parts.onClose()
+  }
+}
+
+/** Who asks for a change, and why: stored with the run and shown by `status`. */
+export interface Who {
+  by?: string
+  reason?: string
+}
+
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,74 @@
+import type { Knex } from 'knex'
+import { connect } from '../config/connect.ts'
+import { resolveConfig } from '../config/resolve-config.ts'
+import type { RunOptions } from '../core/context.ts'
+import type { Migration } from '../core/migration.ts'
+import { storeFor } from '../store/store.ts'
+import { defaultActor } from './actor.ts'
+import { Evolve } from './evolve.ts'
+
+/** Open with a knex instance you already have (your app's); `close()` leaves it open. */
+export interface OpenWithKnex {
+  knex: Knex
+  /** A migrations directory, or migrations built in code with `parseMigration`. */
+  migrations?: string | Migration[]
+  /** Run options (pacing, throttling) for runs started through this object. */
+  run?: Partial<RunOptions>
+  /** Who acts when a call does not say; default `user@host`. */
+  by?: string
+}
+
+/** Open the way the CLI does: --db, DATABASE_URL, evolve.config.*, knexfile. */
+export interface OpenWithConfig {
+  /** A database URL: `postgres://…` or `sqlite:<path>`. */
+  db?: string
+  /** A config file (default: evolve.config.{ts,mjs,js,json} in `cwd`). */
+  config?: string
+  /** The migrations directory (default: the config's, else ./migrations). */
+  dir?: string
+  cwd?: string
+  env?: Record<string, string | undefined>
+  /** Pool size and the like for the connection this object opens. */
+  pool?: Knex.PoolConfig
+  by?: string
+}
+
+/**
+ * Opens the admin object that every front end uses: the CLI, the HTTP API, the terminal UI
+ * and your own scripts.
+ *
+ * @example
+ * ```ts
+ * import { openEvolve } from 'evolvekit'
+ * const evolve = await openEvolve({ db: 'sqlite:./app.db', dir: './migrations' })
+ * console.log(await evolve.status())
+ * const handle = await evolve.run()
+ * await handle.done
+ * await evolve.close()
+ * ```
+ */
+export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): Promise<Evolve> {
+  if ('knex' in options && options.knex !== undefined) {
+    const { knex, migrations } = options
+    return new Evolve({
+      knex,
+      store: storeFor(knex),
+      migrationsDir: typeof migrations === 'string' ? migrations : undefined,
+      migrations: Array.isArray(migrations) ? migrations : undefined,
+      runDefaults: options.run ?? {},
+      by: options.by ?? defaultActor(),
+      onClose: async () => {},
+    })
+  }
+  const o = options as OpenWithConfig
+  const config = await resolveConfig({ db: o.db, config: o.config, dir: o.dir, cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env })
+  const { knex } = await connect(config, o.pool)
+  return new Evolve({
+    knex,
+    store: storeFor(knex),
+    migrationsDir: config.migrationsDir,
+    runDefaults: config.run,
+    by: o.by ?? defaultActor(),
+    onClose: () => knex.destroy(),
+  })
+}

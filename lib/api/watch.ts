@@ -1,0 +1,46 @@
+import type { RunProgress } from '../core/progress.ts'
+import type { RunState } from '../store/runs.ts'
+import type { Evolve } from './evolve.ts'
+
+export interface WatchOptions {
+  /** How often the database is read. Default 1000 ms. */
+  intervalMs?: number
+}
+
+/**
+ * Polls every run's progress and turns what changed into events on `evolve.events`:
+ * `run:state` for state changes made elsewhere (another process, another machine) and a
+ * `progress` tick for each run that is active or just changed. Polling works the same on
+ * both databases, and one read a second is cheap next to a batch.
+ */
+export function watchRuns(evolve: Evolve, opts: WatchOptions): () => void {
+  const seen = new Map<string, RunState>()
+  // Changes made in this process are announced as they happen: do not repeat them.
+  const local = ({ run, to }: { run: string; to: RunState }) => seen.set(run, to)
+  evolve.events.on('run:state', local)
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  const tick = async () => {
+    try {
+      for (const p of await evolve.status()) report(evolve, seen, p)
+    } catch (err) {
+      evolve.events.emit('watch:error', { error: (err as Error).message })
+    }
+    if (!stopped) timer = setTimeout(tick, opts.intervalMs ?? 1000)
+  }
+  void tick()
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+    evolve.events.off('run:state', local)
+  }
+}
+
+function report(evolve: Evolve, seen: Map<string, RunState>, p: RunProgress): void {
+  const before = seen.get(p.name)
+  seen.set(p.name, p.state)
+  if (before !== undefined && before !== p.state) {
+    evolve.events.emit('run:state', { run: p.name, from: before, to: p.state, by: p.changedBy ?? 'unknown', reason: p.changeReason })
+  }
+  if (before !== p.state || p.state === 'running' || p.state === 'paused') evolve.events.emit('progress', p)
+}

@@ -1,0 +1,56 @@
+import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
+import { dialectOf } from '../dialects/for-knex.ts'
+import { BatchesStore } from './batches.ts'
+import { ControlStore } from './control.ts'
+import { type Db, num } from './db.ts'
+import { FailuresStore } from './failures.ts'
+import { RunsStore } from './runs.ts'
+import { ensureSchema, hasSchema } from './schema.ts'
+import { WorkersStore } from './workers.ts'
+
+/**
+ * The tracking tables, made once with their dialect: the dialect supplies the database's
+ * clock and its row locks, so no caller passes them in. Every method takes `db`, a knex
+ * instance or a batch's transaction, because bookkeeping commits with the data it describes.
+ */
+export class Store {
+  readonly runs: RunsStore
+  readonly batches: BatchesStore
+  readonly failures: FailuresStore
+  readonly workers: WorkersStore
+  readonly control: ControlStore
+
+  constructor(readonly dialect: Dialect) {
+    this.runs = new RunsStore(dialect)
+    this.batches = new BatchesStore(dialect)
+    this.failures = new FailuresStore(dialect)
+    this.workers = new WorkersStore(dialect)
+    this.control = new ControlStore(dialect)
+  }
+
+  /** True when the tracking tables exist (read-only commands must not create them). */
+  has(knex: Knex): Promise<boolean> {
+    return hasSchema(knex)
+  }
+
+  /** Creates or upgrades the tracking tables. */
+  ensure(knex: Knex): Promise<void> {
+    return ensureSchema(knex)
+  }
+
+  /** The database's clock in epoch ms, read once. */
+  async now(db: Db): Promise<number> {
+    const row: { now: unknown } | undefined = await db.select(db.raw('? AS now', [this.dialect.clockMs(db)])).first()
+    return num(row?.now)
+  }
+}
+
+const stores = new WeakMap<Knex, Store>()
+
+/** The one Store of a knex instance, made with its dialect on first use. */
+export function storeFor(knex: Knex): Store {
+  let store = stores.get(knex)
+  if (!store) stores.set(knex, (store = new Store(dialectOf(knex))))
+  return store
+}

@@ -1,0 +1,134 @@
+// One run state machine: every change of a run's state is a compare-and-set through one table,
+// emits `run:state` with who asked, and is stored where `status` shows it.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { EvolveUsageError, RUN_TRANSITIONS, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
+import type { EvolveEvents } from '../lib/index.ts'
+import { runCli } from './helpers/cli.ts'
+import { dialects, runnerKnex } from './helpers/databases.ts'
+import { insertChunked, output, statusOf, waitUntil, withDb, writeFiles } from './helpers/fixtures.ts'
+
+type StateEvent = EvolveEvents['run:state'][0]
+
+const ROWS = 20_000
+
+const slowCounter = () =>
+  createMigration(
+    '001_count',
+    defineMigration({
+      table: 'items',
+      batchSize: 10,
+      pending: (q) => q.where('v', 0),
+      set: { v: () => 1 },
+    }),
+  )
+
+describe('the transition table', () => {
+  it('makes done final and lets failed and cancelled runs resume', () => {
+    assert.deepEqual(RUN_TRANSITIONS.done, [])
+    assert.ok(RUN_TRANSITIONS.failed.includes('running'))
+    assert.ok(RUN_TRANSITIONS.cancelled.includes('running'))
+    assert.ok(!RUN_TRANSITIONS.pending.includes('done'), 'a run is done only after running')
+  })
+})
+
+for (const d of dialects) {
+  describe(d, { concurrency: 2 }, () => {
+    it('pause, resume and the end of a run each emit run:state with who asked, and status shows the last one', () =>
+      withDb(d, async (db) => {
+        await db.knex.schema.createTable('items', (t) => {
+          t.increments('id')
+          t.integer('v').notNullable()
+        })
+        await insertChunked(
+          db.knex,
+          'items',
+          Array.from({ length: ROWS }, () => ({ v: 0 })),
+          500,
+        )
+        const knex = runnerKnex(db)
+        const evolve = await openEvolve({ knex, migrations: [slowCounter()], by: 'test@host' })
+        try {
+          const changes: StateEvent[] = []
+          const ends: EvolveEvents['run:end'][0][] = []
+          evolve.events.on('run:state', (e) => changes.push(e))
+          evolve.events.on('run:end', (e) => ends.push(e))
+          const firstBatch = new Promise((resolve) => evolve.events.once('batch:done', resolve))
+          const handle = await evolve.run()
+          await firstBatch
+          assert.equal(await evolve.pause('001_count', { by: 'alice', reason: 'peak traffic' }), 'paused')
+          const paused = await evolve.progress('001_count')
+          assert.equal(paused.state, 'paused')
+          assert.equal(paused.changedBy, 'alice')
+          assert.equal(paused.changeReason, 'peak traffic')
+
+          await assert.rejects(evolve.pause('no-such-run'), (err: EvolveUsageError) => err.code === 'E_UNKNOWN_RUN')
+          assert.equal(await evolve.resume('001_count', { by: 'bob' }), 'running')
+          const [result] = await handle.done
+          assert.equal(result?.state, 'done')
+          await assert.rejects(
+            evolve.resume('001_count'),
+            (err: EvolveUsageError) => err.code === 'E_BAD_STATE' && /is done/.test(err.message),
+          )
+
+          const seen = changes.map((c) => `${c.from}>${c.to} by ${c.by}`)
+          assert.equal(seen[0], 'pending>running by ' + changes[0]!.by)
+          assert.match(changes[0]!.by, /^runner /)
+          assert.ok(seen.includes('running>paused by alice'), seen.join(', '))
+          assert.ok(seen.includes('paused>running by bob'), seen.join(', '))
+          assert.match(seen.at(-1)!, /^running>done by runner /)
+          assert.equal(ends.length, 1)
+          assert.equal(ends[0]!.state, 'done')
+          assert.equal(ends[0]!.done, ROWS)
+          const rest = await db.knex('items').where('v', 0).count({ n: '*' }).first()
+          assert.equal(Number(rest?.n), 0)
+        } finally {
+          await evolve.close()
+          await knex.destroy()
+        }
+      }))
+
+    it('watch sees a pause made by another process, with the CLI user as who', () =>
+      withDb(d, async (db) => {
+        await db.knex.schema.createTable('items', (t) => {
+          t.increments('id')
+          t.integer('v').notNullable()
+        })
+        await insertChunked(
+          db.knex,
+          'items',
+          Array.from({ length: ROWS }, () => ({ v: 0 })),
+          500,
+        )
+        const dir = await writeFiles({})
+        const knex = runnerKnex(db)
+        // Held back by its throttle hook: the run stays running until the test has looked.
+        const run = { throttle: () => ({ reason: 'held by the test', ms: 50 }) }
+        const evolve = await openEvolve({ knex, migrations: [slowCounter()], run })
+        try {
+          const changes: StateEvent[] = []
+          evolve.events.on('run:state', (e) => changes.push(e))
+          const held = new Promise((resolve) => evolve.events.once('throttled', resolve))
+          const handle = await evolve.run()
+          await held
+          const stopWatching = evolve.watch({ intervalMs: 100 })
+          const ticks: string[] = []
+          evolve.events.on('progress', (p) => ticks.push(p.name))
+          const paused = await runCli(['pause', '001_count', '--reason', 'deploy', '--db', db.url, '--dir', dir])
+          assert.equal(paused.code, 0, output(paused))
+          const seen = await waitUntil(async () => changes.find((c) => c.to === 'paused'), 'the watcher reports the pause made by the CLI')
+          assert.match(seen.by, /.@./, 'the CLI acts as user@host')
+          assert.equal(seen.reason, 'deploy')
+          await waitUntil(async () => ticks.includes('001_count'), 'a progress tick for the paused run')
+          const status = statusOf(await runCli(['status', '--json', '--db', db.url, '--dir', dir]), '001_count')
+          assert.equal(status.changedBy, seen.by)
+          stopWatching()
+          handle.stop()
+          await handle.done
+        } finally {
+          await evolve.close()
+          await knex.destroy()
+        }
+      }))
+  })
+}
