@@ -62,7 +62,9 @@ say(`demo: ${isPostgresUrl(db) ? 'PostgreSQL' : db}, ${rows} rows per table, the
 try {
   for (const [i, step] of STEPS.entries()) {
     say(`\n[${i + 1}/${STEPS.length}] ${step.title}`)
+    const stepStarted = performance.now()
     await step.run(ctx)
+    say(`  (${((performance.now() - stepStarted) / 1000).toFixed(1)} s)`)
   }
 } catch (err) {
   failure = err as Error

@@ -6,6 +6,7 @@ export interface Summary {
   rowsEvolved: Record<string, number>
   killedAt: { migration: string; done: number; of: number } | null
   requestsServed: number
+  appLatencyMs: { p50: number; p99: number; max: number } | null
   appErrors: number
   conflictsRetriedByApp: number
   writesRefused: number
@@ -28,6 +29,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
     rowsEvolved: Object.fromEntries((facts.runs ?? []).map((r) => [r.name, r.done])),
     killedAt: facts.kill ? { migration: facts.kill.migration, done: facts.kill.doneAtKill, of: facts.kill.pending } : null,
     requestsServed: app?.served ?? 0,
+    appLatencyMs: app?.latencyMs ?? null,
     appErrors: app?.errors ?? 0,
     conflictsRetriedByApp: app?.conflictsRetried ?? 0,
     writesRefused: app?.writesRefused ?? 0,
@@ -60,6 +62,7 @@ export function summaryLines(s: Summary): string[] {
       ? `  runner killed  with SIGKILL in ${s.killedAt.migration} at ${s.killedAt.done} of ${s.killedAt.of} rows, then resumed`
       : '',
     `  app requests served: ${s.requestsServed} (conflicts the app retried: ${s.conflictsRetriedByApp})`,
+    s.appLatencyMs ? `  app latency: p50 ${s.appLatencyMs.p50} ms, p99 ${s.appLatencyMs.p99} ms, max ${s.appLatencyMs.max} ms` : '',
     `  app errors: ${zero(s.appErrors)}`,
     `  writes refused during read-only: ${s.writesRefused}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
     `  writes lost: ${zero(s.writesLost)}`,
