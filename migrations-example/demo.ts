@@ -11,6 +11,7 @@
  * in that database: point it at a scratch one. --json adds the summary as one JSON line.
  */
 import { mkdirSync, rmSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -45,7 +46,8 @@ if (!db) {
 
 // On a TTY the live UI (#12) will take over from these plain lines.
 const say = (line: string) => process.stdout.write(`${line}\n`)
-const ctx: DemoContext = { db, rows, rate, knex: connect(db), say, facts: {} }
+const holdFile = path.join(os.tmpdir(), `evolvekit-demo-hold-${process.pid}`)
+const ctx: DemoContext = { db, rows, rate, knex: connect(db), holdFile, say, facts: {} }
 const stop = () => {
   ctx.app?.child.kill('SIGKILL')
   killChildren()
@@ -71,6 +73,7 @@ try {
   say(`  failed: ${failure.message}`)
 } finally {
   stop()
+  rmSync(holdFile, { force: true })
   await ctx.knex.destroy()
 }
 

@@ -14,6 +14,8 @@ export interface DemoContext {
   rate: number
   /** The demo's own connection, for seeding and for the checks at the end. */
   knex: Knex
+  /** The file that parks a batch of the runner for the kill (see holdIfAsked in app/audit.ts). */
+  holdFile: string
   say(line: string): void
   app?: TrafficProcess
   facts: Facts
@@ -23,7 +25,8 @@ export interface Facts {
   seeded?: SeedCounts
   /** Rows pending per migration before anything ran. */
   planned?: Record<string, number>
-  kill?: { migration: string; doneAtKill: number; pending: number; stateAfter: string; remainingAfter: number | null }
+  /** Where the runner was killed: inside `batch`, with `doneAtKill` of `pending` rows done; whether the resumed run took that batch over. */
+  kill?: { migration: string; batch: number | null; doneAtKill: number; pending: number; takenOver: boolean }
   /** What `assertDone` said while the killed migration was unfinished. */
   gateHeld?: string
   schemaChanged?: boolean

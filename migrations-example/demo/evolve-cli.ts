@@ -20,8 +20,8 @@ export interface EvolveProcess {
 }
 
 /** Starts `evolve <args> --db <db> --dir <migrations>`; each stdout line goes to `onLine`. */
-export function evolve(db: string, args: string[], onLine: (line: string) => void): EvolveProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
+export function evolve(db: string, args: string[], onLine: (line: string) => void, extraEnv: Record<string, string> = {}): EvolveProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extraEnv }
   delete env.DATABASE_URL // the database is the one given with --db, nothing else
   const child = spawn(process.execPath, [CLI, ...args, '--db', db, '--dir', MIGRATIONS_DIR], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)

@@ -19,6 +19,8 @@ interface LogEntry {
 export class RunWatcher {
   /** Rows evolved per migration by this process, as its batch:done events say. */
   readonly rows: Record<string, number> = {}
+  /** Batches this process took over from a dead worker. */
+  readonly takenOver: number[] = []
   private lastPrint = 0
 
   constructor(
@@ -51,6 +53,7 @@ export class RunWatcher {
         this.onBatch(run, this.rows[run]!)
         break
       case 'batch:takeover':
+        this.takenOver.push(e.batchId!)
         this.say(`  ${run}: took over batch ${e.batchId} from a dead worker`)
         break
       case 'batch:retry':

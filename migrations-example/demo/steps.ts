@@ -1,6 +1,7 @@
 // The demo, step by step. Each step is one thing evolvekit exists for, shown against a live app.
 import { EvolveNotDoneError, assertDone } from 'evolvekit'
-import { evolvedTwice } from '../app/audit.ts'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { HOLD_LINE, evolvedTwice } from '../app/audit.ts'
 import { lostWrites } from '../app/ledger.ts'
 import { createSchema, dropProfileJson, resetDatabase } from '../app/schema.ts'
 import { seed, seedCounts } from '../app/seed.ts'
@@ -10,7 +11,10 @@ import { type Step, waitUntil } from './context.ts'
 import { evolve, evolveOutput, status } from './evolve-cli.ts'
 import { RunWatcher } from './run-watcher.ts'
 
-/** The migration the runner is killed in: the first, while app v1 still writes its old shape. */
+/**
+ * The runner is killed in the first migration, while app v1 still writes its old shape,
+ * once this share of its rows is done.
+ */
 const KILL_AT = 0.4
 
 const freshDatabase: Step = {
@@ -50,19 +54,30 @@ const runAndKill: Step = {
   title: '$ evolve run   …and kill -9 it in the middle of the first migration',
   async run(ctx) {
     const [first, pending] = Object.entries(ctx.facts.planned!)[0]!
-    let killed = false
+    // Past KILL_AT of the rows, the next batch parks with its work written but uncommitted
+    // (see holdIfAsked in app/audit.ts) and says so: the kill lands inside its transaction.
     const watcher = new RunWatcher(ctx.say, (run, rows) => {
-      if (run === first && !killed && rows >= KILL_AT * pending) {
-        killed = true
-        runner.child.kill('SIGKILL')
-      }
+      if (run === first && rows >= KILL_AT * pending && !existsSync(ctx.holdFile)) writeFileSync(ctx.holdFile, first)
     })
-    const runner = evolve(ctx.db, ['run', '--log-format', 'json'], watcher.line)
+    let batch: number | null = null
+    const runner = evolve(
+      ctx.db,
+      ['run', '--log-format', 'json'],
+      (line) => {
+        if (!line.startsWith(HOLD_LINE)) return watcher.line(line)
+        batch = Number(line.slice(HOLD_LINE.length).trim().split(' ')[0])
+        ctx.say(`  ${line.slice('[demo] '.length)}`)
+        runner.child.kill('SIGKILL')
+      },
+      { DEMO_HOLD_FILE: ctx.holdFile },
+    )
     const { signal } = await runner.exited
+    rmSync(ctx.holdFile, { force: true })
     const entry = (await status(ctx.db)).find((s) => s.name === first)!
-    ctx.facts.kill = { migration: first, doneAtKill: entry.done, pending, stateAfter: entry.state, remainingAfter: entry.remaining }
-    if (signal !== 'SIGKILL') throw new Error(`the runner finished before it could be killed: give --rows a larger number`)
-    ctx.say(`  killed with SIGKILL: ${first} ${entry.state} with no worker, ${entry.done} of ${pending} rows done`)
+    ctx.facts.kill = { migration: first, batch, doneAtKill: entry.done, pending, takenOver: false }
+    if (signal !== 'SIGKILL' || batch === null)
+      throw new Error(`the runner finished before it could be killed: give --rows a larger number`)
+    ctx.say(`  killed with SIGKILL inside batch ${batch}: ${first} is ${entry.state} with no worker, ${entry.done} of ${pending} rows done`)
   },
 }
 
@@ -99,6 +114,7 @@ const resume: Step = {
   async run(ctx) {
     const watcher = new RunWatcher(ctx.say)
     const { code } = await evolve(ctx.db, ['run', '--log-format', 'json'], watcher.line).exited
+    ctx.facts.kill!.takenOver = watcher.takenOver.includes(ctx.facts.kill!.batch!)
     ctx.facts.runs = await status(ctx.db)
     if (code !== 0) throw new Error(`evolve run exited with ${code}`)
   },

@@ -4,7 +4,7 @@ export interface Summary {
   ok: boolean
   seconds: number
   rowsEvolved: Record<string, number>
-  killedAt: { migration: string; done: number; of: number } | null
+  killedAt: { migration: string; batch: number | null; done: number; of: number; takenOver: boolean } | null
   requestsServed: number
   appLatencyMs: { p50: number; p99: number; max: number } | null
   appErrors: number
@@ -27,7 +27,15 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
     ok: false,
     seconds,
     rowsEvolved: Object.fromEntries((facts.runs ?? []).map((r) => [r.name, r.done])),
-    killedAt: facts.kill ? { migration: facts.kill.migration, done: facts.kill.doneAtKill, of: facts.kill.pending } : null,
+    killedAt: facts.kill
+      ? {
+          migration: facts.kill.migration,
+          batch: facts.kill.batch,
+          done: facts.kill.doneAtKill,
+          of: facts.kill.pending,
+          takenOver: facts.kill.takenOver,
+        }
+      : null,
     requestsServed: app?.served ?? 0,
     appLatencyMs: app?.latencyMs ?? null,
     appErrors: app?.errors ?? 0,
@@ -43,6 +51,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
   if (failure) s.problems.push(failure.message)
   if (!facts.outOfShape) s.problems.push('the demo did not get to its checks')
   for (const r of facts.runs ?? []) if (r.state !== 'done') s.problems.push(`${r.name} ended ${r.state}`)
+  if (facts.runs && facts.kill && !facts.kill.takenOver) s.problems.push(`the resumed run did not take over batch ${facts.kill.batch}`)
   if (s.appErrors > 0) s.problems.push(`the app met ${s.appErrors} errors: ${app!.errorSamples.join('; ')}`)
   if (s.writesNeverAccepted > 0) s.problems.push(`${s.writesNeverAccepted} refused writes were never accepted`)
   if (s.writesLost > 0) s.problems.push(`${s.writesLost} accepted writes are not in the database`)
@@ -59,7 +68,7 @@ export function summaryLines(s: Summary): string[] {
     'Summary',
     ...Object.entries(s.rowsEvolved).map(([name, n]) => `  rows evolved   ${name}: ${n}`),
     s.killedAt
-      ? `  runner killed  with SIGKILL in ${s.killedAt.migration} at ${s.killedAt.done} of ${s.killedAt.of} rows, then resumed`
+      ? `  runner killed  with SIGKILL inside batch ${s.killedAt.batch} of ${s.killedAt.migration}, ${s.killedAt.done} of ${s.killedAt.of} rows done; ${s.killedAt.takenOver ? 'the resumed run took the batch over' : 'NOT taken over'}`
       : '',
     `  app requests served: ${s.requestsServed} (conflicts the app retried: ${s.conflictsRetriedByApp})`,
     s.appLatencyMs ? `  app latency: p50 ${s.appLatencyMs.p50} ms, p99 ${s.appLatencyMs.p99} ms, max ${s.appLatencyMs.max} ms` : '',

@@ -11,7 +11,8 @@ export default defineMigration({
   table: 'users',
   pending: (q) => q.whereNull('city').whereNotNull('profile_json'),
   batchSize: 500,
-  async up(rows, { trx, migration }) {
+  async up(rows, ctx) {
+    const { trx } = ctx
     // One UPDATE per distinct (city, country) instead of one per row: few places, many users.
     const byPlace = new Map<string, number[]>()
     for (const row of rows) {
@@ -23,9 +24,9 @@ export default defineMigration({
       const [city, country] = JSON.parse(place) as [string, string]
       await trx('users').whereIn('id', ids).update({ city, country })
     }
+    // The demo's audit trail, to prove no row is evolved twice; your own migrations need none.
     await recordEvolved(
-      trx,
-      migration,
+      ctx,
       rows.map((r) => r.id),
     )
   },

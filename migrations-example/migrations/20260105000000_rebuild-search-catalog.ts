@@ -11,7 +11,8 @@ export default defineMigration({
   table: 'documents',
   pending: (q) => q.whereNotExists((sub) => sub.select(1).from('search_entries').whereRaw('search_entries.document_id = documents.id')),
   batchSize: 500,
-  async up(rows, { trx, migration }) {
+  async up(rows, ctx) {
+    const { trx } = ctx
     const entries = rows.map((row) => catalogEntry(row as { id: number; title: string; body: string }))
     for (let i = 0; i < entries.length; i += 200) {
       await trx('search_entries')
@@ -19,9 +20,9 @@ export default defineMigration({
         .onConflict('document_id')
         .merge()
     }
+    // The demo's audit trail, to prove no row is evolved twice; your own migrations need none.
     await recordEvolved(
-      trx,
-      migration,
+      ctx,
       rows.map((r) => r.id),
     )
   },
