@@ -9,6 +9,10 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { repoRoot } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
+import { lostWrites } from '../migrations-example/app/ledger.ts'
+import { createSchema } from '../migrations-example/app/schema.ts'
+import { seed, seedCounts } from '../migrations-example/app/seed.ts'
+import { Traffic } from '../migrations-example/app/traffic.ts'
 import type { Summary } from '../migrations-example/demo/summary.ts'
 
 const ROWS = 3000
@@ -92,6 +96,47 @@ describe('npm run demo', () => {
       assertDemoSucceeded(await runDemo(['--db', db.url]))
       assert.deepEqual(await processesMentioning(db.url), [])
     } finally {
+      await db.drop()
+    }
+  })
+})
+
+describe("the example app's traffic", () => {
+  it('keeps the writes the database refuses and submits them again until they are accepted, losing none', async () => {
+    const db = await fresh('sqlite')
+    const tables = ['users', 'documents', 'comments']
+    const traffic = new Traffic({
+      knex: db.knex,
+      rate: 200,
+      retryEveryMs: 20,
+      isWriteRefused: (err) => err instanceof Error && err.message.includes('demo: read-only'),
+    })
+    const waitFor = async (what: string, check: () => boolean) => {
+      for (let i = 0; i < 3000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.ok(check(), `waited for ${what}: ${JSON.stringify(traffic.report())}`)
+    }
+    try {
+      await createSchema(db.knex)
+      await seed(db.knex, seedCounts(200))
+      // A stand-in for the read-only switch: every write fails with a recognisable message.
+      for (const t of tables)
+        for (const op of ['INSERT', 'UPDATE'])
+          await db.knex.raw(`CREATE TRIGGER refuse_${op}_${t} BEFORE ${op} ON ${t} BEGIN SELECT RAISE(ABORT, 'demo: read-only'); END`)
+      await traffic.start()
+      await waitFor('refused writes', () => traffic.report().writesRefused >= 5)
+      assert.equal(traffic.report().writes, 0, 'no write was accepted while they were refused')
+      for (const t of tables) for (const op of ['INSERT', 'UPDATE']) await db.knex.raw(`DROP TRIGGER refuse_${op}_${t}`)
+      await waitFor('the refused writes to be accepted', () => traffic.report().writesRetriedOk >= 5)
+      const report = await traffic.stop()
+      assert.equal(report.errors, 0, report.errorSamples.join('; '))
+      assert.equal(report.writesWaiting, 0)
+      assert.equal(report.writesRetriedOk, report.writesRefused)
+      assert.ok(report.reads > 0, 'reads were served while writes were refused')
+      const accepted = Object.values(traffic.ledger.inserted).flat().length + Object.keys(traffic.ledger.edited).length
+      assert.ok(accepted >= report.writesRetriedOk, `every retried write is in the ledger: ${accepted}`)
+      assert.deepEqual(await lostWrites(db.knex, traffic.ledger), [])
+    } finally {
+      await traffic.stop()
       await db.drop()
     }
   })
