@@ -24,7 +24,7 @@ import { summarize, summaryLines } from './demo/summary.ts'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '60000' },
+    rows: { type: 'string', default: '100000' },
     rate: { type: 'string', default: '40' },
     db: { type: 'string' },
     workdir: { type: 'string', default: path.join(here, '.demo') },
