@@ -13,6 +13,8 @@
  * --refusal-module <file> (a module exporting `isReadOnlyError(err)`: writes it recognises
  * are refusals, kept and retried later).
  */
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { connect } from './connect.ts'
 import { Traffic } from './traffic.ts'
@@ -23,7 +25,8 @@ const { values } = parseArgs({
 if (!values.db) throw new Error('traffic: --db <url> is required')
 
 const refusal = values['refusal-module']
-  ? ((await import(values['refusal-module'])) as { isReadOnlyError: (err: unknown) => boolean }).isReadOnlyError
+  ? ((await import(pathToFileURL(path.resolve(values['refusal-module'])).href)) as { isReadOnlyError: (err: unknown) => boolean })
+      .isReadOnlyError
   : undefined
 const knex = connect(values.db)
 const traffic = new Traffic({ knex, rate: Number(values.rate), isWriteRefused: refusal })
