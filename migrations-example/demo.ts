@@ -1,59 +1,89 @@
 /**
- * `npm run demo`: a fresh SQLite database, a "live app" that keeps writing rows in the
- * old shape, and `evolve run` evolving the data underneath it. No server needed.
+ * `npm run demo`: a live app keeps serving while evolvekit changes the shape of its data
+ * underneath it; the runner is killed with SIGKILL half-way and resumed; the schema change
+ * that needs the new shape waits for the completion gate. Ends with a summary whose
+ * must-be-0 figures decide the exit code.
+ *
+ *   npm run demo [-- --rows N] [--rate R] [--db postgres://…] [--workdir DIR] [--json]
+ *
+ * SQLite by default (a fresh file in --workdir, default migrations-example/.demo); with
+ * --db postgres://… the demo drops and recreates its tables and evolvekit's tracking tables
+ * in that database: point it at a scratch one. --json adds the summary as one JSON line.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import knexFactory from 'knex'
-import { createSchema, oldShapeUser, seedUsers } from './app/schema.ts'
+import { parseArgs } from 'node:util'
+import { connect, isPostgresUrl } from './app/connect.ts'
+import type { DemoContext } from './demo/context.ts'
+import { killChildren } from './demo/evolve-cli.ts'
+import { STEPS } from './demo/steps.ts'
+import { summarize, summaryLines } from './demo/summary.ts'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const workdir = join(here, '.demo')
-const file = join(workdir, 'app.db')
-const ROWS = Number(process.env.DEMO_ROWS ?? 50_000)
+const here = path.dirname(fileURLToPath(import.meta.url))
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    rate: { type: 'string', default: '40' },
+    db: { type: 'string' },
+    workdir: { type: 'string', default: path.join(here, '.demo') },
+    json: { type: 'boolean', default: false },
+  },
+})
+const rows = Number(values.rows)
+const rate = Number(values.rate)
+if (!Number.isInteger(rows) || rows < 1000) fail('--rows takes a whole number of at least 1000 (rows per table)')
+if (!(rate > 0 && rate <= 1000)) fail('--rate takes requests per second, between 1 and 1000')
+if (values.db && !isPostgresUrl(values.db)) fail('--db takes a postgres://… URL; without it the demo makes its own SQLite file')
 
-rmSync(workdir, { recursive: true, force: true })
-mkdirSync(workdir, { recursive: true })
-const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true })
-await knex.raw('PRAGMA journal_mode = WAL')
-await createSchema(knex)
-await seedUsers(knex, ROWS)
-console.log(`demo: ${file} seeded with ${ROWS} users in the old shape`)
+let db = values.db
+if (!db) {
+  rmSync(values.workdir, { recursive: true, force: true })
+  mkdirSync(values.workdir, { recursive: true })
+  db = `sqlite:${path.join(path.resolve(values.workdir), 'app.db')}`
+}
 
-// The live app: while the migrations run, it keeps inserting users the old way.
-await knex.raw('PRAGMA busy_timeout = 5000')
-let appWrites = 0
-const app = setInterval(() => {
-  knex('users')
-    .insert(oldShapeUser(ROWS + appWrites))
-    .then(
-      () => appWrites++,
-      (err) => console.error(`app write failed: ${err.message}`),
-    )
-}, 20)
-
-const evolve = (...args: string[]) =>
-  new Promise<number>((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [join(here, '..', 'cli', 'evolve.js'), ...args, '--db', `sqlite:${file}`, '--dir', join(here, 'migrations')],
-      { stdio: 'inherit' },
-    )
-    child.on('exit', (code) => resolve(code ?? 1))
+// On a TTY the live UI (#12) will take over from these plain lines.
+const say = (line: string) => process.stdout.write(`${line}\n`)
+const holdFile = path.join(os.tmpdir(), `evolvekit-demo-hold-${process.pid}`)
+const ctx: DemoContext = { db, rows, rate, knex: connect(db), holdFile, say, facts: {} }
+const stop = () => {
+  ctx.app?.child.kill('SIGKILL')
+  killChildren()
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    stop()
+    process.exit(130)
   })
 
-console.log('demo: $ evolve plan')
-await evolve('plan')
-console.log('demo: $ evolve run   (the app keeps writing old-shape rows meanwhile)')
-const code = await evolve('run')
-clearInterval(app)
-console.log(`demo: the app wrote ${appWrites} old-shape rows during the run`)
-console.log('demo: $ evolve status')
-await evolve('status')
+const started = performance.now()
+let failure: Error | null = null
+say(`demo: ${isPostgresUrl(db) ? 'PostgreSQL' : db}, ${rows} rows per table, the app at ${rate} requests/s`)
+try {
+  for (const [i, step] of STEPS.entries()) {
+    say(`\n[${i + 1}/${STEPS.length}] ${step.title}`)
+    const stepStarted = performance.now()
+    await step.run(ctx)
+    say(`  (${((performance.now() - stepStarted) / 1000).toFixed(1)} s)`)
+  }
+} catch (err) {
+  failure = err as Error
+  say(`  failed: ${failure.message}`)
+} finally {
+  stop()
+  rmSync(holdFile, { force: true })
+  await ctx.knex.destroy()
+}
 
-const [left] = await knex('users').count({ n: '*' }).whereRaw('email <> lower(email) or display_name is null or city is null')
-console.log(`demo: rows still in the old shape: ${left!.n} (those written after the final sweep of each migration)`)
-await knex.destroy()
-process.exit(code)
+const summary = summarize(ctx.facts, (performance.now() - started) / 1000, failure)
+say('')
+for (const line of summaryLines(summary)) say(line)
+if (values.json) say(JSON.stringify(summary))
+process.exit(summary.ok ? 0 : 1)
+
+function fail(message: string): never {
+  process.stderr.write(`demo: ${message}\n`)
+  process.exit(2)
+}

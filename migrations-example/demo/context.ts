@@ -1,0 +1,55 @@
+import type { Knex } from 'knex'
+import type { Ledger } from '../app/ledger.ts'
+import type { SeedCounts } from '../app/seed.ts'
+import type { TrafficProcess } from '../app/traffic-client.ts'
+import type { TrafficReport } from '../app/traffic.ts'
+import type { StatusEntry } from './evolve-cli.ts'
+
+/** What the steps share, and what they found out for the summary. */
+export interface DemoContext {
+  /** sqlite:<file> or postgres://… */
+  db: string
+  rows: number
+  /** The app's requests per second. */
+  rate: number
+  /** The demo's own connection, for seeding and for the checks at the end. */
+  knex: Knex
+  /** The file that parks a batch of the runner for the kill (see holdIfAsked in app/audit.ts). */
+  holdFile: string
+  say(line: string): void
+  app?: TrafficProcess
+  facts: Facts
+}
+
+export interface Facts {
+  seeded?: SeedCounts
+  /** Rows pending per migration before anything ran. */
+  planned?: Record<string, number>
+  /** Where the runner was killed: inside `batch`, with `doneAtKill` of `pending` rows done; whether the resumed run took that batch over. */
+  kill?: { migration: string; batch: number | null; doneAtKill: number; pending: number; takenOver: boolean }
+  /** What `assertDone` said while the killed migration was unfinished. */
+  gateHeld?: string
+  schemaChanged?: boolean
+  runs?: StatusEntry[]
+  app?: TrafficReport
+  ledger?: Ledger
+  lostWrites?: string[]
+  evolvedTwice?: Record<string, number>
+  /** Rows still in the old shape (or out of step with their source) after everything, per check. */
+  outOfShape?: Record<string, number>
+}
+
+/** One thing the demo shows. Steps run in order; each reads and adds to the context. */
+export interface Step {
+  title: string
+  run(ctx: DemoContext): Promise<void>
+}
+
+/** Resolves once `check` is true, asking every `everyMs`; rejects after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}

@@ -1,0 +1,156 @@
+// The demo, step by step. Each step is one thing evolvekit exists for, shown against a live app.
+import { EvolveNotDoneError, assertDone } from 'evolvekit'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { HOLD_LINE, evolvedTwice } from '../app/audit.ts'
+import { lostWrites } from '../app/ledger.ts'
+import { createSchema, dropProfileJson, resetDatabase } from '../app/schema.ts'
+import { seed, seedCounts } from '../app/seed.ts'
+import { startTraffic } from '../app/traffic-client.ts'
+import { outOfShape } from './checks.ts'
+import { type Step, waitUntil } from './context.ts'
+import { evolve, evolveOutput, status } from './evolve-cli.ts'
+import { RunWatcher } from './run-watcher.ts'
+
+/**
+ * The runner is killed in the first migration, while app v1 still writes its old shape,
+ * once this share of its rows is done.
+ */
+const KILL_AT = 0.4
+
+const freshDatabase: Step = {
+  title: 'A fresh database with the data app v1 wrote over the years',
+  async run(ctx) {
+    await resetDatabase(ctx.knex, ctx.db)
+    await createSchema(ctx.knex)
+    ctx.facts.seeded = seedCounts(ctx.rows)
+    await seed(ctx.knex, ctx.facts.seeded, (table, n) => ctx.say(`  ${table}: ${n} rows`))
+  },
+}
+
+const appV1: Step = {
+  title: 'App v1 starts serving: page views, searches, comments, new documents, profile edits',
+  async run(ctx) {
+    ctx.app = await startTraffic({ db: ctx.db, rate: ctx.rate })
+    await waitUntil('the app to serve its first requests', async () => (await ctx.app!.report()).served >= 10)
+    ctx.say(`  ${ctx.rate} requests a second, in v1's shape (profile_json, free-form statuses, no counters, no catalog)`)
+  },
+}
+
+const plan: Step = {
+  title: '$ evolve plan',
+  async run(ctx) {
+    const plans = JSON.parse(await evolveOutput(ctx.db, ['plan', '--json'])) as {
+      name: string
+      mode: string
+      pending: number
+      batches: number
+    }[]
+    ctx.facts.planned = Object.fromEntries(plans.map((p) => [p.name, p.pending]))
+    for (const p of plans) ctx.say(`  ${p.name} (${p.mode}): ${p.pending} rows pending, about ${p.batches} batches`)
+  },
+}
+
+const runAndKill: Step = {
+  title: '$ evolve run   …and kill -9 it in the middle of the first migration',
+  async run(ctx) {
+    const [first, pending] = Object.entries(ctx.facts.planned!)[0]!
+    // Past KILL_AT of the rows, the next batch parks with its work written but uncommitted
+    // (see holdIfAsked in app/audit.ts) and says so: the kill lands inside its transaction.
+    const watcher = new RunWatcher(ctx.say, (run, rows) => {
+      if (run === first && rows >= KILL_AT * pending && !existsSync(ctx.holdFile)) writeFileSync(ctx.holdFile, first)
+    })
+    let batch: number | null = null
+    const runner = evolve(
+      ctx.db,
+      ['run', '--log-format', 'json'],
+      (line) => {
+        if (!line.startsWith(HOLD_LINE)) return watcher.line(line)
+        batch = Number(line.slice(HOLD_LINE.length).trim().split(' ')[0])
+        ctx.say(`  ${line.slice('[demo] '.length)}`)
+        runner.child.kill('SIGKILL')
+      },
+      { DEMO_HOLD_FILE: ctx.holdFile },
+    )
+    const { signal } = await runner.exited
+    rmSync(ctx.holdFile, { force: true })
+    const entry = (await status(ctx.db)).find((s) => s.name === first)!
+    ctx.facts.kill = { migration: first, batch, doneAtKill: entry.done, pending, takenOver: false }
+    if (signal !== 'SIGKILL' || batch === null)
+      throw new Error(`the runner finished before it could be killed: give --rows a larger number`)
+    ctx.say(`  killed with SIGKILL inside batch ${batch}: ${first} is ${entry.state} with no worker, ${entry.done} of ${pending} rows done`)
+  },
+}
+
+const gateHolds: Step = {
+  title: 'The completion gate holds the schema change back',
+  async run(ctx) {
+    const held = await assertDone(ctx.knex, ctx.facts.kill!.migration).then(
+      () => null,
+      (err: unknown) => {
+        if (err instanceof EvolveNotDoneError) return err.message
+        throw err
+      },
+    )
+    if (held === null) throw new Error('assertDone let an unfinished migration through')
+    ctx.facts.gateHeld = held
+    ctx.say(`  assertDone: ${held}`)
+  },
+}
+
+const deployV2: Step = {
+  title: 'Deploy app v2: it writes the new shape from now on',
+  async run(ctx) {
+    const report = await ctx.app!.deploy('v2')
+    ctx.say(`  v2 serves; the last v1 request finished (${report.served} requests served so far)`)
+  },
+}
+
+// #9: the read-only step goes here — flip read-only for the migration that needs it, show
+// the app's writes refused (counted as writesRefused) and retried once it is flipped back.
+// #10: the snapshot step goes here — run the `mode: 'snapshot'` migration and swap it in.
+
+const resume: Step = {
+  title: '$ evolve run   (again: resumes where the killed runner stopped, then the rest)',
+  async run(ctx) {
+    const watcher = new RunWatcher(ctx.say)
+    const { code } = await evolve(ctx.db, ['run', '--log-format', 'json'], watcher.line).exited
+    ctx.facts.kill!.takenOver = watcher.takenOver.includes(ctx.facts.kill!.batch!)
+    ctx.facts.runs = await status(ctx.db)
+    if (code !== 0) throw new Error(`evolve run exited with ${code}`)
+  },
+}
+
+const gatePasses: Step = {
+  title: 'The completion gate passes: drop users.profile_json while the app serves',
+  async run(ctx) {
+    for (const run of ctx.facts.runs!) await assertDone(ctx.knex, run.name)
+    await dropProfileJson(ctx.knex)
+    ctx.facts.schemaChanged = true
+    const served = (await ctx.app!.report()).served
+    await waitUntil('the app to serve on after the schema change', async () => (await ctx.app!.report()).served >= served + 20)
+    ctx.say('  every migration is done; ALTER TABLE users DROP COLUMN profile_json; the app serves on')
+  },
+}
+
+const stopApp: Step = {
+  title: 'The app stops and hands over its counters and its ledger of accepted writes',
+  async run(ctx) {
+    const { report, ledger } = await ctx.app!.stop()
+    ctx.app = undefined
+    ctx.facts.app = report
+    ctx.facts.ledger = ledger
+    ctx.say(`  ${report.served} requests served (${report.reads} reads, ${report.writes} writes), ${report.errors} errors`)
+  },
+}
+
+const check: Step = {
+  title: 'Checking the data itself',
+  async run(ctx) {
+    ctx.facts.lostWrites = await lostWrites(ctx.knex, ctx.facts.ledger!)
+    ctx.facts.evolvedTwice = await evolvedTwice(ctx.knex)
+    ctx.facts.outOfShape = await outOfShape(ctx.knex)
+    for (const lost of ctx.facts.lostWrites.slice(0, 5)) ctx.say(`  lost: ${lost}`)
+  },
+}
+
+export const STEPS: Step[] = [freshDatabase, appV1, plan, runAndKill, gateHolds, deployV2, resume, gatePasses, stopApp, check]
