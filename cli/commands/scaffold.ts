@@ -4,7 +4,8 @@ import type { Command } from 'commander'
 import { CONFIG_FILES, resolveMigrationsDir } from '../../lib/config/resolve-config.ts'
 import { usage } from '../../lib/errors.ts'
 import type { GlobalOptions } from '../context.ts'
-import { configTemplate, migrationTemplate, withoutPassword } from './templates.ts'
+import { hasPassword } from '../../lib/config/parse-url.ts'
+import { configTemplate, migrationTemplate } from './templates.ts'
 
 export function registerScaffold(program: Command): void {
   program
@@ -19,7 +20,7 @@ export function registerScaffold(program: Command): void {
       writeFileSync('evolve.config.ts', configTemplate(db, dir))
       mkdirSync(dir, { recursive: true })
       console.log(`created evolve.config.ts and ${dir}/: next, \`evolve create <name>\``)
-      if (withoutPassword(db).hadPassword) {
+      if (hasPassword(db)) {
         console.log('the password is not written to evolve.config.ts: set PGPASSWORD (or DATABASE_URL) where evolve runs')
       }
     })

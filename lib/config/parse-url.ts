@@ -18,3 +18,17 @@ export function redact(url: string): string {
   // With a scheme (postgres://u:p@h) or without one (u:p@h/db, a URL typed without it).
   return url.replace(/(^|\/\/)([^:/@]+):[^@/]*@/, '$1$2:***@')
 }
+
+/** A URL with its password left out, for files likely to be committed. */
+export function withoutPassword(db: string): string {
+  if (!URL.canParse(db)) return db
+  const url = new URL(db)
+  if (!url.password) return db
+  url.password = ''
+  return url.href
+}
+
+/** True when `db` carries a password. */
+export function hasPassword(db: string): boolean {
+  return URL.canParse(db) && new URL(db).password !== ''
+}

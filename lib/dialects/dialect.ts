@@ -33,6 +33,8 @@ export interface Dialect {
   readonly name: 'postgres' | 'sqlite'
   /** Where a connection points, for messages (never with a password); and why it cannot be used, if it cannot. */
   describeTarget(connection: Knex.Config['connection']): { target: string; problem?: string }
+  /** The `connection:` of an evolve.config.ts that `evolve init --db <url>` writes, as source text. */
+  configConnectionSource(url: string): string
   /** Knex config for a connection URL of this dialect (pool hooks included). */
   knexConfig(connection: Knex.Config['connection'], pool?: Knex.PoolConfig): Knex.Config
   /** First statements of every batch transaction: bound how long it may wait for and hold locks. */

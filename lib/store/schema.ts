@@ -103,13 +103,13 @@ export async function hasSchema(knex: Knex): Promise<boolean> {
 }
 
 /**
- * Creates or upgrades the tracking tables. Safe when several processes start at
+ * Creates or upgrades the tracking tables (to the latest version, or `upTo` for tests of upgrades). Safe when several processes start at
  * once: the loser of a race sees "already exists", re-reads the version and moves on.
  */
-export async function ensureSchema(knex: Knex): Promise<void> {
+export async function ensureSchema(knex: Knex, upTo = MIGRATIONS.length): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await upgrade(knex)
+      await upgrade(knex, upTo)
       return
     } catch (err) {
       if (attempt >= 3) throw err
@@ -118,7 +118,7 @@ export async function ensureSchema(knex: Knex): Promise<void> {
   }
 }
 
-async function upgrade(knex: Knex): Promise<void> {
+async function upgrade(knex: Knex, upTo: number): Promise<void> {
   if (!(await knex.schema.hasTable(TABLES.meta))) {
     await knex.transaction(async (trx) => {
       await trx.schema.createTable(TABLES.meta, (t) => {
@@ -129,7 +129,7 @@ async function upgrade(knex: Knex): Promise<void> {
     })
   }
   const current = Number((await knex(TABLES.meta).where({ key: 'schema_version' }).first())?.value ?? 0)
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < upTo; version++) {
     await knex.transaction(async (trx) => {
       // The version row doubles as a lock: a concurrent upgrader blocks here, then finds 0 rows.
       const claimed = await trx(TABLES.meta)

@@ -1,4 +1,4 @@
-import { redact } from '../../config/parse-url.ts'
+import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
@@ -8,6 +8,8 @@ import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 export const postgresDialect: Dialect = {
   name: 'postgres',
   describeTarget: (connection) => ({ target: typeof connection === 'string' ? redact(connection) : 'PostgreSQL' }),
+  // A password is left out of the file (it is likely to be committed): PGPASSWORD or DATABASE_URL supply it.
+  configConnectionSource: (url) => `process.env.DATABASE_URL ?? ${JSON.stringify(withoutPassword(url))}`,
   knexConfig: (connection, pool) => ({
     client: 'pg',
     connection,

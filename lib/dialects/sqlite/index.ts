@@ -22,6 +22,8 @@ export const sqliteDialect: Dialect = {
     // better-sqlite3 would create an empty file; a typo should not leave one behind.
     return existsSync(file) ? { target: file } : { target: file, problem: `SQLite database file ${file} does not exist: check the path` }
   },
+  // The path as the user wrote it, relative to where they ran `init`.
+  configConnectionSource: (url) => `{ filename: ${JSON.stringify(url.slice('sqlite:'.length))} }`,
   knexConfig: (connection, pool) => ({
     client: 'better-sqlite3',
     connection,
