@@ -3,6 +3,7 @@
 // installed `evolve` command there.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { before, describe, it } from 'node:test'
@@ -120,7 +121,9 @@ console.log(JSON.stringify([typeof defineMigration, typeof isDone, typeof Runner
     assert.deepEqual(JSON.parse(await run(process.execPath, ['app.cjs'], project)), ['function', 'function', 'function'])
   })
 
-  it('npx evolve is the compiled command and prints the version', async () => {
+  it('npx evolve is the compiled command, needs no tsx, and prints the version', async () => {
+    // tsx is a devDependency (the repo's launcher); the package loads user files with jiti.
+    assert.equal(existsSync(path.join(project, 'node_modules', 'tsx')), false, 'tsx is not installed')
     assert.match(await realpath(path.join(project, 'node_modules', '.bin', 'evolve')), /\/node_modules\/evolvekit\/dist\/cli\/bin\.js$/)
     assert.equal((await run('npx', ['--no-install', 'evolve', '--version'], project)).trim(), version)
   })
