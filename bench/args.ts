@@ -1,7 +1,7 @@
 // Command line of `npm run bench`.
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['throughput', 'live', 'memory', 'scale', 'snapshot'] as const
+export const SCENARIOS = ['throughput', 'live', 'memory', 'scale', 'snapshot', 'coldstart'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {
@@ -12,6 +12,8 @@ export interface BenchOptions {
   memoryRows: [number, number]
   /** How long the app is measured with no migration running. */
   baselineSeconds: number
+  /** Processes started per command by the cold-start scenario. */
+  coldStartRuns: number
   sqlite: boolean
   scenarios: ScenarioName[]
 }
@@ -50,6 +52,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     rows,
     memoryRows: [rows, rows * 4],
     baselineSeconds: values.quick ? 5 : 10,
+    coldStartRuns: values.quick ? 5 : 15,
     sqlite: !values['no-sqlite'],
     scenarios: scenarios as ScenarioName[],
   }

@@ -10,6 +10,7 @@ import { machineInfo } from './machine.ts'
 import { log } from './progress.ts'
 import { renderReport, writeResults } from './report.ts'
 import type { BenchResults } from './results.ts'
+import { coldStart } from './scenarios/cold-start.ts'
 import { liveImpact } from './scenarios/live-impact.ts'
 import { memory } from './scenarios/memory.ts'
 import { scaleOut } from './scenarios/scale-out.ts'
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
       memory: null,
       scaleOut: null,
       snapshot: null,
+      coldStart: null,
       failures: [],
     }
     // A scenario that throws is reported and the others still run: one failure costs no other figure.
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
         return null
       }
     }
+    // First, while the machine is quiet: the CLI's start-up time, process by process.
+    if (on('coldstart')) partial.coldStart = await attempt('coldstart', () => coldStart(options.coldStartRuns))
     if (on('throughput')) {
       const t = await attempt('throughput/postgres', () => throughput(pg, options.rows))
       if (t) partial.throughput.push(t)

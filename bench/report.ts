@@ -93,6 +93,23 @@ function scale(r: BenchResults): string[] {
   return [`### Scale-out, postgres, ${o.mode}, ${fmt(o.rows)} rows\n\n${table(['workers', 'seconds', 'rows/s', '× 1 worker'], rows)}`]
 }
 
+function coldStart(r: BenchResults): string[] {
+  const c = r.coldStart
+  if (!c) return []
+  const rows = c.rows.map((row) => [
+    `\`${row.command}\``,
+    row.launcher === 'compiled' ? 'dist/cli/bin.js' : row.launcher === 'tsx' ? 'cli/evolve.js (tsx)' : '–',
+    fmt(row.medianMs),
+    `${fmt(row.minMs)} … ${fmt(row.maxMs)}`,
+    x(row.ratioToNode),
+  ])
+  const about = `Fresh processes, ${c.rows[0]?.runs ?? 0} runs each after one warm-up; \`status\` on an empty SQLite file and an empty migrations directory.`
+  return [
+    `### Cold start of the CLI\n\n${about}${c.compiledNote ? ` **${c.compiledNote}.**` : ''}\n\n` +
+      table(['command', 'launcher', 'median ms', 'min … max ms', '× node -e 0'], rows),
+  ]
+}
+
 export function renderReport(r: BenchResults): string {
   const targets = table(
     ['target', 'goal', 'measured', ''],
@@ -103,6 +120,7 @@ export function renderReport(r: BenchResults): string {
     ...throughput(r),
     ...live(r),
     ...memory(r),
+    ...coldStart(r),
     ...scale(r),
     ...(r.snapshot ? [`### Snapshot mode\n\n${r.snapshot.status}`] : []),
     `### Targets\n\n${targets}`,

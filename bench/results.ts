@@ -1,6 +1,7 @@
 // The shape of bench/results.json.
 import type { BenchOptions } from './args.ts'
 import type { MachineInfo } from './machine.ts'
+import type { ColdStartResult } from './scenarios/cold-start.ts'
 import type { LiveImpactResult } from './scenarios/live-impact.ts'
 import type { MemoryResult } from './scenarios/memory.ts'
 import type { ScaleOutResult } from './scenarios/scale-out.ts'
@@ -24,6 +25,7 @@ export interface BenchResults {
   memory: MemoryResult | null
   scaleOut: ScaleOutResult | null
   snapshot: SnapshotResult | null
+  coldStart: ColdStartResult | null
   targets: TargetCheck[]
   /** Scenarios that threw: their figures are missing above. */
   failures: { scenario: string; error: string }[]

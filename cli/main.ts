@@ -6,6 +6,7 @@ import { registerRun } from './commands/run.ts'
 import { registerScaffold } from './commands/scaffold.ts'
 import { registerStatus } from './commands/status.ts'
 import { EXIT, reportError } from './fail.ts'
+import { packageVersion } from './version.ts'
 
 // `evolve plan | head`: the reader went away, which is not an error of ours.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -15,6 +16,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const program = new Command('evolve')
   .description('online data migrations: small batches, conflict retry, resumable tracking')
+  .version(packageVersion(), '-V, --version', 'print the version of evolvekit')
   .option('--db <url>', 'database URL: postgres://… or sqlite:<path> (default: DATABASE_URL, evolve.config.*, knexfile)')
   .option('--config <file>', 'config file (default: evolve.config.{ts,mjs,js,json})')
   .option('--dir <dir>', 'migrations directory (default: ./migrations)')

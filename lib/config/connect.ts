@@ -1,4 +1,4 @@
-import knexFactory, { type Knex } from 'knex'
+import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { dialectForClient } from '../dialects/for-knex.ts'
 import { EvolveConnectionError, errorMessage, usage } from '../errors.ts'
@@ -10,6 +10,8 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
   if (!dialect) throw usage('E_CONFIG', `${config.source}: client "${config.client}" is not supported: use "pg" or "better-sqlite3"`)
   const { target, problem } = dialect.describeTarget(config.connection)
   if (problem) throw usage('E_NO_DATABASE', `${problem} (from ${config.source})`)
+  // Imported here, not at the top: knex takes ~200 ms to load, which `evolve --help` need not pay.
+  const { default: knexFactory } = await import('knex')
   const knex = knexFactory({ ...dialect.knexConfig(config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
   try {
     await knex.raw('select 1')

@@ -1,14 +1,49 @@
-import { createJiti } from 'jiti'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Jiti } from 'jiti'
 import { errorMessage, usage } from '../errors.ts'
 
-// jiti loads .ts/.mts/.js/.mjs files, ESM or CommonJS, with no build step; the alias lets
-// migration and config files import 'evolvekit' wherever they live, even outside a project
-// that installed it. Its disk cache keeps the library's transpiled files between runs, so
-// the CLI does not compile the whole library again for every command.
-const jiti = createJiti(import.meta.url, {
-  alias: { evolvekit: new URL('../index.ts', import.meta.url).pathname },
-  fsCache: true,
-})
+// The library's entry next to this file: lib/index.ts when run from the repo's sources (tsx),
+// dist/lib/index.js in an installed package. Same extension as this very file.
+const libraryEntry = fileURLToPath(new URL(`../index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+
+let jiti: Jiti | undefined
+
+// jiti loads .ts/.mts/.js/.mjs/.cjs files, ESM or CommonJS, with no build step. It is imported
+// on first use: `evolve --help` and the library's own users never pay for it.
+// - alias: migration and config files import 'evolvekit' wherever they live, even outside a
+//   project that installed it.
+// - nativeModules: an installed evolvekit (…/node_modules/evolvekit/dist) is plain JavaScript,
+//   loaded by Node itself (require(esm) for a CommonJS file, Node ≥ 20.19), so user files share
+//   the CLI's instance of the library instead of a transpiled copy. The repo's lib/index.ts is
+//   not under node_modules, so jiti compiles it.
+// - interopDefault off: with it, jiti's proxy hides whether a file was CommonJS, see below.
+// - fsCache keeps transpiled files between runs.
+async function loader(): Promise<Jiti> {
+  if (!jiti) {
+    const { createJiti } = await import('jiti')
+    jiti = createJiti(import.meta.url, {
+      alias: { evolvekit: libraryEntry },
+      nativeModules: ['evolvekit'],
+      interopDefault: false,
+      fsCache: true,
+    })
+  }
+  return jiti
+}
+
+/**
+ * The value a module exports as its default: `export default …` of an ES module (none if it
+ * has none), or `module.exports` of a CommonJS file.
+ */
+export function defaultExport(mod: unknown): unknown {
+  if (typeof mod !== 'object' || mod === null) return mod
+  const esm = (mod as { __esModule?: unknown }).__esModule === true || Object.prototype.toString.call(mod) === '[object Module]'
+  if (esm) return 'default' in mod ? (mod as { default: unknown }).default : undefined
+  // CommonJS. jiti wraps a non-object `module.exports` (e.g. a number) as { default }.
+  const keys = Object.keys(mod)
+  return keys.length === 1 && keys[0] === 'default' ? (mod as { default: unknown }).default : mod
+}
 
 /**
  * Imports a user's file and returns its default export. A file that fails to load
@@ -16,10 +51,7 @@ const jiti = createJiti(import.meta.url, {
  */
 export async function importUserModule(file: string, what: string, shown = file): Promise<unknown> {
   try {
-    const mod = (await jiti.import(file)) as Record<string, unknown>
-    // jiti's namespace answers `.default` even when there is none; `in` tells the truth.
-    // CommonJS `module.exports = …` arrives as `default` too.
-    return 'default' in mod ? mod.default : undefined
+    return defaultExport(await (await loader()).import(file))
   } catch (err) {
     const firstLine = errorMessage(err).split('\n')[0]
     throw usage('E_LOAD', `${shown}: cannot load this ${what}: ${firstLine}`)

@@ -5,16 +5,23 @@ import type { Migration } from '../core/migration.ts'
 import { importUserModule } from './import-module.ts'
 import { parseMigration } from './migration-schema.ts'
 
-export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs']
+export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
+
+/**
+ * Whether a file of the migrations directory is a migration. Files whose name starts with `_`
+ * are helpers the migrations import (`_shared.ts`), and `.d.ts` files are types: both skipped.
+ * Every other file must export a migration, or loading it is an error that names this rule.
+ */
+export function isMigrationFile(file: string): boolean {
+  return MIGRATION_EXTENSIONS.includes(extname(file)) && !file.startsWith('_') && !/\.d\.[cm]?ts$/.test(file)
+}
 
 /** The migration files of a directory, in file-name order, without importing them. */
 export function listMigrationFiles(dir: string): { name: string; file: string }[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw usage('E_NO_MIGRATIONS_DIR', `migrations directory ${dir} does not exist: create it with \`evolve init\` or pass --dir`)
   }
-  const files = readdirSync(dir)
-    .filter((f) => MIGRATION_EXTENSIONS.includes(extname(f)) && !f.endsWith('.d.ts'))
-    .sort()
+  const files = readdirSync(dir).filter(isMigrationFile).sort()
   const seen = new Map<string, string>()
   return files.map((f) => {
     const name = f.slice(0, -extname(f).length)

@@ -25,18 +25,22 @@ const schema = z
 
 const MODES = ['transform', 'set', 'up'] as const
 
+/** How to keep a helper module in the migrations directory; part of every "not a migration" error. */
+export const HELPER_RULE = 'a helper module? start its file name with "_" (e.g. _shared.ts): evolve skips those'
+
 /** Validates a migration file's default export; errors name the file and the field. */
 export function parseMigration(name: string, file: string, value: unknown): Migration {
-  if (typeof value !== 'object' || value === null) {
-    // knex keeps its schema migrations in ./migrations too: say how to keep the two apart.
-    const hint =
-      value === undefined
-        ? ' (a knex schema migration? evolve migrations need a directory of their own: --dir, or migrations.directory in evolve.config.ts)'
+  // Nothing of a migration in it (no default export, named exports only, a CommonJS helper or
+  // a knex schema migration's `exports.up`): say what a migration file must be, and how to keep
+  // helpers and knex's migrations apart.
+  const object = typeof value === 'object' && value !== null
+  if (!object || !['table', 'transform', 'set'].some((k) => k in value)) {
+    const found = value === undefined ? 'no default export' : object ? 'an object with no "table"' : typeof value
+    const knex =
+      value === undefined || (object && 'up' in value)
+        ? '; a knex schema migration? evolve migrations need a directory of their own: --dir, or migrations.directory in evolve.config.ts'
         : ''
-    throw usage(
-      'E_MIGRATION_INVALID',
-      `${file}: the default export must be defineMigration({...}); found ${value === undefined ? 'no default export' : typeof value}${hint}`,
-    )
+    throw usage('E_MIGRATION_INVALID', `${file}: the default export must be defineMigration({...}); found ${found}; ${HELPER_RULE}${knex}`)
   }
   const result = schema.safeParse(value)
   if (!result.success) {
