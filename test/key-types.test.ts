@@ -115,7 +115,7 @@ describe('keys that cannot bound ranges are refused before anything runs', () =>
       const dir = await writeFiles({ '001_big.ts': migrationSource(`{ table: 'big', transform: (r) => ({ name: r.name + '!' }) }`) })
       const result = await runCli(['run', '--db', db.url, '--dir', dir])
       assert.notEqual(result.code, 0)
-      assert.match(result.stderr, /001_big\.ts: key id of "big" holds 9007199254740992, which does not survive being stored/)
+      assert.match(result.stderr, /001_big\.ts: key column "id" of "big" holds 9007199254740992, which does not survive being stored/)
       assert.deepEqual(await db.knex('big').orderBy('id').pluck('name'), ['a', 'b'])
     }))
 

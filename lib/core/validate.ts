@@ -32,14 +32,21 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
   }
   const columns = facts.map((c) => c.name)
   const keys = keyColumns(m)
+  const missing = keys.find((name) => !columns.includes(name))
+  if (missing) {
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${m.file}: key column "${missing}" does not exist in "${m.table}" (field "key"; columns: ${columns.join(', ')})`,
+    )
+  }
+  if (!(await dialect.isUniqueColumn(knex, m.table, m.key))) {
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${m.file}: ${keyLabel(m)} of "${m.table}" is not unique (field "key"): use the primary key or columns with a unique index`,
+    )
+  }
   for (const name of keys) {
-    const key = facts.find((c) => c.name === name)
-    if (!key) {
-      throw usage(
-        'E_MIGRATION_INVALID',
-        `${m.file}: key column "${name}" does not exist in "${m.table}" (field "key"; columns: ${columns.join(', ')})`,
-      )
-    }
+    const key = facts.find((c) => c.name === name)!
     // Batches are key ranges (lo, hi]: a NULL key is in none of them.
     if (key.nullable) {
       throw usage(
@@ -55,12 +62,6 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
         `${m.file}: key column "${name}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; use the primary key or a NOT NULL unique number, text, uuid or bytes column`,
       )
     }
-  }
-  if (!(await dialect.isUniqueColumn(knex, m.table, m.key))) {
-    throw usage(
-      'E_MIGRATION_INVALID',
-      `${m.file}: key ${keyName(m)} of "${m.table}" is not unique (field "key"): use the primary key or columns with a unique index`,
-    )
   }
   for (const column of m.columns ?? []) {
     if (!columns.includes(column)) {
@@ -119,7 +120,7 @@ async function checkKeyOrder(knex: Knex, m: Migration): Promise<void> {
   } catch (err) {
     throw usage(
       'E_MIGRATION_INVALID',
-      `${m.file}: key ${keyName(m)} of "${m.table}" cannot be ordered (field "key": ${firstLine(err)}); use a key with a btree order: a number, text, uuid or bytes column`,
+      `${m.file}: ${keyLabel(m)} of "${m.table}" cannot be ordered (field "key": ${firstLine(err)}); use a key with a btree order: a number, text, uuid or bytes column`,
     )
   }
   for (const row of [first, last]) {
@@ -131,11 +132,14 @@ async function checkKeyOrder(knex: Knex, m: Migration): Promise<void> {
     if (Number(found?.n ?? 0) !== 1) {
       throw usage(
         'E_MIGRATION_INVALID',
-        `${m.file}: key ${keyName(m)} of "${m.table}" holds ${encodeKey(keyOf(m, row))}, which does not survive being stored as a batch bound (field "key"): integers beyond 2^53 and other lossy values cannot bound ranges; use another unique NOT NULL key`,
+        `${m.file}: ${keyLabel(m)} of "${m.table}" holds ${encodeKey(keyOf(m, row))}, which does not survive being stored as a batch bound (field "key"): integers beyond 2^53 and other lossy values cannot bound ranges; use another unique NOT NULL key`,
       )
     }
   }
 }
+
+/** `key column "id"`, or `key (tenant_id, id)` for a composite key. */
+const keyLabel = (m: Migration): string => (typeof m.key === 'string' ? `key column "${m.key}"` : `key ${keyName(m)}`)
 
 const ROLLBACK = Symbol('rollback')
 
