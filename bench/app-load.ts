@@ -3,6 +3,7 @@
 // Open loop: every operation has a scheduled start, and its latency counts from that start,
 // so an operation stuck behind a lock also delays (and is charged for) the ones queued behind it.
 import { setTimeout as sleep } from 'node:timers/promises'
+import Database from 'better-sqlite3'
 import pg from 'pg'
 
 export interface AppLoadConfig {
@@ -32,15 +33,41 @@ export type FromChild =
 const READ = 'SELECT id, email, name, status, score FROM users WHERE id = $1'
 const WRITE = 'UPDATE users SET score = score + 1 WHERE id = $1'
 
+interface AppClient {
+  query(sql: string, params: unknown[]): Promise<unknown>
+  end(): Promise<void>
+}
+
+/**
+ * PostgreSQL through pg; SQLite through its own better-sqlite3 handle, as a Node app would use
+ * it: synchronous, WAL, a 5 s busy_timeout. A write waiting for the write lock blocks this
+ * process meanwhile, and the ops queued behind it are charged for it (open loop).
+ */
+async function openClient(url: string, kind: string): Promise<AppClient> {
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length))
+    db.pragma('journal_mode = WAL')
+    db.pragma('busy_timeout = 5000')
+    return {
+      query: async (sql, params) => {
+        const statement = db.prepare(sql.replace(/\$\d+/g, '?'))
+        return statement.reader ? statement.all(...params) : statement.run(...params)
+      },
+      end: async () => void db.close(),
+    }
+  }
+  const client = new pg.Client({ connectionString: url, application_name: `bench-app-${kind}` })
+  await client.connect()
+  return { query: (sql, params) => client.query(sql, params), end: () => client.end() }
+}
+
 async function main(config: AppLoadConfig): Promise<void> {
   const send = (message: FromChild) => process.send!(message)
   const kinds = ['read', 'write'] as const
   const clients = await Promise.all(
     kinds.flatMap((kind) =>
       Array.from({ length: config.connections }, async () => {
-        const client = new pg.Client({ connectionString: config.url, application_name: `bench-app-${kind}` })
-        await client.connect()
-        return { kind, client }
+        return { kind, client: await openClient(config.url, kind) }
       }),
     ),
   )

@@ -1,7 +1,7 @@
 // Command line of `npm run bench`.
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['throughput', 'live', 'memory', 'scale', 'snapshot', 'coldstart'] as const
+export const SCENARIOS = ['throughput', 'live', 'memory', 'wide', 'scale', 'snapshot', 'coldstart'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {
@@ -10,6 +10,8 @@ export interface BenchOptions {
   rows: number
   /** The two table sizes of the memory scenario. */
   memoryRows: [number, number]
+  /** Rows of ~1 MB in the wide-row memory scenario. */
+  wideRows: number
   /** How long the app is measured with no migration running. */
   baselineSeconds: number
   /** Processes started per command by the cold-start scenario. */
@@ -19,7 +21,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench [-- options]
-  --quick          smoke run: 100,000 rows (memory: 100,000 and 400,000), a couple of minutes
+  --quick          smoke run: 100,000 rows (memory: 100,000 and 400,000; wide rows: 300), a couple of minutes
   --rows N         table size (default 1,000,000; memory runs N and 4×N)
   --only LIST      comma-separated scenarios: ${SCENARIOS.join(', ')} (default: all)
   --no-sqlite      skip the SQLite throughput run
@@ -51,6 +53,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     quick: values.quick,
     rows,
     memoryRows: [rows, rows * 4],
+    wideRows: values.quick ? 300 : 3000,
     baselineSeconds: values.quick ? 5 : 10,
     coldStartRuns: values.quick ? 5 : 15,
     sqlite: !values['no-sqlite'],

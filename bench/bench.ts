@@ -16,6 +16,7 @@ import { memory } from './scenarios/memory.ts'
 import { scaleOut } from './scenarios/scale-out.ts'
 import { snapshot } from './scenarios/snapshot.ts'
 import { throughput } from './scenarios/throughput.ts'
+import { wideRows } from './scenarios/wide-rows.ts'
 import { checkTargets } from './targets.ts'
 
 // A --quick smoke run (CI runs one) must not overwrite the full run that docs/benchmarks.md describes.
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       throughput: [],
       liveImpact: null,
       memory: null,
+      wideRows: [],
       scaleOut: null,
       snapshot: null,
       coldStart: null,
@@ -80,8 +82,25 @@ async function main(): Promise<void> {
         if (l) partial.throughput.push(l)
       }
     }
-    if (on('live')) partial.liveImpact = await attempt('live', () => liveImpact(pg, options.rows, options.baselineSeconds))
+    if (on('live')) {
+      partial.liveImpact = await attempt('live', () => liveImpact(pg, options.rows, options.baselineSeconds))
+      if (options.sqlite) {
+        const lite = await sqliteDatabase()
+        partial.liveImpactSqlite = await attempt('live/sqlite', () => liveImpact(lite, options.rows, options.baselineSeconds)).finally(() =>
+          lite.remove(),
+        )
+      }
+    }
     if (on('memory')) partial.memory = await attempt('memory', () => memory(pg, options.memoryRows))
+    if (on('wide')) {
+      const w = await attempt('wide/postgres', () => wideRows(pg, options.wideRows))
+      if (w) partial.wideRows.push(w)
+      if (options.sqlite) {
+        const lite = await sqliteDatabase()
+        const l = await attempt('wide/sqlite', () => wideRows(lite, options.wideRows)).finally(() => lite.remove())
+        if (l) partial.wideRows.push(l)
+      }
+    }
     if (on('scale')) partial.scaleOut = await attempt('scale', () => scaleOut(pg, options.rows))
     if (on('snapshot')) {
       partial.snapshot = await snapshot()

@@ -39,8 +39,10 @@ function throughput(r: BenchResults): string[] {
 }
 
 function live(r: BenchResults): string[] {
-  const l = r.liveImpact
-  if (!l) return []
+  return [r.liveImpact, r.liveImpactSqlite ?? null].flatMap((l) => (l ? liveTable(l) : []))
+}
+
+function liveTable(l: NonNullable<BenchResults['liveImpact']>): string[] {
   const rows = l.conditions.map((c) => [
     c.label,
     c.migrationSeconds === null ? `(${s(c.seconds)} s window)` : s(c.migrationSeconds),
@@ -64,7 +66,7 @@ function live(r: BenchResults): string[] {
     'errors',
   ]
   const about = `${l.app.rate} ops/s on ${l.app.connections} reader + ${l.app.connections} writer connections (random ids, point SELECT / single-row UPDATE), a child process; latency from each operation's scheduled start.`
-  return [`### Live impact, postgres, ${fmt(l.rows)} rows\n\n${about}\n\n${table(header, rows)}`]
+  return [`### Live impact, ${l.dialect ?? 'postgres'}, ${fmt(l.rows)} rows\n\n${about}\n\n${table(header, rows)}`]
 }
 
 function memory(r: BenchResults): string[] {
@@ -84,6 +86,17 @@ function memory(r: BenchResults): string[] {
       `${table(['rows', 'peak RSS MB (maxrss)', 'VmHWM polled MB', 'live heap floor MB', 'run s', 'rows/s'], rows)}\n\n` +
       `Ratio ${x(m.ratio)}; \`evolve status\` alone peaks at ${fmt(m.idleRssMb, 1)} MB.`,
   ]
+}
+
+function wide(r: BenchResults): string[] {
+  return (r.wideRows ?? []).map((w) => {
+    const rows = w.runs.map((run) => [run.label, fmt(run.bodyBytes), fmt(run.peakRssMb, 1), s(run.seconds)])
+    return (
+      `### Memory on wide rows, ${w.dialect}: ${fmt(w.rows)} docs, transform of the short title\n\n` +
+      `${table(['run', 'body bytes', 'peak RSS MB', 'run s'], rows)}\n\n` +
+      `Wide ÷ narrow (columns declared): ${x(w.ratio)}.`
+    )
+  })
 }
 
 function scale(r: BenchResults): string[] {
@@ -121,6 +134,7 @@ export function renderReport(r: BenchResults): string {
     ...live(r),
     ...memory(r),
     ...coldStart(r),
+    ...wide(r),
     ...scale(r),
     ...(r.snapshot ? [`### Snapshot mode\n\n${r.snapshot.status}`] : []),
     `### Targets\n\n${targets}`,

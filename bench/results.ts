@@ -7,6 +7,7 @@ import type { MemoryResult } from './scenarios/memory.ts'
 import type { ScaleOutResult } from './scenarios/scale-out.ts'
 import type { SnapshotResult } from './scenarios/snapshot.ts'
 import type { ThroughputResult } from './scenarios/throughput.ts'
+import type { WideRowsResult } from './scenarios/wide-rows.ts'
 
 export interface TargetCheck {
   name: string
@@ -22,7 +23,11 @@ export interface BenchResults {
   durationSeconds: number
   throughput: ThroughputResult[]
   liveImpact: LiveImpactResult | null
+  /** The same on SQLite: the app's own connection to the file, with the hand-written loop (c) too. */
+  liveImpactSqlite?: LiveImpactResult | null
   memory: MemoryResult | null
+  /** Peak RSS on ~1 MB rows, per dialect. */
+  wideRows: WideRowsResult[]
   scaleOut: ScaleOutResult | null
   snapshot: SnapshotResult | null
   coldStart: ColdStartResult | null

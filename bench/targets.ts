@@ -38,7 +38,7 @@ function throughputChecks(t: ThroughputResult): TargetCheck[] {
   return checks
 }
 
-function liveChecks(conditions: LiveCondition[]): TargetCheck[] {
+function liveChecks(conditions: LiveCondition[], prefix = ''): TargetCheck[] {
   const by = Object.fromEntries(conditions.map((c) => [c.id, c]))
   const base = by.none
   if (!base) return []
@@ -49,18 +49,18 @@ function liveChecks(conditions: LiveCondition[]): TargetCheck[] {
     const tag = id === 'd' ? '(d) set' : '(e) transform'
     checks.push(
       {
-        name: `app write p99 during ${tag}`,
+        name: `${prefix}app write p99 during ${tag}`,
         target: `≤ 2× baseline (${ms(base.writes.p99)})`,
         measured: `${ms(c.writes.p99)} = ${x(c.writeP99Ratio)}`,
         pass: c.writeP99Ratio <= 2,
       },
       {
-        name: `longest app write wait during ${tag}`,
+        name: `${prefix}longest app write wait during ${tag}`,
         target: '≤ 100 ms (write statement time: lock waits included)',
         measured: `${ms(c.writeService.max)} (from scheduled start: ${ms(c.writes.max)})`,
         pass: c.writeService.max <= 100,
       },
-      { name: `app errors during ${tag}`, target: '0', measured: String(c.errors), pass: c.errors === 0 },
+      { name: `${prefix}app errors during ${tag}`, target: '0', measured: String(c.errors), pass: c.errors === 0 },
     )
   }
   const a = by.a
@@ -78,6 +78,7 @@ function liveChecks(conditions: LiveCondition[]): TargetCheck[] {
 export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
   const checks = r.throughput.flatMap(throughputChecks)
   if (r.liveImpact) checks.push(...liveChecks(r.liveImpact.conditions))
+  if (r.liveImpactSqlite) checks.push(...liveChecks(r.liveImpactSqlite.conditions, 'sqlite: '))
   if (r.memory) {
     const [small, large] = [r.memory.runs[0]!, r.memory.runs[r.memory.runs.length - 1]!]
     const peak = Math.max(...r.memory.runs.map((run) => run.peakRssMb))
@@ -89,6 +90,18 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
         pass: r.memory.ratio <= 1.1,
       },
       { name: 'peak RSS of the runner', target: '≤ 200 MB', measured: `${fmt(peak)} MB`, pass: peak <= 200 },
+    )
+  }
+  for (const w of r.wideRows ?? []) {
+    const peak = w.runs[1]!.peakRssMb
+    checks.push(
+      {
+        name: `${w.dialect}: wide rows (1 MB), columns declared: peak RSS`,
+        target: '≤ 250 MB',
+        measured: `${fmt(peak)} MB`,
+        pass: peak <= 250,
+      },
+      { name: `${w.dialect}: wide rows ÷ narrow rows, peak RSS`, target: '≤ 1.10×', measured: x(w.ratio), pass: w.ratio <= 1.1 },
     )
   }
   const two = r.scaleOut?.runs.find((run) => run.workers === 2)

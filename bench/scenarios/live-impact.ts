@@ -5,17 +5,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type AppImpact, startApp } from '../app-handle.ts'
 import { type BenchDatabase, withKnex, withSql } from '../databases.ts'
 import { runEvolve } from '../methods/evolvekit.ts'
-import { rawUpdate } from '../methods/hand-written.ts'
+import { keysetBatchLoop, rawUpdate } from '../methods/hand-written.ts'
 import { fmt, log } from '../progress.ts'
 import { createUsers } from '../users-table.ts'
 
 export const APP_LOAD = { rate: 200, connections: 2 } // 2 readers + 2 writers, 200 ops/s in all
 
-export type LiveId = 'none' | 'a' | 'd' | 'e'
+export type LiveId = 'none' | 'a' | 'c' | 'd' | 'e'
 
 export const LIVE_LABELS: Record<LiveId, string> = {
   none: 'no migration (baseline)',
   a: 'during (a) raw UPDATE',
+  c: 'during (c) hand-written keyset loop',
   d: 'during (d) evolvekit set',
   e: 'during (e) evolvekit transform',
 }
@@ -32,6 +33,7 @@ export interface LiveCondition extends AppImpact {
 }
 
 export interface LiveImpactResult {
+  dialect?: string
   rows: number
   app: typeof APP_LOAD
   conditions: LiveCondition[]
@@ -44,13 +46,16 @@ async function migrate(db: BenchDatabase, id: LiveId, baselineSeconds: number): 
   }
   const t0 = performance.now()
   if (id === 'a') await withSql(db, rawUpdate)
+  else if (id === 'c') await withSql(db, (sql) => keysetBatchLoop(sql))
   else await withKnex(db, (knex) => runEvolve(knex, id === 'd' ? 'set' : 'transform'))
   return (performance.now() - t0) / 1000
 }
 
 export async function liveImpact(db: BenchDatabase, rows: number, baselineSeconds: number): Promise<LiveImpactResult> {
   const conditions: LiveCondition[] = []
-  for (const id of ['none', 'a', 'd', 'e'] as const) {
+  // SQLite: the hand-written loop too, the method evolvekit's pause after a batch competes with.
+  const ids: LiveId[] = db.dialect === 'sqlite' ? ['none', 'a', 'c', 'd', 'e'] : ['none', 'a', 'd', 'e']
+  for (const id of ids) {
     await withSql(db, (sql) => createUsers(sql, rows))
     const app = await startApp({ url: db.url, maxId: rows, ...APP_LOAD })
     app.start()
@@ -77,5 +82,5 @@ export async function liveImpact(db: BenchDatabase, rows: number, baselineSecond
   }
   const baseline = conditions[0]!.writes.p99
   for (const c of conditions) c.writeP99Ratio = c.writes.p99 / baseline
-  return { rows, app: APP_LOAD, conditions }
+  return { dialect: db.dialect, rows, app: APP_LOAD, conditions }
 }

@@ -49,7 +49,7 @@ async function readHwmKb(pid: number): Promise<number | null> {
 }
 
 /** Runs the CLI with `args`; resolves to its peak RSS and duration. Throws on a non-zero exit. */
-async function measureCli(
+export async function measureCli(
   args: string[],
 ): Promise<{ peakKb: number; polledKb: number | null; heapFloorMb: number | null; seconds: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evk-bench-rss-'))

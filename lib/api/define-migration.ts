@@ -18,8 +18,18 @@ interface MigrationBase<Row extends AnyRow> {
   description?: string
   /** The table to evolve; `schema.table` works on PostgreSQL. */
   table: string
-  /** A unique, ordered, single column. Default `'id'`. */
-  key?: string
+  /**
+   * The unique key batches are cut along: one column (`'id'`, the default) of any type with an
+   * order (integer, numeric, text, uuid, bytea/blob), or several for a composite key
+   * (`['tenant_id', 'id']`, compared as a row value). NOT NULL, covered by a unique index.
+   */
+  key?: string | string[]
+  /**
+   * transform/up: the columns the migration reads (besides the key, always read). Declare them
+   * on tables with wide columns (documents, JSON blobs) the migration does not need: rows are
+   * then read without them. Default: every column.
+   */
+  columns?: string[]
   /**
    * Narrows a query to the rows that still need evolving. Omit it and every row is
    * evolved once (the tracking table then remembers which key ranges are done).

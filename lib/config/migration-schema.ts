@@ -9,7 +9,8 @@ const schema = z
   .object({
     description: z.string().optional(),
     table: z.string({ message: 'is required: the name of the table to evolve' }).min(1),
-    key: z.string().min(1).optional(),
+    key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    columns: z.array(z.string().min(1)).min(1).optional(),
     pending: fn.optional(),
     transform: fn.optional(),
     set: z.record(z.string(), fn).optional(),
@@ -60,6 +61,14 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
   if (def.set && Object.keys(def.set).length === 0) {
     throw usage('E_MIGRATION_INVALID', `${file}: field "set" must name at least one column`)
   }
+  if (Array.isArray(def.key) && new Set(def.key).size !== def.key.length) {
+    throw usage('E_MIGRATION_INVALID', `${file}: field "key" names a column twice: list each key column once`)
+  }
+  if (def.columns && def.set) {
+    throw usage('E_MIGRATION_INVALID', `${file}: field "columns" applies to "transform" and "up" (set mode reads no rows): remove it`)
+  }
+  // A one-column list is that column: ranges then compare plainly, not as row values.
+  if (Array.isArray(def.key) && def.key.length === 1) def.key = def.key[0]!
   return {
     ...MIGRATION_DEFAULTS,
     table: def.table,

@@ -43,6 +43,7 @@ const configSchema = z
     targetBatchMs: z.number().positive().optional(),
     minBatchSize: z.number().int().positive().optional(),
     maxBatchSize: z.number().int().positive().optional(),
+    maxBatchBytes: z.number().int().positive().optional(),
   })
   .strict()
 

@@ -3,25 +3,39 @@ import type { AnyRow } from '../api/define-migration.ts'
 import type { RowChange } from '../dialects/dialect.ts'
 import type { Batch } from '../store/batches.ts'
 import type { WorkerContext } from './context.ts'
-import { lockedRowsQuery, setUpdateQuery } from './planner.ts'
+import { keyColumns, keyOf } from './keys.ts'
+import { setUpdateQuery } from './planner.ts'
+import { readBatchRows } from './read-batch-rows.ts'
+
+/** What one batch did: rows evolved, their keys, and the row data it held in memory. */
+export interface Applied {
+  rows: number
+  keys: unknown[]
+  /** Bytes of row data read (transform/up); 0 in set mode, where rows never leave the database. */
+  bytes: number
+  /** True when the byte cap cut the batch short (the rest of its range went back as a pending batch). */
+  cut: boolean
+}
 
 /** Runs the migration's evolve step for one batch inside its transaction. */
-export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch): Promise<{ rows: number; keys: unknown[] }> {
+export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<Applied> {
   const m = ctx.migration
   if (m.mode === 'set') {
+    // The UPDATE re-checks `pending` on each row as it locks it: no separate re-read is needed.
     // Keys are only needed to check a sweep's work; the scan skips returning them.
-    if (batch.phase === 'scan') return { rows: Number(await setUpdateQuery(trx, ctx.knex, m, batch)), keys: [] }
-    const updated: AnyRow[] = await setUpdateQuery(trx, ctx.knex, m, batch).returning(m.key)
-    return { rows: updated.length, keys: updated.map((r) => r[m.key]) }
+    if (batch.phase === 'scan') return { rows: Number(await setUpdateQuery(trx, ctx.knex, m, batch)), keys: [], bytes: 0, cut: false }
+    const updated: AnyRow[] = await setUpdateQuery(trx, ctx.knex, m, batch).returning(keyColumns(m))
+    return { rows: updated.length, keys: updated.map((r) => keyOf(m, r)), bytes: 0, cut: false }
   }
   // Re-read under lock and re-checked against `pending`: a row the app changed since the
   // batch was planned is seen as it is now, never overwritten with stale values.
-  const rows: AnyRow[] = await lockedRowsQuery(trx, ctx.dialect, m, batch)
-  const keys = rows.map((r) => r[m.key])
-  if (rows.length === 0) return { rows: 0, keys }
+  const { rows, bytes, bounds, cut } = await readBatchRows(trx, ctx, batch, rowBytesHint)
+  const keys = rows.map((r) => keyOf(m, r))
+  const applied = { rows: rows.length, keys, bytes, cut }
+  if (rows.length === 0) return applied
   if (m.mode === 'up') {
-    await m.up!(rows, { trx, migration: m.name, batch: { id: batch.id, lo: batch.lo, hi: batch.hi, keys: batch.keys } })
-    return { rows: rows.length, keys }
+    await m.up!(rows, { trx, migration: m.name, batch: { id: batch.id, lo: bounds.lo, hi: bounds.hi, keys: bounds.keys ?? null } })
+    return applied
   }
   const results = rows.map((row) => m.transform!(row))
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
@@ -30,5 +44,5 @@ export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, 
     if (changed && Object.keys(changed).length > 0) changes.push({ key: keys[i], changes: changed })
   })
   if (changes.length > 0) await ctx.dialect.writeBack(trx, m.table, m.key, changes)
-  return { rows: rows.length, keys }
+  return applied
 }

@@ -1,8 +1,9 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
-import { decodeKey } from '../store/db.ts'
+import { decodeKey, encodeKey } from '../store/db.ts'
 import { storeFor } from '../store/store.ts'
 import type { Migration } from './migration.ts'
+import { keyName } from './keys.ts'
 import { batchQuery, countPending, lockedRowsQuery, nextBoundary, setUpdateQuery } from './planner.ts'
 
 export interface PlanDescription {
@@ -29,7 +30,7 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
   const run = (await store.has(knex)) ? await store.runs.get(knex, m.name) : undefined
   // The size a resumed run has learned is the size its next batches will have.
   const batchSize = fixedBatchSize ?? run?.batchSize ?? m.batchSize
-  const about = { name: m.name, description: m.description, mode: m.mode, table: m.table, key: m.key, batchSize }
+  const about = { name: m.name, description: m.description, mode: m.mode, table: m.table, key: keyName(m), batchSize }
   if (run?.state === 'done') return { ...about, state: 'done', rows: null, pending: 0, batches: 0, firstBatch: null }
   const after = run?.cursor ? decodeKey(run.cursor) : undefined
   const sweeping = run?.phase === 'sweep'
@@ -45,7 +46,9 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
     pending,
     batches: scanFinished ? 0 : Math.ceil(left / batchSize),
     firstBatch:
-      hi === undefined || hi === null ? null : { range: rangeText(m.key, after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
+      hi === undefined || hi === null
+        ? null
+        : { range: rangeText(keyName(m), after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
   }
 }
 
@@ -58,7 +61,7 @@ function batchSql(knex: Knex, dialect: Dialect, m: Migration, bounds: { lo: unkn
 }
 
 function rangeText(key: string, lo: unknown, hi: unknown): string {
-  return lo === undefined ? `${key} <= ${JSON.stringify(hi)}` : `${JSON.stringify(lo)} < ${key} <= ${JSON.stringify(hi)}`
+  return lo === undefined ? `${key} <= ${encodeKey(hi)}` : `${encodeKey(lo)} < ${key} <= ${encodeKey(hi)}`
 }
 
 async function count(query: Knex.QueryBuilder): Promise<number> {

@@ -13,7 +13,12 @@ import { isolateFailure, stopIfTooManyFailures } from './isolate-failure.ts'
  * conflicts are retried with backoff; anything else splits the batch until the
  * failing objects are isolated.
  */
-export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetries = 0): Promise<{ durationMs: number } | null> {
+export async function executeBatch(
+  ctx: WorkerContext,
+  batch: Batch,
+  carriedRetries = 0,
+  rowBytesHint?: number,
+): Promise<{ durationMs: number; rows: number; bytes: number; cut: boolean } | null> {
   const { migration: m, events } = ctx
   const started = performance.now()
   // Conflicts met between batches (claiming this one) count as this batch's retries.
@@ -22,8 +27,10 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
     const {
       rows,
       stuck,
+      bytes,
+      cut,
       durationMs: trxMs,
-    } = await pRetry(() => attempt(ctx, batch, retries, started), {
+    } = await pRetry(() => attempt(ctx, batch, retries, started, rowBytesHint), {
       retries: m.maxAttempts - 1,
       minTimeout: ctx.options.retryMinMs,
       maxTimeout: ctx.options.retryMaxMs,
@@ -43,7 +50,7 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
     // Rows a migration leaves pending are failures too: they count toward maxFailures.
     if (stuck > 0) await stopIfTooManyFailures(ctx, STUCK)
     events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries })
-    return { durationMs: trxMs }
+    return { durationMs: trxMs, rows, bytes, cut }
   } catch (err) {
     if (err instanceof LostClaimError) return null // another worker owns it now; our transaction rolled back
     // Asked to stop between attempts: not the batch's fault. The worker leaves and releases it.
@@ -54,15 +61,23 @@ export async function executeBatch(ctx: WorkerContext, batch: Batch, carriedRetr
 }
 
 /** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */
-async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number) {
+async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number, rowBytesHint?: number) {
   const trxStarted = performance.now()
-  const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started))
+  const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started, rowBytesHint))
   for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
-  return { rows: outcome.rows, stuck: outcome.stuck.length, durationMs: performance.now() - trxStarted }
+  const { rows, bytes, cut } = outcome
+  return { rows, bytes, cut, stuck: outcome.stuck.length, durationMs: performance.now() - trxStarted }
 }
 
 /** The data change and the batch's bookkeeping: they commit together or not at all. */
-async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, retries: number, started: number) {
+async function batchTransaction(
+  trx: Knex.Transaction,
+  ctx: WorkerContext,
+  batch: Batch,
+  retries: number,
+  started: number,
+  rowBytesHint?: number,
+) {
   const m = ctx.migration
   await ctx.dialect.beginBatch(trx, m)
   if (!(await ctx.store.batches.fence(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
@@ -70,17 +85,19 @@ async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
-  const { rows, keys } = await applyMigration(trx, ctx, bounds)
+  const { rows, keys, bytes, cut } = await applyMigration(trx, ctx, bounds, rowBytesHint)
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
   await ctx.store.batches.finish(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
-  if (batch.phase === 'sweep')
+  if (batch.phase === 'sweep') {
+    const still = new Set(stuck.map(encodeKey))
     await ctx.store.failures.clear(
       trx,
       m.name,
-      keys.filter((k) => !stuck.includes(k)),
+      keys.filter((k) => !still.has(encodeKey(k))),
     )
-  return { rows, stuck }
+  }
+  return { rows, stuck, bytes, cut }
 }
 
 const STUCK = 'still matches "pending" after it was evolved: the migration does not move it out of the pending set'

@@ -3,6 +3,7 @@ import type { Batch, BatchBounds } from '../store/batches.ts'
 import { changeRunState } from './run-state.ts'
 import type { WorkerContext } from './context.ts'
 import { pendingKeys } from './planner.ts'
+import { encodeKey } from '../store/db.ts'
 
 /**
  * A batch failed for good. Split it in two (as new pending batches) until a batch
@@ -17,12 +18,14 @@ export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: st
     await ctx.knex.transaction(async (trx) => {
       if (!(await store.batches.fence(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
       // Failed objects of a retry batch that need no evolving any more are failures no longer.
-      if (batch.phase === 'retry')
+      if (batch.phase === 'retry') {
+        const still = new Set(keys.map(encodeKey))
         await store.failures.clear(
           trx,
           m.name,
-          (batch.keys ?? []).filter((k) => !keys.includes(k)),
+          (batch.keys ?? []).filter((k) => !still.has(encodeKey(k))),
         )
+      }
       if (keys.length > 1) {
         await store.batches.finish(trx, batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
         for (const half of split(batch, keys)) await store.batches.insert(trx, m.name, batch.phase, half, null)

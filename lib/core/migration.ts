@@ -9,7 +9,10 @@ export interface Migration {
   file: string
   description: string | null
   table: string
-  key: string
+  /** One column, or several for a composite key (compared as a row value, in this order). */
+  key: string | string[]
+  /** transform/up read only the key and these columns; undefined = every column. */
+  columns?: string[]
   mode: EvolveMode
   pending?: (query: Knex.QueryBuilder) => Knex.QueryBuilder | void
   transform?: (row: AnyRow) => AnyRow | null | undefined | Promise<AnyRow | null | undefined>

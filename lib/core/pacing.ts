@@ -4,9 +4,14 @@ export interface PacingOptions {
   targetBatchMs: number
   minBatchSize: number
   maxBatchSize: number
+  /**
+   * Row data one transform/up batch may hold in memory (the key and the declared `columns`).
+   * A batch reaching it is cut short; the sizer then plans batches of about this many bytes.
+   */
+  maxBatchBytes: number
 }
 
-export const PACING_DEFAULTS: PacingOptions = { targetBatchMs: 50, minBatchSize: 10, maxBatchSize: 20_000 }
+export const PACING_DEFAULTS: PacingOptions = { targetBatchMs: 50, minBatchSize: 10, maxBatchSize: 20_000, maxBatchBytes: 32 * 1024 * 1024 }
 
 /**
  * Grows or shrinks the batch size toward `targetBatchMs`. Each step moves at most by
@@ -15,6 +20,8 @@ export const PACING_DEFAULTS: PacingOptions = { targetBatchMs: 50, minBatchSize:
  */
 export class BatchSizer {
   private size: number
+  /** Bytes per row seen in the last batch that read rows; undefined until one did. */
+  private perRow: number | undefined
 
   constructor(
     start: number,
@@ -24,16 +31,29 @@ export class BatchSizer {
     this.size = fixed ? start : clamp(start, options.minBatchSize, options.maxBatchSize)
   }
 
+  /** Rows for the next batch: the time-learned size, lowered to what fits the byte cap. */
   get current(): number {
-    return this.size
+    if (this.perRow === undefined || this.fixed) return this.size
+    return Math.max(1, Math.min(this.size, Math.floor(this.options.maxBatchBytes / Math.max(1, this.perRow))))
+  }
+
+  /** The bytes per row seen so far, for sizing the reads of the next batch. */
+  get rowBytes(): number | undefined {
+    return this.perRow
+  }
+
+  /** Feeds back one batch's row data (transform/up): rows read and their bytes. */
+  observeBytes(rows: number, bytes: number): void {
+    if (rows > 0) this.perRow = bytes / rows
   }
 
   /** Feeds back one batch: how many keys its range spanned and how long its transaction took. */
   observe(rangeSize: number, durationMs: number): void {
-    if (this.fixed || rangeSize < this.size / 2) return // a short tail batch says little about speed
+    const current = this.current
+    if (this.fixed || rangeSize < current / 2) return // a short tail batch says little about speed
     const ratio = this.options.targetBatchMs / Math.max(1, durationMs)
     const factor = clamp(ratio, 0.25, 1.5)
-    this.size = Math.round(clamp(this.size * factor, this.options.minBatchSize, this.options.maxBatchSize))
+    this.size = Math.round(clamp(current * factor, this.options.minBatchSize, this.options.maxBatchSize))
   }
 }
 

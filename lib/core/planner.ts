@@ -4,6 +4,7 @@ import type { BatchBounds } from '../store/batches.ts'
 import type { Db } from '../store/db.ts'
 import { KEY_CHUNK } from '../store/failures.ts'
 import type { Migration } from './migration.ts'
+import { keyColumns, keyOf, orderByKey, whereKey, whereKeyIn } from './keys.ts'
 
 /*
  * Every statement a batch runs is built here, apart from executing it, so `plan`
@@ -13,10 +14,10 @@ import type { Migration } from './migration.ts'
 /** Rows of `m.table` inside a batch's bounds; with `onlyPending`, narrowed by `m.pending`. */
 export function batchQuery(db: Db, m: Migration, bounds: BatchBounds, onlyPending = true): Knex.QueryBuilder {
   const query = db(m.table)
-  if (bounds.keys) query.whereIn(m.key, bounds.keys as Knex.Value[])
+  if (bounds.keys) whereKeyIn(query, m, bounds.keys)
   else {
-    if (bounds.lo !== undefined) query.where(m.key, '>', bounds.lo as Knex.Value)
-    if (bounds.hi !== undefined) query.where(m.key, '<=', bounds.hi as Knex.Value)
+    if (bounds.lo !== undefined) whereKey(query, m, '>', bounds.lo)
+    if (bounds.hi !== undefined) whereKey(query, m, '<=', bounds.hi)
   }
   if (onlyPending && m.pending) {
     const pending = m.pending
@@ -32,9 +33,29 @@ export function pendingQuery(db: Db, m: Migration, bounds: BatchBounds): Knex.Qu
   return batchQuery(db, m, bounds, true)
 }
 
-/** The rows a batch evolves, re-read under lock inside the batch transaction. */
-export function lockedRowsQuery(db: Db, dialect: Dialect, m: Migration, bounds: BatchBounds): Knex.QueryBuilder {
-  return dialect.lockRows(batchQuery(db, m, bounds).select('*').orderBy(m.key))
+/**
+ * The rows a batch evolves, re-read under lock inside the batch transaction: the key and the
+ * declared `columns` (every column when none are declared). `after` and `limit` read the
+ * batch in key-ordered chunks, so a batch of wide rows can stop at its byte cap.
+ */
+export function lockedRowsQuery(
+  db: Db,
+  dialect: Dialect,
+  m: Migration,
+  bounds: BatchBounds,
+  after?: unknown,
+  limit?: number,
+): Knex.QueryBuilder {
+  const query = batchQuery(db, m, bounds).select(rowColumns(m))
+  if (after !== undefined) whereKey(query, m, '>', after)
+  if (limit !== undefined) query.limit(limit)
+  return dialect.lockRows(orderByKey(query, m))
+}
+
+/** What transform/up read of each row. */
+export function rowColumns(m: Migration): string[] | '*' {
+  if (!m.columns) return '*'
+  return [...new Set([...keyColumns(m), ...m.columns])]
 }
 
 /** `set` mode: one UPDATE per batch; the database re-checks `pending` on each row it locks. */
@@ -50,15 +71,14 @@ export function setUpdateQuery(db: Db, knex: Knex, m: Migration, bounds: BatchBo
  * the ranges where nothing changed.
  */
 export function boundaryQuery(db: Db, m: Migration, after: unknown, size: number, onlyPending: boolean): Knex.QueryBuilder {
-  return batchQuery(db, m, { lo: after }, onlyPending)
-    .select(m.key)
-    .orderBy(m.key)
+  return orderByKey(batchQuery(db, m, { lo: after }, onlyPending).select(keyColumns(m)), m)
     .offset(size - 1)
     .limit(1)
 }
 
+/** The last key past `after`: ordered, not max(), which some key types (uuid, bytea) lack. */
 export function lastKeyQuery(db: Db, m: Migration, after: unknown, onlyPending: boolean): Knex.QueryBuilder {
-  return batchQuery(db, m, { lo: after }, onlyPending).max({ last: m.key })
+  return orderByKey(batchQuery(db, m, { lo: after }, onlyPending).select(keyColumns(m)), m, 'desc').limit(1)
 }
 
 /** The end of the next range: `full` when it spans `size` keys, false for the table's tail. */
@@ -70,17 +90,17 @@ export async function nextBoundary(
   onlyPending: boolean,
 ): Promise<{ key: unknown; full: boolean } | undefined> {
   const row = await boundaryQuery(db, m, after, size, onlyPending).first()
-  if (row) return { key: row[m.key], full: true }
+  if (row) return { key: keyOf(m, row), full: true }
   const last = await lastKeyQuery(db, m, after, onlyPending).first()
-  return last?.last === null || last?.last === undefined ? undefined : { key: last.last, full: false }
+  return last === undefined ? undefined : { key: keyOf(m, last), full: false }
 }
 
 /** Keys of the rows in `bounds` that still need evolving, in key order. */
 export async function pendingKeys(db: Db, m: Migration, bounds: BatchBounds, limit?: number): Promise<unknown[]> {
-  const query = pendingQuery(db, m, bounds).select(m.key).orderBy(m.key)
+  const query = orderByKey(pendingQuery(db, m, bounds).select(keyColumns(m)), m)
   if (limit !== undefined) query.limit(limit)
   const rows = await query
-  return rows.map((r: Record<string, unknown>) => r[m.key])
+  return rows.map((r: Record<string, unknown>) => keyOf(m, r))
 }
 
 /**

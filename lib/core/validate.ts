@@ -3,7 +3,9 @@ import type { Dialect } from '../dialects/dialect.ts'
 import { usage } from '../errors.ts'
 import type { Migration } from './migration.ts'
 import { storeFor } from '../store/store.ts'
-import { pendingQuery } from './planner.ts'
+import { batchQuery, boundaryQuery, lastKeyQuery, pendingQuery } from './planner.ts'
+import { keyColumns, keyName, keyOf } from './keys.ts'
+import { decodeKey, encodeKey } from '../store/db.ts'
 
 /**
  * Checks every migration that still has work to do; throws at the first problem. A done
@@ -29,34 +31,47 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     throw usage('E_MIGRATION_INVALID', `${m.file}: table "${m.table}" does not exist (field "table")`)
   }
   const columns = facts.map((c) => c.name)
-  const key = facts.find((c) => c.name === m.key)
-  if (!key) {
+  const keys = keyColumns(m)
+  const missing = keys.find((name) => !columns.includes(name))
+  if (missing) {
     throw usage(
       'E_MIGRATION_INVALID',
-      `${m.file}: key column "${m.key}" does not exist in "${m.table}" (field "key"; columns: ${columns.join(', ')})`,
+      `${m.file}: key column "${missing}" does not exist in "${m.table}" (field "key"; columns: ${columns.join(', ')})`,
     )
   }
   if (!(await dialect.isUniqueColumn(knex, m.table, m.key))) {
     throw usage(
       'E_MIGRATION_INVALID',
-      `${m.file}: key column "${m.key}" of "${m.table}" is not unique (field "key"): use the primary key or a column with a unique index`,
+      `${m.file}: ${keyLabel(m)} of "${m.table}" is not unique (field "key"): use the primary key or columns with a unique index`,
     )
   }
-  // Batches are key ranges (lo, hi]: a NULL key is in none of them.
-  if (key.nullable) {
-    throw usage(
-      'E_MIGRATION_INVALID',
-      `${m.file}: key column "${m.key}" of "${m.table}" allows NULL (field "key"): rows with a NULL key would never be evolved; use the primary key or a NOT NULL unique column, or declare "${m.key}" NOT NULL`,
-    )
+  for (const name of keys) {
+    const key = facts.find((c) => c.name === name)!
+    // Batches are key ranges (lo, hi]: a NULL key is in none of them.
+    if (key.nullable) {
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `${m.file}: key column "${name}" of "${m.table}" allows NULL (field "key"): rows with a NULL key would never be evolved; use the primary key or a NOT NULL unique column, or declare "${name}" NOT NULL`,
+      )
+    }
+    // Range bounds are stored as JSON: a date/time comes back as another value (a Date as UTC
+    // text, shifted by the process's offset against a zone-less column), so ranges would drift.
+    if (key.temporal) {
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `${m.file}: key column "${name}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; use the primary key or a NOT NULL unique number, text, uuid or bytes column`,
+      )
+    }
   }
-  // Range bounds are stored as JSON: a date/time comes back as another value (a Date as UTC
-  // text, shifted by the process's offset against a zone-less column), so ranges would drift.
-  if (key.temporal) {
-    throw usage(
-      'E_MIGRATION_INVALID',
-      `${m.file}: key column "${m.key}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; use the primary key or a NOT NULL unique number or text column`,
-    )
+  for (const column of m.columns ?? []) {
+    if (!columns.includes(column)) {
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `${m.file}: column "${column}" does not exist in "${m.table}" (field "columns"; columns: ${columns.join(', ')})`,
+      )
+    }
   }
+  await checkKeyOrder(knex, m)
   for (const column of Object.keys(m.set ?? {})) {
     if (!columns.includes(column)) {
       throw usage('E_MIGRATION_INVALID', `${m.file}: column "${column}" does not exist in "${m.table}" (field "set")`)
@@ -83,12 +98,48 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
   if (m.pending) {
     // Compiling and running the filter once (LIMIT 0) catches a broken `pending` before any batch.
     try {
-      await pendingQuery(knex, m, {}).select(m.key).limit(0)
+      await pendingQuery(knex, m, {}).select(keyColumns(m)).limit(0)
     } catch (err) {
       throw usage('E_MIGRATION_INVALID', `${m.file}: field "pending" produced invalid SQL: ${firstLine(err)}`)
     }
   }
 }
+
+/**
+ * Batches are ranges in the key's order, found by ORDER BY … LIMIT and bounded by `>` / `<=`:
+ * a key type without an ordering (json, point…) cannot be cut into ranges. And the bounds are
+ * stored as JSON: the first and last keys must come back as the very same value (a SQLite
+ * integer beyond 2^53 reaches JavaScript rounded), or a range would miss its edge rows.
+ */
+async function checkKeyOrder(knex: Knex, m: Migration): Promise<void> {
+  let first: Record<string, unknown> | undefined
+  let last: Record<string, unknown> | undefined
+  try {
+    first = await boundaryQuery(knex, m, undefined, 1, false).first()
+    last = await lastKeyQuery(knex, m, undefined, false).first()
+  } catch (err) {
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${m.file}: ${keyLabel(m)} of "${m.table}" cannot be ordered (field "key": ${firstLine(err)}); use a key with a btree order: a number, text, uuid or bytes column`,
+    )
+  }
+  for (const row of [first, last]) {
+    if (!row) continue
+    const key = decodeKey(encodeKey(keyOf(m, row)))
+    const found = await batchQuery(knex, m, { keys: [key] }, false)
+      .count({ n: '*' })
+      .first()
+    if (Number(found?.n ?? 0) !== 1) {
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `${m.file}: ${keyLabel(m)} of "${m.table}" holds ${encodeKey(keyOf(m, row))}, which does not survive being stored as a batch bound (field "key"): integers beyond 2^53 and other lossy values cannot bound ranges; use another unique NOT NULL key`,
+      )
+    }
+  }
+}
+
+/** `key column "id"`, or `key (tenant_id, id)` for a composite key. */
+const keyLabel = (m: Migration): string => (typeof m.key === 'string' ? `key column "${m.key}"` : `key ${keyName(m)}`)
 
 const ROLLBACK = Symbol('rollback')
 

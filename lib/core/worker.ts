@@ -98,9 +98,11 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
     if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
-    const outcome = await executeBatch(ctx, next.batch, state.conflicts)
+    const outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes)
     state.conflicts = 0
-    if (next.planned && outcome) {
+    if (outcome && outcome.rows > 0 && outcome.bytes > 0) sizer.observeBytes(outcome.rows, outcome.bytes)
+    // A batch the byte cap cut short says nothing about the time a full one takes.
+    if (next.planned && outcome && !outcome.cut) {
       sizer.observe(size, outcome.durationMs)
       if (sizer.current !== run.batchSize) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
     }

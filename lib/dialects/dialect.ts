@@ -8,6 +8,12 @@ export interface BatchLimits {
   statementTimeoutMs: number
 }
 
+/**
+ * A table's key: one column, or several (a composite key). A key value is the column's value,
+ * or an array with one value per column, in the same order.
+ */
+export type KeyColumns = string | string[]
+
 /** One changed row: its key and the columns to write. */
 export interface RowChange {
   key: unknown
@@ -48,7 +54,7 @@ export interface Dialect {
   /** Conflict errors worth retrying, by SQLSTATE / SQLite code; null = not retryable. */
   classifyError(err: unknown): RetryReason | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
-  writeBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number>
+  writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
   /** Runs `fn` in a read-only transaction that sees one snapshot of the data throughout. */
   readSnapshot<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>
   /**
@@ -59,10 +65,10 @@ export interface Dialect {
   clockMs(knex: Knex): Knex.Raw
   /** The columns of `table` (`schema.table` on PostgreSQL), in order; undefined when there is no such table. */
   tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
-  /** True when `column` alone is the key of a unique index (or primary key) of `table`. */
-  isUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean>
+  /** True when a unique index (or primary key) of `table` covers only columns of `key`: no two rows share a key. */
+  isUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean>
   /** SQL printed by `plan` for transform mode's write-back, as a template. */
-  writeBackTemplate(table: string, key: string, columns: string[]): string
+  writeBackTemplate(table: string, key: KeyColumns, columns: string[]): string
 
   // Optional capabilities. Where one is missing the core falls back (heartbeats, polling).
 

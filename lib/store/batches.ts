@@ -135,6 +135,11 @@ export class BatchesStore {
       })
   }
 
+  /** Narrows a claimed batch to the part it evolved (the rest was queued as a batch of its own). */
+  async narrow(db: Db, batchId: number, bounds: BatchBounds): Promise<void> {
+    await db(TABLES.batches).where({ id: batchId }).update(boundsColumns(bounds))
+  }
+
   /** Gives a live worker's unfinished claims back, so others can take them at once. */
   async releaseClaims(db: Db, owner: string): Promise<void> {
     await db(TABLES.batches).where({ owner, state: 'claimed' }).update({ state: 'pending', owner: null })

@@ -3,8 +3,35 @@ import type { Knex } from 'knex'
 /** A knex instance or a transaction: store functions work inside or outside a batch. */
 export type Db = Knex | Knex.Transaction
 
-export const encodeKey = (key: unknown): string => JSON.stringify(key)
-export const decodeKey = (text: string): unknown => JSON.parse(text)
+/*
+ * Keys (batch bounds, cursors, failed objects) are stored as JSON text and must come back as
+ * the same value, or a range would drift off its rows. JSON alone loses two kinds of key:
+ * bytes (a Buffer's JSON is an object the drivers cannot bind) and a BigInt (JSON refuses it).
+ * Both are tagged; every other key (number, string, an array of parts for a composite key) is
+ * plain JSON, as before. The text is canonical: equal keys encode to equal text.
+ */
+export const encodeKey = (key: unknown): string => JSON.stringify(toTagged(key))
+export const decodeKey = (text: string): unknown => fromTagged(JSON.parse(text))
+
+/** True when two keys are the same value (Buffers and composite keys compare by content). */
+export const sameKey = (a: unknown, b: unknown): boolean => encodeKey(a) === encodeKey(b)
+
+function toTagged(value: unknown): unknown {
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return { $bytes: Buffer.from(value).toString('hex') }
+  if (typeof value === 'bigint') return { $bigint: value.toString() }
+  if (Array.isArray(value)) return value.map(toTagged)
+  return value
+}
+
+function fromTagged(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromTagged)
+  if (value !== null && typeof value === 'object') {
+    const tagged = value as { $bytes?: string; $bigint?: string }
+    if (typeof tagged.$bytes === 'string') return Buffer.from(tagged.$bytes, 'hex')
+    if (typeof tagged.$bigint === 'string') return BigInt(tagged.$bigint)
+  }
+  return value
+}
 
 /** pg returns bigint as string and SQLite booleans as 0/1: normalise at the boundary. */
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))

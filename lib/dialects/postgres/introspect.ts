@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
-import type { ColumnFacts } from '../dialect.ts'
+import type { ColumnFacts, KeyColumns } from '../dialect.ts'
+import { columnsOf } from '../key-columns.ts'
 
 /*
  * Catalog lookups by to_regclass, not knex's hasTable/columnInfo: those take `app.items` for
@@ -24,14 +25,18 @@ export async function postgresTableColumns(knex: Knex, table: string): Promise<C
   return rows as ColumnFacts[]
 }
 
-export async function postgresIsUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean> {
+/** A unique index (or primary key) whose key columns are all columns of the key makes the key unique. */
+export async function postgresIsUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean> {
+  // Expression indexes (attnum 0) and partial indexes do not count; NULLS DISTINCT is moot (keys are NOT NULL).
   const { rows } = await knex.raw(
     `SELECT 1 FROM pg_index i
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indnkeyatts = 1
-        AND i.indpred IS NULL AND a.attname = ?
+      WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indpred IS NULL AND i.indnkeyatts > 0
+        AND NOT EXISTS (
+          SELECT 1 FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS k(attnum)
+            LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+           WHERE a.attname IS NULL OR NOT (a.attname = ANY (?::text[])))
       LIMIT 1`,
-    [quoteQualified(table), column],
+    [quoteQualified(table), columnsOf(key)],
   )
   return rows.length > 0
 }

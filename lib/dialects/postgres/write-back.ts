@@ -1,41 +1,52 @@
 import type { Knex } from 'knex'
-import type { RowChange } from '../dialect.ts'
+import type { KeyColumns, RowChange } from '../dialect.ts'
 import { groupByColumns } from '../group-by-columns.ts'
+import { columnsOf, partsOf } from '../key-columns.ts'
 
 /**
  * One UPDATE per set of changed columns, fed by jsonb_populate_recordset so
  * PostgreSQL casts every value to the column's own type (no per-type casts here).
  */
-export async function postgresWriteBack(trx: Knex.Transaction, table: string, key: string, rows: RowChange[]): Promise<number> {
+export async function postgresWriteBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number> {
+  const keys = columnsOf(key)
   let written = 0
   for (const [columns, group] of groupByColumns(rows)) {
     const records = group.map((r) => toJsonRecord(key, r))
     const sets = columns.map(() => '?? = v.??').join(', ')
     const ids = columns.flatMap((c) => [c, c])
     // Rows come in key order: bounding t's key lets PostgreSQL join by one index range scan.
-    const first = group[0]!.key as Knex.Value
-    const last = group[group.length - 1]!.key as Knex.Value
+    const first = partsOf(key, group[0]!.key) as Knex.Value[]
+    const last = partsOf(key, group[group.length - 1]!.key) as Knex.Value[]
     const result = await trx.raw(
-      `UPDATE ?? AS t SET ${sets} FROM jsonb_populate_recordset(NULL::??, ?::jsonb) AS v WHERE t.?? = v.?? AND t.?? >= ? AND t.?? <= ?`,
-      [table, ...ids, table, JSON.stringify(records), key, key, key, first, key, last],
+      `UPDATE ?? AS t SET ${sets} FROM jsonb_populate_recordset(NULL::??, ?::jsonb) AS v WHERE ${keyMatch(keys)} AND ${range(keys)}`,
+      [table, ...ids, table, JSON.stringify(records), ...keys.flatMap((k) => [k, k]), ...keys, ...first, ...keys, ...last],
     )
     written += result.rowCount ?? 0
   }
   return written
 }
 
-export function postgresWriteBackTemplate(table: string, key: string, columns: string[]): string {
+const keyMatch = (keys: string[]) => keys.map(() => 't.?? = v.??').join(' AND ')
+const tuple = (keys: string[], item: string) => (keys.length === 1 ? item : `(${keys.map(() => item).join(', ')})`)
+const range = (keys: string[]) => `${tuple(keys, 't.??')} >= ${tuple(keys, '?')} AND ${tuple(keys, 't.??')} <= ${tuple(keys, '?')}`
+
+export function postgresWriteBackTemplate(table: string, key: KeyColumns, columns: string[]): string {
+  const keys = columnsOf(key)
   const sets = columns.map((c) => `"${c}" = v."${c}"`).join(', ')
   // Quoted as knex quotes `??`: each dot-separated part on its own, so `app.items` is schema app.
   const name = table
     .split('.')
     .map((part) => `"${part}"`)
     .join('.')
-  return `UPDATE ${name} AS t SET ${sets} FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb) AS v WHERE t."${key}" = v."${key}" AND t."${key}" >= $2 AND t."${key}" <= $3`
+  const match = keys.map((k) => `t."${k}" = v."${k}"`).join(' AND ')
+  const t = keys.length === 1 ? `t."${keys[0]}"` : `(${keys.map((k) => `t."${k}"`).join(', ')})`
+  return `UPDATE ${name} AS t SET ${sets} FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb) AS v WHERE ${match} AND ${t} >= $2 AND ${t} <= $3`
 }
 
-function toJsonRecord(key: string, row: RowChange): Record<string, unknown> {
-  const record: Record<string, unknown> = { [key]: row.key }
+function toJsonRecord(key: KeyColumns, row: RowChange): Record<string, unknown> {
+  const record: Record<string, unknown> = {}
+  const parts = partsOf(key, row.key)
+  columnsOf(key).forEach((column, i) => (record[column] = toJsonValue(parts[i])))
   for (const [column, value] of Object.entries(row.changes)) {
     record[column] = toJsonValue(value)
   }
@@ -45,6 +56,7 @@ function toJsonRecord(key: string, row: RowChange): Record<string, unknown> {
 function toJsonValue(value: unknown): unknown {
   // bytea's text input accepts \x-hex; a Buffer's default JSON form would not parse.
   if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`
+  if (typeof value === 'bigint') return value.toString()
   if (value instanceof Date) return localTimestamp(value)
   return value
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
-import type { ColumnFacts } from '../dialect.ts'
+import type { ColumnFacts, KeyColumns } from '../dialect.ts'
+import { columnsOf } from '../key-columns.ts'
 
 interface ColumnInfo {
   name: string
@@ -37,14 +38,17 @@ export async function sqliteTableColumns(knex: Knex, table: string): Promise<Col
   }))
 }
 
-export async function sqliteIsUniqueColumn(knex: Knex, table: string, column: string): Promise<boolean> {
+/** A unique index (or primary key) on some of the key's columns makes the whole key unique. */
+export async function sqliteIsUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean> {
+  const keys = columnsOf(key)
   const columns: ColumnInfo[] = await knex.raw('SELECT name, pk FROM pragma_table_info(?)', [table])
   const pk = columns.filter((c) => c.pk > 0)
-  if (pk.length === 1 && pk[0]!.name === column) return true
+  if (pk.length > 0 && pk.every((c) => keys.includes(c.name))) return true
   const indexes: IndexInfo[] = await knex.raw('SELECT name, "unique", partial FROM pragma_index_list(?)', [table])
   for (const index of indexes.filter((i) => i.unique === 1 && i.partial === 0)) {
-    const parts: { name: string }[] = await knex.raw('SELECT name FROM pragma_index_info(?)', [index.name])
-    if (parts.length === 1 && parts[0]!.name === column) return true
+    // cid -1 / -2 are rowid and expression parts: such an index says nothing about these columns.
+    const parts: { name: string | null }[] = await knex.raw('SELECT name FROM pragma_index_info(?)', [index.name])
+    if (parts.length > 0 && parts.every((p) => p.name !== null && keys.includes(p.name))) return true
   }
   return false
 }
