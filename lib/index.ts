@@ -31,6 +31,10 @@ export { pauseRun, resumeRun, cancelRun, reportAppLatency } from './api/control.
 export { ReadOnlyAdmin } from './api/read-only.ts'
 export type { ReadOnlyState, EnableReadOnlyOptions } from './api/read-only.ts'
 export { isReadOnlyError } from './api/read-only-error.ts'
+export { createReadOnlySwitch, ReadOnlySwitch } from './api/read-only-switch.ts'
+export type { ReadOnlySwitchOptions } from './api/read-only-switch.ts'
+export { readOnlyMiddleware, readOnlyErrorHandler, readOnlyFastify, withReadOnly } from './api/read-only-middleware.ts'
+export type { ReadOnlyMiddlewareOptions } from './api/read-only-middleware.ts'
 
 // Lower level: the engine itself
 export { Runner } from './core/runner.ts'
