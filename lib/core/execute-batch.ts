@@ -70,7 +70,8 @@ async function batchTransaction(trx: Knex.Transaction, ctx: WorkerContext, batch
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
-  const { rows, keys } = await applyMigration(trx, ctx, bounds)
+  const apply = () => applyMigration(trx, ctx, bounds)
+  const { rows, keys } = await (ctx.writeBypass ? ctx.writeBypass(trx, apply) : apply())
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
   await ctx.store.batches.finish(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
