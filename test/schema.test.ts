@@ -42,11 +42,17 @@ for (const d of dialects) {
           t.dropColumn('throttle_reason')
           t.dropColumn('throttled_at')
         })
+        await db.knex.schema.alterTable(TABLES.runs, (t) => {
+          t.dropColumn('changed_by')
+          t.dropColumn('change_reason')
+        })
+        for (const table of [TABLES.readOnly, TABLES.readOnlyAudit, TABLES.readOnlyBypass]) await db.knex.schema.dropTable(table)
         await db.knex(TABLES.meta).where({ key: 'schema_version' }).update({ value: '1' })
         await ensureSchema(db.knex)
         assert.ok(await db.knex.schema.hasTable(TABLES.control))
         assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'throttle_reason'))
         assert.ok(await db.knex.schema.hasColumn(TABLES.batches, 'planned'))
+        assert.equal((await db.knex(TABLES.readOnly).first()).id, 1)
         const [run] = await db.knex(TABLES.runs).where({ name: 'm1' })
         assert.equal(run.state, 'done')
       } finally {
