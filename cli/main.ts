@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { registerControl } from './commands/control.ts'
 import { registerFailures } from './commands/failures.ts'
 import { registerPlan } from './commands/plan.ts'
+import { registerReadOnly } from './commands/read-only.ts'
 import { registerRun } from './commands/run.ts'
 import { registerScaffold } from './commands/scaffold.ts'
 import { registerStatus } from './commands/status.ts'
@@ -30,6 +31,7 @@ registerPlan(program)
 registerRun(program)
 registerFailures(program)
 registerControl(program)
+registerReadOnly(program)
 
 try {
   await program.parseAsync(process.argv)

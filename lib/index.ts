@@ -27,6 +27,15 @@ export { EvolveEmitter } from './core/events.ts'
 export { isDone, assertDone } from './api/completion.ts'
 export { pauseRun, resumeRun, cancelRun, reportAppLatency } from './api/control.ts'
 
+// Read-only mode: the admin switch (evolve.readOnly), and for apps the switch, the refusal and middleware
+export { ReadOnlyAdmin } from './api/read-only.ts'
+export type { ReadOnlyState, EnableReadOnlyOptions } from './api/read-only.ts'
+export { isReadOnlyError } from './api/read-only-error.ts'
+export { createReadOnlySwitch, ReadOnlySwitch } from './api/read-only-switch.ts'
+export type { ReadOnlySwitchOptions } from './api/read-only-switch.ts'
+export { readOnlyMiddleware, readOnlyErrorHandler, readOnlyFastify, withReadOnly } from './api/read-only-middleware.ts'
+export type { ReadOnlyMiddlewareOptions } from './api/read-only-middleware.ts'
+
 // Lower level: the engine itself
 export { Runner } from './core/runner.ts'
 export type { RunnerOptions } from './core/runner.ts'

@@ -41,6 +41,7 @@ for (const d of dialects) {
         assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'throttle_reason'))
         assert.ok(await db.knex.schema.hasColumn(TABLES.batches, 'planned'))
         assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'changed_by'))
+        assert.equal((await db.knex(TABLES.readOnly).first()).id, 1)
         const [run] = await db.knex(TABLES.runs).where({ name: 'm1' })
         assert.equal(run.state, 'done')
       } finally {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { type GlobalOptions, dirOf, withEvolve } from '../context.ts'
 import { formatDuration, table } from '../format.ts'
+import { describeReadOnly } from './read-only.ts'
 
 export function registerStatus(program: Command): void {
   program
@@ -11,6 +12,9 @@ export function registerStatus(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>()
       await withEvolve(opts, async (evolve) => {
         const progress = await evolve.status()
+        const readOnly = await evolve.readOnly.status()
+        // Loud, first, and on stderr under --json: read-only left on by a dead runner must not go unnoticed.
+        if (readOnly.readOnly) (opts.json ? console.error : console.log)(describeReadOnly(readOnly))
         if (opts.json) {
           console.log(JSON.stringify(progress, null, 2))
           return

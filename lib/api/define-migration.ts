@@ -47,6 +47,12 @@ interface MigrationBase<Row extends AnyRow> {
   maxFailures?: number
   /** Extra passes over `pending` after the scan, for rows written in the old shape meanwhile. Default 3. */
   sweeps?: number
+  /**
+   * `'readonly'`: the runner turns read-only mode on for `table` when the run starts and off
+   * when it is done (the app's writes are refused meanwhile, reads go on). If the runner
+   * dies, read-only stays on until a rerun finishes or `evolve readonly off`. Default `'online'`.
+   */
+  mode?: 'online' | 'readonly'
   /** Reserved for typing the row; never set it. */
   _row?: Row
 }

@@ -11,6 +11,7 @@ import { validateMigrations } from '../core/validate.ts'
 import { usage } from '../errors.ts'
 import type { Store } from '../store/store.ts'
 import { type ControlAction, controlRun } from './control.ts'
+import { ReadOnlyAdmin } from './read-only.ts'
 import { RunHandle } from './run-handle.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
 
@@ -53,11 +54,14 @@ export class Evolve {
   /** Every core event of runs in this process, plus `run:state` and `progress` seen by `watch()`. */
   readonly events = new EvolveEmitter()
   readonly knex: Knex
+  /** The site's read-only switch: `status()`, `enable({ message, tables, for })`, `disable()`. */
+  readonly readOnly: ReadOnlyAdmin
   private readonly store: Store
 
   constructor(private readonly parts: EvolveParts) {
     this.knex = parts.knex
     this.store = parts.store
+    this.readOnly = new ReadOnlyAdmin(parts.store, parts.knex, this.events, parts.by)
   }
 
   /** `postgres` or `sqlite`. */

@@ -1,5 +1,6 @@
 import type { RunProgress } from '../core/progress.ts'
 import type { RunState } from '../store/runs.ts'
+import type { ReadOnlyState } from './read-only.ts'
 import type { Evolve } from './evolve.ts'
 
 export interface WatchOptions {
@@ -20,9 +21,18 @@ export function watchRuns(evolve: Evolve, opts: WatchOptions): () => void {
   evolve.events.on('run:state', local)
   let stopped = false
   let timer: NodeJS.Timeout | undefined
+  // The read-only switch, as last seen or announced by this process (JSON, to compare).
+  let readOnly: string | undefined
+  const localReadOnly = (state: ReadOnlyState) => (readOnly = JSON.stringify(state))
+  evolve.events.on('read-only', localReadOnly)
   const tick = async () => {
     try {
       for (const p of await evolve.status()) report(evolve, seen, p)
+      // Reading the switch also turns it off once its `for` has run out.
+      const state = await evolve.readOnly.status()
+      const now = JSON.stringify(state)
+      if (readOnly !== undefined && now !== readOnly) evolve.events.emit('read-only', state)
+      else readOnly = now
     } catch (err) {
       evolve.events.emit('watch:error', { error: (err as Error).message })
     }
@@ -33,6 +43,7 @@ export function watchRuns(evolve: Evolve, opts: WatchOptions): () => void {
     stopped = true
     clearTimeout(timer)
     evolve.events.off('run:state', local)
+    evolve.events.off('read-only', localReadOnly)
   }
 }
 

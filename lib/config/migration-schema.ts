@@ -21,6 +21,7 @@ const schema = z
     maxAttempts: positiveInt.optional(),
     maxFailures: positiveInt.optional(),
     sweeps: z.number().int().min(0).optional(),
+    mode: z.enum(['online', 'readonly'], { message: 'must be "online" or "readonly"' }).optional(),
   })
   .strict()
 
@@ -77,5 +78,6 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
     file,
     description: def.description ?? null,
     mode: modes[0]!,
+    readOnly: def.mode === 'readonly',
   }
 }

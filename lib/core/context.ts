@@ -51,4 +51,6 @@ export interface WorkerContext {
    */
   turn: { busy: boolean; at: number }
   presence?: Presence
+  /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
+  writeBypass?: <T>(trx: Knex.Transaction, fn: () => Promise<T>) => Promise<T>
 }

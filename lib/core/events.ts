@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { RetryReason } from '../dialects/dialect.ts'
 import type { RunState } from '../store/runs.ts'
+import type { ReadOnlyState } from './read-only.ts'
 import type { RunProgress } from './progress.ts'
 import type { ThrottleSource } from './throttle.ts'
 
@@ -26,6 +27,8 @@ export interface EvolveEvents {
   progress: [RunProgress]
   /** The admin layer's watch could not read the database this time; it tries again. */
   'watch:error': [{ error: string }]
+  /** The read-only switch changed: by this process, or (seen by `watch()`) by another. */
+  'read-only': [ReadOnlyState]
 }
 
 export class EvolveEmitter extends EventEmitter<EvolveEvents> {}

@@ -85,7 +85,8 @@ async function batchTransaction(
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
-  const { rows, keys, bytes, cut } = await applyMigration(trx, ctx, bounds, rowBytesHint)
+  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint)
+  const { rows, keys, bytes, cut } = await (ctx.writeBypass ? ctx.writeBypass(trx, apply) : apply())
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
   await ctx.store.batches.finish(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).

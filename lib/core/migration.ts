@@ -24,6 +24,8 @@ export interface Migration {
   maxAttempts: number
   maxFailures: number
   sweeps: number
+  /** `mode: 'readonly'` in the file: the runner keeps the table read-only for the app while it runs. */
+  readOnly?: boolean
 }
 
 export const MIGRATION_DEFAULTS = {

@@ -11,6 +11,7 @@ import { estimateTotal } from './estimate-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
 import { changeRunState } from './run-state.ts'
+import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
@@ -123,6 +124,8 @@ export class Runner {
     for (;;) {
       const skip = skipReason(run)
       if (skip) {
+        // A runner that died between `done` and turning read-only off left it on: finish that.
+        if (run.state === 'done') await finishReadOnlyRun(store, knex, this.events, m)
         this.events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
         return getProgress(store, knex, m.name)
       }
@@ -150,6 +153,7 @@ export class Runner {
       total: run?.totalEstimate ?? null,
       resumed: (run?.startedAt ?? null) !== null,
     })
+    const readOnly = await startReadOnlyRun(this.store, knex, this.events, m)
     const presence = await this.dialect.openPresence?.(knex, (name) => {
       if (name === m.name) this.wakeup.wake()
     })
@@ -165,7 +169,7 @@ export class Runner {
       // presence closes under them; then the first error is thrown.
       const settled = await Promise.allSettled(
         Array.from({ length: count }, () =>
-          runWorker(this.context(m, stopping.signal, presence)).catch((err: unknown) => {
+          runWorker({ ...this.context(m, stopping.signal, presence), writeBypass: readOnly.writeBypass }).catch((err: unknown) => {
             stop()
             throw err
           }),
@@ -174,10 +178,14 @@ export class Runner {
       const failed = settled.find((r) => r.status === 'rejected')
       if (failed) throw failed.reason
     } finally {
+      readOnly.stop()
       this.abort.signal.removeEventListener('abort', stop)
       await presence?.close()
     }
-    return getProgress(this.store, knex, m.name)
+    const progress = await getProgress(this.store, knex, m.name)
+    // Only a finished run gives the table back: paused, stopped or failed, it stays read-only (safe).
+    if (progress.state === 'done') await finishReadOnlyRun(this.store, knex, this.events, m)
+    return progress
   }
 
   private context(m: Migration, signal: AbortSignal, presence?: Presence): WorkerContext {

@@ -82,6 +82,31 @@ export interface Dialect {
   estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
   /** The worst replica's replay lag in ms; null when unknown. */
   replicationLagMs?(knex: Knex): Promise<number | null>
+  /** Read-only mode, enforced by the database itself: every app connection, pooled or not, is refused at once. */
+  readOnlyGuard?: ReadOnlyGuard
+}
+
+/**
+ * Refuses app writes on guarded tables with triggers: catalog objects, so connections
+ * already open see them at once, and once dropped nothing stays in the write path.
+ */
+export interface ReadOnlyGuard {
+  /** First statement of a toggle's transaction: its DDL must never make the app queue behind it. */
+  beginToggle(trx: Knex.Transaction, lockTimeoutMs: number): Promise<void>
+  /** Every user table (never `evolve_*`), named the way `tableColumns` takes them. */
+  userTables(db: Knex | Knex.Transaction): Promise<string[]>
+  /** Makes every INSERT/UPDATE/DELETE (and TRUNCATE) on `tables` fail with `message`, unless the bypass shows `token`. */
+  install(trx: Knex.Transaction, tables: string[], message: string, token: string): Promise<void>
+  /** Drops every guard trigger on every table. */
+  removeAll(trx: Knex.Transaction): Promise<void>
+  /** Runs `fn` with the writes of transaction `trx` let through the guard. */
+  bypass<T>(trx: Knex.Transaction, token: string, fn: () => Promise<T>): Promise<T>
+  /** True for the refusal `install`'s triggers raise. */
+  isRefusal(err: unknown): boolean
+  /** Tells every listener, on commit of `trx`, that the switch changed. */
+  notify?(trx: Knex.Transaction): Promise<void>
+  /** Hears changes made by any process; where missing, apps poll. */
+  listen?(knex: Knex, onChange: () => void): Promise<{ close(): Promise<void> }>
 }
 
 export interface Presence {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Knex } from 'knex'
 
 export const TABLES = {
@@ -7,6 +8,9 @@ export const TABLES = {
   failures: 'evolve_failures',
   workers: 'evolve_workers',
   control: 'evolve_control',
+  readOnly: 'evolve_read_only',
+  readOnlyAudit: 'evolve_read_only_audit',
+  readOnlyBypass: 'evolve_read_only_bypass',
 } as const
 
 type Step = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
@@ -91,6 +95,32 @@ const MIGRATIONS: Step[] = [
       t.string('changed_by', 255) // who made the last state change: user@host, API token name or runner id
       t.text('change_reason')
     }),
+  (schema) =>
+    schema
+      .createTable(TABLES.readOnly, (t) => {
+        // One row (id 1): the read-only switch every process reads. Times are the database's clock.
+        t.integer('id').primary()
+        t.boolean('enabled').notNullable()
+        t.text('message')
+        t.text('tables') // JSON array, null = every user table
+        t.bigInteger('since')
+        t.string('by', 255)
+        t.bigInteger('expires_at')
+        // The runner's bypass proves itself with this; an app connection never sets it by accident.
+        t.string('token', 64).notNullable()
+      })
+      .createTable(TABLES.readOnlyAudit, (t) => {
+        t.increments('id').primary()
+        t.bigInteger('at').notNullable()
+        t.string('by', 255).notNullable()
+        t.string('action', 16).notNullable() // on | off | expired
+        t.text('detail') // JSON: message, tables, expiresAt
+      })
+      .createTable(TABLES.readOnlyBypass, (t) => {
+        // SQLite: a row here, inserted and deleted inside the runner's own transaction, lets its writes through.
+        t.string('token', 64).notNullable()
+      })
+      .raw(`INSERT INTO ${TABLES.readOnly} (id, enabled, token) VALUES (1, false, '${randomBytes(16).toString('hex')}')`),
 ]
 
 /**

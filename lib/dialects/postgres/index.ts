@@ -1,5 +1,6 @@
 import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
+import { postgresReadOnlyGuard } from './read-only-guard.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
@@ -34,4 +35,5 @@ export const postgresDialect: Dialect = {
   notifyControl: postgresNotifyControl,
   replicationLagMs: postgresReplicationLagMs,
   estimateRows: postgresEstimateRows,
+  readOnlyGuard: postgresReadOnlyGuard,
 }

@@ -1,0 +1,117 @@
+import { EventEmitter } from 'node:events'
+import type { Knex } from 'knex'
+import { type ReadOnlyState, readOnlyStatus } from '../core/read-only.ts'
+import { storeFor } from '../store/store.ts'
+
+export interface ReadOnlySwitchOptions {
+  /** How often the state is read where the database cannot push changes (SQLite), and as a safety net on PostgreSQL. Default 500 ms / 5 s. */
+  pollMs?: number
+}
+
+const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
+
+/**
+ * The app's view of the read-only switch, kept in memory: `isReadOnly()` costs no query.
+ * PostgreSQL pushes changes (LISTEN/NOTIFY on a session of its own); SQLite is polled.
+ * Emits `change` with the new state. Once its `for` runs out, whoever notices first (this
+ * switch included) turns it off.
+ */
+export class ReadOnlySwitch extends EventEmitter<{ change: [ReadOnlyState] }> {
+  /** The last state read; off until `ready` resolves. */
+  state: ReadOnlyState = OFF
+  /** The last error reading the state (the switch keeps its last state and tries again), or null. */
+  lastError: Error | null = null
+  /** Resolves once the state was read the first time. */
+  readonly ready: Promise<void>
+  private closed = false
+  private poll?: NodeJS.Timeout
+  private expiry?: NodeJS.Timeout
+  private listener?: { close(): Promise<void> }
+  private reading?: Promise<void>
+
+  constructor(
+    private readonly knex: Knex,
+    opts: ReadOnlySwitchOptions = {},
+  ) {
+    super()
+    const guard = storeFor(knex).dialect.readOnlyGuard
+    const pollMs = opts.pollMs ?? (guard?.listen ? 5000 : 500)
+    this.ready = (async () => {
+      this.listener = await guard?.listen?.(knex, () => void this.refresh())
+      await this.refresh()
+      if (this.closed) return
+      this.poll = setInterval(() => void this.refresh(), pollMs)
+      this.poll.unref()
+    })()
+  }
+
+  /** True while read-only is on for `table` (or, without a table, for any table). */
+  isReadOnly(table?: string): boolean {
+    const { readOnly, tables } = this.state
+    return readOnly && (table === undefined || tables === null || tables.includes(table))
+  }
+
+  /** The operator's message while on, else null. */
+  get message(): string | null {
+    return this.state.message
+  }
+
+  /** When it was turned on (ISO), else null. */
+  get since(): string | null {
+    return this.state.since
+  }
+
+  /** Reads the state now (the switch does this by itself; for tests and impatient callers). */
+  refresh(): Promise<void> {
+    // One read at a time: a notification arriving during a read is covered by reading again after it.
+    const next = (this.reading ?? Promise.resolve()).then(() => this.read())
+    this.reading = next
+    return next
+  }
+
+  private async read(): Promise<void> {
+    if (this.closed) return
+    try {
+      const state = await readOnlyStatus(storeFor(this.knex), this.knex)
+      this.lastError = null
+      this.scheduleExpiry(state)
+      if (JSON.stringify(state) === JSON.stringify(this.state)) return
+      this.state = state
+      this.emit('change', state)
+    } catch (err) {
+      this.lastError = err as Error
+    }
+  }
+
+  /** Wakes up when the `for` runs out, so it turns off on time even with no one else looking. */
+  private scheduleExpiry(state: ReadOnlyState): void {
+    clearTimeout(this.expiry)
+    if (!state.expiresAt || this.closed) return
+    this.expiry = setTimeout(() => void this.refresh(), Math.max(0, Date.parse(state.expiresAt) - Date.now()) + 50)
+    this.expiry.unref()
+  }
+
+  /** Stops listening and polling; the knex instance stays open. */
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.poll)
+    clearTimeout(this.expiry)
+    await this.ready.catch(() => {})
+    await this.listener?.close()
+  }
+}
+
+/**
+ * Follows the read-only switch from your app. Await it (or its `ready`) before serving.
+ *
+ * @example
+ * ```ts
+ * const s = createReadOnlySwitch(knex)
+ * await s.ready
+ * s.on('change', (state) => console.log('read-only', state.readOnly, state.message))
+ * if (s.isReadOnly('orders')) showBanner(s.message)
+ * ```
+ */
+export function createReadOnlySwitch(knex: Knex, opts: ReadOnlySwitchOptions = {}): ReadOnlySwitch {
+  return new ReadOnlySwitch(knex, opts)
+}

@@ -1,0 +1,46 @@
+import type { Knex } from 'knex'
+import type { EvolveEmitter } from '../core/events.ts'
+import { type EnableReadOnlyOptions, type ReadOnlyState, disableReadOnly, enableReadOnly, readOnlyStatus } from '../core/read-only.ts'
+import type { Store } from '../store/store.ts'
+
+export type { ReadOnlyState, EnableReadOnlyOptions }
+
+/**
+ * `evolve.readOnly`: the site-wide read-only switch. The database refuses app writes on the
+ * guarded tables while it is on; every process reads the same row.
+ *
+ * @example
+ * ```ts
+ * await evolve.readOnly.enable({ message: 'Back at 14:00', tables: ['orders'], for: '30m' })
+ * console.log(await evolve.readOnly.status()) // { readOnly: true, message: 'Back at 14:00', … }
+ * await evolve.readOnly.disable()
+ * ```
+ */
+export class ReadOnlyAdmin {
+  constructor(
+    private readonly store: Store,
+    private readonly knex: Knex,
+    private readonly events: EvolveEmitter,
+    private readonly by: string,
+  ) {}
+
+  /** The switch as stored (turned off first if its `for` has run out). Reads only, unless it expired. */
+  status(): Promise<ReadOnlyState> {
+    return readOnlyStatus(this.store, this.knex)
+  }
+
+  /** Turns it on (or changes its message, expiry, or widens its tables). Bad input throws `EvolveUsageError` and changes nothing. */
+  async enable(opts: EnableReadOnlyOptions & { by?: string } = {}): Promise<ReadOnlyState> {
+    const state = await enableReadOnly(this.store, this.knex, { ...opts, by: opts.by ?? this.by })
+    this.events.emit('read-only', state)
+    return state
+  }
+
+  /** Turns it off; harmless when it is off. */
+  async disable(opts: { by?: string } = {}): Promise<ReadOnlyState> {
+    const before = await readOnlyStatus(this.store, this.knex)
+    const state = await disableReadOnly(this.store, this.knex, { by: opts.by ?? this.by })
+    if (before.readOnly) this.events.emit('read-only', state)
+    return state
+  }
+}

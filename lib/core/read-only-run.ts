@@ -1,0 +1,37 @@
+import type { Knex } from 'knex'
+import type { Store } from '../store/store.ts'
+import type { EvolveEmitter } from './events.ts'
+import type { Migration } from './migration.ts'
+import { disableReadOnly, enableReadOnly, readOnlyStatus, writeBypassFor } from './read-only.ts'
+
+/** How often a runner looks whether a read-only `--for` has run out (with no operator around). */
+const EXPIRY_CHECK_MS = 5_000
+
+/** Who turned read-only on for a `mode: 'readonly'` migration: `status` tells operators which run to finish. */
+export const runActor = (m: Migration) => `run ${m.name}`
+
+/**
+ * What a runner does about read-only mode while it serves a run: its batches write through
+ * the guard; a `mode: 'readonly'` migration turns it on for its table first (kept on if a
+ * dead runner left it on); and every runner turns an expired switch off.
+ */
+export async function startReadOnlyRun(store: Store, knex: Knex, events: EvolveEmitter, m: Migration) {
+  if (!store.dialect.readOnlyGuard) return { writeBypass: undefined, stop: () => {} }
+  if (m.readOnly) {
+    const before = await readOnlyStatus(store, knex)
+    const message = `Maintenance: "${m.name}" is changing ${m.table}; changes are paused until it finishes.`
+    const state = await enableReadOnly(store, knex, { tables: [m.table], message, by: runActor(m), widen: true })
+    if (JSON.stringify(before) !== JSON.stringify(state)) events.emit('read-only', state)
+  }
+  const timer = setInterval(() => void readOnlyStatus(store, knex).catch(() => {}), EXPIRY_CHECK_MS)
+  timer.unref()
+  return { writeBypass: await writeBypassFor(store, knex), stop: () => clearInterval(timer) }
+}
+
+/** After a `mode: 'readonly'` migration is done: off again, unless someone else owns the switch now. */
+export async function finishReadOnlyRun(store: Store, knex: Knex, events: EvolveEmitter, m: Migration): Promise<void> {
+  if (!m.readOnly || !store.dialect.readOnlyGuard) return
+  const state = await readOnlyStatus(store, knex)
+  if (!state.readOnly || state.by !== runActor(m)) return
+  events.emit('read-only', await disableReadOnly(store, knex, { by: runActor(m) }))
+}

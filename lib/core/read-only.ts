@@ -1,0 +1,187 @@
+import type { Knex } from 'knex'
+import type { ReadOnlyGuard } from '../dialects/dialect.ts'
+import { EvolveError, usage } from '../errors.ts'
+import type { ReadOnlyRow } from '../store/read-only.ts'
+import { type Store, storeFor } from '../store/store.ts'
+import { parseDuration } from './duration.ts'
+import { togglePatiently } from './toggle-patiently.ts'
+
+/** The read-only switch as every front end shows it. */
+export interface ReadOnlyState {
+  readOnly: boolean
+  message: string | null
+  /** null = every user table. */
+  tables: string[] | null
+  /** ISO time it was turned on. */
+  since: string | null
+  /** `user@host`, an API token's name, or `run <migration>`. */
+  by: string | null
+  /** ISO time it turns itself off, or null. */
+  expiresAt: string | null
+}
+
+export interface EnableReadOnlyOptions {
+  message?: string
+  /** Tables to guard; default every user table (never the `evolve_*` tables). */
+  tables?: string[]
+  /** Turns itself off after this long: `'30m'`, `'2h'` or milliseconds. */
+  for?: string | number
+  /** How long to keep trying when the app's transactions hold the tables' locks. Default 60 s. */
+  patienceMs?: number
+}
+
+export const DEFAULT_READ_ONLY_MESSAGE = 'This site is read-only for maintenance; please try again in a few minutes.'
+export const MAX_MESSAGE_LENGTH = 500
+
+const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
+
+/**
+ * Turns read-only on: triggers on the guarded tables refuse every app write (connections
+ * already open included), the state row and the audit trail change in the same
+ * transaction. Bad input changes nothing. `widen` (the runner's) adds tables to a switch
+ * that is on for others instead of refusing.
+ */
+export async function enableReadOnly(
+  store: Store,
+  knex: Knex,
+  opts: EnableReadOnlyOptions & { by: string; widen?: boolean },
+): Promise<ReadOnlyState> {
+  const guard = guardOf(store)
+  const message = opts.message ?? DEFAULT_READ_ONLY_MESSAGE
+  if (message.length > MAX_MESSAGE_LENGTH) {
+    throw usage('E_READ_ONLY_MESSAGE_TOO_LONG', `the read-only message has ${message.length} characters; keep it to ${MAX_MESSAGE_LENGTH}`)
+  }
+  if (message.trim() === '')
+    throw usage('E_READ_ONLY_MESSAGE_EMPTY', 'the read-only message is empty: say what users should know, or leave it out')
+  const forMs = opts.for === undefined ? null : parseDuration(opts.for)
+  const tables = opts.tables ? await checkTables(store, knex, opts.tables) : null
+  await store.ensure(knex)
+  return togglePatiently(store, knex, opts.patienceMs, async (trx) => {
+    await guard.beginToggle(trx, LOCK_TIMEOUT_MS)
+    const current = await store.readOnly.get(trx, true)
+    const on = current.enabled && !expired(current)
+    let target = tables
+    if (on && current.tables !== null && target !== null) {
+      const missing = current.tables.filter((t) => !target!.includes(t))
+      if (missing.length > 0 && !opts.widen) throw conflict(current, target)
+      target = [...new Set([...current.tables, ...target])]
+    } else if (on && current.tables === null) target = null
+    // Turned on again while on: what is not said again stays as it was.
+    const text = opts.message ?? (on ? current.message : null) ?? message
+    await guard.removeAll(trx)
+    await guard.install(trx, target ?? (await guard.userTables(trx)), text, current.token)
+    const since = on ? current.since : 'now'
+    const expiresAt = forMs === null ? (on ? current.expiresAt : null) : current.now + forMs
+    const by = on && opts.widen ? current.by : opts.by
+    await store.readOnly.set(trx, { enabled: true, message: text, tables: target, since, by, expiresAt })
+    await store.readOnly.audit(trx, opts.by, 'on', { message: text, tables: target, expiresAt })
+    await guard.notify?.(trx)
+    return toState(await store.readOnly.get(trx))
+  })
+}
+
+/** Turns read-only off: drops every guard trigger. Harmless when it is off. */
+export async function disableReadOnly(
+  store: Store,
+  knex: Knex,
+  opts: { by: string; patienceMs?: number; reason?: 'off' | 'expired' },
+): Promise<ReadOnlyState> {
+  const guard = guardOf(store)
+  if (!(await store.readOnly.exists(knex))) return OFF
+  return togglePatiently(store, knex, opts.patienceMs, async (trx) => {
+    await guard.beginToggle(trx, LOCK_TIMEOUT_MS)
+    const current = await store.readOnly.get(trx, true)
+    // Dropped even when the row says off: a toggle that died half-way must not leave one behind.
+    await guard.removeAll(trx)
+    if (!current.enabled) return OFF
+    if (opts.reason === 'expired' && !expired(current)) return toState(current) // turned on again meanwhile
+    await store.readOnly.set(trx, { enabled: false, message: null, tables: null, since: null, by: null, expiresAt: null })
+    await store.readOnly.audit(trx, opts.by, opts.reason ?? 'off', { message: current.message, tables: current.tables, by: current.by })
+    await guard.notify?.(trx)
+    return OFF
+  })
+}
+
+/** The switch as stored; if its `--for` has run out it is turned off first (whoever looks does it). */
+export async function readOnlyStatus(store: Store, knex: Knex): Promise<ReadOnlyState> {
+  if (!(await store.readOnly.exists(knex))) return OFF
+  const row = await store.readOnly.get(knex)
+  if (row.enabled && expired(row)) return disableReadOnly(store, knex, { by: 'expiry', reason: 'expired' })
+  return toState(row)
+}
+
+/**
+ * Runs `fn` with its writes let through read-only mode: the runner's batches and snapshot
+ * copies use it. Given a transaction, the bypass lasts until that transaction ends; given
+ * a knex instance, `fn` runs in a new transaction. An app connection cannot switch it on
+ * by accident: it must show the secret token kept in the state row.
+ *
+ * @example
+ * ```ts
+ * await withWriteBypass(knex, (trx) => trx('items').update({ price: 0 }))
+ * ```
+ */
+export async function withWriteBypass<T>(db: Knex | Knex.Transaction, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  if (!(db as Knex.Transaction).isTransaction) return (db as Knex).transaction((trx) => withWriteBypass(trx, fn))
+  const trx = db as Knex.Transaction
+  const store = storeFor(trx as unknown as Knex)
+  const bypass = await writeBypassFor(store, trx as unknown as Knex)
+  return bypass ? bypass(trx, () => fn(trx)) : fn(trx)
+}
+
+/** The runner's bypass, bound to the token (which never changes); undefined without tracking tables or a guard. */
+export async function writeBypassFor(
+  store: Store,
+  knex: Knex,
+): Promise<(<T>(trx: Knex.Transaction, fn: () => Promise<T>) => Promise<T>) | undefined> {
+  const guard = store.dialect.readOnlyGuard
+  if (!guard || !(await store.readOnly.exists(knex))) return undefined
+  const { token } = await store.readOnly.get(knex)
+  return (trx, fn) => guard.bypass(trx, token, fn)
+}
+
+/** True for the database's refusal of a write in read-only mode (either dialect). */
+export function isRefusal(store: Store, err: unknown): boolean {
+  return store.dialect.readOnlyGuard?.isRefusal(err) ?? false
+}
+
+export function toState(row: ReadOnlyRow): ReadOnlyState {
+  if (!row.enabled) return OFF
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return { readOnly: true, message: row.message, tables: row.tables, since: iso(row.since), by: row.by, expiresAt: iso(row.expiresAt) }
+}
+
+/** How long one toggle's DDL may wait for a table lock before it lets the app through and tries again. */
+const LOCK_TIMEOUT_MS = 100
+
+const expired = (row: ReadOnlyRow) => row.expiresAt !== null && row.expiresAt <= row.now
+
+function guardOf(store: Store): ReadOnlyGuard {
+  const guard = store.dialect.readOnlyGuard
+  if (!guard) throw new EvolveError('E_READ_ONLY_UNSUPPORTED', `read-only mode is not available on ${store.dialect.name}`)
+  return guard
+}
+
+async function checkTables(store: Store, knex: Knex, tables: string[]): Promise<string[]> {
+  const names = [...new Set(tables.map((t) => t.trim()).filter((t) => t !== ''))]
+  if (names.length === 0) throw usage('E_READ_ONLY_NO_TABLES', 'no tables named: give --tables a,b, or leave it out for every table')
+  for (const name of names) {
+    if (/^(.*\.)?evolve_/.test(name))
+      throw usage('E_READ_ONLY_TRACKING_TABLE', `"${name}" is an evolvekit tracking table: it is never read-only`)
+    if (!(await store.dialect.tableColumns(knex, name))) {
+      throw usage(
+        'E_READ_ONLY_UNKNOWN_TABLE',
+        `table "${name}" does not exist: check --tables (known: ${(await guardOf(store).userTables(knex)).join(', ') || 'none'})`,
+      )
+    }
+  }
+  return names
+}
+
+function conflict(current: ReadOnlyRow, asked: string[]): EvolveError {
+  const all = [...new Set([...(current.tables ?? []), ...asked])].join(',')
+  return usage(
+    'E_READ_ONLY_CONFLICT',
+    `read-only is already on for ${current.tables!.join(', ')} (by ${current.by}); to widen it, name them all: evolve readonly on --tables ${all} (or leave out --tables for every table)`,
+  )
+}

@@ -1,0 +1,61 @@
+import type { ReadOnlyGuard } from '../dialect.ts'
+import { listenPostgres } from './listen.ts'
+
+const TRIGGER = 'evolve_read_only'
+const FUNCTION = 'evolve_read_only_refuse'
+const CHANNEL = 'evolve_read_only'
+/** SQLSTATE read_only_sql_transaction: what a hot standby answers too, so apps may already handle it. */
+export const READ_ONLY_SQLSTATE = '25006'
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`
+
+/**
+ * PostgreSQL: one statement-level trigger per table (INSERT, UPDATE, DELETE and TRUNCATE)
+ * raising SQLSTATE 25006 with the operator's message. The runner's transactions set
+ * `evolvekit.bypass` to the token kept in the state row (SET LOCAL: it ends with them).
+ */
+export const postgresReadOnlyGuard: ReadOnlyGuard = {
+  async beginToggle(trx, lockTimeoutMs) {
+    // CREATE/DROP TRIGGER wait for the app's open transactions on the table, and every later
+    // query on it would queue behind them: give up quickly instead, and try again.
+    await trx.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`)
+  },
+  async userTables(db) {
+    const { rows } = await db.raw(
+      `SELECT n.nspname AS schema, c.relname AS name, n.nspname = current_schema() AS current
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY (current_schemas(false)) AND c.relname NOT LIKE 'evolve\\_%'
+        ORDER BY 1, 2`,
+    )
+    return (rows as { schema: string; name: string; current: boolean }[]).map((r) => (r.current ? r.name : `${r.schema}.${r.name}`))
+  },
+  async install(trx, tables, message, token) {
+    await trx.raw(`CREATE OR REPLACE FUNCTION ${FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF current_setting('evolvekit.bypass', true) IS NOT DISTINCT FROM TG_ARGV[1] THEN RETURN NULL; END IF;
+        RAISE EXCEPTION USING ERRCODE = '${READ_ONLY_SQLSTATE}', MESSAGE = TG_ARGV[0],
+          HINT = 'evolvekit read-only mode is on: evolve readonly status';
+      END $$`)
+    for (const table of tables) {
+      await trx.raw(
+        `CREATE TRIGGER ${TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ?? FOR EACH STATEMENT
+           EXECUTE FUNCTION ${FUNCTION}(${literal(`read-only: ${message}`)}, ${literal(token)})`,
+        [table],
+      )
+    }
+  },
+  async removeAll(trx) {
+    const { rows } = await trx.raw(`SELECT tgrelid::regclass::text AS rel FROM pg_trigger WHERE tgname = ?`, [TRIGGER])
+    // regclass text is already quoted as the search path needs it.
+    for (const { rel } of rows as { rel: string }[]) await trx.raw(`DROP TRIGGER IF EXISTS ${TRIGGER} ON ${rel}`)
+  },
+  async bypass(trx, token, fn) {
+    await trx.raw(`SELECT set_config('evolvekit.bypass', ?, true)`, [token])
+    return fn()
+  },
+  isRefusal: (err) => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === READ_ONLY_SQLSTATE,
+  async notify(trx) {
+    await trx.raw('SELECT pg_notify(?, ?)', [CHANNEL, ''])
+  },
+  listen: (knex, onChange) => listenPostgres(knex, CHANNEL, onChange),
+}

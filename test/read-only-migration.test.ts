@@ -1,0 +1,59 @@
+// A `mode: 'readonly'` migration: read-only on for its table while it runs (the app reads, its
+// writes are refused), kept on when the runner is killed -9, and turned off by the rerun that finishes.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { isReadOnlyError } from '../lib/index.ts'
+import { runCli, spawnCli } from './helpers/cli.ts'
+import { dialects, fresh } from './helpers/databases.ts'
+import { counterHistogram, createItems, doneBatchCount, makeProject, upMigration, waitUntil } from './helpers/live-fixtures.ts'
+
+const ROWS = 200
+
+for (const dialect of dialects) {
+  describe(`mode: 'readonly' migrations on ${dialect}`, () => {
+    it('keep the table read-only while they run and after a kill -9, and the rerun finishes and turns it off', async () => {
+      const db = await fresh(dialect)
+      await createItems(db.knex, ROWS)
+      await db.knex.schema.createTable('other', (t) => t.integer('id').primary())
+      const migration = upMigration({ batchSize: 10, sleepPerBatchMs: 40 }).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'readonly',")
+      const project = await makeProject(db, migration)
+      try {
+        const run = spawnCli(['run', ...project.flags, '--batch-size', '10'], { cwd: project.dir })
+        await waitUntil('a few batches done', async () => (await doneBatchCount(db.knex, project.name)) >= 3)
+        // The app meanwhile: reads work, writes to the migration's table are refused, other tables are writable.
+        assert.equal(Number((await db.knex('items').count({ n: '*' }))[0]!.n), ROWS)
+        await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), (err) => isReadOnlyError(err))
+        await db.knex('other').insert({ id: 1 })
+        const killed = await run.kill('SIGKILL')
+        assert.equal(killed.signal, 'SIGKILL')
+
+        const status = await runCli(['readonly', 'status', ...project.dbFlags])
+        assert.match(status.stdout, /READ-ONLY: ON for items .* by run 20260101000000_bump/)
+        assert.match(status.stdout, /evolve run 20260101000000_bump/)
+        assert.match(status.stdout, /turn it off: evolve readonly off/)
+        const overview = await runCli(['status', ...project.dbFlags])
+        assert.match(overview.stdout, /^READ-ONLY: ON/)
+        await assert.rejects(db.knex('items').insert({ id: ROWS + 1, counter: 0 }), (err) => isReadOnlyError(err))
+
+        const rerun = await runCli(['run', ...project.flags, '--batch-size', '10'], { cwd: project.dir })
+        assert.equal(rerun.code, 0, rerun.stderr)
+        assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+        const after = JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout)
+        assert.equal(after.readOnly, false)
+        await db.knex('items').insert({ id: ROWS + 1, counter: 1 })
+        const audit = await db.knex('evolve_read_only_audit').orderBy('id')
+        assert.deepEqual(
+          audit.map((a) => [a.action, a.by]),
+          [
+            ['on', 'run 20260101000000_bump'],
+            ['on', 'run 20260101000000_bump'],
+            ['off', 'run 20260101000000_bump'],
+          ],
+        )
+      } finally {
+        await project.cleanup()
+        await db.drop()
+      }
+    })
+  })
+}

@@ -1,0 +1,186 @@
+// Read-only mode enforced by the database: app connections opened before the toggle are refused
+// at once, reads go on, nothing is lost silently, `--for` runs out by itself, bad input changes nothing.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import knex from 'knex'
+import { openEvolve } from '../lib/index.ts'
+import { isReadOnlyError } from '../lib/index.ts'
+import { runCli } from './helpers/cli.ts'
+import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
+import { createItems, waitUntil } from './helpers/live-fixtures.ts'
+
+/** An app's writes and reads on connections that were all open before read-only was turned on. */
+interface AppConnections {
+  write(id: number): Promise<void>
+  count(): Promise<number>
+  close(): Promise<void>
+}
+
+async function appConnections(db: FreshDatabase, n = 4): Promise<AppConnections[]> {
+  if (db.dialect === 'sqlite') {
+    return Array.from({ length: n }, () => {
+      const conn = new Database(db.file)
+      conn.pragma('busy_timeout = 5000')
+      const insert = conn.prepare('INSERT INTO items (id, counter) VALUES (?, 0)')
+      const count = conn.prepare('SELECT count(*) AS n FROM items')
+      count.get() // prepared and used before the toggle: the schema change must reach it anyway
+      return {
+        write: async (id) => void insert.run(id),
+        count: async () => Number((count.get() as { n: number }).n),
+        close: async () => void conn.close(),
+      }
+    })
+  }
+  const pool = knex({ client: 'pg', connection: db.url, pool: { min: n, max: n } })
+  // Hold all n connections at once so the pool really has n open sessions before the toggle.
+  const conns = await Promise.all(Array.from({ length: n }, () => pool.client.acquireConnection()))
+  for (const c of conns) pool.client.releaseConnection(c)
+  return Array.from({ length: n }, (_, i) => ({
+    write: async (id) => void (await pool('items').insert({ id, counter: 0 })),
+    count: async () => Number((await pool('items').count({ n: '*' }))[0]!.n),
+    close: async () => (i === 0 ? pool.destroy() : undefined),
+  }))
+}
+
+async function refusal(write: () => Promise<void>): Promise<unknown> {
+  try {
+    await write()
+  } catch (err) {
+    return err
+  }
+  return undefined
+}
+
+for (const dialect of dialects) {
+  describe(`read-only mode on ${dialect}`, () => {
+    it('refuses writes of app connections opened before it was turned on, with the message, keeps reads working, and lets the same connections write after off', async () => {
+      const db = await fresh(dialect)
+      const evolve = await openEvolve({ knex: db.knex, by: 'test' })
+      try {
+        await createItems(db.knex, 10)
+        const app = await appConnections(db)
+        await evolve.readOnly.enable({ message: 'Back at 14:00' })
+        for (const [i, conn] of app.entries()) {
+          const err = await waitUntil('a refused write', async () => refusal(() => conn.write(100 + i)), 1000, 20)
+          assert.ok(isReadOnlyError(err), `not a read-only refusal: ${String(err)}`)
+          assert.match(String((err as Error).message), /Back at 14:00/)
+          if (dialect === 'postgres') assert.equal((err as { code: string }).code, '25006')
+          else assert.equal((err as { code: string }).code, 'SQLITE_CONSTRAINT_TRIGGER')
+          assert.equal(await conn.count(), 10)
+        }
+        assert.deepEqual(await evolve.readOnly.status(), {
+          ...(await evolve.readOnly.status()),
+          readOnly: true,
+          message: 'Back at 14:00',
+          tables: null,
+          by: 'test',
+        })
+        await evolve.readOnly.disable()
+        for (const [i, conn] of app.entries()) await conn.write(200 + i)
+        assert.equal(await app[0]!.count(), 14)
+        for (const conn of app) await conn.close()
+      } finally {
+        await db.drop()
+      }
+    })
+
+    it('loses no write silently: a writer looping through on and off either got an error or its row is in the table', async () => {
+      const db = await fresh(dialect)
+      const evolve = await openEvolve({ knex: db.knex, by: 'test' })
+      try {
+        await createItems(db.knex, 1)
+        const [app] = await appConnections(db, 1)
+        const acknowledged: number[] = []
+        let refused = 0
+        let stop = false
+        const writer = (async () => {
+          for (let id = 1000; !stop; id++) {
+            const err = await refusal(() => app!.write(id))
+            if (err === undefined) acknowledged.push(id)
+            else if (isReadOnlyError(err)) refused++
+            else throw err
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+        })()
+        await waitUntil('some writes before', async () => acknowledged.length > 5)
+        await evolve.readOnly.enable({ message: 'loop' })
+        await waitUntil('refused writes', async () => refused > 5)
+        await evolve.readOnly.disable()
+        const before = acknowledged.length
+        await waitUntil('writes again', async () => acknowledged.length > before + 5)
+        stop = true
+        await writer
+        const stored = (await db.knex('items').where('id', '>=', 1000).pluck('id')).map(Number).sort((a, b) => a - b)
+        assert.deepEqual(stored, acknowledged)
+        await app!.close()
+      } finally {
+        await db.drop()
+      }
+    })
+
+    it('turns itself off when its --for runs out, with no operator acting', async () => {
+      const db = await fresh(dialect)
+      const evolve = await openEvolve({ knex: db.knex, by: 'test' })
+      try {
+        await createItems(db.knex, 1)
+        const state = await evolve.readOnly.enable({ for: '2s', tables: ['items'] })
+        assert.ok(state.expiresAt)
+        const stopWatching = evolve.watch({ intervalMs: 200 })
+        const off = new Promise((resolve) => evolve.events.on('read-only', (s) => !s.readOnly && resolve(s)))
+        await off
+        stopWatching()
+        await db.knex('items').insert({ id: 2, counter: 0 })
+        const audit = await db.knex('evolve_read_only_audit').orderBy('id')
+        assert.deepEqual(
+          audit.map((a) => a.action),
+          ['on', 'expired'],
+        )
+      } finally {
+        await db.drop()
+      }
+    })
+
+    it('rejects bad input with one line and exit 2, changing nothing; off while off is harmless', async () => {
+      const db = await fresh(dialect)
+      try {
+        await createItems(db.knex, 1)
+        await db.knex.schema.createTable('orders', (t) => t.integer('id').primary())
+        const cli = (...args: string[]) => runCli(['--db', db.url, 'readonly', ...args])
+        const bad = [
+          [['on', '--tables', 'nope'], /table "nope" does not exist/],
+          [['on', '--for', 'soon'], /--for takes a duration/],
+          [['on', '--message', 'x'.repeat(501)], /501 characters; keep it to 500/],
+        ] as const
+        for (const [args, message] of bad) {
+          const result = await cli(...args)
+          assert.equal(result.code, 2, result.stderr)
+          assert.match(result.stderr, message)
+          assert.equal(result.stderr.trim().split('\n').length, 1)
+        }
+        assert.equal((await cli('status', '--json')).stdout.includes('"readOnly": false'), true)
+        assert.equal((await cli('on', '--tables', 'items', '--message', 'items only')).code, 0)
+        const conflict = await cli('on', '--tables', 'orders')
+        assert.equal(conflict.code, 2)
+        assert.match(conflict.stderr, /already on for items .*evolve readonly on --tables items,orders/)
+        await db.knex('orders').insert({ id: 1 }) // orders was not guarded by the refused command
+        const status = JSON.parse((await cli('status', '--json')).stdout)
+        assert.deepEqual(status.tables, ['items'])
+        assert.equal(status.message, 'items only')
+        assert.equal((await cli('on', '--tables', 'items,orders')).code, 0)
+        await assert.rejects(db.knex('orders').insert({ id: 2 }), (err) => isReadOnlyError(err))
+        assert.equal((await cli('off')).code, 0)
+        const again = await cli('off')
+        assert.equal(again.code, 0)
+        assert.match(again.stdout, /read-only: off/)
+        await db.knex('orders').insert({ id: 2 })
+        assert.deepEqual(
+          (await db.knex('evolve_read_only_audit').orderBy('id')).map((a) => a.action),
+          ['on', 'on', 'off'],
+        )
+      } finally {
+        await db.drop()
+      }
+    })
+  })
+}
