@@ -7,22 +7,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import type { Knex } from 'knex'
 import pg from 'pg'
-import { type CliResult, runCli, spawnCli } from './helpers/cli.ts'
+import { type CliResult, exitOf, failuresJson, runCli, spawnCli, type StatusEntry, statusJson } from './helpers/cli.ts'
+import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
 import {
   batchRows,
   counterHistogram,
   createItems,
-  exitOf,
-  failures,
-  insertRows,
+  insertChunked,
   runRow,
-  status,
-  type StatusEntry,
-  type Workspace,
   waitUntil,
+  type Workspace,
   workspace,
-} from './helpers/crash-fixtures.ts'
-import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
+} from './helpers/fixtures.ts'
 
 const USERS = 2000
 const BATCH = 50
@@ -60,7 +56,7 @@ async function seedUsers(knex: Knex): Promise<void> {
     t.string('email').notNullable()
     t.string('name').notNullable()
   })
-  await insertRows(
+  await insertChunked(
     knex,
     'users',
     Array.from({ length: USERS }, (_, i) => ({ email: `User.${i + 1}@Example.COM`, name: `user ${i + 1}` })),
@@ -165,7 +161,7 @@ describe('conflicts with a live app on postgres', () => {
       const contended = batches.find((b) => b.state === 'done' && Number(b.lo) < APP_FROM && APP_FROM <= Number(b.hi))
       assert.ok(contended, `a done batch covers key ${APP_FROM}: ${JSON.stringify(batches)}`)
       assert.ok(contended.retries > 0, `the batch that met the app’s locks was retried: ${JSON.stringify(contended)}`)
-      const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+      const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
       assert.equal(entry?.state, 'done')
       assert.equal(entry?.done, USERS)
       assert.equal(entry?.retries, sumRetries(batches))
@@ -243,7 +239,7 @@ export default defineMigration({
       // The run's effect exactly once (its victim attempt rolled back whole), the app's intact.
       const hot = Object.fromEntries((await db.knex('hot').select('k', 'v')).map((r) => [r.k, Number(r.v)]))
       assert.deepEqual(hot, { a: 101, b: 11 })
-      assert.deepEqual(await counterHistogram(db.knex, 'items'), { 1: 200 })
+      assert.deepEqual(await counterHistogram(db.knex), { 1: 200 })
       // PostgreSQL itself counted a deadlock in this database (statistics arrive asynchronously).
       await waitUntil('pg_stat_database to count the deadlock', async () => (await deadlockCount(db.knex)) > deadlocksBefore, 15_000, 100)
 
@@ -251,7 +247,7 @@ export default defineMigration({
       const first = batches.find((b) => b.lo === null)
       if (!appWasVictim) {
         assert.ok(first && first.retries > 0, `the deadlocked batch was retried: ${JSON.stringify(first)}`)
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.ok(entry && entry.retries > 0, `status counts the retry: ${JSON.stringify(entry)}`)
       }
     } finally {
@@ -318,7 +314,7 @@ describe('conflicts with a live app on sqlite', () => {
       app.close()
     }
     result = await exitOf(cli)
-    ;[entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+    entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
   })
 
   after(async () => {
@@ -378,16 +374,16 @@ export default defineMigration({
           `the run ends failed:\n${result.stdout}\n${result.stderr}\nbatches: ${JSON.stringify(batches, null, 1)}`,
         )
 
-        const failed = await failures(db.url, ws.dir, name)
+        const failed = await failuresJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.equal(failed.length, 1, JSON.stringify(failed))
         assert.equal(failed[0]!.key, 37)
         assert.equal(failed[0]!.attempts, 1, `a non-conflict error is tried once, not retried: ${JSON.stringify(failed[0])}`)
         assert.match(failed[0]!.error, d === 'postgres' ? /division by zero/ : /NOT NULL constraint failed/)
 
         assert.equal(sumRetries(batches), 0, `no batch was retried: ${JSON.stringify(batches)}`)
-        assert.deepEqual(await counterHistogram(db.knex, 'items'), { 0: 1, 1: 299 })
+        assert.deepEqual(await counterHistogram(db.knex), { 0: 1, 1: 299 })
         assert.equal(Number((await db.knex('items').where({ id: 37 }).first()).counter), 0)
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.equal(entry?.state, 'failed')
         assert.equal(entry?.failed, 1)
         assert.equal(entry?.done, 299)

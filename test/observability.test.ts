@@ -4,7 +4,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { reportAppLatency } from '../lib/index.ts'
-import { runCli, spawnCli, type CliResult } from './helpers/cli.ts'
+import { type CliResult, runCli, skewedClock, spawnCli, statusJson } from './helpers/cli.ts'
 import { fresh, type FreshDatabase } from './helpers/databases.ts'
 import {
   counterHistogram,
@@ -13,11 +13,9 @@ import {
   makeProject,
   type Project,
   setMigration,
-  skewedClock,
-  statusJson,
   upMigration,
   waitUntil,
-} from './helpers/live-fixtures.ts'
+} from './helpers/fixtures.ts'
 
 /** The value of one sample line `name{labels} value`, or undefined when absent. */
 function sample(body: string, name: string, labels: Record<string, string>): number | undefined {
@@ -143,7 +141,7 @@ describe('a finished run with --log-format json', () => {
   })
 
   it('shows in status --json a numeric rowsPerSecond, no workers and the batch size', async () => {
-    const status = await statusJson(project)
+    const status = await statusJson(project.name, project.dbFlags, { cwd: project.dir })
     assert.equal(status.state, 'done')
     assert.equal(status.done, rows)
     assert.equal(status.remaining, 0)
@@ -165,7 +163,7 @@ describe('status of a run made on a host whose clock runs a minute behind', () =
     try {
       const run = await runCli(['run', ...project.flags], { env: skewedClock(-60_000) })
       assert.equal(run.code, 0, run.stderr)
-      const status = await statusJson(project)
+      const status = await statusJson(project.name, project.dbFlags, { cwd: project.dir })
       assert.equal(status.state, 'done')
       for (const [field, at] of [
         ['startedAt', status.startedAt],

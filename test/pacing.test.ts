@@ -1,19 +1,18 @@
 // The adaptive batch size: it moves toward targetBatchMs (default 100 ms) unless --batch-size fixes it.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { runCli } from './helpers/cli.ts'
+import { runCli, statusJson } from './helpers/cli.ts'
 import { dialects, fresh } from './helpers/databases.ts'
 import {
-  batches,
+  batchRows,
   counterHistogram,
   createItems,
   keysInRange,
   makeProject,
   runRow,
   setMigration,
-  statusJson,
   upMigration,
-} from './helpers/live-fixtures.ts'
+} from './helpers/fixtures.ts'
 
 // The dialects' suites mostly wait on child processes: they run side by side.
 describe('the adaptive batch size', { concurrency: 2 }, () => {
@@ -29,13 +28,13 @@ describe('the adaptive batch size', { concurrency: 2 }, () => {
           const result = await runCli(['run', ...project.flags])
           assert.equal(result.code, 0, result.stderr)
 
-          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan')
+          const scan = (await batchRows(db.knex, project.name)).filter((b) => b.phase === 'scan')
           const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)))
           assert.equal(sizes[0], 200, 'the first batch uses the starting size')
           assert.ok(sizes[1]! < 200, `the second batch is smaller: sizes ${sizes.join(',')}`)
-          const stored = Number((await runRow(db.knex, project.name))!.batch_size)
+          const stored = Number((await runRow(db.knex, project.name))!.batchSize)
           assert.ok(stored < 200, `evolve_runs.batch_size ${stored} is below the start`)
-          const status = await statusJson(project)
+          const status = await statusJson(project.name, project.dbFlags, { cwd: project.dir })
           assert.equal(status.batchSize, stored, 'status --json shows the stored batch size')
           assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
         } finally {
@@ -53,11 +52,11 @@ describe('the adaptive batch size', { concurrency: 2 }, () => {
           const result = await runCli(['run', ...project.flags])
           assert.equal(result.code, 0, result.stderr)
 
-          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan')
+          const scan = (await batchRows(db.knex, project.name)).filter((b) => b.phase === 'scan')
           const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)))
           assert.equal(sizes[0], 20, 'the first batch uses the starting size')
           assert.ok(Math.max(...sizes) > 20, `later batches are bigger: sizes ${sizes.join(',')}`)
-          const stored = Number((await runRow(db.knex, project.name))!.batch_size)
+          const stored = Number((await runRow(db.knex, project.name))!.batchSize)
           assert.ok(stored > 20, `evolve_runs.batch_size ${stored} is above the start`)
           assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
         } finally {
@@ -76,10 +75,10 @@ describe('the adaptive batch size', { concurrency: 2 }, () => {
           const result = await runCli(['run', ...project.flags, '--batch-size', '70'])
           assert.equal(result.code, 0, result.stderr)
 
-          const scan = (await batches(db.knex, project.name)).filter((b) => b.phase === 'scan')
+          const scan = (await batchRows(db.knex, project.name)).filter((b) => b.phase === 'scan')
           const sizes = await Promise.all(scan.map((b) => keysInRange(db.knex, b.lo, b.hi)))
           assert.deepEqual(sizes, Array(rows / 70).fill(70))
-          assert.equal(Number((await runRow(db.knex, project.name))!.batch_size), 70)
+          assert.equal(Number((await runRow(db.knex, project.name))!.batchSize), 70)
           assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
         } finally {
           await project.cleanup()

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test'
 import knexFactory from 'knex'
 import { Runner, loadMigrations, pauseRun, resumeRun } from '../lib/index.ts'
 import { sqliteDialect } from '../lib/dialects/sqlite/index.ts'
-import { dialects, fresh, runnerKnex } from './helpers/databases.ts'
-import { createUsers, migrationSource, rowsOf, runRow, waitUntil, withDb, writeFiles } from './helpers/fixtures.ts'
+import { dialects, fresh, runnerKnex, withDb } from './helpers/databases.ts'
+import { createUsers, migrationSource, rowsOf, runRow, waitUntil, writeFiles } from './helpers/fixtures.ts'
 
 const NAME = '001_count'
 // No `pending`: every row once; `counter` counts the evolutions of each row.
@@ -41,15 +41,15 @@ for (const d of dialects) {
           const runner = new Runner({ knex, migrations: await loadMigrations(dir), batchSize: 10, throttle })
           let settled = false
           const running = runner.run().finally(() => (settled = true))
-          await waitUntil(async () => paused, 'the pause')
+          await waitUntil('the pause', async () => paused)
           await sleep(1000)
           assert.equal(settled, false, 'the runner waits on the paused run instead of leaving')
-          assert.equal((await runRow(db, NAME))?.state, 'paused')
+          assert.equal((await runRow(db.knex, NAME))?.state, 'paused')
 
           await resumeRun(knex, NAME)
           const [result] = await running
           assert.equal(result?.state, 'done')
-          for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
+          for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
         } finally {
           await knex.destroy()
         }
@@ -79,12 +79,12 @@ for (const d of dialects) {
           assert.ok(before < 400, `the run stopped early (${before} rows evolved)`)
           await sleep(500)
           assert.equal(await evolved(), before, 'nothing evolves after run() rejected')
-          for (const row of await rowsOf(db, 'users')) assert.ok((row.counter as number) <= 1, `row ${row.id} evolved once at most`)
+          for (const row of await rowsOf(db.knex, 'users')) assert.ok((row.counter as number) <= 1, `row ${row.id} evolved once at most`)
 
           // The same Runner, asked again (the hook works now), finishes the run.
           const [again] = await runner.run()
           assert.equal(again?.state, 'done')
-          for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
+          for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
         } finally {
           await knex.destroy()
         }
@@ -119,7 +119,7 @@ describe('sqlite', () => {
         gaps.every((gap) => gap >= 18),
         `gaps between batches (ms): ${gaps.map((g) => g.toFixed(1)).join(', ')}`,
       )
-      for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
+      for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
     } finally {
       await knex.destroy()
       await db.drop()
