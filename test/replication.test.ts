@@ -53,8 +53,7 @@ describe('--max-replication-lag-ms with a streaming replica', () => {
           await db.knex.raw('CREATE TABLE IF NOT EXISTS app_writes (at timestamptz); INSERT INTO app_writes VALUES (now())')
           return (await replayLagMs(servers)) > 800
         },
-        30_000,
-        100,
+        { everyMs: 100 },
       )
 
       const run = spawnCli(['run', ...project.flags, '--max-replication-lag-ms', '500'])

@@ -123,7 +123,7 @@ for (const d of dialects) {
           }`),
         })
 
-        const result = await runCli(['run', '--db', db.url, '--dir', dir], { timeoutMs: 45_000 })
+        const result = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(result.code, 1, output(result))
 
         const run = await runRow(db.knex, '001_forgetful')

@@ -32,15 +32,11 @@ async function gatedProject(db: FreshDatabase, afterKey: number, sleepPerBatchMs
 
 /** Worker ids of an `evolve run` process, once it has registered one. */
 function workersOf(db: FreshDatabase, cli: RunningCli): Promise<string[]> {
-  return waitUntil(
-    `workers of pid ${cli.child.pid}`,
-    async () => {
-      if (cli.child.exitCode !== null) throw new Error(`evolve run exited ${cli.child.exitCode}\n${cli.stdout}\n${cli.stderr}`)
-      const ids = await workerIdsOfPid(db.knex, cli.child.pid!)
-      return ids.length > 0 ? ids : undefined
-    },
-    60_000,
-  )
+  return waitUntil(`workers of pid ${cli.child.pid}`, async () => {
+    if (cli.child.exitCode !== null) throw new Error(`evolve run exited ${cli.child.exitCode}\n${cli.stdout}\n${cli.stderr}`)
+    const ids = await workerIdsOfPid(db.knex, cli.child.pid!)
+    return ids.length > 0 ? ids : undefined
+  })
 }
 
 interface GateScenario {
@@ -187,14 +183,10 @@ describe('workers serving one run', { concurrency: 2 }, () => {
         meanwhile: async (db, [id]) => {
           const before = await waitUntil('the first worker’s lock', () => lockHolder(db, id!))
           await db.knex.raw('SELECT pg_terminate_backend(?)', [before])
-          await waitUntil(
-            'the lock taken again on a new connection',
-            async () => {
-              const pid = await lockHolder(db, id!)
-              return pid !== undefined && pid !== before
-            },
-            10_000,
-          )
+          await waitUntil('the lock taken again on a new connection', async () => {
+            const pid = await lockHolder(db, id!)
+            return pid !== undefined && pid !== before
+          })
         },
         check: firstKeepsItsClaim,
       })

@@ -14,7 +14,7 @@ export interface CliOptions {
   env?: Record<string, string>
   /** Written to stdin, which is otherwise empty (like CI). */
   input?: string
-  /** runCli kills the child (SIGKILL) and rejects after this long, a hang, not a speed check. Default 60s. */
+  /** runCli kills the child (SIGKILL) and rejects after this long, a hang, not a speed check. Default 180 s. */
   timeoutMs?: number
 }
 
@@ -99,7 +99,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
       return stderr
     },
     exited,
-    waitFor(pattern, timeoutMs = 30_000) {
+    waitFor(pattern, timeoutMs = 120_000) {
       const matches = () =>
         typeof pattern === 'string' ? stdout.includes(pattern) || stderr.includes(pattern) : pattern.test(stdout) || pattern.test(stderr)
       return new Promise<void>((resolve, reject) => {
@@ -131,7 +131,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
 }
 
 /** Waits for a spawned CLI to exit; kills it (SIGKILL) and fails if it takes longer than timeoutMs (a hang, not a speed check). */
-export async function exitOf(cli: RunningCli, timeoutMs = 60_000): Promise<CliResult> {
+export async function exitOf(cli: RunningCli, timeoutMs = 180_000): Promise<CliResult> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {

@@ -1,5 +1,5 @@
-// The one way a test waits: on a condition, polled, with a generous deadline that only
-// turns a hang into a failure (it is not a speed check).
+// The one way a test waits: on a condition, polled, with a deadline that only turns a hang
+// into a failure. It is not a speed check: it is generous enough for a loaded machine.
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
@@ -10,8 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 export async function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
-  everyMs = 25,
+  { timeoutMs = 120_000, everyMs = 25 }: { timeoutMs?: number; everyMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
