@@ -100,7 +100,11 @@ function assertUsageError(result: CliResult, pattern: RegExp): void {
   assert.match(lines[0]!, pattern)
 }
 
-/** Done batches stay at `expected` and nothing is claimed, over a while: the run is not moving. */
+/**
+ * Done batches stay at `expected` and nothing is claimed, over a while: the run is not moving.
+ * The sleeps are an observation window for an absence, which no condition can announce: a
+ * busy machine can only make them miss a stray batch, never fail a run that behaves.
+ */
 async function assertStill(knex: Knex, name: string, expected: number, why: string): Promise<void> {
   await waitUntil('no batch in flight', async () => (await claimedCount(knex, name)) === 0)
   await sleep(500) // room for a claim that raced the pause to show
