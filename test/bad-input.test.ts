@@ -4,9 +4,9 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { type CliResult, runCli } from './helpers/cli.ts'
-import { type Dialect, dialects, type FreshDatabase } from './helpers/databases.ts'
-import { createUsers, migrationSource, output, rowsOf, tempDir, trackingTables, withDb, writeFiles } from './helpers/fixtures.ts'
+import { type CliResult, output, runCli } from './helpers/cli.ts'
+import { type Dialect, dialects, type FreshDatabase, withDb } from './helpers/databases.ts'
+import { createUsers, migrationSource, rowsOf, tempDir, trackingTables, writeFiles } from './helpers/fixtures.ts'
 
 /** Exit 2, exactly one stderr line `evolve: …` containing every fragment, no stack trace anywhere. */
 function assertUsageError(result: CliResult, fragments: string[]): void {
@@ -197,10 +197,10 @@ const FILE_CASES: Case[] = [
 async function seeded(db: FreshDatabase, setup?: (db: FreshDatabase) => Promise<void>) {
   await createUsers(db, { count: 30 })
   await setup?.(db)
-  const before = await rowsOf(db, 'users')
+  const before = await rowsOf(db.knex, 'users')
   return async () => {
     assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created')
-    assert.deepEqual(await rowsOf(db, 'users'), before, 'the data is unchanged')
+    assert.deepEqual(await rowsOf(db.knex, 'users'), before, 'the data is unchanged')
   }
 }
 
@@ -227,13 +227,13 @@ for (const d of dialects) {
             await db.knex.raw('CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT NOT NULL)')
             await db.knex.raw("INSERT INTO codes VALUES ('a', 'A'), (NULL, 'no key')")
           })
-          const codes = await rowsOf(db, 'codes', 'label')
+          const codes = await rowsOf(db.knex, 'codes', 'label')
           const dir = await writeFiles({
             '001_codes.ts': migrationSource(`{ table: 'codes', key: 'code', transform: (row) => ({ label: 'x' }) }`),
           })
           assertUsageError(await runCli(['run', '--db', db.url, '--dir', dir]), ['001_codes.ts', '"code"', 'allows NULL', '"key"'])
           await unchanged()
-          assert.deepEqual(await rowsOf(db, 'codes', 'label'), codes)
+          assert.deepEqual(await rowsOf(db.knex, 'codes', 'label'), codes)
         }))
 
       it('an INTEGER PRIMARY KEY (the rowid alias) and a TEXT PRIMARY KEY without NULLs are accepted as keys', () =>
@@ -250,11 +250,11 @@ for (const d of dialects) {
           const result = await runCli(['run', '--db', db.url, '--dir', dir])
           assert.equal(result.code, 0, output(result))
           assert.deepEqual(
-            (await rowsOf(db, 'items')).map((r) => r.label),
+            (await rowsOf(db.knex, 'items')).map((r) => r.label),
             ['A', 'B'],
           )
           assert.deepEqual(
-            (await rowsOf(db, 'codes', 'code')).map((r) => r.label),
+            (await rowsOf(db.knex, 'codes', 'code')).map((r) => r.label),
             ['A', 'B'],
           )
         }))

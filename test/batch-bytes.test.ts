@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Runner, loadMigrations } from '../lib/index.ts'
-import { runCli } from './helpers/cli.ts'
-import { dialects, runnerKnex, type FreshDatabase } from './helpers/databases.ts'
-import { addTouchCounter, failureRows, insertChunked, migrationSource, output, runRow, withDb, writeFiles } from './helpers/fixtures.ts'
+import { output, runCli } from './helpers/cli.ts'
+import { dialects, runnerKnex, type FreshDatabase, withDb } from './helpers/databases.ts'
+import { addTouchCounter, failureRows, insertChunked, migrationSource, runRow, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 40
 const BODY = 1000
@@ -53,8 +53,8 @@ for (const d of dialects) {
         const dir = await writeFiles({ '001_title.ts': migrationSource(LOWER_TITLE) })
         const result = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', '15'])
         assert.equal(result.code, 0, output(result))
-        assert.deepEqual(await failureRows(db, '001_title'), [])
-        assert.equal((await runRow(db, '001_title'))?.state, 'done')
+        assert.deepEqual(await failureRows(db.knex, '001_title'), [])
+        assert.equal((await runRow(db.knex, '001_title'))?.state, 'done')
         await assertEvolvedOnce(db)
       }))
 

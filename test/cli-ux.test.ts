@@ -6,19 +6,19 @@ import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { EvolveNotDoneError, assertDone, loadMigrations } from '../lib/index.ts'
-import { runCli, spawnCli } from './helpers/cli.ts'
+import { runCli, spawnCli, statusJson } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
-import { migrationSource, tempDir, writeFiles } from './helpers/fixtures.ts'
 import {
+  countBatches,
   createItems,
-  doneBatchCount,
   makeProject,
+  migrationSource,
   setMigration,
-  statusJson,
-  statusText,
+  tempDir,
   upMigration,
   waitUntil,
-} from './helpers/live-fixtures.ts'
+  writeFiles,
+} from './helpers/fixtures.ts'
 
 describe('scaffolding into the configured directory', { concurrency: true }, () => {
   it('create puts the file where the config file says migrations live, and status finds it', async () => {
@@ -70,14 +70,14 @@ describe('status of a run nobody serves', () => {
     const project = await makeProject(db, upMigration({ batchSize: 10, sleepPerBatchMs: 50 }))
     try {
       const run = spawnCli(['run', ...project.flags, '--batch-size', '7'])
-      await waitUntil('a few done batches', async () => (await doneBatchCount(db.knex, project.name)) >= 3)
+      await waitUntil('a few done batches', async () => (await countBatches(db.knex, project.name, { state: 'done' })) >= 3)
       await run.kill('SIGKILL')
-      const json = await statusJson(project)
+      const json = await statusJson(project.name, project.dbFlags, { cwd: project.dir })
       assert.equal(json.state, 'running')
       assert.equal(json.workers, 0)
       assert.equal(json.rowsPerSecond, null)
       assert.equal(json.etaSeconds, null)
-      const text = await statusText(project)
+      const text = await runCli(['status', ...project.dbFlags], { cwd: project.dir })
       assert.match(text.stdout, /running \(no workers\)/)
       const plan = await runCli(['plan', '--json', ...project.dbFlags])
       assert.equal(plan.code, 0, plan.stderr)
@@ -121,7 +121,7 @@ export default defineMigration({
       })
       const pause = await runCli(['pause', project.name, ...project.flags])
       assert.equal(pause.code, 0, pause.stderr)
-      assert.equal((await statusJson(project)).state, 'paused')
+      assert.equal((await statusJson(project.name, project.dbFlags, { cwd: project.dir })).state, 'paused')
       await run.kill('SIGKILL')
     } finally {
       await project.cleanup()
@@ -156,7 +156,7 @@ export default defineMigration({
         result.stderr,
         /^evolve: note: the app latency limit holds back only on a latency the app reports with reportAppLatency\(\) \(none in the last 10 s\) or times with latencyProbe/,
       )
-      assert.equal((await statusJson(project)).state, 'done')
+      assert.equal((await statusJson(project.name, project.dbFlags, { cwd: project.dir })).state, 'done')
     } finally {
       await project.cleanup()
       await db.drop()

@@ -5,20 +5,17 @@ import { readdirSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { runCli } from './helpers/cli.ts'
-import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
+import { output, runCli, statusJson } from './helpers/cli.ts'
+import { dialects, fresh, type FreshDatabase, withDb } from './helpers/databases.ts'
 import {
   createUsers,
   insertChunked,
   migrationSource,
   newEmail,
-  output,
   rowsOf,
   runRow,
-  statusOf,
   tempDir,
   trackingTables,
-  withDb,
   writeFiles,
 } from './helpers/fixtures.ts'
 
@@ -82,8 +79,8 @@ for (const d of dialects) {
 
         const run = await runCli(['run'], { cwd, env })
         assert.equal(run.code, 0, output(run))
-        assert.equal((await runRow(db, '001_lower'))?.state, 'done')
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number))
+        assert.equal((await runRow(db.knex, '001_lower'))?.state, 'done')
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.email, newEmail(row.id as number))
       }))
 
     it('create writes a timestamped migration that plan then loads', () =>
@@ -129,8 +126,8 @@ export default defineConfig({ client: '${clientOf(a)}', connection: ${connection
         const fromFlag = await runCli(['run', '--db', c.url], { cwd, env: { DATABASE_URL: b.url } })
         assert.equal(fromFlag.code, 0, output(fromFlag))
         assert.deepEqual(await evolved(), [true, true, true], '--db (C) beats DATABASE_URL')
-        assert.equal((await runRow(b, '001_lower'))?.state, 'done')
-        assert.equal((await runRow(c, '001_lower'))?.state, 'done')
+        assert.equal((await runRow(b.knex, '001_lower'))?.state, 'done')
+        assert.equal((await runRow(c.knex, '001_lower'))?.state, 'done')
       } finally {
         await Promise.all([a.drop(), b.drop(), c.drop()])
       }
@@ -162,13 +159,13 @@ export default defineConfig({
 
         const fromEnv = await runCli(['run'], { cwd, env: { DATABASE_URL: a.url } })
         assert.equal(fromEnv.code, 0, output(fromEnv))
-        assert.equal((await runRow(a, '001_lower'))?.state, 'done', 'the migration was found in db/evolve')
+        assert.equal((await runRow(a.knex, '001_lower'))?.state, 'done', 'the migration was found in db/evolve')
         const afterEnv = await hookCalls()
         assert.ok(afterEnv > 0, 'the throttle hook was asked before batches')
 
         const fromFlag = await runCli(['run', '--db', b.url], { cwd })
         assert.equal(fromFlag.code, 0, output(fromFlag))
-        assert.equal((await runRow(b, '001_lower'))?.state, 'done')
+        assert.equal((await runRow(b.knex, '001_lower'))?.state, 'done')
         assert.ok((await hookCalls()) > afterEnv, 'with --db too')
 
         const noDb = await runCli(['run'], { cwd })
@@ -191,7 +188,7 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         const elsewhere = await tempDir('evk-elsewhere-')
         const run = await runCli(['run', '--config', path.join(project, 'evolve.config.ts')], { cwd: elsewhere })
         assert.equal(run.code, 0, output(run))
-        assert.equal((await runRow(db, '001_lower'))?.state, 'done')
+        assert.equal((await runRow(db.knex, '001_lower'))?.state, 'done')
       }))
 
     it('a done migration whose column was dropped since does not stop the next one, in run and plan', () =>
@@ -220,8 +217,8 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         assert.match(plan.stdout, /001_upper_name .*\n {2}state: done; nothing left to plan/)
         const run = await cli('run')
         assert.equal(run.code, 0, output(run))
-        assert.equal((await runRow(db, '002_lower'))?.state, 'done')
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number))
+        assert.equal((await runRow(db.knex, '002_lower'))?.state, 'done')
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.email, newEmail(row.id as number))
       }))
 
     it('a knexfile.js in the working directory is used when nothing else names a database', () =>
@@ -237,15 +234,15 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         })
         const run = await runCli(['run'], { cwd, env: { NODE_ENV: 'development' } })
         assert.equal(run.code, 0, output(run))
-        assert.equal((await runRow(db, '001_lower'))?.state, 'done')
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number))
+        assert.equal((await runRow(db.knex, '001_lower'))?.state, 'done')
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.email, newEmail(row.id as number))
       }))
 
     it('plan prints the pending count and the first batch SQL and changes nothing', () =>
       withDb(d, async (db) => {
         const count = 60
         await createUsers(db, { count, pending: isPending })
-        const before = await rowsOf(db, 'users')
+        const before = await rowsOf(db.knex, 'users')
         const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) })
 
         const plan = await runCli(['plan', '--db', db.url, '--dir', dir, '--batch-size', '25'])
@@ -265,14 +262,14 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         )
 
         assert.deepEqual(await trackingTables(db), [], 'plan created no tracking tables')
-        assert.deepEqual(await rowsOf(db, 'users'), before, 'plan changed no data')
+        assert.deepEqual(await rowsOf(db.knex, 'users'), before, 'plan changed no data')
       }))
 
     it('status before any run shows the migration pending and creates no tables', () =>
       withDb(d, async (db) => {
         await createUsers(db, { count: 6, pending: isPending })
         const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) })
-        const status = statusOf(await runCli(['status', '--json', '--db', db.url, '--dir', dir]), '001_lower')
+        const status = await statusJson('001_lower', ['--db', db.url, '--dir', dir])
         assert.equal(status.state, 'pending')
         assert.equal(status.done, 0)
         assert.deepEqual(await trackingTables(db), [])
@@ -298,10 +295,10 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         })
         const run = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(run.code, 0, output(run))
-        for (const row of await rowsOf(db, 'nums')) assert.equal(row.c, (row.a as number) * 2 + 1, `row ${row.id}`)
+        for (const row of await rowsOf(db.knex, 'nums')) assert.equal(row.c, (row.a as number) * 2 + 1, `row ${row.id}`)
         const [first, second] = ['001_double: starting', '002_plus_one: starting'].map((line) => run.stdout.indexOf(line))
         assert.ok(first! >= 0 && second! > first!, `001 starts before 002:\n${run.stdout}`)
-        assert.equal((await runRow(db, '002_plus_one'))?.state, 'done')
+        assert.equal((await runRow(db.knex, '002_plus_one'))?.state, 'done')
       }))
 
     it('.mjs and .js migration files load and run', () =>
@@ -315,7 +312,7 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         })
         const run = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(run.code, 0, output(run))
-        for (const row of await rowsOf(db, 'users')) {
+        for (const row of await rowsOf(db.knex, 'users')) {
           assert.equal(row.email, newEmail(row.id as number))
           assert.equal(row.name, `js:name ${row.id}`)
         }
@@ -334,7 +331,7 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
         for (const line of lines) assert.match(line, /^001_lower: /)
         assert.match(lines.at(-1)!, /^001_lower: done\b/)
 
-        const status = statusOf(await runCli(['status', '--json', '--db', db.url, '--dir', dir]), '001_lower')
+        const status = await statusJson('001_lower', ['--db', db.url, '--dir', dir])
         assert.deepEqual(
           { name: status.name, state: status.state, done: status.done, failed: status.failed, remaining: status.remaining },
           { name: '001_lower', state: 'done', done: pendingCount(count), failed: 0, remaining: 0 },

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { EvolveNotDoneError, assertDone, isDone } from '../lib/index.ts'
-import { runCli } from './helpers/cli.ts'
-import { dialects } from './helpers/databases.ts'
-import { createUsers, migrationSource, output, trackingTables, withDb, writeFiles } from './helpers/fixtures.ts'
+import { output, runCli } from './helpers/cli.ts'
+import { dialects, withDb } from './helpers/databases.ts'
+import { createUsers, migrationSource, trackingTables, writeFiles } from './helpers/fixtures.ts'
 
 const LOWER = `{
   table: 'users',

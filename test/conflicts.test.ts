@@ -3,37 +3,35 @@
 // stale values, and an error that is not a conflict is not retried.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import Database from 'better-sqlite3'
 import type { Knex } from 'knex'
 import pg from 'pg'
-import { type CliResult, runCli, spawnCli } from './helpers/cli.ts'
+import { type CliResult, exitOf, failuresJson, runCli, spawnCli, type StatusEntry, statusJson } from './helpers/cli.ts'
+import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
 import {
   batchRows,
   counterHistogram,
   createItems,
-  exitOf,
-  failures,
-  insertRows,
+  insertChunked,
   runRow,
-  status,
-  type StatusEntry,
-  type Workspace,
   waitUntil,
+  type Workspace,
   workspace,
-} from './helpers/crash-fixtures.ts'
-import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
+} from './helpers/fixtures.ts'
 
 const USERS = 2000
 const BATCH = 50
 /** The rows the app locks and edits: ahead of the run when the app takes its locks. */
 const APP_FROM = 1001
 const APP_TO = 1020
-const HOLD_MS = 1500
 const LOCK_TIMEOUT_MS = 200
 
 const appEmail = (id: number) => `App.Changed.${id}@Example.ORG`
 const runArgs = (url: string, dir: string) => ['run', '--db', url, '--dir', dir, '--batch-size', String(BATCH)]
+/** With --log-format json a run prints this for every conflict it backs off from. */
+const RETRY_EVENT = '"event":"batch:retry"'
 
 /** Transform mode, lower-casing e-mails; `pending` makes the batch re-check each row under lock. */
 function lowercaseMigration(sleepPerBatchMs = 0, maxAttempts = 10): string {
@@ -60,7 +58,7 @@ async function seedUsers(knex: Knex): Promise<void> {
     t.string('email').notNullable()
     t.string('name').notNullable()
   })
-  await insertRows(
+  await insertChunked(
     knex,
     'users',
     Array.from({ length: USERS }, (_, i) => ({ email: `User.${i + 1}@Example.COM`, name: `user ${i + 1}` })),
@@ -112,11 +110,13 @@ describe('conflicts with a live app on postgres', () => {
       await app.client.query('BEGIN')
       await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`)
 
-      const cli = spawnCli(runArgs(db.url, ws.dir))
+      const cli = spawnCli([...runArgs(db.url, ws.dir), '--log-format', 'json'])
       await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0)
-      await sleep(HOLD_MS) // several lock timeouts and back-offs
+      // Stopped once the batch met a lock timeout and backs off (the retry is logged just before).
+      await cli.waitFor(RETRY_EVENT)
       cli.child.kill('SIGTERM')
-      const stopped = await exitOf(cli, 20_000)
+      // Leaving "at once" is within the hang guard: the back-off alone would go on for minutes.
+      const stopped = await exitOf(cli)
       assert.equal(stopped.code, 1, `${stopped.stdout}\n${stopped.stderr}`)
       const open = (await batchRows(db.knex, name)).filter((b) => b.state !== 'done')
       assert.ok(
@@ -149,10 +149,10 @@ describe('conflicts with a live app on postgres', () => {
       const locked = await app.client.query(`SELECT id FROM users WHERE id BETWEEN ${APP_FROM} AND ${APP_TO} FOR UPDATE`)
       assert.equal(locked.rowCount, APP_TO - APP_FROM + 1)
 
-      const cli = spawnCli(runArgs(db.url, ws.dir))
+      const cli = spawnCli([...runArgs(db.url, ws.dir), '--log-format', 'json'])
       await waitUntil('the run to wait on the app’s row locks', async () => (await blockedBy(db.knex, app.pid)) > 0)
-      // Hold on well past lock_timeout (several timeouts and back-offs), then write and commit.
-      await sleep(HOLD_MS)
+      // Hold on until the run met lock_timeout and backed off at least once, then write and commit.
+      await cli.waitFor(RETRY_EVENT)
       await app.client.query(APP_EDIT_SQL)
       await app.client.query('COMMIT')
 
@@ -165,7 +165,7 @@ describe('conflicts with a live app on postgres', () => {
       const contended = batches.find((b) => b.state === 'done' && Number(b.lo) < APP_FROM && APP_FROM <= Number(b.hi))
       assert.ok(contended, `a done batch covers key ${APP_FROM}: ${JSON.stringify(batches)}`)
       assert.ok(contended.retries > 0, `the batch that met the app’s locks was retried: ${JSON.stringify(contended)}`)
-      const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+      const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
       assert.equal(entry?.state, 'done')
       assert.equal(entry?.done, USERS)
       assert.equal(entry?.retries, sumRetries(batches))
@@ -243,15 +243,17 @@ export default defineMigration({
       // The run's effect exactly once (its victim attempt rolled back whole), the app's intact.
       const hot = Object.fromEntries((await db.knex('hot').select('k', 'v')).map((r) => [r.k, Number(r.v)]))
       assert.deepEqual(hot, { a: 101, b: 11 })
-      assert.deepEqual(await counterHistogram(db.knex, 'items'), { 1: 200 })
+      assert.deepEqual(await counterHistogram(db.knex), { 1: 200 })
       // PostgreSQL itself counted a deadlock in this database (statistics arrive asynchronously).
-      await waitUntil('pg_stat_database to count the deadlock', async () => (await deadlockCount(db.knex)) > deadlocksBefore, 15_000, 100)
+      await waitUntil('pg_stat_database to count the deadlock', async () => (await deadlockCount(db.knex)) > deadlocksBefore, {
+        everyMs: 100,
+      })
 
       const batches = await batchRows(db.knex, name)
       const first = batches.find((b) => b.lo === null)
       if (!appWasVictim) {
         assert.ok(first && first.retries > 0, `the deadlocked batch was retried: ${JSON.stringify(first)}`)
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.ok(entry && entry.retries > 0, `status counts the retry: ${JSON.stringify(entry)}`)
       }
     } finally {
@@ -297,12 +299,24 @@ describe('conflicts with a live app on sqlite', () => {
     ws = await workspace()
     await seedUsers(db.knex)
     name = await ws.migration('001_lowercase-emails', lowercaseMigration(5))
+    // After two batches the run holds back (outside any batch) while the gate file exists,
+    // however fast it is: the app then takes the write lock with its rows still ahead of the run.
+    const gate = path.join(path.dirname(ws.dir), 'gate.flag')
+    await writeFile(gate, '')
+    await writeFile(
+      path.join(path.dirname(ws.dir), 'evolve.config.ts'),
+      `import fs from 'node:fs'
+let calls = 0
+export default {
+  client: 'better-sqlite3',
+  connection: { filename: ${JSON.stringify(db.file)} },
+  throttle: () => (++calls > 2 && fs.existsSync(${JSON.stringify(gate)}) ? { reason: 'test gate', ms: 50 } : false),
+}
+`,
+    )
 
-    const cli = spawnCli(runArgs(db.url, ws.dir))
-    await waitUntil('two batches to be done', async () => {
-      const batches = await batchRows(db.knex, name).catch(() => [])
-      return batches.filter((b) => b.state === 'done').length >= 2
-    })
+    const cli = spawnCli([...runArgs(db.url, ws.dir), '--log-format', 'json'], { cwd: path.dirname(ws.dir) })
+    await waitUntil('the run held at the gate', async () => (await runRow(db.knex, name))?.throttleReason === 'test gate')
     const app = new Database(db.file, { timeout: 0 })
     try {
       takeWriteLock(app)
@@ -311,14 +325,15 @@ describe('conflicts with a live app on sqlite', () => {
       }
       assert.ok(reached.hi < APP_FROM, `the app's rows are still ahead of the run (it reached ${reached.hi})`)
       app.exec(APP_EDIT_SQL)
-      // Held well past the run's busy_timeout (lockTimeoutMs): its writes meet SQLITE_BUSY meanwhile.
-      await sleep(HOLD_MS)
+      await rm(gate)
+      // Held until the run's writes met SQLITE_BUSY past its busy_timeout (lockTimeoutMs) and it backed off.
+      await cli.waitFor(RETRY_EVENT)
       app.exec('COMMIT')
     } finally {
       app.close()
     }
     result = await exitOf(cli)
-    ;[entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+    entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
   })
 
   after(async () => {
@@ -337,10 +352,7 @@ describe('conflicts with a live app on sqlite', () => {
   it('reports the SQLITE_BUSY conflicts it retried in status', async () => {
     const batches = await batchRows(db.knex, name)
     assert.equal(entry?.retries, sumRetries(batches))
-    assert.ok(
-      entry.retries > 0,
-      `the run was held off by SQLITE_BUSY for ${HOLD_MS} ms, yet status reports no retry: ${JSON.stringify(entry)}`,
-    )
+    assert.ok(entry.retries > 0, `the run logged a retry on SQLITE_BUSY, yet status reports none: ${JSON.stringify(entry)}`)
   })
 })
 
@@ -378,16 +390,16 @@ export default defineMigration({
           `the run ends failed:\n${result.stdout}\n${result.stderr}\nbatches: ${JSON.stringify(batches, null, 1)}`,
         )
 
-        const failed = await failures(db.url, ws.dir, name)
+        const failed = await failuresJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.equal(failed.length, 1, JSON.stringify(failed))
         assert.equal(failed[0]!.key, 37)
         assert.equal(failed[0]!.attempts, 1, `a non-conflict error is tried once, not retried: ${JSON.stringify(failed[0])}`)
         assert.match(failed[0]!.error, d === 'postgres' ? /division by zero/ : /NOT NULL constraint failed/)
 
         assert.equal(sumRetries(batches), 0, `no batch was retried: ${JSON.stringify(batches)}`)
-        assert.deepEqual(await counterHistogram(db.knex, 'items'), { 0: 1, 1: 299 })
+        assert.deepEqual(await counterHistogram(db.knex), { 0: 1, 1: 299 })
         assert.equal(Number((await db.knex('items').where({ id: 37 }).first()).counter), 0)
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.equal(entry?.state, 'failed')
         assert.equal(entry?.failed, 1)
         assert.equal(entry?.done, 299)

@@ -5,22 +5,21 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
-import { runCli, spawnCli, type CliResult, type RunningCli } from './helpers/cli.ts'
-import { dialects, fresh, type Dialect, type FreshDatabase } from './helpers/databases.ts'
+import { type CliResult, runCli, type RunningCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { type Dialect, dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
 import {
-  batches,
+  batchRows,
   claimOwners,
+  countBatches,
   counterHistogram,
   createItems,
-  doneBatchCount,
   makeProject,
   type Project,
   runRow,
   setMigration,
-  statusJson,
   upMigration,
   waitUntil,
-} from './helpers/live-fixtures.ts'
+} from './helpers/fixtures.ts'
 
 const ROWS = 200
 const GATE = 'gate.flag'
@@ -72,7 +71,7 @@ async function steeredProject(db: FreshDatabase): Promise<Steered> {
     ...project,
     run: () => spawnCli(['run', '--batch-size', '10'], { cwd: project.dir }),
     atGate: async () => {
-      await waitUntil('the worker held at the gate', async () => (await runRow(db.knex, project.name))?.throttle_reason === 'test gate')
+      await waitUntil('the worker held at the gate', async () => (await runRow(db.knex, project.name))?.throttleReason === 'test gate')
     },
     inFlightAtGate: 0,
     open: () => rm(path.join(project.dir, GATE), { force: true }),
@@ -82,7 +81,7 @@ async function steeredProject(db: FreshDatabase): Promise<Steered> {
 const stateOf = async (knex: Knex, name: string) => (await runRow(knex, name))?.state as string | undefined
 
 async function claimedCount(knex: Knex, name: string): Promise<number> {
-  return (await batches(knex, name)).filter((b) => b.state === 'claimed').length
+  return (await batchRows(knex, name)).filter((b) => b.state === 'claimed').length
 }
 
 /** A control command's success: exit 0 and `<name>: <state>` first on stdout. */
@@ -101,13 +100,17 @@ function assertUsageError(result: CliResult, pattern: RegExp): void {
   assert.match(lines[0]!, pattern)
 }
 
-/** Done batches stay at `expected` and nothing is claimed, over a while: the run is not moving. */
+/**
+ * Done batches stay at `expected` and nothing is claimed, over a while: the run is not moving.
+ * The sleeps are an observation window for an absence, which no condition can announce: a
+ * busy machine can only make them miss a stray batch, never fail a run that behaves.
+ */
 async function assertStill(knex: Knex, name: string, expected: number, why: string): Promise<void> {
   await waitUntil('no batch in flight', async () => (await claimedCount(knex, name)) === 0)
   await sleep(500) // room for a claim that raced the pause to show
-  assert.equal(await doneBatchCount(knex, name), expected, why)
+  assert.equal(await countBatches(knex, name, { state: 'done' }), expected, why)
   await sleep(1000)
-  assert.equal(await doneBatchCount(knex, name), expected, why)
+  assert.equal(await countBatches(knex, name, { state: 'done' }), expected, why)
   assert.equal(await claimedCount(knex, name), 0, 'no batch claimed')
 }
 
@@ -121,13 +124,13 @@ function steeringTests(dialect: Dialect): void {
     try {
       const first = project.run()
       await project.atGate()
-      assert.equal(await doneBatchCount(db.knex, project.name), FREE_BATCHES)
+      assert.equal(await countBatches(db.knex, project.name, { state: 'done' }), FREE_BATCHES)
 
       assertControlOk(await runCli(['pause', project.name, ...project.dbFlags]), project.name, 'paused')
       await project.open()
       // The batch in flight when the pause took effect finishes; no batch starts after it.
       const settled = FREE_BATCHES + project.inFlightAtGate
-      const statusWhilePaused = statusJson(project)
+      const statusWhilePaused = statusJson(project.name, project.dbFlags, { cwd: project.dir })
       await assertStill(db.knex, project.name, settled, 'only the batch in flight finished after the pause')
       assert.equal(await stateOf(db.knex, project.name), 'paused')
       const status = await statusWhilePaused
@@ -148,7 +151,7 @@ function steeringTests(dialect: Dialect): void {
       const result = await second.exited
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
       assert.equal(await stateOf(db.knex, project.name), 'done')
-      assert.equal(await doneBatchCount(db.knex, project.name), ROWS / 10)
+      assert.equal(await countBatches(db.knex, project.name, { state: 'done' }), ROWS / 10)
       assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
     } finally {
       await project.cleanup()
@@ -169,7 +172,7 @@ function steeringTests(dialect: Dialect): void {
       const result = await run.exited
       assert.equal(result.code, 1, `a cancelled run is not done\n${result.stdout}\n${result.stderr}`)
       assert.equal(await stateOf(db.knex, project.name), 'cancelled')
-      const all = await batches(db.knex, project.name)
+      const all = await batchRows(db.knex, project.name)
       assert.deepEqual(
         all.filter((b) => b.state === 'claimed'),
         [],
@@ -228,7 +231,7 @@ describe('run control', { concurrency: 2 }, () => {
             assertUsageError(done, /done/)
             assert.equal(await stateOf(db.knex, project.name), 'done', 'the refused pause changed nothing')
             assertUsageError(running, /running/)
-            assert.equal(await doneBatchCount(db.knex, interrupted), 0)
+            assert.equal(await countBatches(db.knex, interrupted, { state: 'done' }), 0)
           } finally {
             await project.cleanup()
             await db.drop()
@@ -244,15 +247,17 @@ describe('run control', { concurrency: 2 }, () => {
           const project = await makeProject(db, upMigration({ batchSize: 10, sleepPerBatchMs: 1000 }))
           try {
             const run = spawnCli(['run', ...project.flags, '--batch-size', '10'])
-            await waitUntil('a done batch', async () => (await doneBatchCount(db.knex, project.name)) >= 1)
+            await waitUntil('a done batch', async () => (await countBatches(db.knex, project.name, { state: 'done' })) >= 1)
             // Three pauses, each against a batch in flight: every one must get through.
             for (let i = 0; i < 3; i++) {
               if (i > 0) {
                 assertControlOk(await runCli(['resume', project.name, ...project.flags]), project.name, 'running')
-                const before = await doneBatchCount(db.knex, project.name)
+                const before = await countBatches(db.knex, project.name, { state: 'done' })
                 await waitUntil(
                   'the next batch in flight',
-                  async () => (await claimedCount(db.knex, project.name)) > 0 || (await doneBatchCount(db.knex, project.name)) > before,
+                  async () =>
+                    (await claimedCount(db.knex, project.name)) > 0 ||
+                    (await countBatches(db.knex, project.name, { state: 'done' })) > before,
                 )
               }
               assertControlOk(await runCli(['pause', project.name, ...project.flags]), project.name, 'paused')

@@ -8,21 +8,20 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
-import { runCli, spawnCli, type CliResult } from './helpers/cli.ts'
+import { type CliResult, runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
 import {
   type BatchRow,
-  type Workspace,
   batchRows,
   counterHistogram,
   createItems,
   gateSource,
   heldLine,
-  insertRows,
+  insertChunked,
   runRow,
-  status,
+  type Workspace,
   workspace,
-} from './helpers/crash-fixtures.ts'
-import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
+} from './helpers/fixtures.ts'
 
 const ROWS = 2000
 const BATCH = 50
@@ -103,7 +102,7 @@ async function assertCountedUpTo(knex: Knex, upTo: number): Promise<void> {
   const expected: Record<number, number> = {}
   if (upTo > 0) expected[1] = upTo
   if (ROWS - upTo > 0) expected[0] = ROWS - upTo
-  assert.deepEqual(await counterHistogram(knex, 'items'), expected)
+  assert.deepEqual(await counterHistogram(knex), expected)
   const counted = await knex('items').where({ counter: 1 }).max({ last: 'id' }).first()
   assert.equal(counted?.last === null || counted?.last === undefined ? 0 : Number(counted.last), upTo)
 }
@@ -168,7 +167,7 @@ for (const d of dialects) {
         assertTakenOver(second, third.result, batches)
         assertTakenOver(third, last, batches)
 
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.equal(entry?.state, 'done')
         assert.equal(entry?.done, ROWS)
         assert.equal(entry?.failed, 0)
@@ -187,7 +186,7 @@ for (const d of dialects) {
           t.increments('id')
           t.string('email').notNullable()
         })
-        await insertRows(
+        await insertChunked(
           db.knex,
           'users',
           Array.from({ length: ROWS }, (_, i) => ({ email: `User.${i + 1}@Example.COM` })),
@@ -214,7 +213,7 @@ for (const d of dialects) {
         assert.equal((await runRow(db.knex, name))?.state, 'done')
         const batches = await batchRows(db.knex, name)
         assertTakenOver(kill, resumed, batches)
-        const [entry] = (await status(db.url, ws.dir)).filter((s) => s.name === name)
+        const entry = await statusJson(name, ['--db', db.url, '--dir', ws.dir])
         assert.equal(entry?.state, 'done')
         assert.equal(entry?.done, ROWS)
         assert.equal(entry?.failed, 0)

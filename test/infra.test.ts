@@ -1,7 +1,7 @@
 // Checks the test infrastructure itself, so a broken helper fails here and not as noise elsewhere.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { dialects, fresh, freshPostgres, type FreshDatabase } from './helpers/databases.ts'
+import { dialects, fresh, type FreshDatabase, freshPostgres } from './helpers/databases.ts'
 
 for (const dialect of dialects) {
   describe(`a fresh ${dialect} database`, () => {

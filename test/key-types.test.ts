@@ -3,9 +3,9 @@
 // and must come back as the same value, and every row is evolved exactly once.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { runCli } from './helpers/cli.ts'
-import type { FreshDatabase } from './helpers/databases.ts'
-import { addTouchCounter, insertChunked, migrationSource, output, runRow, withDb, writeFiles } from './helpers/fixtures.ts'
+import { output, runCli } from './helpers/cli.ts'
+import { type FreshDatabase, withDb } from './helpers/databases.ts'
+import { addTouchCounter, insertChunked, migrationSource, runRow, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 60
 
@@ -77,7 +77,7 @@ for (const [dialect, cases] of [
           })
           const result = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', '7'])
           assert.equal(result.code, 0, output(result))
-          assert.equal((await runRow(db, '001_upper'))?.state, 'done')
+          assert.equal((await runRow(db.knex, '001_upper'))?.state, 'done')
           const rows = await db.knex('items').select('name', 'touches')
           assert.equal(rows.length, ROWS)
           for (const row of rows) {

@@ -3,9 +3,9 @@
 // name starting with `_` is skipped; any other file must export a migration).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { runCli } from './helpers/cli.ts'
-import type { FreshDatabase } from './helpers/databases.ts'
-import { createUsers, newEmail, output, rowsOf, runRow, trackingTables, withDb, writeFiles } from './helpers/fixtures.ts'
+import { output, runCli } from './helpers/cli.ts'
+import { type FreshDatabase, withDb } from './helpers/databases.ts'
+import { createUsers, newEmail, rowsOf, runRow, trackingTables, writeFiles } from './helpers/fixtures.ts'
 
 // Lower-cases the e-mails of one residue class of ids, so each migration has rows of its own.
 const spec = (mod: number) => `{
@@ -18,7 +18,7 @@ const esm = (mod: number) => `import { defineMigration } from 'evolvekit'\nexpor
 
 /** Every row lower-case: each migration did its share. */
 async function assertAllEvolved(db: FreshDatabase): Promise<void> {
-  for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number), `user ${String(row.id)}`)
+  for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.email, newEmail(row.id as number), `user ${String(row.id)}`)
 }
 
 function assertOneLineError(result: Awaited<ReturnType<typeof runCli>>, fragments: string[]): void {
@@ -46,7 +46,7 @@ describe('loading migration files', { concurrency: 2 }, () => {
 
       const run = await runCli(['run', '--db', db.url], { cwd })
       assert.equal(run.code, 0, output(run))
-      for (const name of ['001_plain', '002_explicit', '003_module']) assert.equal((await runRow(db, name))?.state, 'done', name)
+      for (const name of ['001_plain', '002_explicit', '003_module']) assert.equal((await runRow(db.knex, name))?.state, 'done', name)
       await assertAllEvolved(db)
     }))
 
@@ -73,7 +73,7 @@ module.exports = defineMigration({ table, pending: (q) => q.whereRaw('email <> l
       )
       const run = await runCli(['run', '--db', db.url, '--dir', dir])
       assert.equal(run.code, 0, output(run))
-      assert.equal((await runRow(db, '001_ts'))?.state, 'done')
+      assert.equal((await runRow(db.knex, '001_ts'))?.state, 'done')
       await assertAllEvolved(db)
     }))
 
@@ -85,10 +85,10 @@ module.exports = defineMigration({ table, pending: (q) => q.whereRaw('email <> l
       withDb('sqlite', async (db) => {
         const dir = await writeFiles({ '001_lower.ts': esm(0), [file]: source })
         await createUsers(db, { count: 9, pending: () => true })
-        const before = await rowsOf(db, 'users')
+        const before = await rowsOf(db.knex, 'users')
         const result = await runCli(['run', '--db', db.url, '--dir', dir])
         assertOneLineError(result, [file, 'defineMigration', 'start its file name with "_"'])
-        assert.deepEqual(await rowsOf(db, 'users'), before, 'the data is unchanged')
+        assert.deepEqual(await rowsOf(db.knex, 'users'), before, 'the data is unchanged')
         assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created')
       }))
   }

@@ -5,8 +5,8 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { Runner, loadMigrations } from '../lib/index.ts'
-import { runCli } from './helpers/cli.ts'
-import { dialects, runnerKnex, type FreshDatabase } from './helpers/databases.ts'
+import { output, runCli } from './helpers/cli.ts'
+import { dialects, type FreshDatabase, runnerKnex, withDb } from './helpers/databases.ts'
 import {
   addTouchCounter,
   appWriteSync,
@@ -15,11 +15,9 @@ import {
   insertChunked,
   migrationSource,
   newEmail,
-  output,
   rowsOf,
   runRow,
   writeFiles,
-  withDb,
 } from './helpers/fixtures.ts'
 
 // A zone with a non-whole-hour UTC offset and no DST, for this process and every CLI it
@@ -59,13 +57,13 @@ for (const d of dialects) {
           const count = 150
           await createUsers(db, { count, pending: isPending })
           await addTouchCounter(db, 'users')
-          const before = await rowsOf(db, 'users')
+          const before = await rowsOf(db.knex, 'users')
           const dir = await writeFiles({ [`001_lower_${mode}.ts`]: migrationSource(spec) })
 
           const result = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', '40'])
           assert.equal(result.code, 0, output(result))
 
-          const after = await rowsOf(db, 'users')
+          const after = await rowsOf(db.knex, 'users')
           assert.equal(after.length, before.length)
           const pendingIds = before.filter((r) => isPending(r.id as number)).map((r) => r.id)
           assert.ok(pendingIds.length > 0 && pendingIds.length < count, 'the seed mixes pending and evolved rows')
@@ -85,7 +83,7 @@ for (const d of dialects) {
         // No `pending`: every row is handed to transform once; it declines the even ones.
         await createUsers(db, { count: 60, pending: () => true })
         await addTouchCounter(db, 'users')
-        const before = await rowsOf(db, 'users')
+        const before = await rowsOf(db.knex, 'users')
         const dir = await writeFiles({
           '001_some.ts': migrationSource(`{
             table: 'users',
@@ -96,13 +94,13 @@ for (const d of dialects) {
         const result = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', '25'])
         assert.equal(result.code, 0, output(result))
 
-        const after = await rowsOf(db, 'users')
+        const after = await rowsOf(db.knex, 'users')
         for (const [i, row] of after.entries()) {
           const id = before[i]!.id as number
           const expected = id % 2 === 0 ? before[i] : { ...before[i], email: newEmail(id), touches: 1 }
           assert.deepEqual(row, expected, `row ${id}`)
         }
-        assert.equal((await runRow(db, '001_some'))?.state, 'done')
+        assert.equal((await runRow(db.knex, '001_some'))?.state, 'done')
       }))
 
     it('a batch re-reads its rows under lock and re-checks pending, so an app write made after planning wins', () =>
@@ -144,7 +142,7 @@ for (const d of dialects) {
         const hi = JSON.parse(second.hi)
         assert.ok(lo < 15 && 16 <= hi, `rows 15 and 16 belong to the second batch (${lo}, ${hi}]`)
 
-        const rows = new Map((await rowsOf(db, 'users')).map((r) => [r.id as number, r]))
+        const rows = new Map((await rowsOf(db.knex, 'users')).map((r) => [r.id as number, r]))
         assert.equal(rows.get(15)?.email, 'app-wrote-15@example.com', "the app's value is kept, not overwritten")
         assert.equal(rows.get(15)?.touches, 1, 'row 15 was written by the app only')
         assert.equal(rows.get(16)?.email, 'app-wrote-16@example.com', "the transform saw the app's value, not a stale one")
@@ -221,7 +219,7 @@ for (const d of dialects) {
       it('values of several types read back as the transform returned them', () =>
         withDb(d, async (db) => {
           const valuesFor = await evolve(db)
-          const rows = await rowsOf(db, 'vals')
+          const rows = await rowsOf(db.knex, 'vals')
           assert.equal(rows.length, 6)
           for (const row of rows) {
             const id = row.id as number
@@ -283,10 +281,10 @@ for (const d of dialects) {
         const result = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', '7'])
         assert.equal(result.code, 0, output(result))
 
-        const rows = await rowsOf(db, 'codes', 'code')
+        const rows = await rowsOf(db.knex, 'codes', 'code')
         assert.equal(rows.length, codes.length)
         for (const row of rows) assert.equal(row.label, `done:${row.code}`)
-        assert.equal(await countBatches(db, '001_labels', { phase: 'scan' }), Math.ceil(codes.length / 7))
+        assert.equal(await countBatches(db.knex, '001_labels', { phase: 'scan' }), Math.ceil(codes.length / 7))
       }))
 
     it('--batch-size sets the number of batches', () =>
@@ -302,9 +300,9 @@ for (const d of dialects) {
           assert.equal(result.code, 0, output(result))
           const sum = await db.knex('evolve_batches').where({ run_name: name }).sum({ rows: 'rows' }).first()
           assert.equal(Number(sum?.rows), count, `${name}: the batches together evolved every row once`)
-          assert.equal(await countBatches(db, name), Math.ceil(count / size), `${name}: batches of ${size}`)
+          assert.equal(await countBatches(db.knex, name), Math.ceil(count / size), `${name}: batches of ${size}`)
         }
-        const rows = await rowsOf(db, 'users')
+        const rows = await rowsOf(db.knex, 'users')
         assert.ok(
           rows.every((r) => r.email === newEmail(r.id as number) && r.counter === 2),
           'each run evolved every row once',

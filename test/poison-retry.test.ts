@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { runCli, spawnCli } from './helpers/cli.ts'
-import { dialects, fresh } from './helpers/databases.ts'
+import { output, runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { dialects, fresh, withDb } from './helpers/databases.ts'
 import {
   countBatches,
   createUsers,
@@ -13,12 +13,9 @@ import {
   migrationSource,
   newEmail,
   oldEmail,
-  output,
   rowsOf,
   runRow,
-  statusOf,
   waitUntil,
-  withDb,
   writeFiles,
 } from './helpers/fixtures.ts'
 
@@ -64,8 +61,8 @@ for (const d of dialects) {
 
         const run = await cli('run')
         assert.equal(run.code, 1, output(run))
-        assert.equal((await runRow(db, '001_lower'))?.state, 'failed')
-        assert.ok((await countBatches(db, '001_lower', { state: 'split' })) > 0, 'failing batches were split')
+        assert.equal((await runRow(db.knex, '001_lower'))?.state, 'failed')
+        assert.ok((await countBatches(db.knex, '001_lower', { state: 'split' })) > 0, 'failing batches were split')
 
         const listed = await cli('failures', '001_lower', '--json')
         assert.equal(listed.code, 0, output(listed))
@@ -78,7 +75,7 @@ for (const d of dialects) {
           assert.match(f.error, new RegExp(`cannot evolve user ${f.key}: flagged bad`))
           assert.ok(f.attempts >= 1, `attempts ${f.attempts}`)
         }
-        for (const row of await rowsOf(db, 'users')) {
+        for (const row of await rowsOf(db.knex, 'users')) {
           const id = row.id as number
           assert.equal(row.email, isPoison(id) ? oldEmail(id) : newEmail(id), `row ${id}`)
         }
@@ -86,10 +83,10 @@ for (const d of dialects) {
         await db.knex('users').whereIn('id', POISON).update({ bad: false })
         const retry = await cli('retry', '001_lower')
         assert.equal(retry.code, 0, output(retry))
-        assert.equal((await runRow(db, '001_lower'))?.state, 'done')
-        assert.deepEqual(await failureRows(db, '001_lower'), [])
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.email, newEmail(row.id as number), `row ${row.id}`)
-        assert.equal(statusOf(await cli('status', '--json'), '001_lower').state, 'done')
+        assert.equal((await runRow(db.knex, '001_lower'))?.state, 'done')
+        assert.deepEqual(await failureRows(db.knex, '001_lower'), [])
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.email, newEmail(row.id as number), `row ${row.id}`)
+        assert.equal((await statusJson('001_lower', ['--db', db.url, '--dir', dir])).state, 'done')
       }))
 
     it('retry touches only the failed rows, and every row is evolved exactly once in the end', () =>
@@ -112,25 +109,25 @@ for (const d of dialects) {
         const run = await cli('run')
         assert.equal(run.code, 1, output(run))
         assert.deepEqual(
-          (await failureRows(db, '001_count')).map((f) => f.key),
+          (await failureRows(db.knex, '001_count')).map((f) => f.key),
           POISON,
         )
-        for (const row of await rowsOf(db, 'users')) {
+        for (const row of await rowsOf(db.knex, 'users')) {
           assert.equal(row.counter, isPoison(row.id as number) ? 0 : 1, `row ${row.id} after the run`)
         }
 
         await db.knex('users').whereIn('id', POISON).update({ bad: false })
         const retry = await cli('retry', '001_count')
         assert.equal(retry.code, 0, output(retry))
-        assert.equal((await runRow(db, '001_count'))?.state, 'done')
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id} after the retry`)
+        assert.equal((await runRow(db.knex, '001_count'))?.state, 'done')
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.counter, 1, `row ${row.id} after the retry`)
 
         const again = await cli('retry', '001_count')
         assert.equal(again.code, 2, output(again))
         const lines = again.stderr.trimEnd().split('\n')
         assert.equal(lines.length, 1, again.stderr)
         assert.match(lines[0]!, /^evolve: .*001_count.*no failed objects/)
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id} after the refused retry`)
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.counter, 1, `row ${row.id} after the refused retry`)
       }))
 
     it('a retry interrupted before its batches ran and started again evolves each failed row once, not twice', () =>
@@ -140,7 +137,7 @@ for (const d of dialects) {
         const cli = (...args: string[]) => runCli([...args, '--db', db.url], { cwd })
         assert.equal((await cli('run')).code, 1)
         assert.deepEqual(
-          (await failureRows(db, '001_count')).map((f) => f.key),
+          (await failureRows(db.knex, '001_count')).map((f) => f.key),
           [137],
         )
         await db.knex('users').where({ id: 137 }).update({ bad: false })
@@ -149,18 +146,19 @@ for (const d of dialects) {
         await writeFiles({ hold: '' }, cwd)
         const first = spawnCli(['retry', '001_count', '--db', db.url], { cwd })
         await waitUntil(
-          async () => (await runRow(db, '001_count'))?.state === 'running' && (await countBatches(db, '001_count', { phase: 'retry' })) > 0,
           'the first retry to queue its batch',
+          async () =>
+            (await runRow(db.knex, '001_count'))?.state === 'running' && (await countBatches(db.knex, '001_count', { phase: 'retry' })) > 0,
         )
         await first.kill('SIGKILL')
         await rm(path.join(cwd, 'hold'))
 
         const second = await cli('retry', '001_count')
         assert.equal(second.code, 0, output(second))
-        assert.equal(await countBatches(db, '001_count', { phase: 'retry' }), 2, 'both retries queued a batch for row 137')
-        assert.equal((await runRow(db, '001_count'))?.state, 'done')
-        for (const row of await rowsOf(db, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
-        assert.deepEqual(await failureRows(db, '001_count'), [])
+        assert.equal(await countBatches(db.knex, '001_count', { phase: 'retry' }), 2, 'both retries queued a batch for row 137')
+        assert.equal((await runRow(db.knex, '001_count'))?.state, 'done')
+        for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.counter, 1, `row ${row.id}`)
+        assert.deepEqual(await failureRows(db.knex, '001_count'), [])
       }))
 
     it('retry refuses a paused run and leaves it paused, and a database without runs gets no tracking tables', () =>
@@ -179,8 +177,9 @@ for (const d of dialects) {
         await writeFiles({ hold: '' }, cwd)
         const first = spawnCli(['retry', '001_count', '--db', db.url], { cwd })
         await waitUntil(
-          async () => (await runRow(db, '001_count'))?.state === 'running' && (await countBatches(db, '001_count', { phase: 'retry' })) > 0,
           'the first retry to queue its batch',
+          async () =>
+            (await runRow(db.knex, '001_count'))?.state === 'running' && (await countBatches(db.knex, '001_count', { phase: 'retry' })) > 0,
         )
         assert.equal((await cli('pause', '001_count')).code, 0)
         await first.kill('SIGKILL')
@@ -188,8 +187,8 @@ for (const d of dialects) {
         const refused = await cli('retry', '001_count')
         assert.equal(refused.code, 2, output(refused))
         assert.equal(refused.stderr.trim(), 'evolve: migration "001_count" is paused: `evolve resume 001_count` first, then retry')
-        assert.equal((await runRow(db, '001_count'))?.state, 'paused')
-        assert.equal(await countBatches(db, '001_count', { phase: 'retry' }), 1, 'nothing more was queued')
+        assert.equal((await runRow(db.knex, '001_count'))?.state, 'paused')
+        assert.equal(await countBatches(db.knex, '001_count', { phase: 'retry' }), 1, 'nothing more was queued')
         assert.equal((await db.knex('users').where({ id: 137 }).first()).counter, 0, 'the failed row was not evolved')
       }))
 
@@ -207,10 +206,10 @@ for (const d of dialects) {
         })
         const run = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', '100'])
         assert.equal(run.code, 1, output(run))
-        const state = await runRow(db, '001_stuck')
+        const state = await runRow(db.knex, '001_stuck')
         assert.equal(state?.state, 'failed')
         assert.match(state?.lastError ?? '', /maxFailures 5/)
-        const failures = await failureRows(db, '001_stuck')
+        const failures = await failureRows(db.knex, '001_stuck')
         assert.ok(
           failures.length >= 5 && failures.length <= 100,
           `${failures.length} failures: the first sweep batch, not all ${COUNT} rows`,
@@ -235,12 +234,12 @@ for (const d of dialects) {
         assert.equal(run.code, 1, output(run))
         // The run's own output says why it stopped, not only the status afterwards.
         assert.match(run.stdout, /001_broken: failed: stopped after \d+ failed objects \(maxFailures 5\)/)
-        const state = await runRow(db, '001_broken')
+        const state = await runRow(db.knex, '001_broken')
         assert.equal(state?.state, 'failed')
         assert.match(state?.lastError ?? '', /maxFailures/)
-        const failures = await failureRows(db, '001_broken')
+        const failures = await failureRows(db.knex, '001_broken')
         assert.ok(failures.length >= maxFailures && failures.length < 2 * maxFailures, `${failures.length} failures recorded`)
-        const status = statusOf(await runCli(['status', '--json', '--db', db.url, '--dir', dir]), '001_broken')
+        const status = await statusJson('001_broken', ['--db', db.url, '--dir', dir])
         assert.equal(status.state, 'failed')
         assert.match(String(status.lastError), /maxFailures/)
         const untouched = await db.knex('users').whereRaw('email <> lower(email)').count({ n: '*' }).first()
@@ -266,7 +265,7 @@ describe('many failed objects', () => {
       })
       const run = await runCli(['run', '--db', db.url, '--dir', dir])
       assert.equal(run.code, 1, output(run))
-      const state = await runRow(db, '001_stuck')
+      const state = await runRow(db.knex, '001_stuck')
       assert.equal(state?.state, 'failed')
       assert.equal(
         state?.lastError,

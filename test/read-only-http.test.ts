@@ -17,7 +17,7 @@ import {
   withReadOnly,
 } from '../lib/index.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
-import { createItems, waitUntil } from './helpers/live-fixtures.ts'
+import { createItems, waitUntil } from './helpers/fixtures.ts'
 
 /** Routes every server has: GET /items (read + banner), POST /items (write), GET /visit (a GET that writes). */
 type Start = (knex: Knex, sw: ReadOnlySwitch) => Promise<{ url: string; close(): Promise<void> }>
@@ -131,7 +131,7 @@ for (const dialect of dialects) {
       try {
         await evolve.readOnly.enable({ tables: ['items'], for: '2s' })
         await waitUntil('the switch on', async () => sw.isReadOnly('items'))
-        await waitUntil('the switch off by expiry', async () => !sw.isReadOnly(), 10_000)
+        await waitUntil('the switch off by expiry', async () => !sw.isReadOnly(), { timeoutMs: 10_000 })
         await insert(db.knex)
       } finally {
         await sw.close()

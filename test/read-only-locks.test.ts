@@ -6,7 +6,7 @@ import knex from 'knex'
 import { openEvolve } from '../lib/index.ts'
 import { spawnCli } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
-import { createItems, waitUntil } from './helpers/live-fixtures.ts'
+import { createItems, waitUntil } from './helpers/fixtures.ts'
 
 const HOLD_MS = 5000
 

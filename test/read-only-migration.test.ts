@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { isReadOnlyError } from '../lib/index.ts'
 import { runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, fresh } from './helpers/databases.ts'
-import { counterHistogram, createItems, doneBatchCount, makeProject, upMigration, waitUntil } from './helpers/live-fixtures.ts'
+import { counterHistogram, countBatches, createItems, makeProject, upMigration, waitUntil } from './helpers/fixtures.ts'
 
 const ROWS = 200
 
@@ -19,7 +19,7 @@ for (const dialect of dialects) {
       const project = await makeProject(db, migration)
       try {
         const run = spawnCli(['run', ...project.flags, '--batch-size', '10'], { cwd: project.dir })
-        await waitUntil('a few batches done', async () => (await doneBatchCount(db.knex, project.name)) >= 3)
+        await waitUntil('a few batches done', async () => (await countBatches(db.knex, project.name, { state: 'done' })) >= 3)
         // The app meanwhile: reads work, writes to the migration's table are refused, other tables are writable.
         assert.equal(Number((await db.knex('items').count({ n: '*' }))[0]!.n), ROWS)
         await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), (err) => isReadOnlyError(err))

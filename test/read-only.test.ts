@@ -8,7 +8,7 @@ import { openEvolve } from '../lib/index.ts'
 import { isReadOnlyError } from '../lib/index.ts'
 import { runCli } from './helpers/cli.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
-import { createItems, waitUntil } from './helpers/live-fixtures.ts'
+import { createItems, waitUntil } from './helpers/fixtures.ts'
 
 /** An app's writes and reads on connections that were all open before read-only was turned on. */
 interface AppConnections {
@@ -62,7 +62,7 @@ for (const dialect of dialects) {
         const app = await appConnections(db)
         await evolve.readOnly.enable({ message: 'Back at 14:00' })
         for (const [i, conn] of app.entries()) {
-          const err = await waitUntil('a refused write', async () => refusal(() => conn.write(100 + i)), 1000, 20)
+          const err = await waitUntil('a refused write', async () => refusal(() => conn.write(100 + i)), { timeoutMs: 1000, everyMs: 20 })
           assert.ok(isReadOnlyError(err), `not a read-only refusal: ${String(err)}`)
           assert.match(String((err as Error).message), /Back at 14:00/)
           if (dialect === 'postgres') assert.equal((err as { code: string }).code, '25006')

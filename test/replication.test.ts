@@ -3,18 +3,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import knex from 'knex'
-import { runCli, spawnCli } from './helpers/cli.ts'
-import type { FreshPostgres } from './helpers/databases.ts'
-import {
-  counterHistogram,
-  createItems,
-  doneBatchCount,
-  makeProject,
-  runRow,
-  setMigration,
-  statusJson,
-  waitUntil,
-} from './helpers/live-fixtures.ts'
+import { runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { type FreshPostgres } from './helpers/databases.ts'
+import { countBatches, counterHistogram, createItems, makeProject, runRow, setMigration, waitUntil } from './helpers/fixtures.ts'
 import { query, replicatedPostgres, type ReplicatedPostgres } from './helpers/replicated-postgres.ts'
 
 const withDatabase = (serverUrl: string, name: string) => Object.assign(new URL(serverUrl), { pathname: `/${name}` }).href
@@ -37,7 +28,7 @@ async function replayLagMs(servers: ReplicatedPostgres): Promise<number> {
 }
 
 const throttleReason = async (db: FreshPostgres, name: string) =>
-  ((await runRow(db.knex, name))?.throttle_reason as string | null | undefined) ?? null
+  ((await runRow(db.knex, name))?.throttleReason as string | null | undefined) ?? null
 
 describe('--max-replication-lag-ms with a streaming replica', () => {
   let servers: ReplicatedPostgres
@@ -62,8 +53,7 @@ describe('--max-replication-lag-ms with a streaming replica', () => {
           await db.knex.raw('CREATE TABLE IF NOT EXISTS app_writes (at timestamptz); INSERT INTO app_writes VALUES (now())')
           return (await replayLagMs(servers)) > 800
         },
-        30_000,
-        100,
+        { everyMs: 100 },
       )
 
       const run = spawnCli(['run', ...project.flags, '--max-replication-lag-ms', '500'])
@@ -73,10 +63,10 @@ describe('--max-replication-lag-ms with a streaming replica', () => {
       })
       assert.match(reason, /^replication lag \d+ ms > 500 ms$/)
       assert.ok(Number(/lag (\d+) ms/.exec(reason)![1]) > 500, reason)
-      const status = await statusJson(project)
+      const status = await statusJson(project.name, project.dbFlags, { cwd: project.dir })
       assert.equal(status.state, 'running')
       assert.match(status.throttled ?? '', /^replication lag/)
-      assert.equal(await doneBatchCount(db.knex, project.name), 0, 'no batch ran while the replica lagged')
+      assert.equal(await countBatches(db.knex, project.name, { state: 'done' }), 0, 'no batch ran while the replica lagged')
       assert.deepEqual(await counterHistogram(db.knex), { 0: rows })
       assert.equal(run.child.exitCode, null, 'the throttled run waits instead of exiting')
 

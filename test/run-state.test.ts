@@ -4,9 +4,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { EvolveUsageError, RUN_TRANSITIONS, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
 import type { EvolveEvents } from '../lib/index.ts'
-import { runCli } from './helpers/cli.ts'
-import { dialects, runnerKnex } from './helpers/databases.ts'
-import { insertChunked, output, statusOf, waitUntil, withDb, writeFiles } from './helpers/fixtures.ts'
+import { output, runCli, statusJson } from './helpers/cli.ts'
+import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
+import { insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
 
 type StateEvent = EvolveEvents['run:state'][0]
 
@@ -116,11 +116,11 @@ for (const d of dialects) {
           evolve.events.on('progress', (p) => ticks.push(p.name))
           const paused = await runCli(['pause', '001_count', '--reason', 'deploy', '--db', db.url, '--dir', dir])
           assert.equal(paused.code, 0, output(paused))
-          const seen = await waitUntil(async () => changes.find((c) => c.to === 'paused'), 'the watcher reports the pause made by the CLI')
+          const seen = await waitUntil('the watcher reports the pause made by the CLI', async () => changes.find((c) => c.to === 'paused'))
           assert.match(seen.by, /.@./, 'the CLI acts as user@host')
           assert.equal(seen.reason, 'deploy')
-          await waitUntil(async () => ticks.includes('001_count'), 'a progress tick for the paused run')
-          const status = statusOf(await runCli(['status', '--json', '--db', db.url, '--dir', dir]), '001_count')
+          await waitUntil('a progress tick for the paused run', async () => ticks.includes('001_count'))
+          const status = await statusJson('001_count', ['--db', db.url, '--dir', dir])
           assert.equal(status.changedBy, seen.by)
           stopWatching()
           handle.stop()

@@ -1,5 +1,8 @@
-// `npm test` entry: provides a PostgreSQL server (DATABASE_URL or a throwaway embedded one),
-// then runs test/**/*.test.ts under node:test. Usage: npm test [-- <file or substring>...]
+// `npm test` entry: runs the unit tests (test/unit, pure logic, no database) first and stops
+// there if one fails; then provides a PostgreSQL server (DATABASE_URL or a throwaway embedded
+// one) and runs the other test/**/*.test.ts under node:test. Either way the last thing printed
+// is the summary of the run that decided the exit code.
+// Usage: npm test [-- <file or substring>...]
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import os from 'node:os'
@@ -30,6 +33,8 @@ function selectFiles(filters: string[]): string[] {
   const asPaths = filters.map((f) => toPosix(path.relative(root, path.resolve(base, f))))
   return all.filter((file) => asPaths.some((p) => file === p || file.startsWith(`${p}/`)) || filters.some((f) => file.includes(toPosix(f))))
 }
+
+const isUnit = (file: string) => file.startsWith('test/unit/')
 
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', ...files]
@@ -68,6 +73,15 @@ async function main(): Promise<number> {
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal)
 
+  // Seconds, not minutes, to learn that the logic itself is broken; no server needed for it.
+  const unitFiles = files.filter(isUnit)
+  const dbFiles = files.filter((file) => !isUnit(file))
+  if (unitFiles.length > 0) {
+    const code = await runTests(unitFiles, process.env)
+    if (interrupted) return 128 + os.constants.signals[interrupted]
+    if (code !== 0 || dbFiles.length === 0) return code
+  }
+
   let url = process.env.DATABASE_URL
   let source = 'DATABASE_URL'
   try {
@@ -86,7 +100,7 @@ async function main(): Promise<number> {
     console.error(`test/run: ${error instanceof Error ? error.message : String(error)}`)
     return 1
   }
-  const code = await runTests(files, { ...process.env, DATABASE_URL: url })
+  const code = await runTests(dbFiles, { ...process.env, DATABASE_URL: url })
   // node --test exits 1 when signalled; report the signal like a shell would.
   return interrupted ? 128 + os.constants.signals[interrupted] : code
 }

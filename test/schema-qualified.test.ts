@@ -2,8 +2,9 @@
 // search_path (a same-named table in public stays untouched).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { runCli } from './helpers/cli.ts'
-import { insertChunked, migrationSource, output, runRow, withDb, writeFiles } from './helpers/fixtures.ts'
+import { output, runCli } from './helpers/cli.ts'
+import { withDb } from './helpers/databases.ts'
+import { insertChunked, migrationSource, runRow, writeFiles } from './helpers/fixtures.ts'
 
 describe('postgres', () => {
   it('a schema-qualified table is validated and every row evolved, in transform and set mode', () =>
@@ -38,8 +39,8 @@ describe('postgres', () => {
         assert.equal(row.email, `user${row.id}@example.com`)
         assert.equal(row.name, `NAME ${row.id}`)
       }
-      assert.equal((await runRow(db, '001_lower'))?.state, 'done')
-      assert.equal((await runRow(db, '002_upper'))?.state, 'done')
+      assert.equal((await runRow(db.knex, '001_lower'))?.state, 'done')
+      assert.equal((await runRow(db.knex, '002_upper'))?.state, 'done')
       assert.deepEqual(await db.knex('items').orderBy('id'), decoy, 'public.items is untouched')
     }))
 })

@@ -5,20 +5,17 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { runCli, spawnCli } from './helpers/cli.ts'
-import { dialects, type FreshDatabase } from './helpers/databases.ts'
+import { output, runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { dialects, type FreshDatabase, withDb } from './helpers/databases.ts'
 import {
   countBatches,
   failureRows,
   insertChunked,
   migrationSource,
-  output,
   rowsOf,
   runRow,
-  statusOf,
   tempDir,
   waitUntil,
-  withDb,
   writeFiles,
 } from './helpers/fixtures.ts'
 
@@ -81,14 +78,11 @@ for (const d of dialects) {
         )
 
         const cli = spawnCli(['run', '--batch-size', '20'], { cwd })
-        await waitUntil(
-          () => db.knex('evolve_runs').where({ name: '001_lower', throttle_reason: 'held by the test' }).first(),
-          'the run to be held',
-        )
-        assert.ok((await countBatches(db, '001_lower', { state: 'done' })) >= 1, 'some batches are done')
+        await waitUntil('the run to be held', async () => (await runRow(db.knex, '001_lower'))?.throttleReason === 'held by the test')
+        assert.ok((await countBatches(db.knex, '001_lower', { state: 'done' })) >= 1, 'some batches are done')
         const [first] = await db.knex('items').where({ id: 2 })
         assert.equal(first.email, newShape(2), 'row 2 was evolved by the scan already')
-        assert.equal((await runRow(db, '001_lower'))?.phase, 'scan', 'the scan is still going')
+        assert.equal((await runRow(db.knex, '001_lower'))?.phase, 'scan', 'the scan is still going')
 
         // An old app instance: row 2 back to the old shape, new old-shape rows in passed ranges
         // (odd ids between the evolved even ones) and one past the end of the table.
@@ -103,15 +97,15 @@ for (const d of dialects) {
         const result = await cli.exited
         assert.equal(result.code, 0, output(result))
 
-        const rows = await rowsOf(db, 'items')
+        const rows = await rowsOf(db.knex, 'items')
         assert.equal(rows.length, count + written.length)
         for (const row of rows) assert.equal(row.email, newShape(row.id as number), `row ${row.id}`)
-        const run = await runRow(db, '001_lower')
+        const run = await runRow(db.knex, '001_lower')
         assert.equal(run?.state, 'done')
         assert.ok(run!.sweepPass >= 1, `sweep pass ${run!.sweepPass}`)
-        assert.ok((await countBatches(db, '001_lower', { phase: 'sweep' })) >= 1, 'sweep batches ran')
+        assert.ok((await countBatches(db.knex, '001_lower', { phase: 'sweep' })) >= 1, 'sweep batches ran')
 
-        const status = statusOf(await runCli(['status', '--json'], { cwd }), '001_lower')
+        const status = await statusJson('001_lower', [], { cwd })
         assert.equal(status.state, 'done')
         assert.equal(status.failed, 0)
       }))
@@ -129,19 +123,19 @@ for (const d of dialects) {
           }`),
         })
 
-        const result = await runCli(['run', '--db', db.url, '--dir', dir], { timeoutMs: 45_000 })
+        const result = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(result.code, 1, output(result))
 
-        const run = await runRow(db, '001_forgetful')
+        const run = await runRow(db.knex, '001_forgetful')
         assert.equal(run?.state, 'failed')
         assert.ok(run!.sweepPass >= 1, 'it swept before giving up')
-        const failures = await failureRows(db, '001_forgetful')
+        const failures = await failureRows(db.knex, '001_forgetful')
         assert.deepEqual(
           failures.map((f) => f.key),
           stuckIds,
         )
         for (const f of failures) assert.match(f.error, /pending/)
-        const rows = await rowsOf(db, 'items')
+        const rows = await rowsOf(db.knex, 'items')
         for (const row of rows) {
           const id = row.id as number
           assert.equal(row.email, stuckIds.includes(id) ? oldShape(id) : newShape(id), `row ${id}`)

@@ -7,23 +7,12 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import { reportAppLatency } from '../lib/index.ts'
-import { spawnCli } from './helpers/cli.ts'
-import { fresh, type Dialect } from './helpers/databases.ts'
-import {
-  batches,
-  counterHistogram,
-  createItems,
-  doneBatchCount,
-  makeProject,
-  runRow,
-  setMigration,
-  statusJson,
-  statusText,
-  waitUntil,
-} from './helpers/live-fixtures.ts'
+import { runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { type Dialect, fresh } from './helpers/databases.ts'
+import { batchRows, countBatches, counterHistogram, createItems, makeProject, runRow, setMigration, waitUntil } from './helpers/fixtures.ts'
 
 const throttleReason = async (knex: Parameters<typeof runRow>[0], name: string) =>
-  ((await runRow(knex, name))?.throttle_reason as string | null | undefined) ?? null
+  ((await runRow(knex, name))?.throttleReason as string | null | undefined) ?? null
 
 async function hookHoldsBackUntilMarkerIsGone(dialect: Dialect, hookAnswer: string, reason: string) {
   const db = await fresh(dialect)
@@ -39,12 +28,15 @@ async function hookHoldsBackUntilMarkerIsGone(dialect: Dialect, hookAnswer: stri
     const run = spawnCli(['run'], { cwd: project.dir })
     await waitUntil(`throttle_reason "${reason}"`, async () => (await throttleReason(db.knex, project.name)) === reason)
 
-    const [json, text] = await Promise.all([statusJson(project), statusText(project)])
+    const [json, text] = await Promise.all([
+      statusJson(project.name, project.dbFlags, { cwd: project.dir }),
+      runCli(['status', ...project.dbFlags], { cwd: project.dir }),
+    ])
     assert.equal(json.state, 'running')
     assert.equal(json.throttled, reason)
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, new RegExp(`running, throttled \\(${reason}\\)`))
-    assert.equal(await doneBatchCount(db.knex, project.name), 0, 'no batch ran while throttled')
+    assert.equal(await countBatches(db.knex, project.name, { state: 'done' }), 0, 'no batch ran while throttled')
     assert.equal(run.child.exitCode, null, 'the throttled run waits instead of exiting')
 
     await unlink(marker)
@@ -70,10 +62,10 @@ describe('a throttle hook in evolve.config.ts', { concurrency: true }, () => {
 })
 
 /** The most rows that finished within any one-second window (t - 1 s, t] of the run. */
-function worstSecond(done: { rows: number; finished_at: number | null }[]): number {
+function worstSecond(done: { rows: number; finishedAt: number | null }[]): number {
   return Math.max(
     ...done.map((b) =>
-      done.filter((o) => o.finished_at! > b.finished_at! - 1000 && o.finished_at! <= b.finished_at!).reduce((s, o) => s + o.rows, 0),
+      done.filter((o) => o.finishedAt! > b.finishedAt! - 1000 && o.finishedAt! <= b.finishedAt!).reduce((s, o) => s + o.rows, 0),
     ),
   )
 }
@@ -106,7 +98,7 @@ async function assertRateBounded(workers: number): Promise<void> {
     await watch
     assert.equal(result.code, 0, result.stderr)
 
-    const done = (await batches(db.knex, project.name)).filter((b) => b.state === 'done')
+    const done = (await batchRows(db.knex, project.name)).filter((b) => b.state === 'done')
     assert.ok(
       done.every((b) => b.rows <= limit),
       `batch rows ${done.map((b) => b.rows).join(',')}`,
@@ -153,9 +145,9 @@ describe('--max-app-latency-ms', { concurrency: true }, () => {
         return r?.includes('app latency') ? r : undefined
       })
       assert.match(reason, /app latency 500 ms > 100 ms/)
-      const json = await statusJson(project)
+      const json = await statusJson(project.name, project.dbFlags, { cwd: project.dir })
       assert.match(json.throttled ?? '', /app latency/)
-      assert.equal(await doneBatchCount(db.knex, project.name), 0, 'no batch ran while the app was slow')
+      assert.equal(await countBatches(db.knex, project.name, { state: 'done' }), 0, 'no batch ran while the app was slow')
       assert.equal(run.child.exitCode, null)
 
       reporting = false
@@ -186,7 +178,7 @@ describe('--max-app-latency-ms', { concurrency: true }, () => {
       })
       assert.match(reason, /^app latency \d+ ms > 100 ms$/)
       assert.ok(Number(/(\d+) ms >/.exec(reason)![1]) >= 300, reason)
-      assert.equal(await doneBatchCount(db.knex, project.name), 0, 'no batch ran while the probe was slow')
+      assert.equal(await countBatches(db.knex, project.name, { state: 'done' }), 0, 'no batch ran while the probe was slow')
       assert.equal(run.child.exitCode, null)
       await run.kill('SIGKILL')
     } finally {

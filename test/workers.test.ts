@@ -3,21 +3,20 @@ import assert from 'node:assert/strict'
 import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { spawnCli, type RunningCli } from './helpers/cli.ts'
+import { type RunningCli, skewedClock, spawnCli } from './helpers/cli.ts'
 import { fresh, type FreshDatabase } from './helpers/databases.ts'
 import {
-  batches,
   type BatchRow,
+  batchRows,
   claimOwners,
   counterHistogram,
   createItems,
   makeProject,
-  skewedClock,
   type Project,
   upMigration,
   waitUntil,
   workerIdsOfPid,
-} from './helpers/live-fixtures.ts'
+} from './helpers/fixtures.ts'
 
 const GATE = 'gate.flag'
 
@@ -33,15 +32,11 @@ async function gatedProject(db: FreshDatabase, afterKey: number, sleepPerBatchMs
 
 /** Worker ids of an `evolve run` process, once it has registered one. */
 function workersOf(db: FreshDatabase, cli: RunningCli): Promise<string[]> {
-  return waitUntil(
-    `workers of pid ${cli.child.pid}`,
-    async () => {
-      if (cli.child.exitCode !== null) throw new Error(`evolve run exited ${cli.child.exitCode}\n${cli.stdout}\n${cli.stderr}`)
-      const ids = await workerIdsOfPid(db.knex, cli.child.pid!)
-      return ids.length > 0 ? ids : undefined
-    },
-    60_000,
-  )
+  return waitUntil(`workers of pid ${cli.child.pid}`, async () => {
+    if (cli.child.exitCode !== null) throw new Error(`evolve run exited ${cli.child.exitCode}\n${cli.stdout}\n${cli.stderr}`)
+    const ids = await workerIdsOfPid(db.knex, cli.child.pid!)
+    return ids.length > 0 ? ids : undefined
+  })
 }
 
 interface GateScenario {
@@ -78,7 +73,7 @@ async function firstAtGateThenLateJoiner(o: {
     await waitUntil('the first process at the gate', async () =>
       (await claimOwners(db.knex, project.name, 20)).some((id) => firstIds.includes(id)),
     )
-    const held = (await batches(db.knex, project.name)).find((x) => x.state === 'claimed' && firstIds.includes(x.owner!))!
+    const held = (await batchRows(db.knex, project.name)).find((x) => x.state === 'claimed' && firstIds.includes(x.owner!))!
     await o.meanwhile?.(db, firstIds)
 
     const late = spawnCli(args)
@@ -103,7 +98,7 @@ async function firstAtGateThenLateJoiner(o: {
 
 /** At the gate: the first process still holds its batch, nobody took it over. */
 async function firstKeepsItsClaim({ db, project, firstIds, held }: GateScenario): Promise<void> {
-  const now = (await batches(db.knex, project.name)).find((x) => x.id === held.id)!
+  const now = (await batchRows(db.knex, project.name)).find((x) => x.id === held.id)!
   assert.equal(now.state, 'claimed')
   assert.ok(firstIds.includes(now.owner!), 'the first worker is alive: its claim stays')
 }
@@ -126,7 +121,7 @@ describe('workers serving one run', { concurrency: 2 }, () => {
           const owners = await claimOwners(db.knex, project.name, 20)
           return [idsA, idsB, idsVictim].every((ids) => owners.some((o) => ids!.includes(o))) ? owners : undefined
         })
-        const victimClaim = (await batches(db.knex, project.name)).find((x) => x.state === 'claimed' && idsVictim.includes(x.owner!))!
+        const victimClaim = (await batchRows(db.knex, project.name)).find((x) => x.state === 'claimed' && idsVictim.includes(x.owner!))!
         assert.ok(held.includes(victimClaim.owner!))
         const killed = await victim.kill('SIGKILL')
         assert.equal(killed.signal, 'SIGKILL')
@@ -137,7 +132,7 @@ describe('workers serving one run', { concurrency: 2 }, () => {
         assert.equal(rb.code, 0, `survivor b: ${rb.stdout}\n${rb.stderr}`)
 
         assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
-        const all = await batches(db.knex, project.name)
+        const all = await batchRows(db.knex, project.name)
         assert.deepEqual(
           all.filter((x) => x.state !== 'done'),
           [],
@@ -188,14 +183,10 @@ describe('workers serving one run', { concurrency: 2 }, () => {
         meanwhile: async (db, [id]) => {
           const before = await waitUntil('the first worker’s lock', () => lockHolder(db, id!))
           await db.knex.raw('SELECT pg_terminate_backend(?)', [before])
-          await waitUntil(
-            'the lock taken again on a new connection',
-            async () => {
-              const pid = await lockHolder(db, id!)
-              return pid !== undefined && pid !== before
-            },
-            10_000,
-          )
+          await waitUntil('the lock taken again on a new connection', async () => {
+            const pid = await lockHolder(db, id!)
+            return pid !== undefined && pid !== before
+          })
         },
         check: firstKeepsItsClaim,
       })
@@ -212,10 +203,10 @@ describe('workers serving one run', { concurrency: 2 }, () => {
       await firstAtGateThenLateJoiner({
         // The first process did two batches and waits at the gate with its third.
         check: async ({ db, project }) => {
-          assert.equal((await batches(db.knex, project.name)).filter((x) => x.state === 'done').length, 2)
+          assert.equal((await batchRows(db.knex, project.name)).filter((x) => x.state === 'done').length, 2)
         },
         afterwards: async ({ db, project, firstIds, lateIds }) => {
-          const done = (await batches(db.knex, project.name)).filter((x) => x.state === 'done')
+          const done = (await batchRows(db.knex, project.name)).filter((x) => x.state === 'done')
           assert.ok(
             done.some((x) => lateIds.includes(x.owner!)),
             'the late process finished some batches',
@@ -243,7 +234,7 @@ describe('workers serving one run', { concurrency: 2 }, () => {
 
         const ids = await workerIdsOfPid(db.knex, run.child.pid!)
         assert.equal(ids.length, 3, 'one process registered three workers')
-        const owners = new Set((await batches(db.knex, project.name)).filter((x) => x.state === 'done').map((x) => x.owner))
+        const owners = new Set((await batchRows(db.knex, project.name)).filter((x) => x.state === 'done').map((x) => x.owner))
         assert.equal(owners.size, 3, `done batches come from ${owners.size} owner(s)`)
         assert.ok([...owners].every((o) => ids.includes(o!)))
         assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
@@ -267,7 +258,7 @@ describe('workers serving one run', { concurrency: 2 }, () => {
         assert.equal(ra.code, 0, `${ra.stdout}\n${ra.stderr}`)
         assert.equal(rb.code, 0, `${rb.stdout}\n${rb.stderr}`)
         assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
-        const all = await batches(db.knex, project.name)
+        const all = await batchRows(db.knex, project.name)
         assert.deepEqual(
           all.filter((x) => x.state !== 'done'),
           [],

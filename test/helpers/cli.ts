@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { after } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const cliPath = path.join(repoRoot, 'cli', 'evolve.js')
@@ -14,7 +14,7 @@ export interface CliOptions {
   env?: Record<string, string>
   /** Written to stdin, which is otherwise empty (like CI). */
   input?: string
-  /** runCli kills the child (SIGKILL) and rejects after this long. Default 60s. */
+  /** runCli kills the child (SIGKILL) and rejects after this long, a hang, not a speed check. Default 180 s. */
   timeoutMs?: number
 }
 
@@ -35,6 +35,8 @@ export interface RunningCli {
   waitFor(pattern: string | RegExp, timeoutMs?: number): Promise<void>
   /** Sends the signal (default SIGKILL) and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<CliResult>
+  /** The arguments and the output so far, for failure messages. */
+  describe(): string
 }
 
 // A test that fails before killing its CLI would leave the child's pipes holding the test
@@ -97,7 +99,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
       return stderr
     },
     exited,
-    waitFor(pattern, timeoutMs = 30_000) {
+    waitFor(pattern, timeoutMs = 120_000) {
       const matches = () =>
         typeof pattern === 'string' ? stdout.includes(pattern) || stderr.includes(pattern) : pattern.test(stdout) || pattern.test(stderr)
       return new Promise<void>((resolve, reject) => {
@@ -120,6 +122,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
       child.kill(signal)
       return exited
     },
+    describe,
   }
 
   function describe() {
@@ -127,14 +130,13 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
   }
 }
 
-export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 60_000
-  const cli = spawnCli(args, opts)
+/** Waits for a spawned CLI to exit; kills it (SIGKILL) and fails if it takes longer than timeoutMs (a hang, not a speed check). */
+export async function exitOf(cli: RunningCli, timeoutMs = 180_000): Promise<CliResult> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       cli.child.kill('SIGKILL')
-      reject(new Error(`evolve ${args.join(' ')} timed out after ${timeoutMs}ms\nstdout:\n${cli.stdout}\nstderr:\n${cli.stderr}`))
+      reject(new Error(`evolve did not exit within ${timeoutMs}ms\n${cli.describe()}`))
     }, timeoutMs)
   })
   try {
@@ -142,4 +144,69 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Runs the CLI to its end; see CliOptions.timeoutMs. */
+export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return exitOf(spawnCli(args, opts), opts.timeoutMs)
+}
+
+/** Assertion message with the CLI's output, for when an exit code is not the expected one. */
+export function output(result: CliResult): string {
+  return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+}
+
+/** One entry of `evolve status --json`: the fields tests read, typed, and the rest. */
+export interface StatusEntry {
+  name: string
+  state: string
+  done: number
+  failed: number
+  remaining: number | null
+  total: number | null
+  batchSize: number | null
+  retries: number
+  throttled: string | null
+  workers: number
+  rowsPerSecond: number | null
+  etaSeconds: number | null
+  startedAt: string | null
+  finishedAt: string | null
+  lastError?: string | null
+  [field: string]: unknown
+}
+
+/** Runs `evolve <args> --json`, fails with its output unless it exits 0, and parses stdout. */
+async function json<T>(args: string[], opts: CliOptions): Promise<T> {
+  const result = await runCli([...args, '--json'], opts)
+  if (result.code !== 0) throw new Error(`evolve ${args.join(' ')} --json failed\n${output(result)}`)
+  return JSON.parse(result.stdout) as T
+}
+
+/**
+ * The `evolve status --json` entry of migration `name`; `flags` are the global flags
+ * (e.g. `['--db', url, '--dir', dir]`, or none with a config file in opts.cwd).
+ */
+export async function statusJson(name: string, flags: string[], opts: CliOptions = {}): Promise<StatusEntry> {
+  const entries = await json<StatusEntry[]>(['status', ...flags], opts)
+  const entry = entries.find((e) => e.name === name)
+  if (!entry) throw new Error(`status --json has no entry for ${name}: ${JSON.stringify(entries)}`)
+  return entry
+}
+
+export interface FailureEntry {
+  key: unknown
+  error: string
+  attempts: number
+}
+
+/** `evolve failures <name> --json`, parsed. */
+export async function failuresJson(name: string, flags: string[], opts: CliOptions = {}): Promise<FailureEntry[]> {
+  return json<FailureEntry[]>(['failures', name, ...flags], opts)
+}
+
+/** Environment for a CLI process whose clock (Date.now) runs `skewMs` off, like a host with a skewed clock. */
+export function skewedClock(skewMs: number): Record<string, string> {
+  const preload = pathToFileURL(path.join(import.meta.dirname, 'skewed-clock.mjs')).href
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`, EVK_CLOCK_SKEW_MS: String(skewMs) }
 }

@@ -110,3 +110,13 @@ export function runnerKnex(db: FreshDatabase): Knex {
     ? knex({ client: 'pg', connection: db.url, pool: { min: 0, max: 5 } })
     : knex({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true })
 }
+
+/** A fresh database for the duration of `fn`, dropped afterwards even if `fn` throws. */
+export async function withDb<T>(dialect: Dialect, fn: (db: FreshDatabase) => Promise<T>): Promise<T> {
+  const db = await fresh(dialect)
+  try {
+    return await fn(db)
+  } finally {
+    await db.drop()
+  }
+}
