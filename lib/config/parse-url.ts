@@ -13,10 +13,20 @@ export function parseDatabaseUrl(url: string, cwd: string, source: string): { cl
   throw usage('E_BAD_URL', `${source} "${redact(url)}" is not a database URL: use postgres://user:password@host:5432/db or sqlite:<path>`)
 }
 
-/** Connection strings carry passwords; never print one. */
+/**
+ * Connection strings carry passwords; never print one. The password runs from the first ":"
+ * of the authority to its last "@" (a raw "@" or "/" in a password is common), and a
+ * `password=` query parameter is hidden too.
+ */
 export function redact(url: string): string {
-  // With a scheme (postgres://u:p@h) or without one (u:p@h/db, a URL typed without it).
-  return url.replace(/(^|\/\/)([^:/@]+):[^@/]*@/, '$1$2:***@')
+  const [, scheme = '', tail = ''] = /^([a-z][a-z0-9+.-]*:\/\/)?(.*)$/is.exec(url) ?? []
+  const q = tail.indexOf('?')
+  let rest = q >= 0 ? tail.slice(0, q) : tail
+  const query = q >= 0 ? tail.slice(q).replace(/([?&]password=)[^&]*/gi, '$1***') : ''
+  const at = rest.lastIndexOf('@')
+  const colon = rest.indexOf(':')
+  if (at >= 0 && colon >= 0 && colon < at) rest = `${rest.slice(0, colon)}:***${rest.slice(at)}`
+  return scheme + rest + query
 }
 
 /** A URL with its password left out, for files likely to be committed. */

@@ -88,8 +88,8 @@ describe('the adaptive batch size', () => {
     )
   })
 
-  it('has defaults that let a batch take 50 ms between 10 and 20000 rows', () => {
-    assert.deepEqual(PACING_DEFAULTS, { targetBatchMs: 50, minBatchSize: 10, maxBatchSize: 20_000 })
+  it('has defaults that let a batch take 50 ms between 10 and 20000 rows and 32 MiB', () => {
+    assert.deepEqual(PACING_DEFAULTS, { targetBatchMs: 50, minBatchSize: 10, maxBatchSize: 20_000, maxBatchBytes: 32 * 1024 * 1024 })
   })
 })
 

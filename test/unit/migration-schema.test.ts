@@ -49,6 +49,7 @@ describe('a valid migration definition', () => {
         maxAttempts: 50,
         maxFailures: 100,
         sweeps: 3,
+        readOnly: false,
       },
     )
     assert.equal(migration.transform, transform)
@@ -84,12 +85,15 @@ describe('a valid migration definition', () => {
 
 describe('a migration definition of the wrong shape', () => {
   it('without a default export says so, and how to keep knex schema migrations apart', () => {
-    assertRejected(undefined, /must be defineMigration\(\{\.\.\.\}\); found no default export \(a knex schema migration\? .*--dir/)
+    assertRejected(
+      undefined,
+      /must be defineMigration\(\{\.\.\.\}\); found no default export; a helper module\? start its file name with "_".*a knex schema migration\? .*--dir/,
+    )
   })
 
   it('that is not an object names what it found', () => {
-    assertRejected('users', /must be defineMigration\(\{\.\.\.\}\); found string$/)
-    assertRejected(42, /found number$/)
+    assertRejected('users', /must be defineMigration\(\{\.\.\.\}\); found string; a helper module\?/)
+    assertRejected(42, /found number; /)
   })
 
   it('without a table says the table is required', () => {
@@ -99,7 +103,7 @@ describe('a migration definition of the wrong shape', () => {
   it('with a misspelt option names it and lists the allowed ones', () => {
     assertRejected(
       { table: 'users', transfrom: transform },
-      /unknown option "transfrom" \(allowed: description, table, key, pending, transform, set, up, batchSize,/,
+      /unknown option "transfrom" \(allowed: description, table, key, columns, pending, transform, set, up, batchSize,/,
     )
   })
 
