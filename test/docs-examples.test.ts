@@ -72,7 +72,11 @@ describe('The code examples of README.md and docs/', () => {
     const commands = examples.filter((e) => e.lang === 'sh' && (e.mode === 'cli' || e.mode === 'run'))
     const help = new Map<string, Promise<string>>()
     const helpOf = (verb: string) => {
-      if (!help.has(verb)) help.set(verb, exec(process.execPath, [cliPath, ...(verb ? [verb] : []), '--help']).then((r) => r.stdout))
+      if (!help.has(verb))
+        help.set(
+          verb,
+          exec(process.execPath, [cliPath, ...(verb ? [verb] : []), '--help']).then((r) => r.stdout),
+        )
       return help.get(verb)!
     }
     const global = await helpOf('')

@@ -49,7 +49,12 @@ export const SEEDED_USERS = 2000
  */
 export async function runnableProject(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
   const dir = await scratchProject('evk-docs-run-', {
-    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowImportingTsExtensions: true, paths: { evolvekit: [libraryEntry] } },
+    compilerOptions: {
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      allowImportingTsExtensions: true,
+      paths: { evolvekit: [libraryEntry] },
+    },
   })
   const db = new Database(path.join(dir, 'app.db'))
   db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT)')
