@@ -1,5 +1,5 @@
-// Finds the code examples in Markdown files and how each is to be tested (see docs/README-draft.md,
-// "Examples in these docs are tested", for the markers an author writes).
+// Finds the code examples in Markdown files and how each is to be tested (docs/doc-examples.md
+// lists the markers an author writes).
 import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 
