@@ -71,16 +71,22 @@ describe('The code examples of README.md and docs/', () => {
   it('every evolve command in an sh example names a real command and real flags', async () => {
     const commands = examples.filter((e) => e.lang === 'sh' && (e.mode === 'cli' || e.mode === 'run'))
     const help = new Map<string, Promise<string>>()
-    const helpOf = (verb: string) => {
-      if (!help.has(verb))
+    // `path`: the command words, e.g. [] for evolve itself, ['readonly', 'on'] for a subcommand.
+    const helpOf = (path: string[]) => {
+      const key = path.join(' ')
+      if (!help.has(key))
         help.set(
-          verb,
-          exec(process.execPath, [cliPath, ...(verb ? [verb] : []), '--help']).then((r) => r.stdout),
+          key,
+          exec(process.execPath, [cliPath, ...path, '--help']).then((r) => r.stdout),
         )
-      return help.get(verb)!
+      return help.get(key)!
     }
-    const global = await helpOf('')
-    const verbs = new Set([...global.slice(global.indexOf('Commands:')).matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!))
+    const commandsOf = (text: string) =>
+      new Set(
+        text.includes('Commands:') ? [...text.slice(text.indexOf('Commands:')).matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!) : [],
+      )
+    const global = await helpOf([])
+    const verbs = commandsOf(global)
     const wrong: string[] = []
     for (const e of commands) {
       for (const words of evolveCommands(e.code)) {
@@ -91,7 +97,9 @@ describe('The code examples of README.md and docs/', () => {
           wrong.push(`${e.doc}: \`evolve ${words.join(' ')}\`: no command "${verb}" (the CLI has: ${[...verbs].join(', ')})`)
           continue
         }
-        const known = global + (verb ? await helpOf(verb) : '')
+        let known = global + (verb ? await helpOf([verb]) : '')
+        // A command with subcommands (`evolve readonly on`): its flags are the subcommand's.
+        if (verb && args[1] && commandsOf(await helpOf([verb])).has(args[1])) known += await helpOf([verb, args[1]])
         for (const flag of words.filter((w) => w.startsWith('--')).map((w) => w.split('=')[0]!)) {
           if (!known.includes(flag)) wrong.push(`${e.doc}: \`evolve ${words.join(' ')}\`: ${verb || 'evolve'} has no flag ${flag}`)
         }
