@@ -53,6 +53,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
   for (const r of facts.runs ?? []) if (r.state !== 'done') s.problems.push(`${r.name} ended ${r.state}`)
   if (facts.runs && facts.kill && !facts.kill.takenOver) s.problems.push(`the resumed run did not take over batch ${facts.kill.batch}`)
   if (s.appErrors > 0) s.problems.push(`the app met ${s.appErrors} errors: ${app!.errorSamples.join('; ')}`)
+  if (facts.outOfShape && s.writesRefused === 0) s.problems.push('no write was refused during read-only: the read-only step showed nothing')
   if (s.writesNeverAccepted > 0) s.problems.push(`${s.writesNeverAccepted} refused writes were never accepted`)
   if (s.writesLost > 0) s.problems.push(`${s.writesLost} accepted writes are not in the database`)
   if (s.rowsEvolvedTwice > 0) s.problems.push(`rows evolved twice: ${JSON.stringify(facts.evolvedTwice)}`)
@@ -73,7 +74,7 @@ export function summaryLines(s: Summary): string[] {
     `  app requests served: ${s.requestsServed} (conflicts the app retried: ${s.conflictsRetriedByApp})`,
     s.appLatencyMs ? `  app latency: p50 ${s.appLatencyMs.p50} ms, p99 ${s.appLatencyMs.p99} ms, max ${s.appLatencyMs.max} ms` : '',
     `  app errors: ${zero(s.appErrors)}`,
-    `  writes refused during read-only: ${s.writesRefused}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
+    `  writes refused during read-only: ${s.writesRefused}${s.writesRefused === 0 ? '   <-- must be more than 0' : ''}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
     `  writes lost: ${zero(s.writesLost)}`,
     `  rows evolved twice: ${zero(s.rowsEvolvedTwice)}`,
     `  rows left in the old shape: ${zero(s.rowsOutOfShape)}`,
