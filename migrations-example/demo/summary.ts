@@ -9,6 +9,8 @@ export interface Summary {
   appLatencyMs: { p50: number; p99: number; max: number } | null
   appErrors: number
   conflictsRetriedByApp: number
+  /** The `mode: 'readonly'` run: the banner the app showed, and the writes refused while it ran. */
+  readOnly: { migration: string; banner: string; refused: number; retriedOk: number } | null
   writesRefused: number
   writesRetriedOk: number
   writesNeverAccepted: number
@@ -40,6 +42,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
     appLatencyMs: app?.latencyMs ?? null,
     appErrors: app?.errors ?? 0,
     conflictsRetriedByApp: app?.conflictsRetried ?? 0,
+    readOnly: facts.readOnly ?? null,
     writesRefused: app?.writesRefused ?? 0,
     writesRetriedOk: app?.writesRetriedOk ?? 0,
     writesNeverAccepted: app?.writesWaiting ?? 0,
@@ -74,6 +77,7 @@ export function summaryLines(s: Summary): string[] {
     `  app requests served: ${s.requestsServed} (conflicts the app retried: ${s.conflictsRetriedByApp})`,
     s.appLatencyMs ? `  app latency: p50 ${s.appLatencyMs.p50} ms, p99 ${s.appLatencyMs.p99} ms, max ${s.appLatencyMs.max} ms` : '',
     `  app errors: ${zero(s.appErrors)}`,
+    s.readOnly ? `  read-only     during ${s.readOnly.migration}: the app's banner said "${s.readOnly.banner}"` : '',
     `  writes refused during read-only: ${s.writesRefused}${s.writesRefused === 0 ? '   <-- must be more than 0' : ''}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
     `  writes lost: ${zero(s.writesLost)}`,
     `  rows evolved twice: ${zero(s.rowsEvolvedTwice)}`,
