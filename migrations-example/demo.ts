@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: a live app keeps serving while evolvekit changes the shape of its data
- * underneath it; the runner is killed with SIGKILL half-way and resumed; the schema change
- * that needs the new shape waits for the completion gate. Ends with a summary whose
- * must-be-0 figures decide the exit code.
+ * underneath it; the runner is killed with SIGKILL half-way and resumed; a `mode: 'readonly'`
+ * migration makes the app read-only for one table (its writes refused and retried after); the
+ * schema change that needs the new shape waits for the completion gate. Ends with a summary
+ * whose must-be-0 figures (and writes refused during read-only, which must not be 0) decide
+ * the exit code.
  *
  *   npm run demo [-- --rows N] [--rate R] [--db postgres://…] [--workdir DIR] [--json]
  *

@@ -16,7 +16,7 @@ import { Traffic } from '../migrations-example/app/traffic.ts'
 import type { Summary } from '../migrations-example/demo/summary.ts'
 
 const ROWS = 3000
-const MIGRATIONS = 5
+const MIGRATIONS = 6
 
 interface DemoResult {
   code: number | null
@@ -73,6 +73,13 @@ function assertDemoSucceeded(result: DemoResult): Summary {
     summary.killedAt.done > 0 && summary.killedAt.done < summary.killedAt.of,
     `killed mid-migration: ${JSON.stringify(summary.killedAt)}`,
   )
+  // Read-only: the app's writes met the database's refusal, were kept and all accepted later.
+  assert.ok(summary.writesRefused > 0, 'writes were refused while the read-only migration ran')
+  assert.equal(summary.writesRetriedOk, summary.writesRefused, 'every refused write was retried and accepted')
+  assert.ok(summary.readOnly, 'the read-only step ran')
+  assert.ok(summary.readOnly.refused > 0 && summary.readOnly.retriedOk === summary.readOnly.refused, JSON.stringify(summary.readOnly))
+  assert.match(summary.readOnly.banner, new RegExp(`^Maintenance: "${summary.readOnly.migration}" is changing documents`))
+  assert.match(result.stdout, /the database refused \d+ writes: read-only: Maintenance: /)
   // Off a TTY: plain lines, no colours or cursor movement.
   assert.doesNotMatch(result.stdout, /\x1b\[/) // eslint-disable-line no-control-regex
   assert.match(result.stdout, /^ {2}writes lost: 0$/m)

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex'
 import { catalogEntry } from './catalog.ts'
 import type { Ledger } from './ledger.ts'
+import { freeSlugs } from './slugs.ts'
 import { type AppVersion, commentRow, documentRow, userRow } from './shapes.ts'
 
 export interface AppState {
@@ -114,7 +115,13 @@ export const REQUESTS: AppRequest[] = [
           const row = documentRow(i, authorId, version)
           const id = await app.knex.transaction(async (trx) => {
             const id = await insertId(trx('documents').insert(row))
-            if (version === 'v2') await trx('search_entries').insert(catalogEntry({ id, ...row }))
+            if (version === 'v2') {
+              // v2 gives the document its URL slug, from the namespace the slug migration fills. After
+              // the insert, so the transaction holds SQLite's write lock before it reads the slugs taken.
+              const [slug] = await freeSlugs(trx, [row.title])
+              await trx('documents').where({ id }).update({ slug })
+              await trx('search_entries').insert(catalogEntry({ id, ...row }))
+            }
             return id
           })
           app.ledger.inserted.documents.push(id)

@@ -28,6 +28,7 @@ export async function createSchema(knex: Knex): Promise<void> {
     t.text('body').notNullable()
     t.string('status').notNullable() // v1 wrote free-form values ('Published ', 'DRAFT', 'live'…)
     t.integer('comment_count').notNullable().defaultTo(0) // v2: denormalised, maintained by v2 on every comment
+    t.string('slug').unique() // v2: the document's permanent URL name, handed out by a `mode: 'readonly'` migration
   })
   await knex.schema.createTable('comments', (t) => {
     t.increments('id').primary()

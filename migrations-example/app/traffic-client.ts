@@ -9,6 +9,8 @@ const ENTRY = fileURLToPath(new URL('./traffic-process.js', import.meta.url))
 
 export interface TrafficProcess {
   child: ChildProcess
+  /** The read-only banners the app showed, in order: the operator's message, or null once it went off. */
+  banners: (string | null)[]
   report(): Promise<TrafficReport>
   /** Resolves once the app serves `version` and no request of the old version is in flight. */
   deploy(version: AppVersion): Promise<TrafficReport>
@@ -20,19 +22,21 @@ type Message =
   | { type: 'ready' }
   | { type: 'report'; report: TrafficReport }
   | { type: 'deployed'; report: TrafficReport }
+  | { type: 'banner'; message: string | null }
   | { type: 'final'; report: TrafficReport; ledger: Ledger }
 
 export interface TrafficStart {
   db: string
   rate: number
-  /** A module exporting `isReadOnlyError(err)`, for the read-only step. */
-  refusalModule?: string
 }
 
 export async function startTraffic(options: TrafficStart): Promise<TrafficProcess> {
   const args = ['--db', options.db, '--rate', String(options.rate)]
-  if (options.refusalModule) args.push('--refusal-module', options.refusalModule)
   const child = fork(ENTRY, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const banners: (string | null)[] = []
+  child.on('message', (m: Message) => {
+    if (m.type === 'banner') banners.push(m.message)
+  })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const next = <T extends Message['type']>(type: T) =>
     new Promise<Extract<Message, { type: T }>>((resolve, reject) => {
@@ -47,6 +51,7 @@ export async function startTraffic(options: TrafficStart): Promise<TrafficProces
   await next('ready')
   return {
     child,
+    banners,
     async report() {
       const answer = next('report')
       child.send({ type: 'report' })

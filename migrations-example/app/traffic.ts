@@ -1,6 +1,7 @@
 // The simulated users: requests at a steady rate, counted honestly. A write the database
 // refuses (read-only) waits and is submitted again; a conflict is retried at once, as an
 // app's data layer would; anything else is an error.
+import { isReadOnlyError } from 'evolvekit'
 import type { Knex } from 'knex'
 import { type Ledger, emptyLedger } from './ledger.ts'
 import { type AppRequest, type AppState, type Attempt, REQUESTS } from './requests.ts'
@@ -12,8 +13,8 @@ export interface TrafficOptions {
   rate: number
   /**
    * Whether an error is the database refusing writes (read-only). Such writes are kept and
-   * submitted again every `retryEveryMs` until accepted. The read-only switch will provide
-   * `isReadOnlyError`; until then nothing is refused.
+   * submitted again every `retryEveryMs` until accepted. Default: evolvekit's `isReadOnlyError`
+   * (SQLSTATE 25006 on PostgreSQL, the read-only guard's ABORT on SQLite).
    */
   isWriteRefused?: (err: unknown) => boolean
   retryEveryMs?: number
@@ -36,6 +37,8 @@ export interface TrafficReport {
   writesRetriedOk: number
   /** Refused writes still waiting for their next try. */
   writesWaiting: number
+  /** What the database answered the last refused write, or null. */
+  lastRefusal: string | null
   /** Per request name, how many completed. */
   byRequest: Record<string, number>
   latencyMs: { p50: number; p99: number; max: number }
@@ -48,6 +51,7 @@ export class Traffic {
   private readonly app: AppState
   private readonly counts = { served: 0, reads: 0, writes: 0, errors: 0, conflictsRetried: 0, writesRefused: 0, writesRetriedOk: 0 }
   private readonly errorSamples: string[] = []
+  private lastRefusal: string | null = null
   private readonly byRequest: Record<string, number> = {}
   private readonly latencies: number[] = []
   private readonly inFlight = new Set<Promise<void>>()
@@ -95,6 +99,7 @@ export class Traffic {
       ...this.counts,
       errorSamples: [...this.errorSamples],
       writesWaiting: this.waiting.length,
+      lastRefusal: this.lastRefusal,
       byRequest: { ...this.byRequest },
       latencyMs: { p50: at(0.5), p99: at(0.99), max: at(1) },
     }
@@ -159,7 +164,10 @@ export class Traffic {
         this.byRequest[request.name] = (this.byRequest[request.name] ?? 0) + 1
         return 'ok'
       } catch (err) {
-        if (request.write && this.options.isWriteRefused?.(err)) return 'refused'
+        if (request.write && (this.options.isWriteRefused ?? isReadOnlyError)(err)) {
+          this.lastRefusal = (err as Error).message
+          return 'refused'
+        }
         if (tries < 5 && CONFLICT.test(String((err as { code?: unknown }).code))) {
           this.counts.conflictsRetried++
           await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** tries))

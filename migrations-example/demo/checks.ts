@@ -29,5 +29,6 @@ export async function outOfShape(knex: Knex): Promise<Record<string, number>> {
     'documents with a non-canonical status': await count(knex('documents').whereNotIn('status', [...STATUSES])),
     'documents whose comment_count is wrong': await count(wrongCounts),
     'documents whose catalog entry is missing or stale': staleCatalog,
+    'documents without a slug': await count(knex('documents').whereNull('slug')),
   }
 }

@@ -29,6 +29,8 @@ export interface Facts {
   kill?: { migration: string; batch: number | null; doneAtKill: number; pending: number; takenOver: boolean }
   /** What `assertDone` said while the killed migration was unfinished. */
   gateHeld?: string
+  /** The read-only run: the banner the app showed, writes refused meanwhile and, of those, accepted after. */
+  readOnly?: { migration: string; banner: string; refused: number; retriedOk: number }
   schemaChanged?: boolean
   runs?: StatusEntry[]
   app?: TrafficReport

@@ -105,8 +105,48 @@ const deployV2: Step = {
   },
 }
 
-// #9: the read-only step goes here — flip read-only for the migration that needs it, show
-// the app's writes refused (counted as writesRefused) and retried once it is flipped back.
+/** The migration that needs the app read-only while it runs (`mode: 'readonly'`). */
+const READ_ONLY_MIGRATION = '20260106000000_rekey-document-slugs'
+/** The read-only run is throttled to last about this long, so the app's traffic meets it. */
+const READ_ONLY_SECONDS = 4
+
+const readOnly: Step = {
+  title: `$ evolve run ${READ_ONLY_MIGRATION}   (mode: 'readonly': the app's writes to documents are refused meanwhile)`,
+  async run(ctx) {
+    const name = READ_ONLY_MIGRATION
+    const app = ctx.app!
+    const before = await app.report()
+    const seen = app.banners.length
+    // At full speed the run is over before a user clicks twice; throttled, it lasts a few seconds
+    // (a real one lasts as long as it must: that is the outage its read-only mode buys).
+    const rowsPerSecond = String(Math.ceil((ctx.facts.planned?.[name] ?? ctx.rows) / READ_ONLY_SECONDS))
+    const watcher = new RunWatcher(ctx.say)
+    const { code } = await evolve(ctx.db, ['run', name, '--log-format', 'json', '--max-rows-per-second', rowsPerSecond], watcher.line)
+      .exited
+    if (code !== 0) throw new Error(`evolve run ${name} exited with ${code}`)
+    const during = await app.report()
+    const refused = during.writesRefused - before.writesRefused
+    const banner = app.banners.slice(seen).find((b) => b !== null)
+    if (refused === 0) throw new Error('no write of the app met read-only: give --rate a larger number')
+    if (banner === undefined) throw new Error("the app's read-only switch never showed the banner")
+    ctx.say(`  the app's banner (createReadOnlySwitch): "${banner}"`)
+    ctx.say(`  the database refused ${refused} writes: ${refusalText(during.lastRefusal)}`)
+    ctx.say(`  reads went on: ${during.reads - before.reads} served while the run lasted`)
+    // Read-only is off again (the runner turned it off when the run was done): the app's retries get through.
+    await waitUntil('the refused writes to be accepted', async () => (await app.report()).writesWaiting === 0)
+    await waitUntil('the app to take its banner down', async () => app.banners.at(-1) === null)
+    const after = await app.report()
+    ctx.facts.readOnly = { migration: name, banner, refused, retriedOk: after.writesRetriedOk - before.writesRetriedOk }
+    ctx.say(`  read-only is off: the app retried them, ${after.writesWaiting} still waiting; the banner is gone`)
+  },
+}
+
+/** The database's words without the SQL knex puts in front of them on PostgreSQL. */
+function refusalText(message: string | null): string {
+  const at = message?.indexOf('read-only:') ?? -1
+  return at < 0 ? String(message) : message!.slice(at)
+}
+
 // #10: the snapshot step goes here — run the `mode: 'snapshot'` migration and swap it in.
 
 const resume: Step = {
@@ -153,4 +193,17 @@ const check: Step = {
   },
 }
 
-export const STEPS: Step[] = [freshDatabase, appV1, plan, runAndKill, gateHolds, deployV2, resume, gatePasses, stopApp, check]
+export const STEPS: Step[] = [
+  freshDatabase,
+  appV1,
+  plan,
+  runAndKill,
+  gateHolds,
+  deployV2,
+  readOnly,
+  // #10: snapshot,
+  resume,
+  gatePasses,
+  stopApp,
+  check,
+]

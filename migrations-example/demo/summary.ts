@@ -9,6 +9,8 @@ export interface Summary {
   appLatencyMs: { p50: number; p99: number; max: number } | null
   appErrors: number
   conflictsRetriedByApp: number
+  /** The `mode: 'readonly'` run: the banner the app showed, and the writes refused while it ran. */
+  readOnly: { migration: string; banner: string; refused: number; retriedOk: number } | null
   writesRefused: number
   writesRetriedOk: number
   writesNeverAccepted: number
@@ -40,6 +42,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
     appLatencyMs: app?.latencyMs ?? null,
     appErrors: app?.errors ?? 0,
     conflictsRetriedByApp: app?.conflictsRetried ?? 0,
+    readOnly: facts.readOnly ?? null,
     writesRefused: app?.writesRefused ?? 0,
     writesRetriedOk: app?.writesRetriedOk ?? 0,
     writesNeverAccepted: app?.writesWaiting ?? 0,
@@ -53,6 +56,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
   for (const r of facts.runs ?? []) if (r.state !== 'done') s.problems.push(`${r.name} ended ${r.state}`)
   if (facts.runs && facts.kill && !facts.kill.takenOver) s.problems.push(`the resumed run did not take over batch ${facts.kill.batch}`)
   if (s.appErrors > 0) s.problems.push(`the app met ${s.appErrors} errors: ${app!.errorSamples.join('; ')}`)
+  if (facts.outOfShape && s.writesRefused === 0) s.problems.push('no write was refused during read-only: the read-only step showed nothing')
   if (s.writesNeverAccepted > 0) s.problems.push(`${s.writesNeverAccepted} refused writes were never accepted`)
   if (s.writesLost > 0) s.problems.push(`${s.writesLost} accepted writes are not in the database`)
   if (s.rowsEvolvedTwice > 0) s.problems.push(`rows evolved twice: ${JSON.stringify(facts.evolvedTwice)}`)
@@ -73,7 +77,8 @@ export function summaryLines(s: Summary): string[] {
     `  app requests served: ${s.requestsServed} (conflicts the app retried: ${s.conflictsRetriedByApp})`,
     s.appLatencyMs ? `  app latency: p50 ${s.appLatencyMs.p50} ms, p99 ${s.appLatencyMs.p99} ms, max ${s.appLatencyMs.max} ms` : '',
     `  app errors: ${zero(s.appErrors)}`,
-    `  writes refused during read-only: ${s.writesRefused}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
+    s.readOnly ? `  read-only     during ${s.readOnly.migration}: the app's banner said "${s.readOnly.banner}"` : '',
+    `  writes refused during read-only: ${s.writesRefused}${s.writesRefused === 0 ? '   <-- must be more than 0' : ''}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
     `  writes lost: ${zero(s.writesLost)}`,
     `  rows evolved twice: ${zero(s.rowsEvolvedTwice)}`,
     `  rows left in the old shape: ${zero(s.rowsOutOfShape)}`,
