@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import knex from 'knex'
 import { openEvolve } from '../lib/index.ts'
 import { isReadOnlyError } from '../lib/index.ts'
+import { withWriteBypass } from '../lib/core/read-only.ts'
 import { runCli } from './helpers/cli.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
 import { createItems, waitUntil } from './helpers/fixtures.ts'
@@ -80,6 +81,30 @@ for (const dialect of dialects) {
         for (const [i, conn] of app.entries()) await conn.write(200 + i)
         assert.equal(await app[0]!.count(), 14)
         for (const conn of app) await conn.close()
+      } finally {
+        await db.drop()
+      }
+    })
+
+    it('refuses UPDATE, DELETE (and TRUNCATE on PostgreSQL) too, while a bypass transaction still writes and the app is refused meanwhile', async () => {
+      const db = await fresh(dialect)
+      const evolve = await openEvolve({ knex: db.knex, by: 'test' })
+      try {
+        await createItems(db.knex, 5)
+        await evolve.readOnly.enable({ message: 'maintenance', tables: ['items'] })
+        const writes = [
+          () => db.knex('items').where({ id: 1 }).update({ counter: 9 }),
+          () => db.knex('items').where({ id: 2 }).delete(),
+          ...(dialect === 'postgres' ? [() => db.knex.raw('TRUNCATE items')] : []),
+        ]
+        for (const write of writes) assert.ok(isReadOnlyError(await refusal(async () => void (await write()))))
+        // The runner's way through: inside it, the write lands; outside it, the same write is refused.
+        await withWriteBypass(db.knex, async (trx) => void (await trx('items').where({ id: 3 }).update({ counter: 7 })))
+        assert.equal(Number((await db.knex('items').where({ id: 3 }).first()).counter), 7)
+        assert.ok(isReadOnlyError(await refusal(async () => void (await db.knex('items').where({ id: 3 }).update({ counter: 8 })))))
+        assert.equal(Number((await db.knex('items').count({ n: '*' }))[0]!.n), 5, 'nothing deleted or truncated')
+        await evolve.readOnly.disable()
+        await db.knex('items').where({ id: 1 }).update({ counter: 9 })
       } finally {
         await db.drop()
       }
