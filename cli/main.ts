@@ -4,6 +4,7 @@ import { registerFailures } from './commands/failures.ts'
 import { registerPlan } from './commands/plan.ts'
 import { registerRun } from './commands/run.ts'
 import { registerScaffold } from './commands/scaffold.ts'
+import { registerSnapshot } from './commands/snapshot.ts'
 import { registerStatus } from './commands/status.ts'
 import { EXIT, reportError } from './fail.ts'
 
@@ -28,6 +29,7 @@ registerPlan(program)
 registerRun(program)
 registerFailures(program)
 registerControl(program)
+registerSnapshot(program)
 
 try {
   await program.parseAsync(process.argv)

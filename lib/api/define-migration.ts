@@ -37,6 +37,13 @@ interface MigrationBase<Row extends AnyRow> {
   maxFailures?: number
   /** Extra passes over `pending` after the scan, for rows written in the old shape meanwhile. Default 3. */
   sweeps?: number
+  /**
+   * `'snapshot'`: copy the table, evolve the copy at full speed while the table is read-only,
+   * verify, and swap it in atomically, keeping the old table for `evolve revert`. Default `'online'`.
+   */
+  mode?: 'online' | 'snapshot'
+  /** Snapshot mode: checks the evolved copy (named `table`) before the swap; return false or throw to stop it. */
+  verify?: (knex: Knex, table: string) => unknown
   /** Reserved for typing the row; never set it. */
   _row?: Row
 }

@@ -20,6 +20,8 @@ const schema = z
     maxAttempts: positiveInt.optional(),
     maxFailures: positiveInt.optional(),
     sweeps: z.number().int().min(0).optional(),
+    mode: z.enum(['online', 'snapshot'], { message: "must be 'online' (the default) or 'snapshot'" }).optional(),
+    verify: fn.optional(),
   })
   .strict()
 
@@ -64,5 +66,6 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
     file,
     description: def.description ?? null,
     mode: modes[0]!,
+    snapshot: def.mode === 'snapshot',
   }
 }

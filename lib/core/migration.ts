@@ -21,6 +21,10 @@ export interface Migration {
   maxAttempts: number
   maxFailures: number
   sweeps: number
+  /** Snapshot-and-swap instead of evolving the live rows (file field `mode: 'snapshot'`; lib/core/snapshot). */
+  snapshot?: boolean
+  /** Snapshot mode: checks the evolved copy (`table` is the copy's name) before it is swapped in; false or a throw stops the swap. */
+  verify?: (knex: Knex, table: string) => unknown
 }
 
 export const MIGRATION_DEFAULTS = {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { SnapshotDdl } from './snapshot-ddl.ts'
 
 /** Why a failed batch attempt is worth retrying. */
 export type RetryReason = 'deadlock' | 'serialization' | 'lock_timeout' | 'statement_timeout' | 'connection' | 'busy'
@@ -74,6 +75,8 @@ export interface Dialect {
   estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
   /** The worst replica's replay lag in ms; null when unknown. */
   replicationLagMs?(knex: Knex): Promise<number | null>
+  /** Snapshot-and-swap: copy a table, build its indexes after the data, swap it in atomically, revert. */
+  snapshot?: SnapshotDdl
 }
 
 export interface Presence {

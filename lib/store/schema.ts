@@ -7,6 +7,7 @@ export const TABLES = {
   failures: 'evolve_failures',
   workers: 'evolve_workers',
   control: 'evolve_control',
+  snapshots: 'evolve_snapshots',
 } as const
 
 type Step = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
@@ -90,6 +91,26 @@ const MIGRATIONS: Step[] = [
     schema.alterTable(TABLES.runs, (t) => {
       t.string('changed_by', 255) // who made the last state change: user@host, API token name or runner id
       t.text('change_reason')
+    }),
+  (schema) =>
+    schema.createTable(TABLES.snapshots, (t) => {
+      // One snapshot-and-swap per run: which step it is at, and the tables it made.
+      t.increments('id').primary()
+      t.string('run_name', 255).notNullable().unique()
+      t.string('table_name', 255).notNullable()
+      t.string('shadow_name', 255).notNullable()
+      t.string('backup_name', 255).notNullable()
+      t.string('step', 16).notNullable() // see lib/core/snapshot/steps.ts
+      t.text('cursor') // JSON: the last key copied into the shadow, committed with the rows
+      t.bigInteger('copied').notNullable().defaultTo(0)
+      t.bigInteger('total')
+      t.bigInteger('read_only_at') // the read-only window, by the database's clock
+      t.bigInteger('read_write_at')
+      t.bigInteger('swapped_at')
+      t.text('swap_marker') // what revert compares to tell whether the live table was written since the swap
+      t.text('error')
+      t.bigInteger('created_at').notNullable()
+      t.bigInteger('updated_at').notNullable()
     }),
 ]
 

@@ -7,6 +7,7 @@ import { type Db, num } from './db.ts'
 import { FailuresStore } from './failures.ts'
 import { RunsStore } from './runs.ts'
 import { ensureSchema, hasSchema } from './schema.ts'
+import { SnapshotsStore } from './snapshots.ts'
 import { WorkersStore } from './workers.ts'
 
 /**
@@ -20,6 +21,7 @@ export class Store {
   readonly failures: FailuresStore
   readonly workers: WorkersStore
   readonly control: ControlStore
+  readonly snapshots: SnapshotsStore
 
   constructor(readonly dialect: Dialect) {
     this.runs = new RunsStore(dialect)
@@ -27,6 +29,7 @@ export class Store {
     this.failures = new FailuresStore(dialect)
     this.workers = new WorkersStore(dialect)
     this.control = new ControlStore(dialect)
+    this.snapshots = new SnapshotsStore(dialect)
   }
 
   /** True when the tracking tables exist (read-only commands must not create them). */

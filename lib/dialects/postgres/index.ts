@@ -1,5 +1,6 @@
 import { redact } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
+import { postgresSnapshot } from './snapshot.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
@@ -32,4 +33,5 @@ export const postgresDialect: Dialect = {
   notifyControl: postgresNotifyControl,
   replicationLagMs: postgresReplicationLagMs,
   estimateRows: postgresEstimateRows,
+  snapshot: postgresSnapshot,
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { Dialect } from '../dialect.ts'
+import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError } from './errors.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
@@ -67,4 +68,5 @@ export const sqliteDialect: Dialect = {
   clockMs: (knex) => knex.raw("CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"),
   tableColumns: sqliteTableColumns,
   isUniqueColumn: sqliteIsUniqueColumn,
+  snapshot: sqliteSnapshot,
 }
