@@ -153,7 +153,7 @@ export const sqliteSnapshot: SnapshotDdl = {
   afterSwap: async () => {},
   async writtenSince(_knex, _table, marker) {
     const writes = Number(marker)
-    return writes > 0 ? `${writes} rows inserted, updated or deleted since the swap` : null
+    return writes > 0 ? `${writes} row writes (inserts, updates, deletes, trigger writes included) since the swap` : null
   },
   async dropTable(knex, name) {
     await knex.raw(`DROP TABLE IF EXISTS ${quoteIdent(name)}`)

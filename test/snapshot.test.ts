@@ -1,0 +1,165 @@
+// Snapshot mode end to end, in process through the admin layer: the copy is evolved and
+// swapped in with every dependent object carried; revert restores the exact old contents;
+// cleanup drops the backup; what cannot be carried is refused before anything changes.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { openEvolve } from '../lib/index.ts'
+import { runCli } from './helpers/cli.ts'
+import { dialects, runnerKnex } from './helpers/databases.ts'
+import { withDb, writeFiles } from './helpers/fixtures.ts'
+import { allRows, createShop, newEmail, oldEmail, snapshotMigration, tableNames } from './helpers/snapshot-fixtures.ts'
+
+const ROWS = 300
+const NAME = '001_lowercase'
+
+for (const d of dialects) {
+  describe(`snapshot mode on ${d}`, () => {
+    it('swaps in the evolved copy: new keys, the view, the foreign key and the trigger all follow it; the old table is the backup', () =>
+      withDb(d, async (db) => {
+        await createShop(db, ROWS)
+        const before = await allRows(db.knex, 'users')
+        const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration('batchSize: 50,') })
+        const knex = runnerKnex(db)
+        const evolve = await openEvolve({ knex, migrations: dir })
+        try {
+          const steps: string[] = []
+          evolve.events.on('snapshot:step', (e) => steps.push(e.step))
+          const [result] = await (await evolve.run()).done
+          assert.equal(result?.state, 'done', JSON.stringify(result))
+          assert.deepEqual(steps, ['preflight', 'read-only', 'copy', 'build', 'evolve', 'verify', 'swap', 'validate', 'read-write', 'done'])
+
+          const after = await allRows(db.knex, 'users')
+          assert.deepEqual(
+            after,
+            before.map((r) => ({ ...r, email: newEmail(Number(r.id)) })),
+            'every row evolved, every other column as it was',
+          )
+          const backup = `users__evolve_old_1`
+          assert.deepEqual(await allRows(db.knex, backup), before, 'the old table is kept, untouched, as the backup')
+          assert.deepEqual(await tableNames(db), ['orders', 'users', backup])
+
+          // A new key, past every key of the table (no duplicate-key error).
+          const [inserted] = await db.knex('users').insert({ email: 'new@example.com' }).returning('id')
+          const id = Number(typeof inserted === 'object' ? inserted.id : inserted)
+          assert.equal(id, ROWS + 1)
+          // The view reads the new table.
+          assert.deepEqual(await db.knex('user_emails').where({ id: 3 }).first(), { id: 3, email: newEmail(3) })
+          // The foreign key from orders holds and points at the new table.
+          await db.knex('orders').insert({ user_id: id })
+          await assert.rejects(db.knex('orders').insert({ user_id: 99_999 }), /foreign key|FOREIGN KEY/)
+          if (d === 'postgres') {
+            const { rows } = await db.knex.raw(
+              "SELECT confrelid::regclass::text AS parent, convalidated FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'f'",
+            )
+            assert.deepEqual(rows, [{ parent: 'users', convalidated: true }])
+            const { rows: seq } = await db.knex.raw("SELECT pg_get_serial_sequence('users', 'id') AS seq")
+            assert.equal(seq[0].seq, 'public.users_id_seq', 'the sequence is owned by the new table')
+          }
+          // The unique index came along (under its own name) and the trigger fires on the new table.
+          await assert.rejects(db.knex('users').insert({ email: newEmail(1) }), /unique|UNIQUE/)
+          await db.knex('users').where({ id: 1 }).update({ name: 'renamed' })
+          assert.equal(Number((await db.knex('users').where({ id: 1 }).first()).touches), 1)
+
+          const status = await evolve.progress(NAME)
+          assert.equal(status.state, 'done')
+          assert.equal(status.snapshot?.step, 'done')
+          assert.equal(status.snapshot?.copied, ROWS)
+          assert.equal(status.snapshot?.evolved?.done, ROWS)
+          assert.ok(status.snapshot?.readOnly?.until, 'the read-only window closed')
+          assert.equal(status.snapshot?.backup, backup)
+        } finally {
+          await evolve.close()
+          await knex.destroy()
+        }
+      }))
+
+    it('revert restores the exact previous contents, refuses after a write without force, and cleanup drops the backup', () =>
+      withDb(d, async (db) => {
+        await createShop(db, ROWS)
+        const before = await allRows(db.knex, 'users')
+        const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration() })
+        const knex = runnerKnex(db)
+        const evolve = await openEvolve({ knex, migrations: dir })
+        try {
+          await (
+            await evolve.run()
+          ).done
+          const r = await evolve.revert(NAME)
+          assert.equal(r.lost, null)
+          assert.deepEqual(await allRows(db.knex, 'users'), before, 'the table holds exactly what it held before the swap')
+          assert.deepEqual(
+            await db.knex('user_emails').where({ id: 3 }).first(),
+            { id: 3, email: oldEmail(3) },
+            'the view reads the restored table',
+          )
+          await db.knex('orders').insert({ user_id: 2 })
+          assert.equal((await evolve.progress(NAME)).state, 'pending', 'the migration is pending again')
+          const cleaned = await evolve.cleanup(NAME)
+          assert.equal(cleaned.dropped, 'users__evolve_new_1')
+          assert.deepEqual(await tableNames(db), ['orders', 'users'])
+
+          // Again, and this time the app writes after the swap.
+          await (
+            await evolve.run()
+          ).done
+          assert.equal((await db.knex('users').where({ id: 5 }).first()).email, newEmail(5))
+          await db.knex('users').where({ id: 5 }).update({ name: 'written after the swap' })
+          await assert.rejects(
+            evolve.revert(NAME),
+            (err: Error & { code?: string }) => err.code === 'E_SNAPSHOT_WRITTEN' && /--force/.test(err.message),
+          )
+          assert.equal(
+            (await db.knex('users').where({ id: 5 }).first()).name,
+            'written after the swap',
+            'the refused revert changed nothing',
+          )
+          const forced = await evolve.revert(NAME, { force: true })
+          assert.match(forced.lost ?? '', /^[1-9]\d* row.* since the swap/)
+          assert.deepEqual(await allRows(db.knex, 'users'), before)
+          await evolve.cleanup(NAME)
+
+          await (
+            await evolve.run()
+          ).done
+          const backup = (await evolve.progress(NAME)).snapshot!.backup
+          assert.ok((await tableNames(db)).includes(backup))
+          assert.deepEqual(await evolve.cleanup(NAME), { dropped: backup })
+          assert.deepEqual(await tableNames(db), ['orders', 'users'])
+          await assert.rejects(evolve.revert(NAME), (err: Error & { code?: string }) => err.code === 'E_SNAPSHOT_STEP')
+        } finally {
+          await evolve.close()
+          await knex.destroy()
+        }
+      }))
+
+    it('evolve plan shows every dependent object, what the swap does with it, and the extra disk', () =>
+      withDb(d, async (db) => {
+        await createShop(db, 20)
+        const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration() })
+        const result = await runCli(['plan', '--json', '--db', db.url, '--dir', dir])
+        assert.equal(result.code, 0, result.stderr)
+        const [plan] = JSON.parse(result.stdout)
+        const kinds = new Set(plan.snapshot.objects.map((o: { kind: string }) => o.kind))
+        for (const kind of ['index', 'trigger', 'foreign key in', 'view']) assert.ok(kinds.has(kind), `${kind} listed: ${result.stdout}`)
+        assert.deepEqual(plan.snapshot.refused, [])
+        const text = await runCli(['plan', '--db', db.url, '--dir', dir])
+        assert.match(text.stdout, /snapshot: extra disk for the copy about/)
+      }))
+  })
+}
+
+describe('snapshot mode refuses what it cannot carry', () => {
+  it('a table in a publication is refused before anything changes, naming the publication and what to do', () =>
+    withDb('postgres', async (db) => {
+      await createShop(db, 20)
+      await db.knex.raw('CREATE PUBLICATION shop_pub FOR TABLE users')
+      const before = await allRows(db.knex, 'users')
+      const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration() })
+      const result = await runCli(['run', '--db', db.url, '--dir', dir])
+      assert.equal(result.code, 2, `${result.stdout}\n${result.stderr}`)
+      assert.match(result.stderr, /publication shop_pub: .*ALTER PUBLICATION shop_pub DROP TABLE users/)
+      assert.deepEqual(await allRows(db.knex, 'users'), before)
+      assert.deepEqual(await tableNames(db), ['orders', 'users'])
+      assert.equal((await db.knex('evolve_snapshots').count({ n: '*' }).first())?.n, '0')
+    }))
+})
