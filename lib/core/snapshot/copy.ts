@@ -10,6 +10,8 @@ import { withWriteBypass } from './read-only-seam.ts'
 
 /** Rows per copy transaction: large (the table is read-only, nobody waits on the copy), yet a crash loses little. */
 export const COPY_CHUNK = 20_000
+/** Crash tests make the chunks small, to be killed between two of them. */
+const chunkRows = () => Number(process.env.EVOLVE_SNAPSHOT_COPY_CHUNK) || COPY_CHUNK
 
 /**
  * Copies the live table into the shadow in key ranges. Each range commits with the cursor
@@ -36,7 +38,7 @@ export async function copyRows(
   let copied = snap.copied
   for (let first = true; ; first = false) {
     if (signal.aborted) return false
-    const hi = (await nextBoundary(knex, all, after, COPY_CHUNK, false))?.key
+    const hi = (await nextBoundary(knex, all, after, chunkRows(), false))?.key
     if (hi === undefined) return true
     const source = batchQuery(knex, all, { lo: after, hi }, false).select(columns).toSQL()
     const list = columns.map((c) => knex.raw('??', [c]).toQuery()).join(', ')

@@ -112,9 +112,9 @@ async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Pr
       return evolveCopy(ctx, m, snap)
     case 'verify':
       await verifyShadow(knex, store, m, snap)
-      await holdPoint('swap')
       return 'swap'
     case 'swap':
+      await holdPoint('swap')
       await swapWithRetry(knex, ctx.dialect, swapSpec(snap, m.table), async (trx, marker) => {
         if (!(await store.snapshots.update(trx, m.name, { step: 'validate', swappedAt: 'now', swapMarker: marker }, 'swap')))
           throw new Error(`${m.name}: another process moved the snapshot on during the swap`)
