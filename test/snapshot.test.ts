@@ -132,6 +132,35 @@ for (const d of dialects) {
         }
       }))
 
+    it('evolve run --mode snapshot runs an ordinary migration file in snapshot mode; status --json shows the steps and the window; revert and cleanup from the CLI', () =>
+      withDb(d, async (db) => {
+        await createShop(db, 50)
+        const before = await allRows(db.knex, 'users')
+        const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration().replace("mode: 'snapshot',", '') })
+        const global = ['--db', db.url, '--dir', dir]
+        const run = await runCli(['run', '--mode', 'snapshot', ...global])
+        assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`)
+        assert.match(run.stdout, /snapshot of users: swap/)
+        assert.match(run.stdout, /done, 50 rows, snapshot step 10\/10 done, read-only was \d+s, backup users__evolve_old_1/)
+        const [status] = JSON.parse((await runCli(['status', '--json', ...global])).stdout)
+        assert.equal(status.snapshot.step, 'done')
+        assert.equal(status.snapshot.copied, 50)
+        assert.ok(Date.parse(status.snapshot.readOnly.until) >= Date.parse(status.snapshot.readOnly.since))
+        assert.equal(typeof status.snapshot.readOnly.ms, 'number')
+        const revert = await runCli(['revert', NAME, ...global])
+        assert.equal(revert.code, 0, revert.stderr)
+        assert.match(revert.stdout, /reverted; users holds its rows from before the swap/)
+        assert.deepEqual(await allRows(db.knex, 'users'), before)
+        const cleanup = await runCli(['cleanup', NAME, ...global])
+        assert.match(cleanup.stdout, /dropped users__evolve_new_1/)
+        const again = await runCli(['cleanup', NAME, ...global])
+        assert.equal(again.code, 2)
+        assert.match(again.stderr, /has no snapshot/)
+        const bad = await runCli(['run', '--mode', 'fast', ...global])
+        assert.equal(bad.code, 2)
+        assert.match(bad.stderr, /--mode takes online or snapshot/)
+      }))
+
     it('evolve plan shows every dependent object, what the swap does with it, and the extra disk', () =>
       withDb(d, async (db) => {
         await createShop(db, 20)

@@ -78,7 +78,11 @@ export async function getProgress(store: Store, knex: Knex, name: string): Promi
   if (!(await store.has(knex))) return notStarted(name)
   const progress = await runProgress(store, knex, name)
   const snapshot = await snapshotProgress(store, knex, name)
-  return snapshot ? { ...progress, snapshot } : progress
+  if (!snapshot) return progress
+  // The rows are evolved by the copy's run: they are this run's rows.
+  return snapshot.evolved
+    ? { ...progress, done: snapshot.evolved.done, failed: snapshot.evolved.failed, snapshot }
+    : { ...progress, snapshot }
 }
 
 async function runProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
