@@ -23,7 +23,8 @@ export interface BenchResults {
   liveImpact: LiveImpactResult | null
   memory: MemoryResult | null
   scaleOut: ScaleOutResult | null
-  snapshot: SnapshotResult | null
+  /** PostgreSQL, then SQLite unless --no-sqlite. */
+  snapshot: SnapshotResult[] | null
   targets: TargetCheck[]
   /** Scenarios that threw: their figures are missing above. */
   failures: { scenario: string; error: string }[]
