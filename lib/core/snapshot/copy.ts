@@ -42,8 +42,8 @@ export async function copyRows(
     if (hi === undefined) return true
     const source = batchQuery(knex, all, { lo: after, hi }, false).select(columns).toSQL()
     const list = columns.map((c) => knex.raw('??', [c]).toQuery()).join(', ')
-    await withWriteBypass(knex, () =>
-      knex.transaction(async (trx) => {
+    await knex.transaction((trx) =>
+      withWriteBypass(trx, async () => {
         const result = await trx.raw(`INSERT INTO ${quoteTable(snap.shadow)} (${list}) ${overriding} ${source.sql}`, source.bindings)
         copied += Number(result?.rowCount ?? result?.changes ?? 0)
         await store.snapshots.update(trx, m.name, { cursor: encodeKey(hi), copied }, 'copy')

@@ -4,15 +4,22 @@ import type { Store } from '../../store/store.ts'
 /*
  * The one place snapshot mode touches the read-only switch (#9, lib/core/read-only.ts).
  *
- * TODO(integrator, #9): replace the three shim bodies below with calls to lib/core/read-only.ts:
- *   turnReadOnlyOn  → enableReadOnly(store, knex, { tables, by, message })
- *   turnReadOnlyOff → disableReadOnly(store, knex, { by }) — or, if the switch can hold several
- *                     tables at once, take only `tables` out of the read-only set
- *   withWriteBypass → read-only.ts's withWriteBypass(knex, fn)
- * Until then snapshot mode runs every step but the table is NOT guarded during the window:
- * writes that land between the copy and the swap are caught by verify's row count at best.
- * The swap renames the table: if the guard is attached per table (triggers), it must follow
- * the name `table` onto the new table (turnReadOnlyOn is called again right after the swap).
+ * TODO(integrator, #9): the shim bodies below do nothing. With lib/core/read-only.ts merged,
+ * replace them with (and drop READ_ONLY_WIRED, which only documents the state):
+ *
+ *   turnReadOnlyOn:  if (!store.dialect.readOnlyGuard) return
+ *                    await enableReadOnly(store, knex, { tables: request.tables, message: request.message, by: request.by, widen: true })
+ *   turnReadOnlyOff: if (!store.dialect.readOnlyGuard) return
+ *                    const state = await readOnlyStatus(store, knex)
+ *                    if (state.readOnly && state.by === request.by) await disableReadOnly(store, knex, { by: request.by })
+ *                    (off only when this snapshot still owns the switch, as finishReadOnlyRun does)
+ *   withWriteBypass: return readOnly.withWriteBypass(knex, () => fn())
+ *
+ * `request.by` is `snapshot <name>`, the same in every process that resumes the run. Until then
+ * the table is NOT guarded during the window: a write between the copy and the swap is caught
+ * only by verify's row count (the run then stops before the swap). The swap carries the guard:
+ * PostgreSQL copies every trigger of the table onto the new one, SQLite re-creates them, so the
+ * guard triggers stay on `table` until read-only goes off.
  */
 
 export interface ReadOnlyRequest {

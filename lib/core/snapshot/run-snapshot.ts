@@ -29,6 +29,9 @@ export interface SnapshotContext {
 
 type Outcome = SnapshotStep | 'stop' | 'end'
 
+/** Who holds the read-only switch: the same in every process that resumes the run, so the last one can turn it off. */
+const readOnlyActor = (m: Migration) => `snapshot ${m.name}`
+
 /**
  * Snapshot-and-swap of one migration: preflight, read-only on, copy, build indexes, evolve
  * the copy, verify, swap, validate, read-only off. Each step is recorded before the next
@@ -70,6 +73,8 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
   try {
     for (;;) {
       if (ctx.signal.aborted) break
+      // `evolve cancel <name>` stops the run at the next step; `evolve run` resumes it there.
+      if ((await store.runs.get(knex, m.name))?.state === 'cancelled') break
       snap = (await store.snapshots.get(knex, m.name))!
       ctx.events.emit('snapshot:step', { run: m.name, step: snap.step, table: m.table })
       const next = await doStep(ctx, m, snap)
@@ -86,7 +91,7 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
 async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Promise<Outcome> {
   const { knex, store } = ctx
   const ddl = snapshotDdl(ctx.dialect)
-  const readOnly = { tables: [m.table], by: ctx.by, message: `${m.table} is being evolved (${m.name}); writes resume shortly` }
+  const readOnly = { tables: [m.table], by: readOnlyActor(m), message: `${m.table} is being evolved (${m.name}); writes resume shortly` }
   switch (snap.step) {
     case 'preflight':
       // A fresh start, or one after an abort: nothing of an earlier attempt may leak into this one.
@@ -175,7 +180,7 @@ async function evolveCopy(ctx: SnapshotContext, m: Migration, snap: SnapshotRow)
  */
 async function abort(ctx: SnapshotContext, m: Migration, snap: SnapshotRow, reason: string): Promise<void> {
   const { knex, store } = ctx
-  await turnReadOnlyOff(store, knex, { tables: [m.table], by: ctx.by, message: '' })
+  await turnReadOnlyOff(store, knex, { tables: [m.table], by: readOnlyActor(m), message: '' })
   await snapshotDdl(ctx.dialect).dropTable(knex, snap.shadow)
   const error = `snapshot stopped before the swap (${m.table} untouched): ${reason}`
   await store.snapshots.update(knex, m.name, { step: 'preflight', error, readWriteAt: 'now' })
