@@ -26,7 +26,7 @@ export async function copyRows(
   snap: SnapshotRow,
   signal: AbortSignal,
 ): Promise<boolean> {
-  await withWriteBypass(knex, () => ddl.createShadow(knex, m.table, snap.shadow))
+  await ddl.createShadow(knex, m.table, snap.shadow) // DDL: the read-only guard refuses only writes of rows
   const { columns, overriding } = await ddl.copyColumns(knex, m.table)
   // Every row once: the copy ignores `pending`.
   const all: Migration = { ...m, pending: undefined }

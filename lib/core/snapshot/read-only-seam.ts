@@ -13,7 +13,7 @@ import type { Store } from '../../store/store.ts'
  *                    const state = await readOnlyStatus(store, knex)
  *                    if (state.readOnly && state.by === request.by) await disableReadOnly(store, knex, { by: request.by })
  *                    (off only when this snapshot still owns the switch, as finishReadOnlyRun does)
- *   withWriteBypass: return readOnly.withWriteBypass(knex, () => fn())
+ *   withWriteBypass: return readOnly.withWriteBypass(trx, () => fn())   (always given a transaction)
  *
  * `request.by` is `snapshot <name>`, the same in every process that resumes the run. Until then
  * the table is NOT guarded during the window: a write between the copy and the swap is caught
@@ -42,9 +42,9 @@ export async function turnReadOnlyOff(store: Store, knex: Knex, request: ReadOnl
   void request
 }
 
-/** Runs `fn` with writes allowed for this connection/transaction only (the copy and the swap). */
-export async function withWriteBypass<T>(knex: Knex | Knex.Transaction, fn: () => Promise<T>): Promise<T> {
-  void knex
+/** Runs `fn` with writes allowed inside the transaction `trx` only (each copy range). */
+export async function withWriteBypass<T>(trx: Knex.Transaction, fn: () => Promise<T>): Promise<T> {
+  void trx
   return fn()
 }
 

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../../dialects/dialect.ts'
 import type { SwapSpec } from '../../dialects/snapshot-ddl.ts'
-import { withWriteBypass } from './read-only-seam.ts'
 import { snapshotDdl } from './preflight.ts'
 
 /** How long the swap waits for the app's readers each time; short, so they are not queued behind it for long. */
@@ -21,7 +20,8 @@ export async function swapWithRetry(
   const ddl = snapshotDdl(dialect)
   for (let attempt = 1; ; attempt++) {
     try {
-      await withWriteBypass(knex, () => ddl.swap(knex, { ...spec, lockTimeoutMs: SWAP_LOCK_TIMEOUT_MS }, inside))
+      // No write bypass: the swap is DDL and writes only the tracking tables, which are never guarded.
+      await ddl.swap(knex, { ...spec, lockTimeoutMs: SWAP_LOCK_TIMEOUT_MS }, inside)
       return
     } catch (err) {
       const reason = dialect.classifyError(err)
