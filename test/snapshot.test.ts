@@ -141,7 +141,7 @@ for (const d of dialects) {
         const run = await runCli(['run', '--mode', 'snapshot', ...global])
         assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`)
         assert.match(run.stdout, /snapshot of users: swap/)
-        assert.match(run.stdout, /done, 50 rows, snapshot step 10\/10 done, read-only was \d+s, backup users__evolve_old_1/)
+        assert.match(run.stdout, /done, 50\/50 rows \(100%\), snapshot step 10\/10 done, read-only was \d+s, backup users__evolve_old_1/)
         const [status] = JSON.parse((await runCli(['status', '--json', ...global])).stdout)
         assert.equal(status.snapshot.step, 'done')
         assert.equal(status.snapshot.copied, 50)
@@ -159,6 +159,29 @@ for (const d of dialects) {
         const bad = await runCli(['run', '--mode', 'fast', ...global])
         assert.equal(bad.code, 2)
         assert.match(bad.stderr, /--mode takes online or snapshot/)
+      }))
+
+    it('a copy that fails verify is never swapped in: the table untouched, the copy dropped, the run failed with the reason', () =>
+      withDb(d, async (db) => {
+        await createShop(db, 100)
+        const before = await allRows(db.knex, 'users')
+        const dir = await writeFiles({
+          [`${NAME}.ts`]: snapshotMigration('verify: async (knex, table) => (await knex(table).count({ n: "*" }).first()).n == 0,'),
+        })
+        const knex = runnerKnex(db)
+        const evolve = await openEvolve({ knex, migrations: dir })
+        try {
+          const [result] = await (await evolve.run()).done
+          assert.equal(result?.state, 'failed')
+          assert.match(result?.lastError ?? '', /snapshot stopped before the swap \(users untouched\): verify\(\) returned false/)
+          assert.deepEqual(await allRows(db.knex, 'users'), before)
+          assert.deepEqual(await tableNames(db), ['orders', 'users'], 'the copy is dropped')
+          assert.ok(result?.snapshot?.readOnly?.until, 'read-only is off again')
+          assert.equal(result?.snapshot?.step, 'preflight', 'the next run starts over from a fresh copy')
+        } finally {
+          await evolve.close()
+          await knex.destroy()
+        }
       }))
 
     it('evolve plan shows every dependent object, what the swap does with it, and the extra disk', () =>

@@ -33,6 +33,7 @@ export async function copyRows(
   if (snap.total === null) {
     const total = Number((await knex(m.table).count({ n: '*' }).first())?.n ?? 0)
     await store.snapshots.update(knex, m.name, { total }, 'copy')
+    await store.runs.update(knex, m.name, { totalEstimate: total }) // status: done of total, like any run
   }
   let after = snap.cursor === null ? undefined : decodeKey(snap.cursor)
   let copied = snap.copied

@@ -95,6 +95,12 @@ async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Pr
   switch (snap.step) {
     case 'preflight':
       // A fresh start, or one after an abort: nothing of an earlier attempt may leak into this one.
+      // The backup's name must be free for the swap (a table left by hand, or tracking tables recreated).
+      if (await ctx.dialect.tableColumns(knex, snap.backup))
+        throw usage(
+          'E_SNAPSHOT_NAME_TAKEN',
+          `${m.name}: a table named ${snap.backup} exists; the swap would need that name for the backup: drop or rename it`,
+        )
       await store.snapshots.forgetRun(knex, shadowRunName(m.name))
       await ddl.dropTable(knex, snap.shadow)
       await store.snapshots.update(
