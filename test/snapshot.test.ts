@@ -215,3 +215,73 @@ describe('snapshot mode refuses what it cannot carry', () => {
       assert.equal((await db.knex('evolve_snapshots').count({ n: '*' }).first())?.n, '0')
     }))
 })
+
+describe('snapshot mode on PostgreSQL carries what only PostgreSQL has', () => {
+  it('a schema-qualified table with an identity key, a self reference, a policy, a grant and a comment comes through the swap and the revert', () =>
+    withDb('postgres', async (db) => {
+      const { knex } = db
+      await knex.raw('CREATE SCHEMA app')
+      await knex.raw(`CREATE TABLE app.nodes (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        parent_id bigint REFERENCES app.nodes (id),
+        label text NOT NULL CHECK (label <> ''))`)
+      await knex.raw("COMMENT ON TABLE app.nodes IS 'a tree'")
+      await knex.raw('GRANT SELECT, INSERT ON app.nodes TO PUBLIC')
+      await knex.raw('ALTER TABLE app.nodes ENABLE ROW LEVEL SECURITY')
+      await knex.raw("CREATE POLICY visible ON app.nodes FOR SELECT TO PUBLIC USING (label <> 'hidden')")
+      await knex.raw(
+        "INSERT INTO app.nodes (parent_id, label) SELECT CASE WHEN g > 1 THEN g - 1 END, 'node ' || g FROM generate_series(1, 120) g",
+      )
+      await knex.raw('DELETE FROM app.nodes WHERE id = 120') // a key handed out once must not come back
+      const before = await allRows(knex, 'app.nodes')
+      const dir = await writeFiles({
+        [`${NAME}.ts`]: `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  mode: 'snapshot',
+  table: 'app.nodes',
+  pending: (q) => q.whereRaw('label <> upper(label)'),
+  set: { label: (k) => k.raw('upper(label)') },
+})
+`,
+      })
+      const runner = runnerKnex(db)
+      const evolve = await openEvolve({ knex: runner, migrations: dir })
+      try {
+        const [result] = await (await evolve.run()).done
+        assert.equal(result?.state, 'done', JSON.stringify(result))
+        assert.deepEqual(
+          await allRows(knex, 'app.nodes'),
+          before.map((r) => ({ ...r, label: String(r.label).toUpperCase() })),
+        )
+        const { rows: inserted } = await knex.raw("INSERT INTO app.nodes (parent_id, label) VALUES (119, 'NEW') RETURNING id")
+        assert.equal(Number(inserted[0].id), 121, 'the identity continues past every key ever handed out')
+        await assert.rejects(knex.raw("INSERT INTO app.nodes (parent_id, label) VALUES (999, 'ORPHAN')"), /foreign key/)
+        const { rows: facts } = await knex.raw(`SELECT
+            (SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'app.nodes'::regclass AND contype = 'f') AS self_ref,
+            (SELECT relrowsecurity FROM pg_class WHERE oid = 'app.nodes'::regclass) AS rls,
+            (SELECT string_agg(polname, ',') FROM pg_policy WHERE polrelid = 'app.nodes'::regclass) AS policies,
+            has_table_privilege('public', 'app.nodes', 'INSERT') AS public_insert,
+            obj_description('app.nodes'::regclass, 'pg_class') AS comment,
+            (SELECT count(*) FROM pg_constraint WHERE conrelid = 'app.nodes'::regclass AND contype = 'c') AS checks,
+            (SELECT relname FROM pg_class WHERE oid = (SELECT conindid FROM pg_constraint WHERE conrelid = 'app.nodes'::regclass AND contype = 'p')) AS pkey`)
+        assert.deepEqual(facts[0], {
+          self_ref: 'app.nodes',
+          rls: true,
+          policies: 'visible',
+          public_insert: true,
+          comment: 'a tree',
+          checks: '1',
+          pkey: 'nodes_pkey',
+        })
+        await knex.raw('DELETE FROM app.nodes WHERE id = 121')
+        await evolve.revert(NAME, { force: true })
+        assert.deepEqual(await allRows(knex, 'app.nodes'), before, 'revert restores the exact rows')
+        const { rows: again } = await knex.raw("INSERT INTO app.nodes (label) VALUES ('after revert') RETURNING id")
+        assert.ok(Number(again[0].id) > 121, 'after the revert no key is handed out twice either')
+        await evolve.cleanup(NAME)
+      } finally {
+        await evolve.close()
+        await runner.destroy()
+      }
+    }))
+})

@@ -46,7 +46,7 @@ export async function postgresBuildShadow(knex: Knex, table: string, shadow: str
     knex,
     `SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def, con.contype, con.conname, pg_get_constraintdef(con.oid) AS condef
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
       WHERE i.indrelid = to_regclass(?)`,
     [rel],
   )

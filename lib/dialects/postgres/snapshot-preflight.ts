@@ -29,7 +29,7 @@ export async function postgresPreflight(knex: Knex, table: string): Promise<Snap
   for (const r of await rows(
     knex,
     `SELECT i.indexrelid::regclass::text AS name, con.contype FROM pg_index i
-       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
       WHERE i.indrelid = to_regclass(?)`,
     [rel],
   ))
