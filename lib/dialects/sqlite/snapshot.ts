@@ -116,6 +116,7 @@ async function swap(knex: Knex, spec: SwapSpec, inside: (trx: Knex.Transaction, 
       for (const ix of await objectsOf(trx, 'index', spec.table)) await trx.raw(`DROP INDEX ${quoteIdent(ix.name)}`)
       for (const ix of indexes) await trx.raw(ix.sql!)
       for (const t of triggers) if (!isCounter(t.name)) await trx.raw(t.sql!)
+      await carrySequence(trx, spec)
       if (spec.counter) await addCounter(trx, spec.table, spec.counter)
       const broken: unknown[] = await trx.raw('PRAGMA foreign_key_check')
       if (broken.length > 0)
@@ -126,6 +127,21 @@ async function swap(knex: Knex, spec: SwapSpec, inside: (trx: Knex.Transaction, 
     await knex.raw('PRAGMA legacy_alter_table = OFF')
     await knex.raw(`PRAGMA foreign_keys = ${fk?.foreign_keys ? 'ON' : 'OFF'}`)
   }
+}
+
+/**
+ * AUTOINCREMENT never hands a key out twice, even after the row with it was deleted: its
+ * counter (sqlite_sequence, renamed along with each table) must stay past the outgoing table's.
+ */
+async function carrySequence(trx: Knex.Transaction, spec: SwapSpec): Promise<void> {
+  if ((await objectsOf(trx, 'table', 'sqlite_sequence')).length === 0) return
+  const [old] = (await trx.raw('SELECT seq FROM sqlite_sequence WHERE name = ?', [spec.outgoing])) as { seq: number }[]
+  if (!old) return
+  const updated = (await trx.raw('UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?', [old.seq, spec.table])) as {
+    changes?: number
+  }
+  if (!updated?.changes && /\bAUTOINCREMENT\b/i.test((await objectsOf(trx, 'table', spec.table))[0]?.sql ?? ''))
+    await trx.raw('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', [spec.table, old.seq])
 }
 
 /** SQLite keeps no row versions: triggers count the writes since the swap, for revert to see. */
