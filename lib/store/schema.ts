@@ -100,7 +100,7 @@ const MIGRATIONS: Step[] = [
       t.string('table_name', 255).notNullable()
       t.string('shadow_name', 255).notNullable()
       t.string('backup_name', 255).notNullable()
-      t.string('step', 16).notNullable() // see lib/core/snapshot/steps.ts
+      t.string('step', 16).notNullable() // see SNAPSHOT_STEPS in lib/core/snapshot/names.ts
       t.text('cursor') // JSON: the last key copied into the shadow, committed with the rows
       t.bigInteger('copied').notNullable().defaultTo(0)
       t.bigInteger('total')

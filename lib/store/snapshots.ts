@@ -4,7 +4,7 @@ import { TABLES } from './schema.ts'
 
 /**
  * Where a snapshot-and-swap stands: the step it is doing now (or `done`, `reverted`,
- * `cleaned` at the end). The order lives in lib/core/snapshot/steps.ts.
+ * `cleaned` at the end). The order is SNAPSHOT_STEPS in lib/core/snapshot/names.ts.
  */
 export type SnapshotStep =
   'preflight' | 'read-only' | 'copy' | 'build' | 'evolve' | 'verify' | 'swap' | 'validate' | 'read-write' | 'done' | 'reverted' | 'cleaned'
