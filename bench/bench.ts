@@ -103,8 +103,14 @@ async function main(): Promise<void> {
     }
     if (on('scale')) partial.scaleOut = await attempt('scale', () => scaleOut(pg, options.rows))
     if (on('snapshot')) {
-      partial.snapshot = await snapshot()
-      log('snapshot: not implemented yet')
+      partial.snapshot = []
+      const p = await attempt('snapshot/postgres', () => snapshot(pg, options.rows))
+      if (p) partial.snapshot.push(p)
+      if (options.sqlite) {
+        const lite = await sqliteDatabase()
+        const l = await attempt('snapshot/sqlite', () => snapshot(lite, options.rows)).finally(() => lite.remove())
+        if (l) partial.snapshot.push(l)
+      }
     }
     partial.durationSeconds = (performance.now() - started) / 1000
     const results: BenchResults = { ...partial, targets: checkTargets(partial) }

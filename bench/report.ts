@@ -136,10 +136,39 @@ export function renderReport(r: BenchResults): string {
     ...coldStart(r),
     ...wide(r),
     ...scale(r),
-    ...(r.snapshot ? [`### Snapshot mode\n\n${r.snapshot.status}`] : []),
+    ...snapshotSection(r),
     `### Targets\n\n${targets}`,
     ...r.failures.map((f) => `**${f.scenario} failed:** ${f.error}`),
   ].join('\n\n')
+}
+
+function snapshotSection(r: BenchResults): string[] {
+  if (!r.snapshot || r.snapshot.length === 0) return []
+  const rows = r.snapshot.map((t) => [
+    t.dialect,
+    fmt(t.rows),
+    s(t.rawUpdateSeconds),
+    s(t.inPlaceSetSeconds),
+    s(t.snapshotSeconds),
+    x(t.ratioToRaw),
+    fmt(t.readOnlyWindowMs),
+    fmt(t.swapMs),
+    `${fmt(t.reader.longestWaitMs, 1)} / ${fmt(t.reader.longestWaitAcrossSwapMs, 1)}`,
+    t.reader.errors,
+  ])
+  const header = [
+    'db',
+    'rows',
+    'raw UPDATE s',
+    'in-place set s',
+    'snapshot s',
+    'snapshot ÷ raw',
+    'read-only ms',
+    'swap ms',
+    'reader max wait ms (all / at swap)',
+    'reader errors',
+  ]
+  return [`### Snapshot mode\n\n${table(header, rows)}`]
 }
 
 /** Written whole or not at all: a crash mid-write leaves the previous results in place. */

@@ -29,7 +29,8 @@ export interface BenchResults {
   /** Peak RSS on ~1 MB rows, per dialect. */
   wideRows: WideRowsResult[]
   scaleOut: ScaleOutResult | null
-  snapshot: SnapshotResult | null
+  /** PostgreSQL, then SQLite unless --no-sqlite. */
+  snapshot: SnapshotResult[] | null
   coldStart: ColdStartResult | null
   targets: TargetCheck[]
   /** Scenarios that threw: their figures are missing above. */

@@ -19,7 +19,17 @@ export function progressLine(p: RunProgress): string {
   if (p.phase === 'sweep') parts.push(`sweep ${p.sweepPass}`)
   if (p.batchSize !== null && p.state === 'running') parts.push(`batch ${p.batchSize}`)
   if (p.workers > 1) parts.push(`${p.workers} workers`)
+  if (p.snapshot) parts.push(snapshotText(p.snapshot))
   return parts.join(', ')
+}
+
+/** `snapshot step 3/10 copy 40000/100000, read-only 12s`: where a snapshot-mode run is, and its read-only window. */
+function snapshotText(s: NonNullable<RunProgress['snapshot']>): string {
+  const step = s.stepNumber === null ? `snapshot ${s.step}` : `snapshot step ${s.stepNumber}/${s.steps.length} ${s.step}`
+  const detail = s.step === 'copy' ? ` ${s.copied}/${s.total ?? '?'}` : s.step === 'evolve' && s.evolved ? ` ${s.evolved.done} rows` : ''
+  const window = s.readOnly ? `, read-only ${s.readOnly.until ? 'was ' : ''}${formatDuration(s.readOnly.ms / 1000)}` : ''
+  const backup = s.step === 'done' ? `, backup ${s.backup}` : ''
+  return `${step}${detail}${window}${backup}`
 }
 
 /** A fixed-width table: first row is the header. */

@@ -5,6 +5,7 @@ import { registerPlan } from './commands/plan.ts'
 import { registerReadOnly } from './commands/read-only.ts'
 import { registerRun } from './commands/run.ts'
 import { registerScaffold } from './commands/scaffold.ts'
+import { registerSnapshot } from './commands/snapshot.ts'
 import { registerStatus } from './commands/status.ts'
 import { EXIT, reportError } from './fail.ts'
 import { packageVersion } from './version.ts'
@@ -32,6 +33,7 @@ registerRun(program)
 registerFailures(program)
 registerControl(program)
 registerReadOnly(program)
+registerSnapshot(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -27,6 +27,7 @@ export function printProgress(evolve: Evolve): void {
   events.on('sweep', ({ run, pass, pending }) =>
     console.log(`${run}: sweep ${pass}: ${pending} rows still pending (written in the old shape meanwhile)`),
   )
+  events.on('snapshot:step', ({ run, step, table }) => console.log(`${run}: snapshot of ${table}: ${step}`))
   events.on('batch:takeover', ({ run, batchId }) => console.log(`${run}: took over batch ${batchId} from a dead worker`))
   // Every way a run ends says why: finished, failed at maxFailures, still written in the old shape.
   events.on('run:end', ({ run, state, error }) => console.log(error ? `${run}: ${state}: ${error}` : `${run}: ${state}`))

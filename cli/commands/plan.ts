@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
 import { type GlobalOptions, withEvolve } from '../context.ts'
 import { positiveInt } from '../parse.ts'
+import { printSnapshotPlan } from './snapshot.ts'
+import { runMode } from './run.ts'
 
 export function registerPlan(program: Command): void {
   program
@@ -9,10 +11,11 @@ export function registerPlan(program: Command): void {
     .argument('[names...]', 'migration names (default: all)')
     .option('--batch-size <n>', 'rows per batch (overrides the migration files)', positiveInt('--batch-size'))
     .option('--json', 'print the plan as JSON')
+    .option('--mode <mode>', 'snapshot: plan every migration in snapshot mode (dependent objects, extra disk)', runMode)
     .action(async (names: string[], _flags: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; batchSize?: number }>()
+      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; batchSize?: number; mode?: 'online' | 'snapshot' }>()
       await withEvolve(opts, async (evolve) => {
-        const plans = await evolve.plan(names, { batchSize: opts.batchSize })
+        const plans = await evolve.plan(names, { batchSize: opts.batchSize, mode: opts.mode })
         if (opts.json) {
           console.log(JSON.stringify(plans, null, 2))
           return
@@ -28,6 +31,7 @@ export function registerPlan(program: Command): void {
             console.log(`  first batch: ${p.firstBatch.range}`)
             for (const sql of p.firstBatch.sql) console.log(`    ${sql}`)
           } else console.log('  nothing left to plan')
+          if (p.snapshot) printSnapshotPlan(p.snapshot)
         }
       })
     })

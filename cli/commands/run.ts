@@ -21,6 +21,7 @@ interface RunFlags {
   maxAppLatencyMs?: number
   metricsPort?: number
   logFormat: 'pretty' | 'json'
+  mode?: 'online' | 'snapshot'
 }
 
 function withRunFlags(cmd: Command): Command {
@@ -41,6 +42,7 @@ function withRunFlags(cmd: Command): Command {
 
 export function registerRun(program: Command): void {
   withRunFlags(program.command('run'))
+    .option('--mode <mode>', 'snapshot: copy the table, evolve the copy while the table is read-only, swap it in (default online)', runMode)
     .description('evolve the named migrations (default: all, in file-name order); resumes interrupted runs')
     .argument('[names...]', 'migration names (file names without extension)')
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {
@@ -87,6 +89,7 @@ function startOptions(opts: RunFlags): StartOptions {
     maxRowsPerSecond: opts.maxRowsPerSecond,
     maxReplicationLagMs: opts.maxReplicationLagMs,
     maxAppLatencyMs: opts.maxAppLatencyMs,
+    mode: opts.mode,
   }
 }
 
@@ -140,6 +143,11 @@ async function listen(evolve: Evolve, port: number) {
   } catch (err) {
     throw usage('E_METRICS_PORT', `cannot serve metrics on port ${port}: ${(err as Error).message}; pick another --metrics-port`)
   }
+}
+
+export function runMode(value: string): 'online' | 'snapshot' {
+  if (value !== 'online' && value !== 'snapshot') throw usage('E_BAD_FLAG', `--mode takes online or snapshot, got "${value}"`)
+  return value
 }
 
 function logFormat(value: string): 'pretty' | 'json' {

@@ -50,9 +50,13 @@ interface MigrationBase<Row extends AnyRow> {
   /**
    * `'readonly'`: the runner turns read-only mode on for `table` when the run starts and off
    * when it is done (the app's writes are refused meanwhile, reads go on). If the runner
-   * dies, read-only stays on until a rerun finishes or `evolve readonly off`. Default `'online'`.
+   * dies, read-only stays on until a rerun finishes or `evolve readonly off`.
+   * `'snapshot'`: copy the table, evolve the copy at full speed while the table is read-only,
+   * verify, and swap it in atomically, keeping the old table for `evolve revert`. Default `'online'`.
    */
-  mode?: 'online' | 'readonly'
+  mode?: 'online' | 'readonly' | 'snapshot'
+  /** Snapshot mode: checks the evolved copy (named `table`) before the swap; return false or throw to stop it. */
+  verify?: (knex: Knex, table: string) => unknown
   /** Reserved for typing the row; never set it. */
   _row?: Row
 }

@@ -6,6 +6,8 @@ import { EvolveEmitter } from '../core/events.ts'
 import type { Migration } from '../core/migration.ts'
 import { type RunProgress, getProgress } from '../core/progress.ts'
 import { Runner } from '../core/runner.ts'
+import { snapshotPreflight } from '../core/snapshot/preflight.ts'
+import { type RevertResult, cleanupSnapshot, revertSnapshot } from '../core/snapshot/revert.ts'
 import { reportedAppLatency } from '../core/throttle.ts'
 import { validateMigrations } from '../core/validate.ts'
 import { usage } from '../errors.ts'
@@ -28,6 +30,8 @@ export interface FailedObject {
 export interface StartOptions extends Partial<RunOptions> {
   /** Workers in this process. Default 1. */
   workers?: number
+  /** `'snapshot'`: run every named migration in snapshot mode (copy, evolve the copy, swap), whatever its file says. */
+  mode?: 'online' | 'snapshot'
 }
 
 export interface EvolveParts {
@@ -111,12 +115,32 @@ export class Evolve {
   }
 
   /** What `run` would do next, without doing any of it (a dry run). */
-  async plan(names: string[] = [], opts: { batchSize?: number } = {}): Promise<PlanDescription[]> {
+  async plan(names: string[] = [], opts: { batchSize?: number; mode?: 'online' | 'snapshot' } = {}): Promise<PlanDescription[]> {
     const migrations = await this.migrations(names)
     await validateMigrations(this.knex, this.store.dialect, migrations)
     const plans: PlanDescription[] = []
-    for (const m of migrations) plans.push(await describePlan(this.knex, this.store.dialect, m, opts.batchSize))
+    for (const m of migrations) {
+      const plan = await describePlan(this.knex, this.store.dialect, m, opts.batchSize)
+      const snapshot = m.snapshot || opts.mode === 'snapshot'
+      plans.push(
+        snapshot && plan.state !== 'done' ? { ...plan, snapshot: await snapshotPreflight(this.knex, this.store.dialect, m) } : plan,
+      )
+    }
     return plans
+  }
+
+  /**
+   * Swaps a snapshot run's backup back in: the table holds exactly what it held before the
+   * swap, and the migration is pending again. Refused when the table was written since the
+   * swap unless `force` (the result's `lost` says what was thrown away).
+   */
+  revert(name: string, opts: { force?: boolean } = {}): Promise<RevertResult> {
+    return revertSnapshot(this.store, this.knex, name, opts)
+  }
+
+  /** Drops what a snapshot run kept: the backup (no revert after this), or the evolved table after a revert. */
+  cleanup(name: string): Promise<{ dropped: string }> {
+    return cleanupSnapshot(this.store, this.knex, name)
   }
 
   /**

@@ -21,7 +21,8 @@ const schema = z
     maxAttempts: positiveInt.optional(),
     maxFailures: positiveInt.optional(),
     sweeps: z.number().int().min(0).optional(),
-    mode: z.enum(['online', 'readonly'], { message: 'must be "online" or "readonly"' }).optional(),
+    mode: z.enum(['online', 'readonly', 'snapshot'], { message: "must be 'online' (the default), 'readonly' or 'snapshot'" }).optional(),
+    verify: fn.optional(),
   })
   .strict()
 
@@ -79,5 +80,6 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
     description: def.description ?? null,
     mode: modes[0]!,
     readOnly: def.mode === 'readonly',
+    snapshot: def.mode === 'snapshot',
   }
 }

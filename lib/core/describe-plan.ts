@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
+import type { SnapshotPreflight } from '../dialects/snapshot-ddl.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import { storeFor } from '../store/store.ts'
 import type { Migration } from './migration.ts'
@@ -19,6 +20,8 @@ export interface PlanDescription {
   batchSize: number
   batches: number
   firstBatch: { range: string; sql: string[] } | null
+  /** Snapshot mode: every dependent object and what the swap does with it, what it refuses, the extra disk. */
+  snapshot?: SnapshotPreflight
 }
 
 /**

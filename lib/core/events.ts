@@ -21,6 +21,8 @@ export interface EvolveEvents {
   'batch:split': [{ run: string; batchId: number; pendingRows: number; error: string }]
   'batch:takeover': [{ run: string; batchId: number; from: string }]
   'object:failed': [{ run: string; key: unknown; error: string }]
+  /** A snapshot-mode run begins (or resumes) a step; see lib/core/snapshot/names.ts for the order. */
+  'snapshot:step': [{ run: string; step: string; table: string }]
   sweep: [{ run: string; pass: number; pending: number }]
   throttled: [{ run: string; source: ThrottleSource; reason: string; ms: number }]
   /** A progress tick for one run, from the admin layer's watch (at most one a second per run by default). */

@@ -26,6 +26,10 @@ export interface Migration {
   sweeps: number
   /** `mode: 'readonly'` in the file: the runner keeps the table read-only for the app while it runs. */
   readOnly?: boolean
+  /** Snapshot-and-swap instead of evolving the live rows (file field `mode: 'snapshot'`; lib/core/snapshot). */
+  snapshot?: boolean
+  /** Snapshot mode: checks the evolved copy (`table` is the copy's name) before it is swapped in; false or a throw stops the swap. */
+  verify?: (knex: Knex, table: string) => unknown
 }
 
 export const MIGRATION_DEFAULTS = {

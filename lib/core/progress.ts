@@ -4,6 +4,7 @@ import type { Run, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { RUN_DEFAULTS } from './context.ts'
 import { deadOwners } from './liveness.ts'
+import { type SnapshotProgress, snapshotProgress } from './snapshot/progress.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
 export interface RunProgress {
@@ -35,6 +36,8 @@ export interface RunProgress {
   /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
   changedBy: string | null
   changeReason: string | null
+  /** Snapshot mode only: the step, its progress and the read-only window. */
+  snapshot?: SnapshotProgress
 }
 
 const RATE_WINDOW_MS = 30_000
@@ -73,6 +76,16 @@ export function notStarted(name: string): RunProgress {
 
 export async function getProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
   if (!(await store.has(knex))) return notStarted(name)
+  const progress = await runProgress(store, knex, name)
+  const snapshot = await snapshotProgress(store, knex, name)
+  if (!snapshot) return progress
+  // The rows are evolved by the copy's run: they are this run's rows.
+  return snapshot.evolved
+    ? { ...progress, done: snapshot.evolved.done, failed: snapshot.evolved.failed, snapshot }
+    : { ...progress, snapshot }
+}
+
+async function runProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
   const run = await store.runs.get(knex, name)
   if (!run) return notStarted(name)
   const active = run.state === 'running' || run.state === 'paused'

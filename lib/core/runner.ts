@@ -15,6 +15,7 @@ import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
+import { runSnapshot } from './snapshot/run-snapshot.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
   knex: Knex
@@ -25,6 +26,8 @@ export interface RunnerOptions extends Partial<RunOptions> {
   by?: string
   /** Where events go; by default the Runner's own. */
   events?: EvolveEmitter
+  /** `'snapshot'`: every migration of this run in snapshot mode, whatever its file says (lib/core/snapshot). */
+  mode?: 'online' | 'snapshot'
 }
 
 /**
@@ -80,7 +83,7 @@ export class Runner {
     await this.store.ensure(this.config.knex)
     const results: RunProgress[] = []
     for (const m of this.config.migrations) {
-      const result = await this.runOne(m)
+      const result = m.snapshot || this.config.mode === 'snapshot' ? await this.runSnapshot(m) : await this.runOne(m)
       results.push(result)
       if (result.state !== 'done' || this.abort.signal.aborted) break
     }
@@ -142,6 +145,30 @@ export class Runner {
     }
     // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
     return this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
+  }
+
+  private runSnapshot(m: Migration): Promise<RunProgress> {
+    const { knex } = this.config
+    const evolve = (inner: Migration) => this.evolveShadow(inner)
+    return runSnapshot(
+      { knex, store: this.store, dialect: this.dialect, events: this.events, by: this.by, signal: this.abort.signal, evolve },
+      m,
+    )
+  }
+
+  /** The copy is evolved by a Runner of its own: the same worker loop, but large batches and no throttle. */
+  private async evolveShadow(inner: Migration): Promise<RunProgress> {
+    const { knex, workers, batchSize } = this.config
+    const runner = new Runner({ knex, workers, batchSize, migrations: [inner], events: this.events, by: this.by, ...SHADOW_PACE })
+    const stop = () => runner.stop()
+    this.abort.signal.addEventListener('abort', stop, { once: true })
+    if (this.abort.signal.aborted) stop()
+    try {
+      const [result] = await runner.run()
+      return result!
+    } finally {
+      this.abort.signal.removeEventListener('abort', stop)
+    }
   }
 
   private async serve(m: Migration, before?: Run): Promise<RunProgress> {
@@ -212,6 +239,9 @@ export class Runner {
     return m
   }
 }
+
+/** Nobody else writes the copy: batches as long as a second, none of the live table's throttles. */
+const SHADOW_PACE = { targetBatchMs: 1000, maxBatchSize: 100_000 } as const
 
 /** Why `run` leaves a run alone, or null when it should (re)start or join it. */
 function skipReason(run: Run): string | null {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { SnapshotDdl } from './snapshot-ddl.ts'
 
 /** Why a failed batch attempt is worth retrying. */
 export type RetryReason = 'deadlock' | 'serialization' | 'lock_timeout' | 'statement_timeout' | 'connection' | 'busy'
@@ -84,6 +85,8 @@ export interface Dialect {
   replicationLagMs?(knex: Knex): Promise<number | null>
   /** Read-only mode, enforced by the database itself: every app connection, pooled or not, is refused at once. */
   readOnlyGuard?: ReadOnlyGuard
+  /** Snapshot-and-swap: copy a table, build its indexes after the data, swap it in atomically, revert. */
+  snapshot?: SnapshotDdl
 }
 
 /**

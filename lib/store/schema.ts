@@ -11,6 +11,7 @@ export const TABLES = {
   readOnly: 'evolve_read_only',
   readOnlyAudit: 'evolve_read_only_audit',
   readOnlyBypass: 'evolve_read_only_bypass',
+  snapshots: 'evolve_snapshots',
 } as const
 
 type Step = (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder
@@ -121,6 +122,26 @@ const MIGRATIONS: Step[] = [
         t.string('token', 64).notNullable()
       })
       .raw(`INSERT INTO ${TABLES.readOnly} (id, enabled, token) VALUES (1, false, '${randomBytes(16).toString('hex')}')`),
+  (schema) =>
+    schema.createTable(TABLES.snapshots, (t) => {
+      // One snapshot-and-swap per run: which step it is at, and the tables it made.
+      t.increments('id').primary()
+      t.string('run_name', 255).notNullable().unique()
+      t.string('table_name', 255).notNullable()
+      t.string('shadow_name', 255).notNullable()
+      t.string('backup_name', 255).notNullable()
+      t.string('step', 16).notNullable() // see SNAPSHOT_STEPS in lib/core/snapshot/names.ts
+      t.text('cursor') // JSON: the last key copied into the shadow, committed with the rows
+      t.bigInteger('copied').notNullable().defaultTo(0)
+      t.bigInteger('total')
+      t.bigInteger('read_only_at') // the read-only window, by the database's clock
+      t.bigInteger('read_write_at')
+      t.bigInteger('swapped_at')
+      t.text('swap_marker') // what revert compares to tell whether the live table was written since the swap
+      t.text('error')
+      t.bigInteger('created_at').notNullable()
+      t.bigInteger('updated_at').notNullable()
+    }),
 ]
 
 /**

@@ -8,6 +8,7 @@ import { FailuresStore } from './failures.ts'
 import { ReadOnlyStore } from './read-only.ts'
 import { RunsStore } from './runs.ts'
 import { ensureSchema, hasSchema } from './schema.ts'
+import { SnapshotsStore } from './snapshots.ts'
 import { WorkersStore } from './workers.ts'
 
 /**
@@ -22,6 +23,7 @@ export class Store {
   readonly workers: WorkersStore
   readonly control: ControlStore
   readonly readOnly: ReadOnlyStore
+  readonly snapshots: SnapshotsStore
 
   constructor(readonly dialect: Dialect) {
     this.runs = new RunsStore(dialect)
@@ -30,6 +32,7 @@ export class Store {
     this.workers = new WorkersStore(dialect)
     this.control = new ControlStore(dialect)
     this.readOnly = new ReadOnlyStore(dialect)
+    this.snapshots = new SnapshotsStore(dialect)
   }
 
   /** True when the tracking tables exist (read-only commands must not create them). */

@@ -1,6 +1,7 @@
 import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
 import { postgresReadOnlyGuard } from './read-only-guard.ts'
+import { postgresSnapshot } from './snapshot.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
@@ -36,4 +37,5 @@ export const postgresDialect: Dialect = {
   replicationLagMs: postgresReplicationLagMs,
   estimateRows: postgresEstimateRows,
   readOnlyGuard: postgresReadOnlyGuard,
+  snapshot: postgresSnapshot,
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { Dialect } from '../dialect.ts'
 import { sqliteReadOnlyGuard } from './read-only-guard.ts'
+import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError } from './errors.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
@@ -71,4 +72,5 @@ export const sqliteDialect: Dialect = {
   tableColumns: sqliteTableColumns,
   isUniqueColumn: sqliteIsUniqueColumn,
   readOnlyGuard: sqliteReadOnlyGuard,
+  snapshot: sqliteSnapshot,
 }

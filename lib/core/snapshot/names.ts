@@ -1,0 +1,29 @@
+import { splitTable, withSuffix } from '../../dialects/snapshot-ddl.ts'
+import type { SnapshotStep } from '../../store/snapshots.ts'
+
+/** Steps in the order a snapshot run takes them; `status` shows where it is. */
+export const SNAPSHOT_STEPS: readonly SnapshotStep[] = [
+  'preflight',
+  'read-only',
+  'copy',
+  'build',
+  'evolve',
+  'verify',
+  'swap',
+  'validate',
+  'read-write',
+  'done',
+]
+
+/** The run that evolves the copy: the same worker loop, its own batches and failures. */
+export const shadowRunName = (name: string): string => `${name}.shadow`
+
+/** The copy (`<table>__evolve_new_<id>`) and the backup the old table becomes (`<table>__evolve_old_<id>`), in the table's schema. */
+export function snapshotNames(table: string, id: number): { shadow: string; backup: string } {
+  const [schema, base] = splitTable(table)
+  const inSchema = (name: string) => (schema === undefined ? name : `${schema}.${name}`)
+  return { shadow: inSchema(withSuffix(base, `__evolve_new_${id}`)), backup: inSchema(withSuffix(base, `__evolve_old_${id}`)) }
+}
+
+/** Index name suffixes of the copy (until the swap) and of the backup (after it). */
+export const indexSuffixes = (id: number) => ({ incoming: `__evn${id}`, outgoing: `__evo${id}` })

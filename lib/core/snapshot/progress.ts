@@ -1,0 +1,59 @@
+import type { Knex } from 'knex'
+import type { SnapshotStep } from '../../store/snapshots.ts'
+import type { Store } from '../../store/store.ts'
+import { SNAPSHOT_STEPS, shadowRunName } from './names.ts'
+
+/** A snapshot run as `status` shows it (RunProgress.snapshot). */
+export interface SnapshotProgress {
+  step: SnapshotStep
+  /** 1-based position of `step` among SNAPSHOT_STEPS (null after the end: reverted, cleaned). */
+  stepNumber: number | null
+  steps: readonly SnapshotStep[]
+  table: string
+  shadow: string
+  /** The old table, kept for `evolve revert` until `evolve cleanup`. */
+  backup: string
+  copied: number
+  total: number | null
+  /** The copy's evolve (run `<name>.shadow`). */
+  evolved: { done: number; failed: number } | null
+  /** The read-only window: since when, until when (null while still on), and how long so far. */
+  readOnly: { since: string; until: string | null; ms: number } | null
+  swappedAt: string | null
+  error: string | null
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+export async function snapshotProgress(store: Store, knex: Knex, name: string): Promise<SnapshotProgress | undefined> {
+  // Tracking tables from before snapshot mode have no snapshots table: then no run used it.
+  const snap = await store.snapshots.get(knex, name).catch(() => undefined)
+  if (!snap) return undefined
+  const inner = await store.runs.get(knex, shadowRunName(name))
+  const evolved = inner
+    ? { done: (await store.batches.totals(knex, inner.name)).rowsDone, failed: await store.failures.count(knex, inner.name) }
+    : null
+  const now = snap.readOnlyAt !== null && snap.readWriteAt === null ? await store.now(knex) : null
+  const position = SNAPSHOT_STEPS.indexOf(snap.step)
+  return {
+    step: snap.step,
+    stepNumber: position < 0 ? null : position + 1,
+    steps: SNAPSHOT_STEPS,
+    table: snap.table,
+    shadow: snap.shadow,
+    backup: snap.backup,
+    copied: snap.copied,
+    total: snap.total,
+    evolved,
+    readOnly:
+      snap.readOnlyAt === null
+        ? null
+        : {
+            since: iso(snap.readOnlyAt)!,
+            until: iso(snap.readWriteAt),
+            ms: (snap.readWriteAt ?? now ?? snap.readOnlyAt) - snap.readOnlyAt,
+          },
+    swappedAt: iso(snap.swappedAt),
+    error: snap.error,
+  }
+}
