@@ -58,7 +58,8 @@ export const sqliteDialect: Dialect = {
   // A 25 ms gap is at least as long as any of its sleeps for its first 128 ms of waiting, so such
   // a writer always tries once while the lock is free; and since the app waits about as long as
   // the longest batch, batches aim at 25 ms too. Chosen from the sweep in docs/benchmarks.md
-  // (bench/sqlite-pause-sweep.ts): the app's longest write wait fell from 89–354 ms to 37–80 ms.
+  // (bench/sqlite-pause-sweep.ts): during a transform the app's longest write fell from 120–181 ms
+  // (old rule: half the batch time) and 89–223 ms (25 ms pause, 50 ms target) to 37 ms.
   pauseAfterBatchMs: () => SQLITE_PAUSE_MS,
   targetBatchMs: 25,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
