@@ -70,11 +70,11 @@ export async function startApp(config: AppLoadConfig): Promise<RunningApp> {
   const next = <T extends FromChild['type']>(type: T) =>
     new Promise<Extract<FromChild, { type: T }>>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`bench/app-load exited (${code}) before "${type}"`))
-      child.once('exit', onExit)
+      child.once('close', onExit) // 'close' (not 'exit'): after the IPC channel delivered what it had
       child.on('message', function listener(message: FromChild) {
         if (message.type !== type) return
         child.off('message', listener)
-        child.off('exit', onExit)
+        child.off('close', onExit)
         resolve(message as Extract<FromChild, { type: T }>)
       })
     })

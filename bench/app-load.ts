@@ -109,7 +109,13 @@ async function main(config: AppLoadConfig): Promise<void> {
   await sleep(1000) // warm-up: connections, plans and caches, outside the window
   send({ type: 'ready' })
   await Promise.all(loops) // every operation scheduled inside the window has finished
-  send({ type: 'result', samples, errors, errorMessages, seconds: (window.stop - window.start) / 1000 })
+  // Waits until the result has left: disconnecting right after a large message can lose it.
+  await new Promise<void>((resolve) =>
+    process.send!(
+      { type: 'result', samples, errors, errorMessages, seconds: (window.stop - window.start) / 1000 } satisfies FromChild,
+      () => resolve(),
+    ),
+  )
   await Promise.all(clients.map(({ client }) => client.end()))
   process.disconnect()
 }

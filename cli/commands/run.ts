@@ -28,7 +28,7 @@ function withRunFlags(cmd: Command): Command {
   return cmd
     .option('--workers <n>', 'workers in this process', positiveInt('--workers'))
     .option('--batch-size <n>', 'fixed rows per batch (turns off the adaptive size)', positiveInt('--batch-size'))
-    .option('--target-batch-ms <ms>', 'batch duration the adaptive size aims for (default 50)', positiveInt('--target-batch-ms'))
+    .option('--target-batch-ms <ms>', 'batch duration the adaptive size aims for (default 50; SQLite 25)', positiveInt('--target-batch-ms'))
     .option(
       '--max-rows-per-second <n>',
       'throttle: at most this many rows per second, all workers together',

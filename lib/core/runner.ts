@@ -56,7 +56,8 @@ export class Runner {
     this.dialect = this.store.dialect
     this.events = config.events ?? new EvolveEmitter()
     this.by = config.by ?? `runner ${hostname()}:${process.pid}`
-    this.options = { ...RUN_DEFAULTS, ...stripUndefined(config) }
+    const target = this.dialect.targetBatchMs
+    this.options = { ...RUN_DEFAULTS, ...(target === undefined ? {} : { targetBatchMs: target }), ...stripUndefined(config) }
   }
 
   /** Checks the options and every migration against the database; throws before anything has changed. */

@@ -48,6 +48,8 @@ export interface Dialect {
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
   /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
   pauseAfterBatchMs?(batchMs: number): number
+  /** The batch duration to aim for when the caller sets none (the app waits up to one batch for its writes). */
+  targetBatchMs?: number
   /** Re-reads rows under a lock the app's writers must respect. */
   lockRows(query: Knex.QueryBuilder): Knex.QueryBuilder
   /** For claim subqueries: skip rows another worker is claiming right now instead of queueing behind it. */

@@ -8,6 +8,7 @@ import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
 // Until the first batch sets the migration's lockTimeoutMs.
 const DEFAULT_BUSY_TIMEOUT_MS = 5000
+const SQLITE_PAUSE_MS = 25
 
 interface SqliteConnection {
   pragma(source: string): unknown
@@ -54,10 +55,15 @@ export const sqliteDialect: Dialect = {
     // a claim that meets the app's lock backs off like a batch and counts as a retry.
     await trx.raw(`PRAGMA busy_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
   },
-  // A writer waiting on SQLite's lock polls it with growing sleeps, up to 100 ms apart:
-  // back-to-back batches would starve it (the app, or `evolve pause`). Leaving the lock
-  // free for half the batch's time (at most 100 ms) lets waiters in at a bounded cost.
-  pauseAfterBatchMs: (batchMs) => Math.min(100, Math.max(5, batchMs / 2)),
+  // A writer waiting on SQLite's lock (busy_timeout) sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50,
+  // 50, 100 ms between tries: back-to-back batches would starve it (the app, or `evolve pause`).
+  // A 25 ms gap is at least as long as any of its sleeps for its first 128 ms of waiting, so such
+  // a writer always tries once while the lock is free; and since the app waits about as long as
+  // the longest batch, batches aim at 25 ms too. Chosen from the sweep in docs/benchmarks.md
+  // (bench/sqlite-pause-sweep.ts): during a transform the app's longest write fell from 120–181 ms
+  // (old rule: half the batch time) and 89–223 ms (25 ms pause, 50 ms target) to 37 ms.
+  pauseAfterBatchMs: () => SQLITE_PAUSE_MS,
+  targetBatchMs: 25,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,
