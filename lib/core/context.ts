@@ -3,7 +3,7 @@ import type { Dialect, Presence } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
-import { type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
+import { type BatchSizer, type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
 import type { ThrottleOptions } from './throttle.ts'
 import type { Wakeup } from './wakeup.ts'
 
@@ -51,4 +51,6 @@ export interface WorkerContext {
    */
   turn: { busy: boolean; at: number }
   presence?: Presence
+  /** The batch sizers of this runner's live workers, so an operator can change their size. */
+  sizers?: Set<BatchSizer>
 }

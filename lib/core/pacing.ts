@@ -19,13 +19,19 @@ export class BatchSizer {
   constructor(
     start: number,
     private readonly options: PacingOptions,
-    private readonly fixed = false,
+    private fixed = false,
   ) {
     this.size = fixed ? start : clamp(start, options.minBatchSize, options.maxBatchSize)
   }
 
   get current(): number {
     return this.size
+  }
+
+  /** An operator's choice (`+`/`-` in the UI): this size from now on, no longer adapted. */
+  fix(size: number): void {
+    this.fixed = true
+    this.size = Math.max(1, Math.round(size))
   }
 
   /** Feeds back one batch: how many keys its range spanned and how long its transaction took. */
