@@ -5,6 +5,7 @@ import { registerPlan } from './commands/plan.ts'
 import { registerRun } from './commands/run.ts'
 import { registerScaffold } from './commands/scaffold.ts'
 import { registerStatus } from './commands/status.ts'
+import { registerUi } from './commands/ui.ts'
 import { EXIT, reportError } from './fail.ts'
 
 // `evolve plan | head`: the reader went away, which is not an error of ours.
@@ -28,6 +29,7 @@ registerPlan(program)
 registerRun(program)
 registerFailures(program)
 registerControl(program)
+registerUi(program)
 
 try {
   await program.parseAsync(process.argv)
