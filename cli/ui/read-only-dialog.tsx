@@ -28,10 +28,12 @@ export function ReadOnlyDialog(props: { admin: UiAdmin; current: ReadOnlyState |
     if (step.kind === 'error') return onDone(null)
     if (key.escape) return onDone(null)
     if (step.kind === 'message') {
-      if (key.return) setStep({ kind: 'confirm', on: true, text: step.text })
-      else if (key.backspace || key.delete) setStep({ kind: 'message', text: step.text.slice(0, -1) })
-      else if (key.ctrl && input === 'u') setStep({ kind: 'message', text: '' })
-      else if (input && !key.ctrl && !key.meta) setStep({ kind: 'message', text: step.text + input })
+      // Keys can arrive faster than renders (a paste): each edit builds on the latest text.
+      const edit = (change: (text: string) => Step) => setStep((s) => (s.kind === 'message' ? change(s.text) : s))
+      if (key.return) edit((text) => ({ kind: 'confirm', on: true, text }))
+      else if (key.backspace || key.delete) edit((text) => ({ kind: 'message', text: text.slice(0, -1) }))
+      else if (key.ctrl && input === 'u') edit(() => ({ kind: 'message', text: '' }))
+      else if (input && !key.ctrl && !key.meta) edit((text) => ({ kind: 'message', text: text + input }))
       return
     }
     if (input === 'y' || input === 'Y') apply(step.on, step.text)
