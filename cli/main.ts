@@ -7,6 +7,7 @@ import { registerRun } from './commands/run.ts'
 import { registerScaffold } from './commands/scaffold.ts'
 import { registerSnapshot } from './commands/snapshot.ts'
 import { registerStatus } from './commands/status.ts'
+import { registerUi } from './commands/ui.ts'
 import { EXIT, reportError } from './fail.ts'
 import { packageVersion } from './version.ts'
 
@@ -34,6 +35,7 @@ registerFailures(program)
 registerControl(program)
 registerReadOnly(program)
 registerSnapshot(program)
+registerUi(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -11,6 +11,8 @@ import { EXIT } from '../fail.ts'
 import { progressLine } from '../format.ts'
 import { positiveInt } from '../parse.ts'
 import { printProgress } from '../progress-printer.ts'
+import { printJsonEvents, writeJson } from '../json-events.ts'
+import { showLiveProgress } from '../ui/run-progress.tsx'
 
 interface RunFlags {
   workers?: number
@@ -22,6 +24,7 @@ interface RunFlags {
   metricsPort?: number
   logFormat: 'pretty' | 'json'
   mode?: 'online' | 'snapshot'
+  json?: boolean
 }
 
 function withRunFlags(cmd: Command): Command {
@@ -38,6 +41,7 @@ function withRunFlags(cmd: Command): Command {
     .option('--max-app-latency-ms <ms>', "throttle while the app's latency is higher", positiveInt('--max-app-latency-ms'))
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://0.0.0.0:<port>/metrics', positiveInt('--metrics-port'))
     .option('--log-format <format>', 'pretty (progress lines) or json (one structured entry per event)', logFormat, 'pretty')
+    .option('--json', 'one JSON object per line on stdout: every event, a progress tick (at most 1/s per run), a final summary')
 }
 
 export function registerRun(program: Command): void {
@@ -50,13 +54,14 @@ export function registerRun(program: Command): void {
       process.exitCode = await withEvolve(
         opts,
         async (evolve) => {
-          const count = (await evolve.migrations(names)).length
-          if (count === 0) {
-            console.log(`no migrations in ${dirOf(evolve)}: create one with \`evolve create <name>\``)
+          const chosen = (await evolve.migrations(names)).map((m) => m.name)
+          if (chosen.length === 0) {
+            if (opts.json) writeJson({ event: 'summary', ok: true, stopped: false, runs: [] })
+            else console.log(`no migrations in ${dirOf(evolve)}: create one with \`evolve create <name>\``)
             return EXIT.ok
           }
           await noteUnwatchedLatency(evolve, opts)
-          return drive(evolve, opts, count, () => evolve.run(names, startOptions(opts)))
+          return drive(evolve, opts, chosen, () => evolve.run(names, startOptions(opts)))
         },
         poolFor(opts),
       )
@@ -69,7 +74,7 @@ export function registerRun(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
       process.exitCode = await withEvolve(
         opts,
-        (evolve) => drive(evolve, opts, 1, () => evolve.retry(name, startOptions(opts))),
+        (evolve) => drive(evolve, opts, [name], () => evolve.retry(name, startOptions(opts))),
         poolFor(opts),
       )
     })
@@ -101,12 +106,15 @@ async function noteUnwatchedLatency(evolve: Evolve, opts: RunFlags): Promise<voi
   )
 }
 
-/** Runs to the end while reporting; returns the exit code. `expected`: how many runs the work serves. */
-async function drive(evolve: Evolve, opts: RunFlags, expected: number, start: () => Promise<RunHandle>): Promise<number> {
-  const json = opts.logFormat === 'json'
-  const log = json ? pino({ base: undefined }) : undefined
-  if (log) logEvents(evolve.events, log)
-  else printProgress(evolve)
+/** Runs to the end while reporting; returns the exit code. `names`: the runs the work serves. */
+async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () => Promise<RunHandle>): Promise<number> {
+  const expected = names.length
+  const log = opts.logFormat === 'json' && !opts.json ? pino({ base: undefined }) : undefined
+  // Live ink lines on a terminal; the plain lines off one (CI, pipes), as before.
+  const live = !opts.json && !log && process.stdout.isTTY ? showLiveProgress(evolve, names) : undefined
+  if (opts.json) printJsonEvents(evolve)
+  else if (log) logEvents(evolve.events, log)
+  else if (!live) printProgress(evolve)
   const server = opts.metricsPort ? await listen(evolve, opts.metricsPort) : undefined
   let handle: RunHandle | undefined
   const stopOnSignal = () => {
@@ -123,13 +131,16 @@ async function drive(evolve: Evolve, opts: RunFlags, expected: number, start: ()
     // Stopped between two migrations, every run returned may be done while later ones never began.
     const stopped = results.some((r) => r.state === 'running') || (handle.stopped && results.length < expected)
     const ok = !stopped && results.every((r) => r.state === 'done')
-    if (log) log.info({ event: 'summary', ok, stopped, runs: results }, ok ? 'done' : stopped ? 'stopped' : 'not done')
+    await live?.stop()
+    if (opts.json) writeJson({ event: 'summary', ok, stopped, runs: results })
+    else if (log) log.info({ event: 'summary', ok, stopped, runs: results }, ok ? 'done' : stopped ? 'stopped' : 'not done')
     else {
       for (const r of results) console.log(progressLine(r))
       if (stopped) console.log('stopped: `evolve run` resumes where this left off')
     }
     return ok ? EXIT.ok : EXIT.runFailed
   } finally {
+    await live?.stop()
     server?.close()
     evolve.events.removeAllListeners()
     process.off('SIGINT', stopOnSignal)

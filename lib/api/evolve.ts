@@ -1,8 +1,9 @@
 import type { Knex } from 'knex'
 import { listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
-import type { RunOptions } from '../core/context.ts'
+import { RUN_DEFAULTS, type RunOptions } from '../core/context.ts'
 import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
 import { EvolveEmitter } from '../core/events.ts'
+import { deadOwners } from '../core/liveness.ts'
 import type { Migration } from '../core/migration.ts'
 import { type RunProgress, getProgress } from '../core/progress.ts'
 import { Runner } from '../core/runner.ts'
@@ -107,6 +108,27 @@ export class Evolve {
   /** One run's progress (a `pending` entry for a migration that has not run). */
   progress(name: string): Promise<RunProgress> {
     return getProgress(this.store, this.knex, name)
+  }
+
+  /**
+   * The workers serving a run now, on every machine: where they run (host, pid) and how
+   * long ago they last beat (by the database's clock).
+   *
+   * @example
+   * ```ts
+   * for (const w of await evolve.workers('20260101_lowercase-emails')) console.log(w.host, w.pid)
+   * ```
+   */
+  async workers(name: string): Promise<LiveWorker[]> {
+    if (!(await this.store.has(this.knex))) return []
+    const recent = await this.store.workers.recent(this.knex, name, RUN_DEFAULTS.leaseMs)
+    const dead = await deadOwners(
+      this.knex,
+      this.store,
+      recent.map((w) => w.id),
+      RUN_DEFAULTS.leaseMs,
+    )
+    return recent.filter((w) => !dead.has(w.id)).map((w) => ({ id: w.id, host: w.host, pid: w.pid, heartbeatAgeMs: w.ageMs }))
   }
 
   /** True when `name` is a migration file or a run the database knows. */
@@ -223,6 +245,15 @@ export class Evolve {
   close(): Promise<void> {
     return this.parts.onClose()
   }
+}
+
+/** One worker serving a run, as `evolve.workers(name)` lists it. */
+export interface LiveWorker {
+  id: string
+  host: string
+  pid: number
+  /** How long ago its last heartbeat was, by the database's clock. */
+  heartbeatAgeMs: number
 }
 
 /** Who asks for a change, and why: stored with the run and shown by `status`. */

@@ -20,6 +20,25 @@ export class RunHandle {
     this.runner.stop()
   }
 
+  /**
+   * Changes the batch size of this handle's workers at once (and of those it starts later);
+   * the size is then fixed, no longer adapted toward the target duration.
+   *
+   * @example
+   * ```ts
+   * const handle = await evolve.run(['20260101_lowercase-emails'])
+   * handle.setBatchSize(handle.batchSize! * 2)
+   * ```
+   */
+  setBatchSize(size: number): number {
+    return this.runner.setBatchSize(size)
+  }
+
+  /** The batch size the workers use now, or null while none works. */
+  get batchSize(): number | null {
+    return this.runner.batchSize
+  }
+
   /** True once stop() was called: `done` may then hold fewer runs than were asked for. */
   get stopped(): boolean {
     return this.runner.stopped

@@ -3,7 +3,7 @@ import type { Dialect, Presence } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
-import { type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
+import { type BatchSizer, type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
 import type { ThrottleOptions } from './throttle.ts'
 import type { Wakeup } from './wakeup.ts'
 
@@ -53,4 +53,6 @@ export interface WorkerContext {
   presence?: Presence
   /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
   writeBypass?: <T>(trx: Knex.Transaction, fn: () => Promise<T>) => Promise<T>
+  /** The batch sizers of this runner's live workers, so an operator can change their size. */
+  sizers?: Set<BatchSizer>
 }

@@ -26,7 +26,7 @@ export class BatchSizer {
   constructor(
     start: number,
     private readonly options: PacingOptions,
-    private readonly fixed = false,
+    private fixed = false,
   ) {
     this.size = fixed ? start : clamp(start, options.minBatchSize, options.maxBatchSize)
   }
@@ -45,6 +45,12 @@ export class BatchSizer {
   /** Feeds back one batch's row data (transform/up): rows read and their bytes. */
   observeBytes(rows: number, bytes: number): void {
     if (rows > 0) this.perRow = bytes / rows
+  }
+
+  /** An operator's choice (`+`/`-` in the UI): this size from now on, no longer adapted. */
+  fix(size: number): void {
+    this.fixed = true
+    this.size = Math.max(1, Math.round(size))
   }
 
   /** Feeds back one batch: how many keys its range spanned and how long its transaction took. */

@@ -16,6 +16,7 @@ import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
+import type { BatchSizer } from './pacing.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
   knex: Knex
@@ -50,6 +51,7 @@ export class Runner {
   private readonly wakeup = new Wakeup()
   private readonly turn = { busy: false, at: 0 }
   private readonly options: RunOptions
+  private readonly sizers = new Set<BatchSizer>()
 
   constructor(private readonly config: RunnerOptions) {
     this.store = storeFor(config.knex)
@@ -105,6 +107,23 @@ export class Runner {
   /** Asks the workers to finish their current batch and stop; the run stays resumable. */
   stop(): void {
     this.abort.abort()
+  }
+
+  /**
+   * Sets the batch size of this runner's workers (now, and for workers it starts later);
+   * the size is then fixed, no longer adapted. Returns the size set.
+   */
+  setBatchSize(size: number): number {
+    if (!Number.isInteger(size) || size < 1) throw usage('E_BAD_BATCH_SIZE', `batch size must be a positive integer, got ${size}`)
+    this.options.batchSize = size
+    for (const sizer of this.sizers) sizer.fix(size)
+    return size
+  }
+
+  /** The batch size of this runner's workers now (the largest, if they differ), or null with no worker. */
+  get batchSize(): number | null {
+    const sizes = [...this.sizers].map((s) => s.current)
+    return sizes.length > 0 ? Math.max(...sizes) : null
   }
 
   /** True once stop() was called: run() may then return before every migration had its turn. */
@@ -231,6 +250,7 @@ export class Runner {
       wakeup: this.wakeup,
       turn: this.turn,
       presence,
+      sizers: this.sizers,
     }
   }
 

@@ -45,6 +45,16 @@ async function loop(ctx: WorkerContext): Promise<void> {
     sizer: new BatchSizer(o.batchSize ?? learned ?? ctx.migration.batchSize, o, o.batchSize !== undefined),
     conflicts: 0,
   }
+  ctx.sizers?.add(state.sizer)
+  try {
+    await turns(ctx, state)
+  } finally {
+    ctx.sizers?.delete(state.sizer)
+  }
+}
+
+async function turns(ctx: WorkerContext, state: LoopState): Promise<void> {
+  const o = ctx.options
   let consecutive = 0
   while (!ctx.signal.aborted) {
     try {

@@ -1,0 +1,48 @@
+/** @jsxRuntime automatic @jsxImportSource react */
+// (tsx compiles with the tsconfig of the directory evolve runs in: this file must not depend on it.)
+import { Box, Text } from 'ink'
+import type { UiEvent, UiRow } from './admin.ts'
+import { describeEvent, retryReasons } from './describe-event.ts'
+import { clock, colour, count, fit, sparkline } from './look.ts'
+
+/** The selected run: its counts, batch size, workers, rate over the last minutes and recent events. */
+export function DetailPane(props: { row: UiRow | undefined; events: UiEvent[]; rates: number[]; width: number; height: number }) {
+  const { row, events, rates, width, height } = props
+  if (!row) return <Text dimColor> no migration selected</Text>
+  const p = row.progress
+  const lines: { text: string; color?: string }[] = []
+  lines.push({ text: `${row.name} · ${p.stateText}${row.local ? ' · driven here' : ''}` })
+  if (row.problem) lines.push({ text: row.problem, color: colour('red') })
+  const reasons = retryReasons(events, row.name)
+  lines.push({
+    text: `done ${count(p.done)} / ${count(p.total)} · failed ${count(p.failed)} · retries ${count(p.retries)}${reasons ? ` (${reasons})` : ''}`,
+  })
+  const size = row.localBatchSize ?? p.batchSize
+  const workers = row.workers.map((w) => `${w.host} pid ${w.pid}`).join(', ') || 'none'
+  lines.push({ text: `batch ${size === null ? '–' : `${count(size)} rows`} · workers: ${workers}` })
+  if (p.throttled) lines.push({ text: `throttled: ${p.throttled}`, color: colour('yellow') })
+  if (p.lastError) lines.push({ text: `last error: ${p.lastError}`, color: colour('red') })
+  const snapshot = (p as { snapshot?: unknown }).snapshot
+  if (snapshot) lines.push({ text: `snapshot: ${typeof snapshot === 'object' ? JSON.stringify(snapshot) : String(snapshot)}` })
+  const sparkWidth = Math.max(10, Math.min(60, width - 24))
+  lines.push({
+    text: `rate  ${sparkline(rates, sparkWidth)}  last ${Math.max(1, Math.round(Math.min(rates.length, sparkWidth) / 60))} min`,
+  })
+  const room = Math.max(0, height - lines.length)
+  const mine = events
+    .filter((e) => e.data.run === row.name || e.name === 'read-only')
+    .map((e) => ({ at: e.at, text: describeEvent(e) }))
+    .filter((e): e is { at: number; text: string } => e.text !== null)
+    .slice(-room)
+    .reverse()
+  for (const e of mine) lines.push({ text: `${clock(e.at)}  ${e.text}`, color: colour('gray') })
+  return (
+    <Box flexDirection="column">
+      {lines.slice(0, height).map((l, i) => (
+        <Text key={i} color={l.color}>
+          {' ' + fit(l.text, width - 2)}
+        </Text>
+      ))}
+    </Box>
+  )
+}

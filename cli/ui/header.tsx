@@ -1,0 +1,28 @@
+/** @jsxRuntime automatic @jsxImportSource react */
+// (tsx compiles with the tsconfig of the directory evolve runs in: this file must not depend on it.)
+import { Box, Text } from 'ink'
+import type { ReadOnlyState } from './admin.ts'
+import { clock, colour, fit } from './look.ts'
+
+/** The top line (where, how many, workers) and, whenever read-only is on, its banner. */
+export function Header(props: { target: string; migrations: number; workers: number; readOnly: ReadOnlyState | null; width: number }) {
+  const { target, migrations, workers, readOnly, width } = props
+  const left = ` evolvekit · ${target} · ${migrations} migrations · ${workers} workers`
+  return (
+    <Box flexDirection="column">
+      <Text bold>{fit(left, width - 7) + ' ? help'}</Text>
+      {readOnly?.readOnly ? (
+        <Text color={colour('black')} backgroundColor={colour('yellow')} bold>
+          {fit(
+            ` ▌READ-ONLY since ${readOnly.since ? clock(readOnly.since) : '?'} by ${readOnly.by ?? '?'}${readOnly.message ? `: "${readOnly.message}"` : ''}`,
+            width,
+          )}
+        </Text>
+      ) : null}
+    </Box>
+  )
+}
+
+export function Rule(props: { width: number }) {
+  return <Text dimColor>{' ' + '─'.repeat(Math.max(0, props.width - 2))}</Text>
+}

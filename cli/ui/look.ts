@@ -1,0 +1,48 @@
+// Small text helpers shared by the UI's components: bars, sparklines, numbers, colours.
+
+/** Colours are off when NO_COLOR is set (https://no-color.org): the words carry the meaning. */
+export function colour(name: string | undefined): string | undefined {
+  return process.env.NO_COLOR ? undefined : name
+}
+
+const STATE_COLOURS: Record<string, string> = { running: 'green', paused: 'yellow', failed: 'red', cancelled: 'magenta', done: 'gray' }
+
+export function stateColour(state: string): string | undefined {
+  return colour(STATE_COLOURS[state])
+}
+
+export function bar(fraction: number, width: number): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * width)
+  return '█'.repeat(full) + '░'.repeat(width - full)
+}
+
+const TICKS = '▁▂▃▄▅▆▇█'
+
+/** The last `width` values as a sparkline, scaled to their own maximum. */
+export function sparkline(values: number[], width: number): string {
+  const shown = values.slice(-width)
+  const max = Math.max(1, ...shown)
+  return shown.map((v) => TICKS[Math.min(TICKS.length - 1, Math.floor((v / max) * (TICKS.length - 1)))]).join('')
+}
+
+export function count(n: number | null): string {
+  return n === null ? '–' : n.toLocaleString('en-US')
+}
+
+export function eta(seconds: number | null): string {
+  if (seconds === null) return '–'
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = String(Math.floor(seconds % 60)).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`
+}
+
+export function clock(at: number | string): string {
+  return new Date(at).toTimeString().slice(0, 8)
+}
+
+/** Cuts `text` to `width` columns, marking the cut. */
+export function fit(text: string, width: number): string {
+  if (width <= 0) return ''
+  return text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`
+}

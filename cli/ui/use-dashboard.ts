@@ -1,0 +1,61 @@
+import { useEffect, useState } from 'react'
+import { errorMessage } from '../../lib/errors.ts'
+import type { UiAdmin, UiEvent, UiSnapshot } from './admin.ts'
+
+const KEEP_EVENTS = 300
+/** Rate samples per run: one a second, five minutes' worth. */
+const KEEP_RATES = 300
+
+export interface Dashboard {
+  snapshot: UiSnapshot | null
+  /** Why the last refresh failed (the database went away…), or null. */
+  error: string | null
+  events: UiEvent[]
+  rates: Map<string, number[]>
+  refresh(): void
+}
+
+/** Reads the admin layer's snapshot once a second (never two at once) and collects its events. */
+export function useDashboard(admin: UiAdmin, intervalMs = 1000): Dashboard {
+  const [snapshot, setSnapshot] = useState<UiSnapshot | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [events, setEvents] = useState<UiEvent[]>([])
+  const [rates] = useState(() => new Map<string, number[]>())
+  const [kick, setKick] = useState(0)
+
+  useEffect(() => {
+    let stopped = false
+    let timer: NodeJS.Timeout | undefined
+    const tick = async () => {
+      try {
+        const s = await admin.snapshot()
+        if (stopped) return
+        for (const row of s.rows) {
+          const series = rates.get(row.name) ?? []
+          series.push(row.progress.rowsPerSecond ?? 0)
+          rates.set(row.name, series.slice(-KEEP_RATES))
+        }
+        setSnapshot(s)
+        setError(null)
+      } catch (err) {
+        if (!stopped) setError(errorMessage(err))
+      }
+      if (!stopped) timer = setTimeout(tick, intervalMs)
+    }
+    void tick()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }, [admin, intervalMs, kick, rates])
+
+  useEffect(() => {
+    const on = (e: UiEvent) => setEvents((all) => [...all.slice(-(KEEP_EVENTS - 1)), e])
+    admin.events.on('event', on)
+    return () => {
+      admin.events.off('event', on)
+    }
+  }, [admin])
+
+  return { snapshot, error, events, rates, refresh: () => setKick((k) => k + 1) }
+}

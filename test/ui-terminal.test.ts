@@ -1,0 +1,153 @@
+// `evolve ui` in a real terminal (tmux) against PostgreSQL: run, pause, resume, read-only, quit;
+// and `evolve run --json` parsed line by line.
+import assert from 'node:assert/strict'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cliPath, repoRoot, runCli } from './helpers/cli.ts'
+import { fresh } from './helpers/databases.ts'
+import { counterHistogram, createItems, makeProject, upMigration, waitUntil } from './helpers/fixtures.ts'
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' })
+}
+
+/** Polls the screen until `test` holds; the last screen is in the error otherwise. */
+async function screen(session: string, test: (s: string) => boolean, what: string): Promise<string> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const s = tmux('capture-pane', '-p', '-t', session)
+    if (test(s)) return s
+    if (Date.now() > deadline) throw new Error(`screen never showed ${what}:\n${s}`)
+    await sleep(50)
+  }
+}
+
+/** The commands of the pane's process and its children (after the UI, only the shell's sleep). */
+function paneProcesses(session: string): string[] {
+  const pane = tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim()
+  const own = spawnSync('ps', ['-o', 'comm=', '-p', pane], { encoding: 'utf8' }).stdout
+  const children = spawnSync('ps', ['-o', 'comm=', '--ppid', pane], { encoding: 'utf8' }).stdout
+  return `${own}\n${children}`.split('\n').filter(Boolean)
+}
+
+describe('evolve ui in a terminal', { skip: hasTmux ? false : 'tmux is not installed' }, () => {
+  it('runs, pauses and resumes a migration on PostgreSQL, toggles read-only, and quits leaving no process', async () => {
+    const db = await fresh('postgres')
+    const rows = 3000
+    await createItems(db.knex, rows)
+    // Slow (every batch 100 ms more while the marker file exists) so it is paused mid-run.
+    const project = await makeProject(db, (dir) => upMigration({ batchSize: 20, slowWhile: [path.join(dir, 'slow'), 100] }))
+    await writeFile(path.join(path.dirname(project.migrationsDir), 'slow'), '')
+    const session = `evk-ui-${process.pid}`
+    const state = async () => (await db.knex('evolve_runs').where({ name: project.name }).first())?.state as string | undefined
+    try {
+      const command = [process.execPath, cliPath, 'ui', '--db', db.url, '--dir', project.migrationsDir].map((a) => `'${a}'`).join(' ')
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '120',
+        '-y',
+        '40',
+        '-c',
+        repoRoot,
+        `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`,
+      )
+      let s = await screen(session, (x) => x.includes(project.name) && x.includes('pending'), 'the migration, pending')
+      assert.match(s, /1 migrations/)
+
+      tmux('send-keys', '-t', session, 'r')
+      s = await screen(session, (x) => /running\*/.test(x) && /batch \d+ done/.test(x), 'the run going here')
+      assert.equal(await state(), 'running')
+
+      tmux('send-keys', '-t', session, 'p')
+      s = await screen(session, (x) => x.includes(`${project.name}: paused`), 'paused')
+      assert.equal(await state(), 'paused', 'the database says paused')
+      const doneWhilePaused = await db.knex('evolve_batches').where({ run_name: project.name, state: 'done' }).count({ n: '*' }).first()
+      await screen(session, (x) => /paused\*/.test(x), 'the row paused')
+
+      tmux('send-keys', '-t', session, 'u')
+      await screen(session, (x) => x.includes(`${project.name}: running`), 'resumed')
+      assert.equal(await state(), 'running')
+      await waitUntil('batches after resume', async () => {
+        const now = await db.knex('evolve_batches').where({ run_name: project.name, state: 'done' }).count({ n: '*' }).first()
+        return Number(now!.n) > Number(doneWhilePaused!.n)
+      })
+
+      // Read-only on from the UI: an app connection's write is refused by the database; then off.
+      assert.ok(!(await screenAfterO(session)).includes('read-only switch not available'))
+      tmux('send-keys', '-t', session, 'C-u')
+      tmux('send-keys', '-t', session, '-l', 'Back in 5 minutes')
+      tmux('send-keys', '-t', session, 'Enter')
+      await screen(session, (x) => x.includes('Turn read-only ON with "Back in 5 minutes"? (y/N)'), 'the confirmation')
+      tmux('send-keys', '-t', session, 'y')
+      await screen(session, (x) => /READ-ONLY since .* "Back in 5 minutes"/.test(x), 'the banner')
+      await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), 'an app connection’s write is refused')
+      tmux('send-keys', '-t', session, 'o')
+      await screen(session, (x) => x.includes('Turn read-only OFF'), 'the confirmation to turn it off')
+      tmux('send-keys', '-t', session, 'y')
+      await screen(session, (x) => x.includes('read-only is off') && !x.includes('READ-ONLY since'), 'the banner gone')
+      await db.knex('items').where({ id: 1 }).update({ counter: 1 })
+      tmux('send-keys', '-t', session, 'q')
+      s = await screen(session, (x) => x.includes('UI-EXITED'), 'the UI to exit')
+      assert.match(s, /UI-EXITED 0/)
+      const run = await db.knex('evolve_runs').where({ name: project.name }).first()
+      assert.ok(['running', 'done'].includes(run.state), `stopped cleanly, resumable: ${run.state}`)
+      assert.equal(
+        Number((await db.knex('evolve_workers').whereNull('stopped_at').count({ n: '*' }).first())!.n),
+        0,
+        'every worker said goodbye',
+      )
+      const left = paneProcesses(session)
+      assert.ok(left.length > 0 && !left.includes('node'), `no evolve process is left behind: ${left.join(', ')}`)
+
+      // The run goes on from where the UI left it, at full speed, nothing done twice.
+      await rm(path.join(path.dirname(project.migrationsDir), 'slow'))
+      const rest = await runCli(['run', ...project.flags])
+      assert.equal(rest.code, 0, rest.stderr)
+      assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session])
+      await project.cleanup()
+      await db.drop()
+    }
+  })
+
+  it('run --json prints one JSON object per line and ends with the summary', async () => {
+    const db = await fresh('postgres')
+    await createItems(db.knex, 200)
+    const project = await makeProject(db, upMigration({ batchSize: 50 }))
+    try {
+      const result = await runCli(['run', '--json', ...project.flags])
+      assert.equal(result.code, 0, result.stderr)
+      const lines = result.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+      const names = lines.map((l) => l.event)
+      assert.ok(names.includes('run:start') && names.includes('batch:done') && names.includes('run:end'), names.join(','))
+      assert.ok(names.includes('progress'), 'a progress tick')
+      const summary = lines.at(-1)!
+      assert.equal(summary.event, 'summary')
+      assert.equal(summary.ok, true)
+      assert.equal((summary.runs as { state: string }[])[0]!.state, 'done')
+      assert.equal(names.filter((n) => n === 'summary').length, 1)
+    } finally {
+      await project.cleanup()
+      await db.drop()
+    }
+  })
+})
+
+/** Presses o and returns the screen once the UI answered (the dialog or the notice). */
+async function screenAfterO(session: string): Promise<string> {
+  tmux('send-keys', '-t', session, 'o')
+  return screen(session, (x) => x.includes('Banner message for the app') || x.includes('read-only switch not available'), 'an answer to o')
+}

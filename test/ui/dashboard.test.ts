@@ -1,0 +1,126 @@
+// The dashboard of `evolve ui`: rows, selection, keys and their answers, rendered with ink-testing-library.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { render } from 'ink-testing-library'
+import { createElement } from 'react'
+import { App } from '../../cli/ui/app.tsx'
+import { FakeAdmin, KEY, frame, row } from './fake-admin.ts'
+
+function show(admin: FakeAdmin, size = { width: 80, height: 24 }) {
+  return render(createElement(App, { admin, size, refreshMs: 20 }))
+}
+
+function twoRuns(): FakeAdmin {
+  const admin = new FakeAdmin()
+  admin.rows = [
+    row(
+      '20260101_lowercase-emails',
+      { state: 'running', stateText: 'running', done: 780, total: 1000, rowsPerSecond: 41200, etaSeconds: 12, batchSize: 400 },
+      { local: true, localBatchSize: 400, workers: [{ host: 'web-3', pid: 4411 }] },
+    ),
+    row('20260102_backfill', { state: 'paused', stateText: 'paused', done: 310, total: 1000 }),
+    { ...row('20260103_broken'), problem: 'migrations/20260103_broken.ts: unknown key "nonsense"' },
+  ]
+  return admin
+}
+
+describe('the dashboard', () => {
+  it('shows every migration with its state, progress, rate and ETA, and a broken file on its own row', async () => {
+    const ui = show(twoRuns())
+    const f = await frame(ui.lastFrame, '20260101_lowercase-emails')
+    assert.match(f, /❯ 20260101_lowercase-emails\s+running\*\s+█+░+\s+78%\s+41,200\s+0:12/)
+    assert.match(f, /20260102_backfill\s+paused\s+█+░+\s+31%/)
+    assert.match(f, /20260103_broken\s+invalid: migrations\/20260103_broken.ts/)
+    assert.match(f, /postgres:\/\/ops@db1\/app · 3 migrations · 1 workers/)
+    assert.match(f, /q quit/, 'the key list fits 80 columns')
+    for (const line of f.split('\n')) assert.ok(line.length <= 80, `line fits 80 columns: ${line}`)
+    ui.unmount()
+  })
+
+  it('moves the selection with the arrows and acts on the selected run: pause, resume, cancel after confirming', async () => {
+    const admin = twoRuns()
+    const ui = show(admin)
+    await frame(ui.lastFrame, '20260101_lowercase-emails · running')
+    ui.stdin.write(KEY.down)
+    await frame(ui.lastFrame, /❯ 20260102_backfill/)
+    ui.stdin.write('u')
+    await frame(ui.lastFrame, '20260102_backfill: running')
+    ui.stdin.write(KEY.up)
+    await frame(ui.lastFrame, /❯ 20260101_lowercase/)
+    ui.stdin.write('p')
+    await frame(ui.lastFrame, '20260101_lowercase-emails: paused')
+    ui.stdin.write('c')
+    await frame(ui.lastFrame, 'Cancel the run of 20260101_lowercase-emails on every machine? (y/N)')
+    ui.stdin.write('n')
+    await frame(ui.lastFrame, (f) => !f.includes('(y/N)'))
+    ui.stdin.write('c')
+    await frame(ui.lastFrame, '(y/N)')
+    ui.stdin.write('y')
+    await frame(ui.lastFrame, '20260101_lowercase-emails: cancelled')
+    assert.deepEqual(admin.calls, [
+      ['resume', '20260102_backfill'],
+      ['pause', '20260101_lowercase-emails'],
+      ['cancel', '20260101_lowercase-emails'],
+    ])
+    ui.unmount()
+  })
+
+  it('runs the selected migration here with r, and + / - double and halve the batch size', async () => {
+    const admin = twoRuns()
+    const ui = show(admin)
+    await frame(ui.lastFrame, '20260101_lowercase-emails · running')
+    ui.stdin.write('+')
+    await frame(ui.lastFrame, 'batch size 800 (fixed)')
+    ui.stdin.write('-')
+    await frame(ui.lastFrame, 'batch size 200 (fixed)')
+    ui.stdin.write(KEY.down)
+    await frame(ui.lastFrame, /❯ 20260102_backfill/)
+    ui.stdin.write('r')
+    await frame(ui.lastFrame, '20260102_backfill runs in this process')
+    assert.deepEqual(admin.calls, [
+      ['scaleBatchSize', '20260101_lowercase-emails', 2],
+      ['scaleBatchSize', '20260101_lowercase-emails', 0.5],
+      ['run', '20260102_backfill'],
+    ])
+    ui.unmount()
+  })
+
+  it('shows the help screen on ? and goes back on any key; o says when there is no read-only switch', async () => {
+    const ui = show(twoRuns())
+    await frame(ui.lastFrame, '20260101_lowercase-emails')
+    ui.stdin.write('?')
+    await frame(ui.lastFrame, 'evolve ui — keys')
+    ui.stdin.write(' ')
+    await frame(ui.lastFrame, 'MIGRATION')
+    ui.stdin.write('o')
+    await frame(ui.lastFrame, 'read-only switch not available')
+    ui.unmount()
+  })
+
+  it('stops the runs driven here before quitting on q', async () => {
+    const admin = twoRuns()
+    let stopped: () => void = () => {}
+    admin.stopping = new Promise((resolve) => (stopped = resolve))
+    const ui = show(admin)
+    await frame(ui.lastFrame, '20260101_lowercase-emails')
+    ui.stdin.write('q')
+    await frame(ui.lastFrame, 'stopping the runs driven here after their batch')
+    assert.deepEqual(admin.calls, [['stopAll']])
+    ui.stdin.write('r')
+    stopped()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(admin.calls, [['stopAll']], 'no key acts while quitting')
+    ui.unmount()
+  })
+
+  it('says the terminal is too small instead of drawing a broken layout, and names a missing directory', async () => {
+    const small = show(twoRuns(), { width: 50, height: 12 })
+    await frame(small.lastFrame, 'terminal too small (50×12)')
+    small.unmount()
+    const admin = new FakeAdmin()
+    admin.problem = 'migrations directory ./migrations does not exist: create it with `evolve init` or pass --dir'
+    const ui = show(admin, { width: 160, height: 40 })
+    await frame(ui.lastFrame, 'migrations directory ./migrations does not exist')
+    ui.unmount()
+  })
+})

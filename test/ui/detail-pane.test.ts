@@ -1,0 +1,76 @@
+// The detail pane of `evolve ui`: counts, batch size, workers, and the recent events of the selected run.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { render } from 'ink-testing-library'
+import { createElement } from 'react'
+import { App } from '../../cli/ui/app.tsx'
+import { FakeAdmin, frame, row } from './fake-admin.ts'
+
+describe('the detail pane', () => {
+  it('shows the selected run’s counts, retries by reason, workers and its events with who changed its state', async () => {
+    const admin = new FakeAdmin()
+    admin.rows = [
+      row(
+        'emails',
+        {
+          state: 'running',
+          stateText: 'running, throttled (replica lag 900 ms)',
+          done: 781244,
+          total: 1002118,
+          failed: 2,
+          retries: 14,
+          batchSize: 6540,
+          throttled: 'replica lag 900 ms',
+        },
+        {
+          workers: [
+            { host: 'web-3', pid: 4411 },
+            { host: 'web-4', pid: 902 },
+          ],
+        },
+      ),
+      row('other', { state: 'pending' }),
+    ]
+    const ui = render(createElement(App, { admin, size: { width: 100, height: 30 }, refreshMs: 20 }))
+    await frame(ui.lastFrame, 'emails · running, throttled (replica lag 900 ms)')
+    const emit = (name: string, data: Record<string, unknown>) =>
+      admin.events.emit('event', { name, data, at: Date.UTC(2026, 0, 1, 14, 3, 12) })
+    emit('batch:retry', { run: 'emails', batchId: 411, attempt: 2, reason: 'deadlock', error: 'deadlock detected' })
+    emit('batch:retry', { run: 'emails', batchId: 411, attempt: 3, reason: 'lock_timeout', error: 'lock timeout' })
+    emit('batch:done', { run: 'emails', batchId: 412, phase: 'scan', rows: 6540, durationMs: 48, retries: 2 })
+    emit('batch:split', { run: 'emails', batchId: 413, pendingRows: 50, error: 'bad value' })
+    emit('throttled', { run: 'emails', source: 'replication', reason: 'replica lag 900 ms', ms: 500 })
+    emit('run:state', { run: 'emails', from: 'running', to: 'paused', by: 'ops@deploy-7', reason: 'pause' })
+    emit('batch:done', { run: 'other', batchId: 1, phase: 'scan', rows: 5, durationMs: 1, retries: 0 })
+    const f = await frame(ui.lastFrame, 'running → paused  by ops@deploy-7 (pause)')
+    assert.match(f, /done 781,244 \/ 1,002,118 · failed 2 · retries 14 \(deadlock 1, lock_timeout 1\)/)
+    assert.match(f, /batch 6,540 rows · workers: web-3 pid 4411, web-4 pid 902/)
+    assert.match(f, /throttled: replica lag 900 ms/)
+    assert.match(f, /retry {2}batch 411 {2}deadlock \(attempt 2\)/)
+    assert.match(f, /batch 412 done {2}6,540 rows {2}48 ms {2}\(2 retries\)/)
+    assert.match(f, /split {2}batch 413 {2}50 rows: bad value/)
+    assert.match(f, /throttled {2}replica lag 900 ms/)
+    assert.doesNotMatch(f, /batch 1 done/, 'events of another run stay out')
+    const lines = f.split('\n')
+    assert.ok(
+      lines.findIndex((l) => l.includes('running → paused')) < lines.findIndex((l) => l.includes('retry  batch 411  deadlock')),
+      'newest first',
+    )
+    ui.unmount()
+  })
+
+  it('draws the rate of the last minutes as a sparkline from the refreshes', async () => {
+    const admin = new FakeAdmin()
+    let rate = 0
+    admin.rows = [row('emails', { state: 'running' })]
+    const original = admin.snapshot.bind(admin)
+    admin.snapshot = async () => {
+      rate = (rate + 100) % 800
+      admin.rows = [row('emails', { state: 'running', rowsPerSecond: rate })]
+      return original()
+    }
+    const ui = render(createElement(App, { admin, size: { width: 80, height: 24 }, refreshMs: 5 }))
+    await frame(ui.lastFrame, /rate {2}\S*▁\S*█/)
+    ui.unmount()
+  })
+})
