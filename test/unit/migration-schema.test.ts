@@ -50,6 +50,7 @@ describe('a valid migration definition', () => {
         maxFailures: 100,
         sweeps: 3,
         readOnly: false,
+        snapshot: false,
       },
     )
     assert.equal(migration.transform, transform)
