@@ -3,6 +3,7 @@ import { registerControl } from './commands/control.ts'
 import { registerFailures } from './commands/failures.ts'
 import { registerPlan } from './commands/plan.ts'
 import { registerRun } from './commands/run.ts'
+import { registerServe } from './commands/serve.ts'
 import { registerScaffold } from './commands/scaffold.ts'
 import { registerStatus } from './commands/status.ts'
 import { EXIT, reportError } from './fail.ts'
@@ -28,6 +29,7 @@ registerPlan(program)
 registerRun(program)
 registerFailures(program)
 registerControl(program)
+registerServe(program)
 
 try {
   await program.parseAsync(process.argv)

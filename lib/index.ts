@@ -35,4 +35,8 @@ export type { PacingOptions } from './core/pacing.ts'
 export type { ThrottleOptions, ThrottleAnswer, ThrottleSource } from './core/throttle.ts'
 export { collectMetrics } from './observe/metrics.ts'
 
+// The admin HTTP API
+export { createAdminApi, adminApiPlugin, parseTokenFile, tokensFromEnv } from './http/index.ts'
+export type { AdminApiOptions, AdminApiPluginOptions, ApiToken } from './http/index.ts'
+
 export { EvolveError, EvolveUsageError, EvolveConnectionError, EvolveNotDoneError } from './errors.ts'
