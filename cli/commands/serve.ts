@@ -33,6 +33,8 @@ export function registerServe(program: Command): void {
       }
       const evolve = await openEvolve({ db: opts.db, config: opts.config, dir: opts.dir, by: defaultActor() })
       const app = await createAdminApi({ evolve, tokens })
+      // Listen for the signals before the port opens: a SIGTERM right after must still close cleanly.
+      const signalled = untilSignal()
       try {
         await app.listen({ host: opts.host, port })
       } catch (err) {
@@ -43,7 +45,7 @@ export function registerServe(program: Command): void {
       const bound = typeof address === 'object' && address ? address.port : port
       const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host
       process.stderr.write(`evolve: admin API listening on http://${host}:${bound} (tokens: ${tokens.map((t) => t.name).join(', ')})\n`)
-      await untilSignal()
+      await signalled
       // Stop accepting, let in-flight requests finish, end event streams, then close the database.
       await app.close()
       await evolve.close()

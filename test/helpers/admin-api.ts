@@ -18,16 +18,20 @@ export async function startApi(evolve: Evolve, opts: { watchIntervalMs?: number 
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  return { ...apiClient(url), close: () => app.close() }
+}
+
+/** A client of an admin API at `url` (served here or by an `evolve serve` process), using `token` by default. */
+export function apiClient(url: string, defaultToken = TOKEN): Omit<ApiServer, 'close'> {
   return {
     url,
     call(path, init = {}) {
-      const { token = TOKEN, json, ...rest } = init
+      const { token = defaultToken, json, ...rest } = init
       const headers = new Headers(rest.headers)
       if (token !== null) headers.set('authorization', `Bearer ${token}`)
       if (json !== undefined) headers.set('content-type', 'application/json')
       return fetch(url + path, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) })
     },
-    close: () => app.close(),
   }
 }
 
@@ -44,7 +48,7 @@ export interface SseStream {
 }
 
 /** Opens GET /events and parses the stream as it arrives. */
-export async function openEvents(server: ApiServer): Promise<SseStream> {
+export async function openEvents(server: Pick<ApiServer, 'call'>): Promise<SseStream> {
   const controller = new AbortController()
   const res = await server.call('/events', { signal: controller.signal })
   if (res.status !== 200) throw new Error(`GET /events: ${res.status} ${await res.text()}`)
