@@ -10,6 +10,7 @@ import { machineInfo } from './machine.ts'
 import { log } from './progress.ts'
 import { renderReport, writeResults } from './report.ts'
 import type { BenchResults } from './results.ts'
+import { adminApi } from './scenarios/admin-api.ts'
 import { liveImpact } from './scenarios/live-impact.ts'
 import { memory } from './scenarios/memory.ts'
 import { scaleOut } from './scenarios/scale-out.ts'
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
       memory: null,
       scaleOut: null,
       snapshot: null,
+      adminApi: null,
       failures: [],
     }
     // A scenario that throws is reported and the others still run: one failure costs no other figure.
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       partial.snapshot = await snapshot()
       log('snapshot: not implemented yet')
     }
+    if (on('api')) partial.adminApi = await attempt('api', () => adminApi(pg, options.quick ? 20_000 : 100_000, options.quick ? 3 : 10))
     partial.durationSeconds = (performance.now() - started) / 1000
     const results: BenchResults = { ...partial, targets: checkTargets(partial) }
     console.log(renderReport(results))

@@ -93,6 +93,23 @@ function scale(r: BenchResults): string[] {
   return [`### Scale-out, postgres, ${o.mode}, ${fmt(o.rows)} rows\n\n${table(['workers', 'seconds', 'rows/s', '× 1 worker'], rows)}`]
 }
 
+function api(r: BenchResults): string[] {
+  const a = r.adminApi
+  if (!a) return []
+  const row = [
+    a.runs,
+    a.concurrency,
+    s(a.seconds),
+    fmt(a.requestsPerSecond),
+    fmt(a.latencyMs.p50, 1),
+    fmt(a.latencyMs.p99, 1),
+    a.liveRunState,
+  ]
+  return [
+    `### Admin API: GET /status, postgres\n\n${table(['runs', 'clients', 'seconds', 'req/s', 'p50 ms', 'p99 ms', 'going run'], [row])}`,
+  ]
+}
+
 export function renderReport(r: BenchResults): string {
   const targets = table(
     ['target', 'goal', 'measured', ''],
@@ -104,6 +121,7 @@ export function renderReport(r: BenchResults): string {
     ...live(r),
     ...memory(r),
     ...scale(r),
+    ...api(r),
     ...(r.snapshot ? [`### Snapshot mode\n\n${r.snapshot.status}`] : []),
     `### Targets\n\n${targets}`,
     ...r.failures.map((f) => `**${f.scenario} failed:** ${f.error}`),

@@ -1,5 +1,6 @@
 // The shape of bench/results.json.
 import type { BenchOptions } from './args.ts'
+import type { AdminApiResult } from './scenarios/admin-api.ts'
 import type { MachineInfo } from './machine.ts'
 import type { LiveImpactResult } from './scenarios/live-impact.ts'
 import type { MemoryResult } from './scenarios/memory.ts'
@@ -24,6 +25,8 @@ export interface BenchResults {
   memory: MemoryResult | null
   scaleOut: ScaleOutResult | null
   snapshot: SnapshotResult | null
+  /** GET /status of the admin API under load (absent in results written before it existed). */
+  adminApi?: AdminApiResult | null
   targets: TargetCheck[]
   /** Scenarios that threw: their figures are missing above. */
   failures: { scenario: string; error: string }[]
