@@ -95,7 +95,10 @@ for (const dialect of dialects.filter((d) => !process.env.EVK_ONLY || d === proc
           assert.deepEqual(await problemOf(res), { type: 'about:blank', title: 'Unauthorized', status: 401 })
         }
       }
-      const basic = await api.call('/status', { token: null, headers: { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` } })
+      const basic = await api.call('/status', {
+        token: null,
+        headers: { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` },
+      })
       assert.equal(basic.status, 401, 'only Bearer')
       assert.equal((await runner.progress(GATED)).state, 'pending', 'a refused request changed nothing')
     })
@@ -139,7 +142,12 @@ for (const dialect of dialects.filter((d) => !process.env.EVK_ONLY || d === proc
         assert.ok(doc.paths[templated]?.[method.toLowerCase()], `${method} ${templated} is documented`)
       }
       const body = doc.paths['/read-only']!.put as { requestBody: { content: { 'application/json': { schema: { properties: object } } } } }
-      assert.deepEqual(Object.keys(body.requestBody.content['application/json'].schema.properties).sort(), ['forSeconds', 'message', 'readOnly', 'tables'])
+      assert.deepEqual(Object.keys(body.requestBody.content['application/json'].schema.properties).sort(), [
+        'forSeconds',
+        'message',
+        'readOnly',
+        'tables',
+      ])
     })
 
     it('refuses malformed JSON, unknown fields and wrong types with 400 naming the field, and a body over 16 KiB with 413, changing nothing', async () => {
@@ -150,7 +158,12 @@ for (const dialect of dialects.filter((d) => !process.env.EVK_ONLY || d === proc
         [{ method: 'POST', json: { reason: 'x', force: true } }, 400, 'force', /unknown field "force"/],
         [{ method: 'POST', json: [1, 2] }, 400, undefined, /JSON object/],
         [{ method: 'POST', json: { reason: 'x'.repeat(17 * 1024) } }, 413, undefined, /larger than the limit/],
-        [{ method: 'POST', body: 'reason=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, undefined, /application\/json/],
+        [
+          { method: 'POST', body: 'reason=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+          415,
+          undefined,
+          /application\/json/,
+        ],
       ]
       for (const [init, status, field, detail] of cases) {
         const res = await api.call(pause, init)
@@ -203,7 +216,10 @@ for (const dialect of dialects.filter((d) => !process.env.EVK_ONLY || d === proc
       const handle = await runner.run([GATED])
       try {
         await waitUntil('the gated run held by its throttle', async () => (await runner.progress(GATED)).throttled === 'test gate')
-        await stream.waitFor('a progress tick of the running run', (e) => e.event === 'progress' && (e.data as { name: string; state: string }).name === GATED)
+        await stream.waitFor(
+          'a progress tick of the running run',
+          (e) => e.event === 'progress' && (e.data as { name: string; state: string }).name === GATED,
+        )
 
         const paused = await api.call(`/runs/${GATED}/pause`, { method: 'POST', json: { reason: 'deploy in progress' } })
         assert.equal(paused.status, 200)
@@ -250,7 +266,10 @@ for (const dialect of dialects.filter((d) => !process.env.EVK_ONLY || d === proc
       const [end] = await (await runner.run([POISONED])).done
       assert.equal(end!.state, 'done')
       const counters = await db.knex('users').select('id', 'counter').orderBy('id')
-      assert.ok(counters.every((r: { counter: number }) => Number(r.counter) === 1), 'every row evolved exactly once')
+      assert.ok(
+        counters.every((r: { counter: number }) => Number(r.counter) === 1),
+        'every row evolved exactly once',
+      )
       const page = (await (await api.call(`/runs/${POISONED}/failures`)).json()) as { failures: unknown[] }
       assert.deepEqual(page.failures, [])
 
