@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { defaultActor } from '../../lib/api/actor.ts'
 import { openEvolve } from '../../lib/api/open-evolve.ts'
 import { usage } from '../../lib/errors.ts'
-import { type ApiToken, checkTokens, createAdminApi, parseTokenFile, tokensFromEnv } from '../../lib/http/index.ts'
+import type { ApiToken } from '../../lib/http/index.ts'
 import type { GlobalOptions } from '../context.ts'
 import { InvalidArgumentError } from 'commander'
 
@@ -23,6 +23,8 @@ export function registerServe(program: Command): void {
     .option('--token-file <file>', 'bearer tokens, one name:token a line (default: EVOLVE_API_TOKEN, acting as "api")')
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ServeOptions>()
+      // Loaded here: Fastify costs every other command ~100 ms and ~20 MB.
+      const { createAdminApi } = await import('../../lib/http/index.ts')
       const port = opts.port
       // Tokens first: without one nothing opens, not even the database.
       const tokens = await loadTokens(opts.tokenFile)
@@ -54,6 +56,7 @@ export function registerServe(program: Command): void {
 }
 
 async function loadTokens(file: string | undefined): Promise<ApiToken[]> {
+  const { checkTokens, parseTokenFile, tokensFromEnv } = await import('../../lib/http/auth.ts')
   if (file === undefined) return checkTokens(tokensFromEnv(process.env), 'EVOLVE_API_TOKEN')
   let text: string
   try {

@@ -73,7 +73,8 @@ export async function adminApiPlugin(app: FastifyInstance, opts: AdminApiPluginO
  *
  * @example
  * ```ts
- * import { createAdminApi, openEvolve } from 'evolvekit'
+ * import { openEvolve } from 'evolvekit'
+ * import { createAdminApi } from 'evolvekit/http'
  * const evolve = await openEvolve({ db: process.env.DATABASE_URL })
  * const app = await createAdminApi({ evolve, tokens: [{ name: 'deploy', token: process.env.EVOLVE_API_TOKEN! }] })
  * await app.listen({ host: '127.0.0.1', port: 7070 })
