@@ -1,7 +1,7 @@
 // Command line of `npm run bench`.
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['throughput', 'live', 'memory', 'wide', 'scale', 'snapshot', 'coldstart'] as const
+export const SCENARIOS = ['throughput', 'live', 'memory', 'wide', 'scale', 'snapshot', 'coldstart', 'api'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {

@@ -11,6 +11,7 @@ import { log } from './progress.ts'
 import { renderReport, writeResults } from './report.ts'
 import type { BenchResults } from './results.ts'
 import { coldStart } from './scenarios/cold-start.ts'
+import { adminApi } from './scenarios/admin-api.ts'
 import { liveImpact } from './scenarios/live-impact.ts'
 import { memory } from './scenarios/memory.ts'
 import { scaleOut } from './scenarios/scale-out.ts'
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
       scaleOut: null,
       snapshot: null,
       coldStart: null,
+      adminApi: null,
       failures: [],
     }
     // A scenario that throws is reported and the others still run: one failure costs no other figure.
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
         if (l) partial.snapshot.push(l)
       }
     }
+    if (on('api')) partial.adminApi = await attempt('api', () => adminApi(pg, options.quick ? 20_000 : 100_000, options.quick ? 3 : 10))
     partial.durationSeconds = (performance.now() - started) / 1000
     const results: BenchResults = { ...partial, targets: checkTargets(partial) }
     console.log(renderReport(results))

@@ -123,6 +123,23 @@ function coldStart(r: BenchResults): string[] {
   ]
 }
 
+function api(r: BenchResults): string[] {
+  const a = r.adminApi
+  if (!a) return []
+  const row = [
+    a.runs,
+    a.concurrency,
+    s(a.seconds),
+    fmt(a.requestsPerSecond),
+    fmt(a.latencyMs.p50, 1),
+    fmt(a.latencyMs.p99, 1),
+    a.liveRunState,
+  ]
+  return [
+    `### Admin API: GET /status, postgres\n\n${table(['runs', 'clients', 'seconds', 'req/s', 'p50 ms', 'p99 ms', 'going run'], [row])}`,
+  ]
+}
+
 export function renderReport(r: BenchResults): string {
   const targets = table(
     ['target', 'goal', 'measured', ''],
@@ -137,6 +154,7 @@ export function renderReport(r: BenchResults): string {
     ...wide(r),
     ...scale(r),
     ...snapshotSection(r),
+    ...api(r),
     `### Targets\n\n${targets}`,
     ...r.failures.map((f) => `**${f.scenario} failed:** ${f.error}`),
   ].join('\n\n')

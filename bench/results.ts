@@ -1,5 +1,6 @@
 // The shape of bench/results.json.
 import type { BenchOptions } from './args.ts'
+import type { AdminApiResult } from './scenarios/admin-api.ts'
 import type { MachineInfo } from './machine.ts'
 import type { ColdStartResult } from './scenarios/cold-start.ts'
 import type { LiveImpactResult } from './scenarios/live-impact.ts'
@@ -32,6 +33,8 @@ export interface BenchResults {
   /** PostgreSQL, then SQLite unless --no-sqlite. */
   snapshot: SnapshotResult[] | null
   coldStart: ColdStartResult | null
+  /** GET /status of the admin API under load (absent in results written before it existed). */
+  adminApi?: AdminApiResult | null
   targets: TargetCheck[]
   /** Scenarios that threw: their figures are missing above. */
   failures: { scenario: string; error: string }[]

@@ -4,7 +4,18 @@
 import type { Sql } from './sql.ts'
 
 /** evolvekit's tracking tables: dropped too, so every evolvekit run starts from nothing. */
-const TRACKING = ['evolve_meta', 'evolve_runs', 'evolve_batches', 'evolve_failures', 'evolve_workers', 'evolve_control', 'evolve_snapshots']
+export const TRACKING = [
+  'evolve_meta',
+  'evolve_runs',
+  'evolve_batches',
+  'evolve_failures',
+  'evolve_workers',
+  'evolve_control',
+  'evolve_snapshots',
+  'evolve_read_only',
+  'evolve_read_only_audit',
+  'evolve_read_only_bypass',
+]
 
 // Deterministic and identical on both databases: `User42.0A1B2C3D@Example.COM`.
 const POSTGRES_SEED = `

@@ -4,6 +4,7 @@ import { registerFailures } from './commands/failures.ts'
 import { registerPlan } from './commands/plan.ts'
 import { registerReadOnly } from './commands/read-only.ts'
 import { registerRun } from './commands/run.ts'
+import { registerServe } from './commands/serve.ts'
 import { registerScaffold } from './commands/scaffold.ts'
 import { registerSnapshot } from './commands/snapshot.ts'
 import { registerStatus } from './commands/status.ts'
@@ -36,6 +37,7 @@ registerControl(program)
 registerReadOnly(program)
 registerSnapshot(program)
 registerUi(program)
+registerServe(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -48,4 +48,7 @@ export type { PacingOptions } from './core/pacing.ts'
 export type { ThrottleOptions, ThrottleAnswer, ThrottleSource } from './core/throttle.ts'
 export { collectMetrics } from './observe/metrics.ts'
 
+// The admin HTTP API is 'evolvekit/http' (lib/http/index.ts): it loads Fastify, which the
+// CLI's other commands and migration files importing 'evolvekit' should not pay for.
+
 export { EvolveError, EvolveUsageError, EvolveConnectionError, EvolveNotDoneError } from './errors.ts'

@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
 import { RUN_DEFAULTS, type RunOptions } from '../core/context.ts'
 import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
+import { enqueueFailures, nothingToRetry } from '../core/enqueue-failures.ts'
 import { EvolveEmitter } from '../core/events.ts'
 import { deadOwners } from '../core/liveness.ts'
 import type { Migration } from '../core/migration.ts'
@@ -12,6 +13,7 @@ import { type RevertResult, cleanupSnapshot, revertSnapshot } from '../core/snap
 import { reportedAppLatency } from '../core/throttle.ts'
 import { validateMigrations } from '../core/validate.ts'
 import { usage } from '../errors.ts'
+import type { RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { type ControlAction, controlRun } from './control.ts'
 import { ReadOnlyAdmin } from './read-only.ts'
@@ -179,6 +181,21 @@ export class Evolve {
   async retry(name: string, opts: StartOptions = {}): Promise<RunHandle> {
     const runner = this.runner(await this.migrations([name]), opts)
     return new RunHandle(runner, async () => [await runner.retry(name)])
+  }
+
+  /**
+   * Marks a run's failed objects for the runners without serving them here: queues retry
+   * batches and moves the run to `running` (the HTTP API uses this; it runs no batches).
+   * Any `evolve run` serving or joining the run picks them up. Returns how many were queued.
+   */
+  async queueRetry(name: string, who: Who = {}): Promise<{ queued: number; state: RunState }> {
+    const run = (await this.store.has(this.knex)) ? await this.store.runs.get(this.knex, name) : undefined
+    if (!run) throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to retry (see \`evolve status\`)`)
+    if (run.state === 'done') throw nothingToRetry(name)
+    const [m] = await this.migrations([name])
+    const batchSize = this.parts.runDefaults.batchSize ?? m!.batchSize
+    const queued = await enqueueFailures(this.store, this.events, this.knex, m!, batchSize, who.by ?? this.parts.by)
+    return { queued, state: 'running' }
   }
 
   private runner(migrations: Migration[], opts: StartOptions): Runner {

@@ -1,0 +1,27 @@
+import type { FastifyRequest } from 'fastify'
+
+export interface AuditEntry {
+  /** What was done: `pause`, `resume`, `cancel`, `retry-failures`, `read-only on`, `read-only off`. */
+  action: string
+  run?: string
+  from?: string | null
+  to?: string
+  reason?: string | null
+  [detail: string]: unknown
+}
+
+/**
+ * One log line per change: who (the token's name), what, when and from which address.
+ * The database records the same `by` and reason with the run, where `status` shows it.
+ */
+export function audit(request: FastifyRequest, entry: AuditEntry): void {
+  request.log.info(
+    { audit: { by: request.actor, address: request.ip, at: new Date().toISOString(), ...entry } },
+    `audit: ${request.actor} ${entry.action}${entry.run ? ` ${entry.run}` : ''}`,
+  )
+}
+
+/** The reason stored with the run: the caller's, or one saying where the change came from. */
+export function reasonOf(request: FastifyRequest, given: string | undefined, action: string): string {
+  return given ?? `${action} via the admin API from ${request.ip}`
+}

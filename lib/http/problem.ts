@@ -1,0 +1,77 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { EvolveConnectionError, EvolveUsageError } from '../errors.ts'
+
+/** An RFC 9457 problem: the only shape an error of the admin API takes. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail?: string
+  /** Extension members, e.g. `state` of a 409 or `field` of a 400. */
+  [extension: string]: unknown
+}
+
+/** A problem a route throws on purpose; its detail is written for the client and safe to show. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail ?? title)
+  }
+}
+
+export const badRequest = (detail: string, field?: string) => new HttpProblem(400, 'Bad Request', detail, field ? { field } : {})
+export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail)
+export const conflict = (detail: string, state?: string) => new HttpProblem(409, 'Conflict', detail, state ? { state } : {})
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+}
+
+export function sendProblem(reply: FastifyReply, status: number, detail?: string, extensions: Record<string, unknown> = {}): FastifyReply {
+  const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Internal Server Error', status, ...extensions }
+  if (detail !== undefined) body.detail = detail
+  return reply.code(status).type('application/problem+json').send(body)
+}
+
+// Usage errors whose message is about state, not input: the run exists but cannot do that now.
+const CONFLICTS = new Set(['E_BAD_STATE', 'E_RUN_STOPPED', 'E_RUN_CHANGED', 'E_NOTHING_TO_RETRY'])
+
+/**
+ * Turns anything thrown into a problem. Only messages written for users (HttpProblem, usage
+ * errors, Fastify's own client errors) reach the client; anything else is logged here and
+ * answered with a bare 500, so no stack trace, SQL or file path ever leaves the server.
+ */
+export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof HttpProblem) return sendProblem(reply, err.status, err.detail, err.extensions)
+  if (err instanceof EvolveUsageError) {
+    if (CONFLICTS.has(err.code)) return sendProblem(reply, 409, err.message, { code: err.code })
+    return sendProblem(reply, 400, err.message, { code: err.code })
+  }
+  if (err instanceof EvolveConnectionError) {
+    request.log.error({ err }, 'database unavailable')
+    return sendProblem(reply, 503, 'the database is unavailable; try again')
+  }
+  const fe = err as FastifyError
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, 'the request body is larger than the limit')
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, 'send the body as application/json')
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendProblem(reply, 400, 'the body is empty but says it is JSON: send {} or no body')
+  if (fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return sendProblem(reply, 400, 'the Content-Length does not match the body')
+  // The JSON parser's own message names the position, not our code: safe, and useful.
+  if (err instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+    return sendProblem(reply, 400, 'the body is not valid JSON')
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return sendProblem(reply, fe.statusCode)
+  request.log.error({ err }, 'unexpected error')
+  return sendProblem(reply, 500, 'an unexpected error; the server log has the details')
+}

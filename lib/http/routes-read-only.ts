@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import type { Evolve } from '../api/evolve.ts'
+import { audit } from './audit.ts'
+import { badRequest } from './problem.ts'
+import { ReadOnlyBody, parse } from './schemas.ts'
+
+/** GET and PUT /read-only: the read-only switch, as `evolve read-only` sees it. */
+export function readOnlyRoutes(app: FastifyInstance, evolve: Evolve): void {
+  const admin = () => evolve.readOnly
+
+  app.get('/read-only', async () => admin().status())
+
+  app.put('/read-only', async (request) => {
+    const ro = admin()
+    const body = parse(ReadOnlyBody, request.body, 'body')
+    const from = (await ro.status()).readOnly
+    if (!body.readOnly) {
+      const extra = (['message', 'tables', 'forSeconds'] as const).find((f) => body[f] !== undefined)
+      if (extra) throw badRequest(`${extra}: only with readOnly: true`, extra)
+      const state = await ro.disable({ by: request.actor })
+      audit(request, { action: 'read-only off', from: String(from), to: 'false' })
+      return state
+    }
+    const state = await ro.enable({
+      message: body.message,
+      tables: body.tables,
+      for: body.forSeconds === undefined ? undefined : body.forSeconds * 1000,
+      by: request.actor,
+    })
+    audit(request, {
+      action: 'read-only on',
+      from: String(from),
+      to: 'true',
+      message: body.message ?? null,
+      tables: body.tables ?? null,
+      forSeconds: body.forSeconds ?? null,
+    })
+    return state
+  })
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Evolve } from '../api/evolve.ts'
+import { audit, reasonOf } from './audit.ts'
+import { conflict, notFound } from './problem.ts'
+import { ControlBody, EmptyBody, FailuresQuery, RunName, parse } from './schemas.ts'
+
+const ACTIONS = ['pause', 'resume', 'cancel'] as const
+
+/** /status, /runs/:name, its failures, and pause/resume/cancel/retry-failures. */
+export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
+  const known = async (request: FastifyRequest): Promise<string> => {
+    const { name } = parse(RunName, request.params, 'path')
+    // The usage errors of the admin layer name the migrations directory: say less here.
+    if (!(await evolve.exists(name))) throw notFound(`no migration or run named "${name}"`)
+    return name
+  }
+  // A forbidden transition answers 409 with the state the run is in now.
+  const refused = async (name: string, err: unknown): Promise<never> => {
+    const code = (err as { code?: string }).code
+    if (code === 'E_UNKNOWN_RUN') throw conflict(`migration "${name}" has not run yet`, 'pending')
+    if (code === 'E_BAD_STATE' || code === 'E_RUN_STOPPED' || code === 'E_NOTHING_TO_RETRY' || code === 'E_RUN_CHANGED') {
+      throw conflict((err as Error).message, (await evolve.progress(name)).state)
+    }
+    throw err
+  }
+
+  app.get('/status', async () => evolve.status())
+
+  app.get('/runs/:name', async (request) => evolve.progress(await known(request)))
+
+  app.get('/runs/:name/failures', async (request) => {
+    const name = await known(request)
+    const query = parse(FailuresQuery, request.query, 'query')
+    const after = query.after === undefined ? undefined : jsonOrString(query.after)
+    const failures = await evolve.failures(name, { limit: query.limit, after }).catch((err) => refused(name, err))
+    return { failures, next: failures.length === query.limit ? failures.at(-1)!.key : null }
+  })
+
+  for (const action of ACTIONS) {
+    app.post(`/runs/:name/${action}`, async (request) => {
+      const name = await known(request)
+      const body = parse(ControlBody, request.body, 'body')
+      const reason = reasonOf(request, body.reason, action)
+      const from = (await evolve.progress(name)).state
+      const state = await evolve[action](name, { by: request.actor, reason }).catch((err) => refused(name, err))
+      audit(request, { action, run: name, from, to: state, reason })
+      return { name, state }
+    })
+  }
+
+  app.post('/runs/:name/retry-failures', async (request) => {
+    const name = await known(request)
+    parse(EmptyBody, request.body, 'body')
+    const from = (await evolve.progress(name)).state
+    const { queued, state } = await evolve.queueRetry(name, { by: request.actor }).catch((err) => refused(name, err))
+    audit(request, { action: 'retry-failures', run: name, from, to: state, queued })
+    return { name, state, queued }
+  })
+}
+
+// Keys come back as JSON values (numbers stay numbers); a bare string is a string key.
+function jsonOrString(value: string): unknown {
+  try {
+    return JSON.parse(value)
+  } catch {
+    return value
+  }
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod'
+import { badRequest } from './problem.ts'
+
+// One zod schema per input and output: routes validate with them and /openapi.json is generated
+// from them, so the document cannot drift from what the server accepts.
+
+export const RunName = z.object({ name: z.string().min(1).max(200) }).strict()
+
+export const ControlBody = z
+  .object({ reason: z.string().max(500).optional().describe('why, stored with the run and shown by `status`') })
+  .strict()
+
+/** retry-failures takes no fields: the run records `retry N failed objects` as the reason. */
+export const EmptyBody = z.object({}).strict()
+
+export const FailuresQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    after: z.string().max(1000).optional().describe('the last key of the previous page (JSON for a number, else the string)'),
+  })
+  .strict()
+
+export const ReadOnlyBody = z
+  .object({
+    readOnly: z.boolean(),
+    message: z.string().max(500).optional().describe('shown to the app’s users, e.g. as a banner'),
+    tables: z.array(z.string().min(1).max(200)).max(1000).optional().describe('only these tables; default every user table'),
+    forSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .describe('switch off by itself after this long'),
+  })
+  .strict()
+
+export const ReadOnlyState = z.object({
+  readOnly: z.boolean(),
+  message: z.string().nullable(),
+  tables: z.array(z.string()).nullable(),
+  since: z.string().nullable(),
+  by: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+})
+
+const RunStateEnum = z.enum(['pending', 'running', 'paused', 'done', 'failed', 'cancelled'])
+
+export const RunProgress = z.object({
+  name: z.string(),
+  state: RunStateEnum,
+  stateText: z.string(),
+  done: z.number(),
+  failed: z.number(),
+  remaining: z.number().nullable(),
+  total: z.number().nullable(),
+  phase: z.string(),
+  sweepPass: z.number(),
+  batches: z.number(),
+  batchSize: z.number().nullable(),
+  retries: z.number(),
+  throttled: z.string().nullable(),
+  workers: z.number(),
+  rowsPerSecond: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  changedBy: z.string().nullable(),
+  changeReason: z.string().nullable(),
+})
+
+export const StatusResponse = z.array(RunProgress)
+
+export const FailedObject = z.object({
+  key: z.unknown(),
+  error: z.string(),
+  attempts: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+export const FailuresResponse = z.object({
+  failures: z.array(FailedObject),
+  next: z.unknown().describe('pass as `after` for the next page; null at the end'),
+})
+
+export const ControlResponse = z.object({ name: z.string(), state: RunStateEnum })
+export const RetryResponse = z.object({ name: z.string(), state: RunStateEnum, queued: z.number().int() })
+
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  field: z.string().optional(),
+  state: z.string().optional(),
+  code: z.string().optional(),
+})
+
+/**
+ * Validates `value` or throws a 400 naming the first offending field: an unknown field,
+ * a wrong type, a value out of range.
+ */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'query' | 'path'): z.output<T> {
+  const result = schema.safeParse(value ?? {})
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  if (issue.code === 'unrecognized_keys') {
+    const field = [...issue.path, issue.keys[0]].join('.')
+    return fail(`unknown field "${field}" in the ${where}`, field)
+  }
+  const field = issue.path.join('.')
+  if (!field) return fail(`the ${where} must be a JSON object`)
+  return fail(`${field}: ${issue.message}`, field)
+}
+
+function fail(detail: string, field?: string): never {
+  throw badRequest(detail, field)
+}

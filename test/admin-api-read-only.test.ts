@@ -1,0 +1,103 @@
+// GET/PUT /read-only of the admin API: the read-only switch (evolve.readOnly) over HTTP.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Knex } from 'knex'
+import { type Evolve, openEvolve } from '../lib/index.ts'
+import { type ApiServer, openEvents, problemOf, startApi } from './helpers/admin-api.ts'
+import { dialects, fresh, runnerKnex, type FreshDatabase } from './helpers/databases.ts'
+import { createItems, waitUntil } from './helpers/fixtures.ts'
+
+const KEYS = ['by', 'expiresAt', 'message', 'readOnly', 'since', 'tables']
+
+for (const dialect of dialects) {
+  describe(`/read-only on ${dialect}`, { concurrency: 1 }, () => {
+    let db: FreshDatabase
+    let apiDb: Knex
+    let evolve: Evolve
+    let api: ApiServer
+
+    before(async () => {
+      db = await fresh(dialect)
+      await createItems(db.knex, 10)
+      apiDb = runnerKnex(db)
+      evolve = await openEvolve({ knex: apiDb })
+      api = await startApi(evolve)
+    })
+
+    after(async () => {
+      await api?.close()
+      await apiDb?.destroy()
+      await db?.drop()
+    })
+
+    it('switches read-only on for an already-open app connection and off again, recording the token name, and streams both changes', async () => {
+      const stream = await openEvents(api)
+      try {
+        const off = (await (await api.call('/read-only')).json()) as Record<string, unknown>
+        assert.deepEqual(Object.keys(off).sort(), KEYS)
+        assert.equal(off.readOnly, false)
+        await db.knex('items').where({ id: 1 }).update({ counter: 1 }) // the app's connection, open before the switch
+
+        const on = await api.call('/read-only', {
+          method: 'PUT',
+          json: { readOnly: true, message: 'maintenance until 10:00', forSeconds: 600 },
+        })
+        assert.equal(on.status, 200)
+        const state = (await on.json()) as Record<string, unknown>
+        assert.equal(state.readOnly, true)
+        assert.equal(state.message, 'maintenance until 10:00')
+        assert.equal(state.by, 'ops')
+        assert.ok(state.expiresAt && Date.parse(String(state.expiresAt)) > Date.now())
+        await waitUntil(
+          'the app write refused',
+          () =>
+            db
+              .knex('items')
+              .where({ id: 1 })
+              .update({ counter: 2 })
+              .then(
+                () => false,
+                () => true,
+              ),
+          { timeoutMs: 5000 },
+        )
+        assert.equal(((await (await api.call('/read-only')).json()) as { by: string }).by, 'ops')
+        await stream.waitFor('the switch on', (e) => e.event === 'read-only' && (e.data as { readOnly: boolean }).readOnly === true)
+        assert.match(await (await api.call('/metrics')).text(), /^evolve_read_only 1$/m)
+
+        const back = await api.call('/read-only', { method: 'PUT', json: { readOnly: false } })
+        assert.equal(((await back.json()) as { readOnly: boolean }).readOnly, false)
+        await waitUntil('the app write accepted again', () =>
+          db
+            .knex('items')
+            .where({ id: 1 })
+            .update({ counter: 3 })
+            .then(
+              () => true,
+              () => false,
+            ),
+        )
+        await stream.waitFor('the switch off', (e) => e.event === 'read-only' && (e.data as { readOnly: boolean }).readOnly === false)
+      } finally {
+        stream.close()
+        await api.call('/read-only', { method: 'PUT', json: { readOnly: false } })
+      }
+    })
+
+    it('refuses bad PUT bodies with 400 naming the field and changes nothing', async () => {
+      for (const [json, field] of [
+        [{ readOnly: 'yes' }, 'readOnly'],
+        [{}, 'readOnly'],
+        [{ readOnly: true, forSeconds: -5 }, 'forSeconds'],
+        [{ readOnly: true, tables: 'items' }, 'tables'],
+        [{ readOnly: true, until: 'tomorrow' }, 'until'],
+        [{ readOnly: false, message: 'bye' }, 'message'],
+      ] as const) {
+        const res = await api.call('/read-only', { method: 'PUT', json })
+        assert.equal(res.status, 400, JSON.stringify(json))
+        assert.equal((await problemOf(res)).field, field)
+      }
+      assert.equal(((await (await api.call('/read-only')).json()) as { readOnly: boolean }).readOnly, false)
+    })
+  })
+}
