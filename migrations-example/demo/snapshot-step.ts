@@ -23,8 +23,7 @@ export const snapshot: Step = {
     const refusedSince = async () => (await app.report()).writesRefused - before.writesRefused
     await waitUntil('the app to meet the read-only window', async () => exited || (await refusedSince()) >= REFUSALS_TO_SEE, 600_000)
     rmSync(hold, { force: true })
-    const seen = await app.report()
-    if (!exited) ctx.say(`  the app met the read-only window: "${refusalText(seen.lastRefusal)}"`)
+    const met = (await app.report()).lastRefusal
     const { code } = await runner.exited
     if (code !== 0) throw new Error(`evolve run ${NAME} exited with ${code}`)
 
@@ -36,6 +35,8 @@ export const snapshot: Step = {
     // The header, and the snapshot run's lines: its own, and its copy's (`<name>.shadow`: the copy's evolve, batches and failures).
     const table = (await evolveOutput(ctx.db, ['status'])).split('\n')
     for (const [i, line] of table.entries()) if (i === 0 || line.includes(NAME)) ctx.say(`    ${line}`)
+    // Said once the run is over: on a terminal the run's live progress owns the screen until then.
+    ctx.say(`  the database refused the app's comments meanwhile: ${refusalText(met)}`)
     const steps = `step ${snap.stepNumber}/${snap.steps.length} ${snap.step}`
     ctx.say(`    (status --json: snapshot ${steps}, read-only ${snap.readOnly.since} → ${snap.readOnly.until}, backup ${snap.backup})`)
     // Read-only is off again: the comments the app kept are accepted now.
