@@ -1,10 +1,11 @@
 /**
  * `npm run demo`: a live app keeps serving while evolvekit changes the shape of its data
  * underneath it; the runner is killed with SIGKILL half-way and resumed; a `mode: 'readonly'`
- * migration makes the app read-only for one table (its writes refused and retried after); the
- * schema change that needs the new shape waits for the completion gate. Ends with a summary
+ * migration makes the app read-only for one table (its writes refused and retried after); a
+ * `mode: 'snapshot'` migration copies the comments table, evolves the copy and swaps it in while
+ * the app reads on (the old table kept as a backup); the schema change that needs the new shape waits for the completion gate. Ends with a summary
  * whose must-be-0 figures (and writes refused during read-only, which must not be 0) decide
- * the exit code.
+ * the exit code. On a terminal `evolve run` shows its live progress; off one, plain lines.
  *
  *   npm run demo [-- --rows N] [--rate R] [--db postgres://…] [--workdir DIR] [--json]
  *
@@ -46,10 +47,12 @@ if (!db) {
   db = `sqlite:${path.join(path.resolve(values.workdir), 'app.db')}`
 }
 
-// On a TTY the live UI (#12) will take over from these plain lines.
+// On a terminal, `evolve run` draws its live progress (ink) between these lines; off one, the
+// demo turns its JSON log into plain lines (demo/evolve-cli.ts).
 const say = (line: string) => process.stdout.write(`${line}\n`)
+const live = process.stdout.isTTY === true
 const holdFile = path.join(os.tmpdir(), `evolvekit-demo-hold-${process.pid}`)
-const ctx: DemoContext = { db, rows, rate, knex: connect(db), holdFile, say, facts: {} }
+const ctx: DemoContext = { db, rows, rate, knex: connect(db), holdFile, say, live, facts: {} }
 const stop = () => {
   ctx.app?.child.kill('SIGKILL')
   killChildren()
@@ -75,7 +78,7 @@ try {
   say(`  failed: ${failure.message}`)
 } finally {
   stop()
-  rmSync(holdFile, { force: true })
+  for (const file of [holdFile, `${holdFile}.held`, `${holdFile}.snapshot`]) rmSync(file, { force: true })
   await ctx.knex.destroy()
 }
 

@@ -2,11 +2,12 @@
 // process, the real CLI. It must finish by itself, exit 0 with every must-be-0 figure at 0,
 // and leave no process behind.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { repoRoot } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
 import { lostWrites } from '../migrations-example/app/ledger.ts'
@@ -16,7 +17,7 @@ import { Traffic } from '../migrations-example/app/traffic.ts'
 import type { Summary } from '../migrations-example/demo/summary.ts'
 
 const ROWS = 3000
-const MIGRATIONS = 6
+const MIGRATIONS = 7
 
 interface DemoResult {
   code: number | null
@@ -80,6 +81,20 @@ function assertDemoSucceeded(result: DemoResult): Summary {
   assert.ok(summary.readOnly.refused > 0 && summary.readOnly.retriedOk === summary.readOnly.refused, JSON.stringify(summary.readOnly))
   assert.match(summary.readOnly.banner, new RegExp(`^Maintenance: "${summary.readOnly.migration}" is changing documents`))
   assert.match(result.stdout, /the database refused \d+ writes: read-only: Maintenance: /)
+  // Snapshot: comments copied, evolved and swapped in while the app read it; its writes waited out the window.
+  const snap = summary.snapshot
+  assert.ok(snap, 'the snapshot step ran')
+  assert.equal(snap.table, 'comments')
+  assert.equal(snap.readerErrors, 0, 'no read of the app failed or saw an incomplete table')
+  assert.ok(snap.reads > 0, 'the app read on during the snapshot run')
+  assert.ok(
+    snap.refused > 0 && snap.retriedOk === snap.refused,
+    `writes refused in the window, all accepted after: ${JSON.stringify(snap)}`,
+  )
+  assert.ok(snap.readOnlyMs > 0, 'the read-only window was measured')
+  assert.ok(snap.backupRows >= 2 * ROWS, `the old table is kept whole as the backup: ${JSON.stringify(snap)}`)
+  assert.match(result.stdout, /normalise-comment-bodies: snapshot of comments: swap$/m)
+  assert.match(result.stdout, /the old table is kept as comments__evolve_old_\d+/)
   // Off a TTY: plain lines, no colours or cursor movement.
   assert.doesNotMatch(result.stdout, /\x1b\[/) // eslint-disable-line no-control-regex
   assert.match(result.stdout, /^ {2}writes lost: 0$/m)
@@ -104,6 +119,42 @@ describe('npm run demo', () => {
       assert.deepEqual(await processesMentioning(db.url), [])
     } finally {
       await db.drop()
+    }
+  })
+})
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0
+
+describe('npm run demo in a terminal', { skip: hasTmux ? false : 'tmux is not installed' }, () => {
+  it('lets evolve run draw its live progress, still kills and resumes the runner, and exits 0', async () => {
+    const workdir = await mkdtemp(path.join(os.tmpdir(), 'evk-demo-tty-'))
+    const session = `evk-demo-${process.pid}`
+    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
+    const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-1000', '-t', session)
+    try {
+      const demo = [process.execPath, path.join(repoRoot, 'migrations-example', 'demo.js'), '--rows', String(ROWS), '--workdir', workdir]
+      const command = `env -u DATABASE_URL -u NODE_TEST_CONTEXT ${demo.map((a) => `'${a}'`).join(' ')}; echo DEMO-EXITED $?; sleep 600`
+      tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', repoRoot, command)
+      let s = screen()
+      for (const deadline = Date.now() + 240_000; !/DEMO-EXITED \d+/.test(s); s = screen()) {
+        if (Date.now() > deadline) throw new Error(`the demo never finished:\n${s}`)
+        await sleep(200)
+      }
+      assert.match(s, /DEMO-EXITED 0/, s)
+      assert.match(s, /^demo: ok$/m, s)
+      // The live progress of `evolve run` (ink's bar), drawn by the child on the terminal itself.
+      assert.match(s, /normalise-comment-bodies\s+done\s+█+ 100%/, s)
+      assert.match(s, /killed with SIGKILL inside batch \d+/, s)
+      assert.match(s, /the resumed run took the batch over/, s)
+      assert.match(s, /reader errors: 0;/, s)
+      // The tmux server and the pane's shell mention the workdir too: no node process may.
+      assert.deepEqual(
+        (await processesMentioning(workdir)).filter((p) => /^\d+: \S*node /.test(p)),
+        [],
+      )
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session])
+      await rm(workdir, { recursive: true, force: true })
     }
   })
 })

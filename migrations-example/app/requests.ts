@@ -13,6 +13,8 @@ export interface AppState {
   max: { users: number; documents: number }
   /** Fields with an edit in flight (or waiting for a retry): one edit per field at a time. */
   editing: Set<string>
+  /** The most comments a front page showed among those finished: comments are never deleted, so none may show fewer. */
+  commentsSeen: number
   /** A fresh number for each row written. */
   next(): number
 }
@@ -86,13 +88,32 @@ export const REQUESTS: AppRequest[] = [
     }),
   },
   {
+    // Reads the whole comments table: the site's comment count and the latest ones. A table
+    // swapped in half-filled, or missing for a moment, shows here as an error or a count lower
+    // than one shown before (an incomplete read, counted as an error).
+    name: 'front page',
+    write: false,
+    weight: 8,
+    prepare: (app) => ({
+      async run() {
+        const floor = app.commentsSeen
+        const counted = await app.knex('comments').count({ n: '*' }).first()
+        await app.knex('comments').orderBy('id', 'desc').limit(10).select('id', 'document_id', 'body')
+        const n = Number(counted?.n ?? 0)
+        if (n < floor) throw new Error(`incomplete read: the front page counted ${n} comments, an earlier one ${floor}`)
+        app.commentsSeen = Math.max(app.commentsSeen, n)
+      },
+    }),
+  },
+  {
     name: 'add comment',
     write: true,
     weight: 15,
     prepare: ({ knex, max, ledger, next }) => {
-      const row = commentRow(next(), randomId(max.documents), randomId(max.users))
+      const [i, documentId, authorId] = [next(), randomId(max.documents), randomId(max.users)]
       return {
         async run(version) {
+          const row = commentRow(i, documentId, authorId, version)
           const id = await knex.transaction(async (trx) => {
             const id = await insertId(trx('comments').insert(row))
             if (version === 'v2') await trx('documents').where({ id: row.document_id }).increment('comment_count', 1)

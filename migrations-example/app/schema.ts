@@ -49,6 +49,7 @@ export async function createSchema(knex: Knex): Promise<void> {
     t.increments('id').primary()
     t.string('migration').notNullable()
     t.integer('row_key').notNullable()
+    t.integer('batch').notNullable() // evolvekit's batch id: a batch killed half-way must show up later, committed by another runner
     t.index(['migration', 'row_key'])
   })
 }
@@ -58,6 +59,14 @@ export async function createSchema(knex: Knex): Promise<void> {
  * of an earlier demo run are dropped. A SQLite file is simply made anew by the demo.
  */
 export async function resetDatabase(knex: Knex, url: string): Promise<void> {
+  // A snapshot migration's backup (`comments__evolve_old_1`) or copy from an earlier demo run
+  // goes first: it points at the app's tables.
+  if (isPostgresUrl(url)) {
+    const { rows } = await knex.raw<{ rows: { tablename: string }[] }>(
+      "select tablename from pg_tables where schemaname = current_schema() and tablename like '%\\_\\_evolve\\_%'",
+    )
+    for (const { tablename } of rows) await knex.raw('drop table if exists ?? cascade', [tablename])
+  }
   for (const table of APP_TABLES) await knex.schema.dropTableIfExists(table)
   if (!isPostgresUrl(url)) return
   const { rows } = await knex.raw<{ rows: { tablename: string }[] }>(

@@ -14,7 +14,7 @@ export function seedCounts(rows: number): SeedCounts {
 
 /**
  * Fills the tables the way years of app v1 left them: profiles as JSON blobs, free-form
- * statuses, no comment counts, no search catalog. Deterministic, so runs compare.
+ * statuses, comment bodies as typed, no comment counts, no search catalog. Deterministic, so runs compare.
  */
 export async function seed(knex: Knex, counts: SeedCounts, onProgress: (table: string, n: number) => void = () => {}): Promise<void> {
   await insertAll(knex, 'users', counts.users, (i) => userRow(i, 'v1'), onProgress)
@@ -23,7 +23,7 @@ export async function seed(knex: Knex, counts: SeedCounts, onProgress: (table: s
     knex,
     'comments',
     counts.comments,
-    (i) => commentRow(i, 1 + ((i * 7919) % counts.documents), 1 + ((i * 13) % counts.users)),
+    (i) => commentRow(i, 1 + ((i * 7919) % counts.documents), 1 + ((i * 13) % counts.users), 'v1'),
     onProgress,
   )
 }

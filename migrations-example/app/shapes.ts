@@ -1,5 +1,6 @@
 // The rows each app version writes. v1 is the old shape the migrations evolve; v2 the new one.
 import { canonicalStatus } from './catalog.ts'
+import { normaliseBody } from './text.ts'
 
 export type AppVersion = 'v1' | 'v2'
 
@@ -37,6 +38,8 @@ export function documentRow(i: number, authorId: number, version: AppVersion) {
   }
 }
 
-export function commentRow(i: number, documentId: number, authorId: number) {
-  return { document_id: documentId, author_id: authorId, body: `Comment ${i}: thanks, very useful.` }
+export function commentRow(i: number, documentId: number, authorId: number, version: AppVersion) {
+  // v1 kept the textarea's text as sent: Windows line breaks, stray blanks; v2 normalises it.
+  const typed = ` Comment ${i}:  thanks,\r\nvery useful. `
+  return { document_id: documentId, author_id: authorId, body: version === 'v1' ? typed : normaliseBody(typed) }
 }

@@ -27,6 +27,8 @@ export interface TrafficReport {
   reads: number
   writes: number
   errors: number
+  /** Of the errors, those of reads (page views, searches, the front page's count of every comment). */
+  readErrors: number
   /** The first few error messages, to say what went wrong. */
   errorSamples: string[]
   /** Deadlocks, serialization failures and busy databases the app retried and got through. */
@@ -49,7 +51,16 @@ const CONFLICT = /^(40P01|40001|55P03|SQLITE_BUSY.*|SQLITE_LOCKED.*)$/
 export class Traffic {
   version: AppVersion = 'v1'
   private readonly app: AppState
-  private readonly counts = { served: 0, reads: 0, writes: 0, errors: 0, conflictsRetried: 0, writesRefused: 0, writesRetriedOk: 0 }
+  private readonly counts = {
+    served: 0,
+    reads: 0,
+    writes: 0,
+    errors: 0,
+    readErrors: 0,
+    conflictsRetried: 0,
+    writesRefused: 0,
+    writesRetriedOk: 0,
+  }
   private readonly errorSamples: string[] = []
   private lastRefusal: string | null = null
   private readonly byRequest: Record<string, number> = {}
@@ -61,7 +72,14 @@ export class Traffic {
   private retrying = false
 
   constructor(private readonly options: TrafficOptions) {
-    this.app = { knex: options.knex, ledger: emptyLedger(), max: { users: 0, documents: 0 }, editing: new Set(), next: () => ++this.seq }
+    this.app = {
+      knex: options.knex,
+      ledger: emptyLedger(),
+      max: { users: 0, documents: 0 },
+      editing: new Set(),
+      commentsSeen: 0,
+      next: () => ++this.seq,
+    }
   }
 
   get ledger(): Ledger {
@@ -174,6 +192,7 @@ export class Traffic {
           continue
         }
         this.counts.errors++
+        if (!request.write) this.counts.readErrors++
         if (this.errorSamples.length < 5) this.errorSamples.push(`${request.name}: ${(err as Error).message}`)
         return 'error'
       }

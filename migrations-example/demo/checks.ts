@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { STATUSES, catalogEntry } from '../app/catalog.ts'
+import { unnormalisedBody } from '../app/text.ts'
 
 /**
  * Rows not in the new shape after every migration is done and v2 serves: each must be 0.
@@ -29,6 +30,7 @@ export async function outOfShape(knex: Knex): Promise<Record<string, number>> {
     'documents with a non-canonical status': await count(knex('documents').whereNotIn('status', [...STATUSES])),
     'documents whose comment_count is wrong': await count(wrongCounts),
     'documents whose catalog entry is missing or stale': staleCatalog,
+    'comments whose body is not normalised': await count(unnormalisedBody(knex('comments'))),
     'documents without a slug': await count(knex('documents').whereNull('slug')),
   }
 }

@@ -14,9 +14,11 @@ export interface DemoContext {
   rate: number
   /** The demo's own connection, for seeding and for the checks at the end. */
   knex: Knex
-  /** The file that parks a batch of the runner for the kill (see holdIfAsked in app/audit.ts). */
+  /** The file that parks a batch of the runner for the kill (see holdIfAsked in app/audit.ts); the snapshot step's hold is this plus `.snapshot`. */
   holdFile: string
   say(line: string): void
+  /** The demo's stdout is a terminal: `evolve run` draws its live progress there (see evolve-cli.ts). */
+  live: boolean
   app?: TrafficProcess
   facts: Facts
 }
@@ -31,6 +33,8 @@ export interface Facts {
   gateHeld?: string
   /** The read-only run: the banner the app showed, writes refused meanwhile and, of those, accepted after. */
   readOnly?: { migration: string; banner: string; refused: number; retriedOk: number }
+  /** The snapshot run: its read-only window, what the app did meanwhile, and the backup it left. */
+  snapshot?: SnapshotFacts
   schemaChanged?: boolean
   runs?: StatusEntry[]
   app?: TrafficReport
@@ -39,6 +43,23 @@ export interface Facts {
   evolvedTwice?: Record<string, number>
   /** Rows still in the old shape (or out of step with their source) after everything, per check. */
   outOfShape?: Record<string, number>
+}
+
+export interface SnapshotFacts {
+  migration: string
+  table: string
+  /** Rows of the table evolved in the copy and swapped in. */
+  rows: number
+  readOnlyMs: number
+  /** The app's reads while the run lasted, and how many failed or saw an incomplete table (must be 0). */
+  reads: number
+  readerErrors: number
+  /** The app's writes refused during the read-only window, and of those accepted after it. */
+  refused: number
+  retriedOk: number
+  backup: string
+  /** Rows in the backup: the table as it was when the copy began. */
+  backupRows: number
 }
 
 /** One thing the demo shows. Steps run in order; each reads and adds to the context. */

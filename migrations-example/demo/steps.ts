@@ -1,15 +1,16 @@
 // The demo, step by step. Each step is one thing evolvekit exists for, shown against a live app.
 import { EvolveNotDoneError, assertDone } from 'evolvekit'
-import { existsSync, rmSync, writeFileSync } from 'node:fs'
-import { HOLD_LINE, evolvedTwice } from '../app/audit.ts'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { batchCommitted, evolvedTwice } from '../app/audit.ts'
 import { lostWrites } from '../app/ledger.ts'
 import { createSchema, dropProfileJson, resetDatabase } from '../app/schema.ts'
 import { seed, seedCounts } from '../app/seed.ts'
 import { startTraffic } from '../app/traffic-client.ts'
 import { outOfShape } from './checks.ts'
 import { type Step, waitUntil } from './context.ts'
-import { evolve, evolveOutput, status } from './evolve-cli.ts'
+import { evolveOutput, evolveRun, refusalText, restoreTerminal, status } from './evolve-cli.ts'
 import { RunWatcher } from './run-watcher.ts'
+import { snapshot } from './snapshot-step.ts'
 
 /**
  * The runner is killed in the first migration, while app v1 still writes its old shape,
@@ -44,9 +45,17 @@ const plan: Step = {
       mode: string
       pending: number
       batches: number
+      snapshot?: { objects: { kind: string; name: string; action: string }[]; refused: unknown[]; extraBytes: number | null }
     }[]
     ctx.facts.planned = Object.fromEntries(plans.map((p) => [p.name, p.pending]))
-    for (const p of plans) ctx.say(`  ${p.name} (${p.mode}): ${p.pending} rows pending, about ${p.batches} batches`)
+    for (const p of plans) {
+      ctx.say(`  ${p.name} (${p.snapshot ? 'snapshot' : p.mode}): ${p.pending} rows pending, about ${p.batches} batches`)
+      if (!p.snapshot) continue
+      // Snapshot mode's preflight: what depends on the table and what the swap does with it.
+      for (const o of p.snapshot.objects) ctx.say(`      ${o.kind} ${o.name}: ${o.action}`)
+      const disk = p.snapshot.extraBytes === null ? '' : `; the copy needs about ${Math.ceil(p.snapshot.extraBytes / 2 ** 20)} MB more disk`
+      ctx.say(`      refused: ${p.snapshot.refused.length === 0 ? 'nothing' : JSON.stringify(p.snapshot.refused)}${disk}`)
+    }
   },
 }
 
@@ -54,29 +63,25 @@ const runAndKill: Step = {
   title: '$ evolve run   …and kill -9 it in the middle of the first migration',
   async run(ctx) {
     const [first, pending] = Object.entries(ctx.facts.planned!)[0]!
-    // Past KILL_AT of the rows, the next batch parks with its work written but uncommitted
-    // (see holdIfAsked in app/audit.ts) and says so: the kill lands inside its transaction.
-    const watcher = new RunWatcher(ctx.say, (run, rows) => {
-      if (run === first && rows >= KILL_AT * pending && !existsSync(ctx.holdFile)) writeFileSync(ctx.holdFile, first)
-    })
-    let batch: number | null = null
-    const runner = evolve(
-      ctx.db,
-      ['run', '--log-format', 'json'],
-      (line) => {
-        if (!line.startsWith(HOLD_LINE)) return watcher.line(line)
-        batch = Number(line.slice(HOLD_LINE.length).trim().split(' ')[0])
-        ctx.say(`  ${line.slice('[demo] '.length)}`)
-        runner.child.kill('SIGKILL')
-      },
-      { DEMO_HOLD_FILE: ctx.holdFile },
-    )
+    // Past KILL_AT of the rows, the next batch parks with its work written but uncommitted and
+    // says so in a file (see holdIfAsked in app/audit.ts): the kill lands inside its transaction.
+    const held = `${ctx.holdFile}.held`
+    rmSync(held, { force: true })
+    writeFileSync(ctx.holdFile, `${first} ${Math.floor(KILL_AT * pending)}`)
+    const runner = evolveRun(ctx, ['run'], new RunWatcher(ctx.say), { DEMO_HOLD_FILE: ctx.holdFile })
+    let exited = false
+    void runner.exited.then(() => (exited = true))
+    await waitUntil('a batch to park for the kill', async () => exited || existsSync(held), 600_000, 20)
+    if (!exited) runner.child.kill('SIGKILL')
     const { signal } = await runner.exited
     rmSync(ctx.holdFile, { force: true })
+    restoreTerminal(ctx.live)
+    const [batch, rows] = existsSync(held) ? readFileSync(held, 'utf8').split(' ').map(Number) : [null, 0]
+    rmSync(held, { force: true })
+    if (signal !== 'SIGKILL' || batch == null) throw new Error(`the runner finished before it could be killed: give --rows a larger number`)
+    ctx.say(`  batch ${batch} of ${first} is open: ${rows} rows written, not committed — kill -9`)
     const entry = (await status(ctx.db)).find((s) => s.name === first)!
     ctx.facts.kill = { migration: first, batch, doneAtKill: entry.done, pending, takenOver: false }
-    if (signal !== 'SIGKILL' || batch === null)
-      throw new Error(`the runner finished before it could be killed: give --rows a larger number`)
     ctx.say(`  killed with SIGKILL inside batch ${batch}: ${first} is ${entry.state} with no worker, ${entry.done} of ${pending} rows done`)
   },
 }
@@ -120,9 +125,7 @@ const readOnly: Step = {
     // At full speed the run is over before a user clicks twice; throttled, it lasts a few seconds
     // (a real one lasts as long as it must: that is the outage its read-only mode buys).
     const rowsPerSecond = String(Math.ceil((ctx.facts.planned?.[name] ?? ctx.rows) / READ_ONLY_SECONDS))
-    const watcher = new RunWatcher(ctx.say)
-    const { code } = await evolve(ctx.db, ['run', name, '--log-format', 'json', '--max-rows-per-second', rowsPerSecond], watcher.line)
-      .exited
+    const { code } = await evolveRun(ctx, ['run', name, '--max-rows-per-second', rowsPerSecond], new RunWatcher(ctx.say)).exited
     if (code !== 0) throw new Error(`evolve run ${name} exited with ${code}`)
     const during = await app.report()
     const refused = during.writesRefused - before.writesRefused
@@ -141,21 +144,16 @@ const readOnly: Step = {
   },
 }
 
-/** The database's words without the SQL knex puts in front of them on PostgreSQL. */
-function refusalText(message: string | null): string {
-  const at = message?.indexOf('read-only:') ?? -1
-  return at < 0 ? String(message) : message!.slice(at)
-}
-
-// #10: the snapshot step goes here — run the `mode: 'snapshot'` migration and swap it in.
-
 const resume: Step = {
   title: '$ evolve run   (again: resumes where the killed runner stopped, then the rest)',
   async run(ctx) {
-    const watcher = new RunWatcher(ctx.say)
-    const { code } = await evolve(ctx.db, ['run', '--log-format', 'json'], watcher.line).exited
-    ctx.facts.kill!.takenOver = watcher.takenOver.includes(ctx.facts.kill!.batch!)
-    ctx.facts.runs = await status(ctx.db)
+    const { code } = await evolveRun(ctx, ['run'], new RunWatcher(ctx.say)).exited
+    // The killed batch never committed: rows recorded under its id were evolved by this run, which took it over.
+    const { migration, batch } = ctx.facts.kill!
+    ctx.facts.kill!.takenOver = await batchCommitted(ctx.knex, migration, batch!)
+    if (ctx.facts.kill!.takenOver) ctx.say(`  batch ${batch} of ${migration}, killed half-way, is committed now: taken over and finished`)
+    // The migrations' runs (a snapshot run's copy has its own, `<name>.shadow`: not a migration).
+    ctx.facts.runs = (await status(ctx.db)).filter((s) => s.name in ctx.facts.planned!)
     if (code !== 0) throw new Error(`evolve run exited with ${code}`)
   },
 }
@@ -201,7 +199,7 @@ export const STEPS: Step[] = [
   gateHolds,
   deployV2,
   readOnly,
-  // #10: snapshot,
+  snapshot,
   resume,
   gatePasses,
   stopApp,

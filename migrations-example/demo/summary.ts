@@ -1,4 +1,4 @@
-import type { Facts } from './context.ts'
+import type { Facts, SnapshotFacts } from './context.ts'
 
 export interface Summary {
   ok: boolean
@@ -11,6 +11,8 @@ export interface Summary {
   conflictsRetriedByApp: number
   /** The `mode: 'readonly'` run: the banner the app showed, and the writes refused while it ran. */
   readOnly: { migration: string; banner: string; refused: number; retriedOk: number } | null
+  /** The `mode: 'snapshot'` run: its read-only window, the app's reads meanwhile and their errors (must be 0), its writes refused and retried, the backup. */
+  snapshot: SnapshotFacts | null
   writesRefused: number
   writesRetriedOk: number
   writesNeverAccepted: number
@@ -43,6 +45,7 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
     appErrors: app?.errors ?? 0,
     conflictsRetriedByApp: app?.conflictsRetried ?? 0,
     readOnly: facts.readOnly ?? null,
+    snapshot: facts.snapshot ?? null,
     writesRefused: app?.writesRefused ?? 0,
     writesRetriedOk: app?.writesRetriedOk ?? 0,
     writesNeverAccepted: app?.writesWaiting ?? 0,
@@ -57,6 +60,11 @@ export function summarize(facts: Facts, seconds: number, failure: Error | null):
   if (facts.runs && facts.kill && !facts.kill.takenOver) s.problems.push(`the resumed run did not take over batch ${facts.kill.batch}`)
   if (s.appErrors > 0) s.problems.push(`the app met ${s.appErrors} errors: ${app!.errorSamples.join('; ')}`)
   if (facts.outOfShape && s.writesRefused === 0) s.problems.push('no write was refused during read-only: the read-only step showed nothing')
+  const snap = facts.snapshot
+  if (facts.outOfShape && !snap) s.problems.push('the snapshot step did not run')
+  if (snap && snap.readerErrors > 0)
+    s.problems.push(`${snap.readerErrors} of the app's reads failed or saw an incomplete table during the snapshot run`)
+  if (snap && snap.refused === 0) s.problems.push('no write met the snapshot read-only window: the snapshot step showed nothing')
   if (s.writesNeverAccepted > 0) s.problems.push(`${s.writesNeverAccepted} refused writes were never accepted`)
   if (s.writesLost > 0) s.problems.push(`${s.writesLost} accepted writes are not in the database`)
   if (s.rowsEvolvedTwice > 0) s.problems.push(`rows evolved twice: ${JSON.stringify(facts.evolvedTwice)}`)
@@ -78,6 +86,12 @@ export function summaryLines(s: Summary): string[] {
     s.appLatencyMs ? `  app latency: p50 ${s.appLatencyMs.p50} ms, p99 ${s.appLatencyMs.p99} ms, max ${s.appLatencyMs.max} ms` : '',
     `  app errors: ${zero(s.appErrors)}`,
     s.readOnly ? `  read-only     during ${s.readOnly.migration}: the app's banner said "${s.readOnly.banner}"` : '',
+    s.snapshot
+      ? `  snapshot      ${s.snapshot.migration}: ${s.snapshot.table} read-only for ${(s.snapshot.readOnlyMs / 1000).toFixed(1)} s, ${s.snapshot.rows} rows evolved in the copy and swapped in; backup ${s.snapshot.backup} (${s.snapshot.backupRows} rows)`
+      : '',
+    s.snapshot
+      ? `  snapshot      the app's reads meanwhile: ${s.snapshot.reads}, reader errors: ${zero(s.snapshot.readerErrors)}; its writes refused: ${s.snapshot.refused}, accepted after: ${s.snapshot.retriedOk}`
+      : '',
     `  writes refused during read-only: ${s.writesRefused}${s.writesRefused === 0 ? '   <-- must be more than 0' : ''}, retried later and accepted: ${s.writesRetriedOk}, never accepted: ${zero(s.writesNeverAccepted)}`,
     `  writes lost: ${zero(s.writesLost)}`,
     `  rows evolved twice: ${zero(s.rowsEvolvedTwice)}`,
