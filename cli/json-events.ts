@@ -1,19 +1,7 @@
 import type { Evolve } from '../lib/api/evolve.ts'
+import { EVENT_NAMES } from '../lib/index.ts'
 
 const TICK_MS = 1000
-const CORE_EVENTS = [
-  'run:state',
-  'run:start',
-  'run:skip',
-  'run:end',
-  'batch:done',
-  'batch:retry',
-  'batch:split',
-  'batch:takeover',
-  'object:failed',
-  'sweep',
-  'throttled',
-] as const
 
 /** One JSON line on stdout. */
 export function writeJson(value: Record<string, unknown>): void {
@@ -27,7 +15,7 @@ export function writeJson(value: Record<string, unknown>): void {
  */
 export function printJsonEvents(evolve: Evolve): void {
   const events = evolve.events as unknown as NodeJS.EventEmitter
-  for (const name of CORE_EVENTS) {
+  for (const name of EVENT_NAMES) {
     events.on(name, (data: Record<string, unknown>) => writeJson({ event: name, at: new Date().toISOString(), ...data }))
   }
   const last = new Map<string, number>()

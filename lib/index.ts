@@ -25,7 +25,7 @@ export type { SnapshotStep } from './store/snapshots.ts'
 export type { RunState } from './store/runs.ts'
 export { TRANSITIONS as RUN_TRANSITIONS } from './core/run-state.ts'
 export type { EvolveEvents } from './core/events.ts'
-export { EvolveEmitter } from './core/events.ts'
+export { EvolveEmitter, EVENT_NAMES } from './core/events.ts'
 
 // For apps: completion gate, control and latency reports
 export { isDone, assertDone } from './api/completion.ts'

@@ -1,22 +1,6 @@
-import type { Evolve, RunHandle } from '../../lib/index.ts'
+import { EVENT_NAMES, type Evolve, type RunHandle } from '../../lib/index.ts'
 import { errorMessage } from '../../lib/errors.ts'
 import { readOnlyOf, type ReadOnlyState, type UiEvent, type UiRow, type UiSnapshot } from './admin.ts'
-
-const EVENT_NAMES = [
-  'run:state',
-  'run:start',
-  'run:skip',
-  'run:end',
-  'batch:done',
-  'batch:retry',
-  'batch:split',
-  'batch:takeover',
-  'object:failed',
-  'sweep',
-  'throttled',
-  'read-only',
-  'snapshot',
-] as const
 
 /**
  * The UI's side of the admin layer, next to one `Evolve`: builds the dashboard's snapshot,

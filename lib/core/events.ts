@@ -34,3 +34,23 @@ export interface EvolveEvents {
 }
 
 export class EvolveEmitter extends EventEmitter<EvolveEvents> {}
+
+/**
+ * The events a run and the read-only switch emit, for front ends that relay all of them
+ * (`run --json`, the UI's detail pane). `progress` and `watch:error` come from `watch()`.
+ */
+export const EVENT_NAMES = [
+  'run:state',
+  'run:start',
+  'run:skip',
+  'run:end',
+  'batch:done',
+  'batch:retry',
+  'batch:split',
+  'batch:takeover',
+  'object:failed',
+  'snapshot:step',
+  'sweep',
+  'throttled',
+  'read-only',
+] as const satisfies readonly (keyof EvolveEvents)[]
