@@ -1,6 +1,7 @@
 // One run state machine: every change of a run's state is a compare-and-set through one table,
 // emits `run:state` with who asked, and is stored where `status` shows it.
 import assert from 'node:assert/strict'
+import type { Knex } from 'knex'
 import { describe, it } from 'node:test'
 import { EvolveUsageError, RUN_TRANSITIONS, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
 import type { EvolveEvents } from '../lib/index.ts'
@@ -23,6 +24,20 @@ const slowCounter = () =>
     }),
   )
 
+/** `items(id, v)` with ROWS rows at v = 0: what slowCounter evolves. */
+async function createCounters(knex: Knex): Promise<void> {
+  await knex.schema.createTable('items', (t) => {
+    t.increments('id')
+    t.integer('v').notNullable()
+  })
+  await insertChunked(
+    knex,
+    'items',
+    Array.from({ length: ROWS }, () => ({ v: 0 })),
+    500,
+  )
+}
+
 describe('the transition table', () => {
   it('makes done final and lets failed and cancelled runs resume', () => {
     assert.deepEqual(RUN_TRANSITIONS.done, [])
@@ -36,16 +51,7 @@ for (const d of dialects) {
   describe(d, { concurrency: 2 }, () => {
     it('pause, resume and the end of a run each emit run:state with who asked, and status shows the last one', () =>
       withDb(d, async (db) => {
-        await db.knex.schema.createTable('items', (t) => {
-          t.increments('id')
-          t.integer('v').notNullable()
-        })
-        await insertChunked(
-          db.knex,
-          'items',
-          Array.from({ length: ROWS }, () => ({ v: 0 })),
-          500,
-        )
+        await createCounters(db.knex)
         const knex = runnerKnex(db)
         const evolve = await openEvolve({ knex, migrations: [slowCounter()], by: 'test@host' })
         try {
@@ -90,16 +96,7 @@ for (const d of dialects) {
 
     it('watch sees a pause made by another process, with the CLI user as who', () =>
       withDb(d, async (db) => {
-        await db.knex.schema.createTable('items', (t) => {
-          t.increments('id')
-          t.integer('v').notNullable()
-        })
-        await insertChunked(
-          db.knex,
-          'items',
-          Array.from({ length: ROWS }, () => ({ v: 0 })),
-          500,
-        )
+        await createCounters(db.knex)
         const dir = await writeFiles({})
         const knex = runnerKnex(db)
         // Held back by its throttle hook: the run stays running until the test has looked.

@@ -3,33 +3,11 @@
 import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FailedObject, RunProgress } from '../../lib/index.ts'
+import { notStarted } from '../../lib/core/progress.ts'
 import type { ReadOnlyState, UiAdmin, UiRow, UiSnapshot } from '../../cli/ui/admin.ts'
 
 export function progress(name: string, over: Partial<RunProgress> = {}): RunProgress {
-  return {
-    name,
-    state: 'pending',
-    stateText: over.state ?? 'pending',
-    done: 0,
-    failed: 0,
-    remaining: null,
-    total: null,
-    phase: 'scan',
-    sweepPass: 0,
-    batches: 0,
-    batchSize: null,
-    retries: 0,
-    throttled: null,
-    workers: 0,
-    rowsPerSecond: null,
-    etaSeconds: null,
-    startedAt: null,
-    finishedAt: null,
-    lastError: null,
-    changedBy: null,
-    changeReason: null,
-    ...over,
-  }
+  return { ...notStarted(name), stateText: over.state ?? 'pending', ...over }
 }
 
 export function row(name: string, over: Partial<RunProgress> = {}, extra: Partial<UiRow> = {}): UiRow {
