@@ -33,17 +33,30 @@ export interface ColumnFacts {
 }
 
 /**
- * Everything that differs between PostgreSQL and SQLite. The core talks only to
- * this interface (and to knex), never to a driver.
+ * Everything that differs between PostgreSQL and SQLite, grouped by capability. The core talks
+ * only to this interface (and to knex), never to a driver. Optional members are capabilities a
+ * database may lack; where one is missing the core falls back (heartbeats, polling, counting).
  */
-export interface Dialect {
+export interface Dialect extends DialectConnection, DialectBatches, DialectIntrospection, DialectCoordination {
   readonly name: 'postgres' | 'sqlite'
+  /** Read-only mode, enforced by the database itself: every app connection, pooled or not, is refused at once. */
+  readOnlyGuard?: ReadOnlyGuard
+  /** Snapshot-and-swap: copy a table, build its indexes after the data, swap it in atomically, revert. */
+  snapshot?: SnapshotDdl
+}
+
+/** Connecting: knex settings, messages about the target, the config file `init` writes. */
+export interface DialectConnection {
   /** Where a connection points, for messages (never with a password); and why it cannot be used, if it cannot. */
   describeTarget(connection: Knex.Config['connection']): { target: string; problem?: string }
   /** The `connection:` of an evolve.config.ts that `evolve init --db <url>` writes, as source text. */
   configConnectionSource(url: string): string
   /** Knex config for a connection URL of this dialect (pool hooks included). */
   knexConfig(connection: Knex.Config['connection'], pool?: Knex.PoolConfig): Knex.Config
+}
+
+/** Batches: their transaction's limits and locks, conflicts worth retrying, set-based write-back, pacing. */
+export interface DialectBatches {
   /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
   /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
@@ -60,35 +73,38 @@ export interface Dialect {
   writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
   /** Runs `fn` in a read-only transaction that sees one snapshot of the data throughout. */
   readSnapshot<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>
-  /**
-   * The database's clock in epoch ms, as SQL. Liveness compares heartbeats written by
-   * many machines: one clock for all of them, so a host with a skewed clock is not
-   * taken for dead (or alive) by the others.
-   */
-  clockMs(knex: Knex): Knex.Raw
+}
+
+/** Introspection: the schema validation checks, counts and estimates. */
+export interface DialectIntrospection {
   /** The columns of `table` (`schema.table` on PostgreSQL), in order; undefined when there is no such table. */
   tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
   /** True when a unique index (or primary key) of `table` covers only columns of `key`: no two rows share a key. */
   isUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean>
   /** SQL printed by `plan` for transform mode's write-back, as a template. */
   writeBackTemplate(table: string, key: KeyColumns, columns: string[]): string
+  /** The planner's row estimate for a query, where counting would be costly; null when unknown. */
+  estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
+  /** The worst replica's replay lag in ms; null when unknown. */
+  replicationLagMs?(knex: Knex): Promise<number | null>
+}
 
-  // Optional capabilities. Where one is missing the core falls back (heartbeats, polling).
+/** Coordination of many runners: one clock, liveness, wake-ups. */
+export interface DialectCoordination {
+  /**
+   * The database's clock in epoch ms, as SQL. Liveness compares heartbeats written by
+   * many machines: one clock for all of them, so a host with a skewed clock is not
+   * taken for dead (or alive) by the others.
+   */
+  clockMs(knex: Knex): Knex.Raw
 
+  // Optional: without them liveness falls back to heartbeats and wake-ups to polling.
   /** A session held by each runner process: marks its workers alive and hears control changes. */
   openPresence?(knex: Knex, onControl: (runName: string) => void): Promise<Presence>
   /** False once the database session that marked `workerId` alive is gone. */
   isWorkerConnected?(knex: Knex, workerId: string): Promise<boolean>
   /** Wakes every listening runner at once after a control change. */
   notifyControl?(knex: Knex, runName: string): Promise<void>
-  /** The planner's row estimate for a query, where counting would be costly; null when unknown. */
-  estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
-  /** The worst replica's replay lag in ms; null when unknown. */
-  replicationLagMs?(knex: Knex): Promise<number | null>
-  /** Read-only mode, enforced by the database itself: every app connection, pooled or not, is refused at once. */
-  readOnlyGuard?: ReadOnlyGuard
-  /** Snapshot-and-swap: copy a table, build its indexes after the data, swap it in atomically, revert. */
-  snapshot?: SnapshotDdl
 }
 
 /**
