@@ -73,6 +73,8 @@ export interface DialectBatches {
   writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
   /** Runs `fn` in a read-only transaction that sees one snapshot of the data throughout. */
   readSnapshot<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>
+  /** SQL printed by `plan` for transform mode's write-back, as a template. */
+  writeBackTemplate(table: string, key: KeyColumns, columns: string[]): string
 }
 
 /** Introspection: the schema validation checks, counts and estimates. */
@@ -81,8 +83,6 @@ export interface DialectIntrospection {
   tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
   /** True when a unique index (or primary key) of `table` covers only columns of `key`: no two rows share a key. */
   isUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean>
-  /** SQL printed by `plan` for transform mode's write-back, as a template. */
-  writeBackTemplate(table: string, key: KeyColumns, columns: string[]): string
   /** The planner's row estimate for a query, where counting would be costly; null when unknown. */
   estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
   /** The worst replica's replay lag in ms; null when unknown. */
