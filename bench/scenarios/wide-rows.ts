@@ -9,6 +9,7 @@ import { type BenchDatabase, withSql } from '../databases.ts'
 import { fmt, log } from '../progress.ts'
 import type { Sql } from '../sql.ts'
 import { measureCli } from './memory.ts'
+import { TRACKING } from '../users-table.ts'
 
 const mb = (kib: number) => (kib * 1024) / 1e6
 
@@ -37,7 +38,7 @@ export interface WideRowsResult {
 }
 
 async function createDocs(sql: Sql, rows: number, bodyBytes: number): Promise<void> {
-  for (const t of ['docs', 'evolve_meta', 'evolve_runs', 'evolve_batches', 'evolve_failures', 'evolve_workers', 'evolve_control']) {
+  for (const t of ['docs', ...TRACKING]) {
     await sql.run(`DROP TABLE IF EXISTS ${t}`)
   }
   await sql.run('CREATE TABLE docs (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)')
