@@ -7,6 +7,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { cliPath, repoRoot } from './helpers/cli.ts'
 import { type Example, docFiles, evolveCommands, extractExamples } from './helpers/doc-examples.ts'
+import { brokenLinks } from './helpers/doc-links.ts'
 import { SH_PRELUDE, ambientPrelude, exec, runnableProject, scratchProject } from './helpers/doc-project.ts'
 
 const problems: string[] = []
@@ -38,6 +39,13 @@ describe('The code examples of README.md and docs/', () => {
   it('every example block carries a known marker, and a skipped one says why', () => {
     assert.deepEqual(problems, [])
     assert.ok(examples.length > 0, 'no examples found')
+  })
+
+  it('every relative link between README.md and docs/ names a file that exists, and an anchor a heading of it', () => {
+    assert.deepEqual(
+      docFiles(repoRoot).flatMap((doc) => brokenLinks(repoRoot, doc)),
+      [],
+    )
   })
 
   it('every TypeScript and JavaScript example type-checks against the library as it is', async () => {

@@ -1,5 +1,5 @@
 // The scratch projects the docs' examples are checked in: 'evolvekit' resolves to this repo's
-// lib/index.ts (tsconfig `paths`, which tsx honours too), every other package to the repo's
+// lib/index.ts and 'evolvekit/http' to lib/http/index.ts (tsconfig `paths`, which tsx honours too), every other package to the repo's
 // node_modules (a symlink), and a SQLite file app.db holds a seeded `users` table.
 import { execFile } from 'node:child_process'
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises'
@@ -13,7 +13,7 @@ export const exec = promisify(execFile)
 export const libraryEntry = path.join(repoRoot, 'lib', 'index.ts')
 
 /**
- * The names a snippet may use without defining them (documented in docs/README-draft.md):
+ * The names a snippet may use without defining them (documented in docs/doc-examples.md):
  * every value evolvekit exports, as if imported, and a few stand-ins for the reader's own things.
  */
 export async function ambientPrelude(): Promise<string> {
@@ -53,7 +53,7 @@ export async function runnableProject(): Promise<{ dir: string; env: NodeJS.Proc
       module: 'NodeNext',
       moduleResolution: 'NodeNext',
       allowImportingTsExtensions: true,
-      paths: { evolvekit: [libraryEntry] },
+      paths: { evolvekit: [libraryEntry], 'evolvekit/http': [path.join(repoRoot, 'lib', 'http', 'index.ts')] },
     },
   })
   const db = new Database(path.join(dir, 'app.db'))
