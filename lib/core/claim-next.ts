@@ -3,7 +3,7 @@ import type { ThrottleDecision } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
-import { deadOwners } from './liveness.ts'
+import { deadOwners, localWorkers } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
 
 export type NextStep =
@@ -20,22 +20,28 @@ export type NextStep =
  */
 export async function claimNext(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const { store } = ctx
-  const pending = await store.batches.claimPending(ctx.knex, run.name, ctx.workerId)
-  if (pending) return { kind: 'batch', batch: pending }
+  // Look before claiming: nearly every turn finds no pending batch, and the list costs one read
+  // where a claim attempt is a write. A pending batch is made in the same transaction that ends or
+  // narrows a claimed one, so the list always shows one or the other.
   const open = await store.batches.findOpen(ctx.knex, run.name)
   // A claim of ours with no batch running means an attempt escaped with an error: take it up again.
   const mine = open.find((b) => b.state === 'claimed' && b.owner === ctx.workerId)
   if (mine) return { kind: 'batch', batch: mine }
-  if (open.some((b) => b.state === 'pending')) return { kind: 'again' } // created since our claim attempt
+  if (open.some((b) => b.state === 'pending')) {
+    const pending = await store.batches.claimPending(ctx.knex, run.name, ctx.workerId)
+    return pending ? { kind: 'batch', batch: pending } : { kind: 'again' } // another worker took it first
+  }
   const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
-  if (others.length > 0) {
+  // Siblings in this process are alive by definition: only other processes' claims are looked up.
+  const suspects = others.filter((b) => !localWorkers.has(b.owner!))
+  if (suspects.length > 0) {
     const dead = await deadOwners(
       ctx.knex,
       store,
-      others.map((b) => b.owner!),
+      suspects.map((b) => b.owner!),
       ctx.options.leaseMs,
     )
-    for (const batch of others.filter((b) => dead.has(b.owner!))) {
+    for (const batch of suspects.filter((b) => dead.has(b.owner!))) {
       if (await store.batches.claim(ctx.knex, batch, ctx.workerId)) {
         ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
         return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }

@@ -37,6 +37,11 @@ export class BatchSizer {
     return Math.max(1, Math.min(this.size, Math.floor(this.options.maxBatchBytes / Math.max(1, this.perRow))))
   }
 
+  /** True once the size no longer adapts (`--batch-size`, or an operator's choice). */
+  get isFixed(): boolean {
+    return this.fixed
+  }
+
   /** The bytes per row seen so far, for sizing the reads of the next batch. */
   get rowBytes(): number | undefined {
     return this.perRow

@@ -114,13 +114,24 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
     // A batch the byte cap cut short says nothing about the time a full one takes.
     if (next.planned && outcome && !outcome.cut) {
       sizer.observe(size, outcome.durationMs)
-      if (sizer.current !== run.batchSize) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
+      if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
     }
     const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
     if (gap > 0) ctx.turn.at = performance.now() + gap
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
+}
+
+/**
+ * The learned size moves a little after nearly every batch; the run row keeps it for workers that
+ * join and for `status`, which need it roughly, so a write (a round trip per batch) waits until
+ * it moved by more than a fifth. An operator's or a flag's fixed size is stored exactly.
+ */
+function worthStoring(sizer: BatchSizer, stored: number | null): boolean {
+  const now = sizer.current
+  if (now === stored) return false
+  return stored === null || sizer.isFixed || Math.abs(now - stored) > stored * 0.2
 }
 
 async function hold(ctx: WorkerContext, ms: number): Promise<'continue'> {

@@ -18,9 +18,13 @@ export const postgresDialect: Dialect = {
     pool: { min: 0, max: 10, ...pool },
   }),
   async beginBatch(trx, limits) {
-    // SET LOCAL dies with the transaction, so the app's sessions are never affected.
-    await trx.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
-    await trx.raw(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(limits.statementTimeoutMs))}`)
+    // Local to the transaction (set_config's `true` is SET LOCAL), so the app's sessions are never
+    // affected; both in one statement, one round trip per batch.
+    const ms = (value: number) => String(Math.max(1, Math.round(value)))
+    await trx.raw(`SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
+      ms(limits.lockTimeoutMs),
+      ms(limits.statementTimeoutMs),
+    ])
   },
   lockRows: (query) => query.forUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
