@@ -12,7 +12,6 @@ import { progressLine } from '../format.ts'
 import { positiveInt } from '../parse.ts'
 import { printProgress } from '../progress-printer.ts'
 import { printJsonEvents, writeJson } from '../json-events.ts'
-import { showLiveProgress } from '../ui/run-progress.tsx'
 
 interface RunFlags {
   workers?: number
@@ -111,7 +110,9 @@ async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () 
   const expected = names.length
   const log = opts.logFormat === 'json' && !opts.json ? pino({ base: undefined }) : undefined
   // Live ink lines on a terminal; the plain lines off one (CI, pipes), as before.
-  const live = !opts.json && !log && process.stdout.isTTY ? showLiveProgress(evolve, names) : undefined
+  // ink and React load only here: every other command starts without them.
+  const live =
+    !opts.json && !log && process.stdout.isTTY ? (await import('../ui/run-progress.tsx')).showLiveProgress(evolve, names) : undefined
   if (opts.json) printJsonEvents(evolve)
   else if (log) logEvents(evolve.events, log)
   else if (!live) printProgress(evolve)

@@ -1,12 +1,8 @@
 import type { Command } from 'commander'
-import { render } from 'ink'
-import { createElement } from 'react'
 import { defaultActor } from '../../lib/api/actor.ts'
 import { usage } from '../../lib/errors.ts'
 import type { GlobalOptions } from '../context.ts'
 import type { UiAdmin } from '../ui/admin.ts'
-import { Launcher } from '../ui/launcher.tsx'
-import { openRemoteAdmin } from '../ui/remote-admin.ts'
 
 export function registerUi(program: Command): void {
   program
@@ -17,6 +13,17 @@ export function registerUi(program: Command): void {
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
         throw usage('E_NOT_A_TERMINAL', '`evolve ui` needs a terminal: use `evolve status` or `evolve run` in scripts and pipes')
       }
+      // ink draws only the last frame where CI is set; `evolve ui` runs on a terminal (checked
+      // above), where someone is watching, so it draws live whatever the environment says.
+      delete process.env.CI
+      delete process.env.CONTINUOUS_INTEGRATION
+      // Loaded here, after that: ink reads the environment when it loads, and other commands need none of it.
+      const [{ render }, { createElement }, { Launcher }, { openRemoteAdmin }] = await Promise.all([
+        import('ink'),
+        import('react'),
+        import('../ui/launcher.tsx'),
+        import('../ui/remote-admin.ts'),
+      ])
       let remote: (UiAdmin & { terminate(): Promise<void> }) | null = null
       const open = async () => (remote = await openRemoteAdmin({ db: opts.db, config: opts.config, dir: opts.dir, by: defaultActor() }))
       const ink = render(createElement(Launcher, { open, onOpen: () => {} }), { exitOnCtrlC: false })

@@ -43,7 +43,8 @@ export async function controlRun(
           `cannot ${action} "${name}": the database stayed locked for ${BUSY_PATIENCE_MS / 1000} s (a long batch holds SQLite's write lock); try again`,
         )
       }
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      // Back in the busy handler at once: the runner leaves the lock free only briefly between batches.
+      await new Promise((resolve) => setTimeout(resolve, 10))
     }
   }
 }

@@ -9,6 +9,9 @@ import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 // Until the first batch sets the migration's lockTimeoutMs.
 const DEFAULT_BUSY_TIMEOUT_MS = 5000
 const SQLITE_PAUSE_MS = 25
+// SQLite's busy handler sleeps at most 25 ms between tries for its first 128 ms of waiting, 100 ms after.
+const SQLITE_SHORT_WAIT_MS = 128
+const SQLITE_LONG_PAUSE_MS = 110
 
 interface SqliteConnection {
   pragma(source: string): unknown
@@ -62,7 +65,10 @@ export const sqliteDialect: Dialect = {
   // the longest batch, batches aim at 25 ms too. Chosen from the sweep in docs/benchmarks.md
   // (bench/sqlite-pause-sweep.ts): during a transform the app's longest write fell from 120–181 ms
   // (old rule: half the batch time) and 89–223 ms (25 ms pause, 50 ms target) to 37 ms.
-  pauseAfterBatchMs: () => SQLITE_PAUSE_MS,
+  // After a batch longer than those first 128 ms, a writer that waited through it sleeps up to
+  // 100 ms between tries: the gap must then be longer than that, or a long batch (an `up` that
+  // calls out, a slow transform) starves an operator's `evolve pause` and the app for good.
+  pauseAfterBatchMs: (batchMs) => (batchMs < SQLITE_SHORT_WAIT_MS ? SQLITE_PAUSE_MS : SQLITE_LONG_PAUSE_MS),
   targetBatchMs: 25,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
