@@ -122,7 +122,12 @@ export async function readOnlyStatus(store: Store, knex: Knex): Promise<ReadOnly
  * ```
  */
 export async function withWriteBypass<T>(db: Knex | Knex.Transaction, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  if (!(db as Knex.Transaction).isTransaction) return (db as Knex).transaction((trx) => withWriteBypass(trx, fn))
+  if (!(db as Knex.Transaction).isTransaction) {
+    // The token is read before the transaction opens: on SQLite a transaction that reads and then
+    // writes fails at once (SQLITE_BUSY) when another connection wrote in between.
+    const bypass = await writeBypassFor(storeFor(db as Knex), db as Knex)
+    return (db as Knex).transaction((trx) => (bypass ? bypass(trx, () => fn(trx)) : fn(trx)))
+  }
   const trx = db as Knex.Transaction
   const store = storeFor(trx as unknown as Knex)
   const bypass = await writeBypassFor(store, trx as unknown as Knex)

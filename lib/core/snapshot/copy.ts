@@ -6,7 +6,7 @@ import type { Store } from '../../store/store.ts'
 import type { Migration } from '../migration.ts'
 import { batchQuery, nextBoundary } from '../planner.ts'
 import { holdPoint } from './hold.ts'
-import { withWriteBypass } from './read-only-seam.ts'
+import { writeBypass } from './read-only-seam.ts'
 
 /** Rows per copy transaction: large (the table is read-only, nobody waits on the copy), yet a crash loses little. */
 export const COPY_CHUNK = 20_000
@@ -37,20 +37,39 @@ export async function copyRows(
   }
   let after = snap.cursor === null ? undefined : decodeKey(snap.cursor)
   let copied = snap.copied
+  const bypass = await writeBypass(store, knex)
   for (let first = true; ; first = false) {
     if (signal.aborted) return false
     const hi = (await nextBoundary(knex, all, after, chunkRows(), false))?.key
     if (hi === undefined) return true
     const source = batchQuery(knex, all, { lo: after, hi }, false).select(columns).toSQL()
     const list = columns.map((c) => knex.raw('??', [c]).toQuery()).join(', ')
-    await knex.transaction((trx) =>
-      withWriteBypass(trx, async () => {
-        const result = await trx.raw(`INSERT INTO ${quoteTable(snap.shadow)} (${list}) ${overriding} ${source.sql}`, source.bindings)
-        copied += Number(result?.rowCount ?? result?.changes ?? 0)
-        await store.snapshots.update(trx, m.name, { cursor: encodeKey(hi), copied }, 'copy')
-      }),
+    // The app's writes to other tables still run: a conflict with them is retried like a batch's.
+    copied += await retryConflicts(store, signal, () =>
+      knex.transaction((trx) =>
+        bypass(trx, async () => {
+          const result = await trx.raw(`INSERT INTO ${quoteTable(snap.shadow)} (${list}) ${overriding} ${source.sql}`, source.bindings)
+          const rows = Number(result?.rowCount ?? result?.changes ?? 0)
+          await store.snapshots.update(trx, m.name, { cursor: encodeKey(hi), copied: copied + rows }, 'copy')
+          return rows
+        }),
+      ),
     )
     after = hi
     if (first) await holdPoint('copy')
   }
 }
+
+/** Runs `attempt` again, with backoff, while it fails with a conflict the dialect calls retryable. */
+async function retryConflicts<T>(store: Store, signal: AbortSignal, attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (store.dialect.classifyError(err) === null || tries >= COPY_ATTEMPTS || signal.aborted) throw err
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 20 * 2 ** tries)))
+    }
+  }
+}
+
+const COPY_ATTEMPTS = 20

@@ -29,7 +29,12 @@ export async function turnReadOnlyOff(store: Store, knex: Knex, request: ReadOnl
   if (state.readOnly && state.by === request.by) await readOnly.disableReadOnly(store, knex, { by: request.by })
 }
 
-/** Runs `fn` with writes allowed inside the transaction `trx` only (each copy range). */
-export function withWriteBypass<T>(trx: Knex.Transaction, fn: () => Promise<T>): Promise<T> {
-  return readOnly.withWriteBypass(trx, () => fn())
+/**
+ * The copy's way through the guard, read once: each copy range's transaction then opens with
+ * the bypass's write (SQLite: a transaction that reads first and writes later fails at once
+ * when the app wrote in between).
+ */
+export async function writeBypass(store: Store, knex: Knex): Promise<<T>(trx: Knex.Transaction, fn: () => Promise<T>) => Promise<T>> {
+  const bypass = await readOnly.writeBypassFor(store, knex)
+  return (trx, fn) => (bypass ? bypass(trx, fn) : fn())
 }
