@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { after } from 'node:test'
+import type { RunProgress } from '../../lib/index.ts'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -156,25 +157,8 @@ export function output(result: CliResult): string {
   return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
 }
 
-/** One entry of `evolve status --json`: the fields tests read, typed, and the rest. */
-export interface StatusEntry {
-  name: string
-  state: string
-  done: number
-  failed: number
-  remaining: number | null
-  total: number | null
-  batchSize: number | null
-  retries: number
-  throttled: string | null
-  workers: number
-  rowsPerSecond: number | null
-  etaSeconds: number | null
-  startedAt: string | null
-  finishedAt: string | null
-  lastError?: string | null
-  [field: string]: unknown
-}
+/** One entry of `evolve status --json`: the library's RunProgress, as JSON (plus fields tests probe). */
+export type StatusEntry = RunProgress & { [field: string]: unknown }
 
 /** Runs `evolve <args> --json`, fails with its output unless it exits 0, and parses stdout. */
 async function json<T>(args: string[], opts: CliOptions): Promise<T> {
