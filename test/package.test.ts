@@ -121,6 +121,44 @@ console.log(JSON.stringify([typeof defineMigration, typeof isDone, typeof Runner
     assert.deepEqual(JSON.parse(await run(process.execPath, ['app.cjs'], project)), ['function', 'function', 'function'])
   })
 
+  it("an app's TypeScript type-checks against the installed declarations, which name only shipped files", async () => {
+    const dts = packed.filter((f) => f.endsWith('.d.ts'))
+    const naming: string[] = []
+    for (const file of dts) {
+      const text = await readFile(path.join(project, 'node_modules', 'evolvekit', file), 'utf8')
+      for (const m of text.matchAll(/['"](\.{1,2}\/[^'"]+)['"]/g)) if (/\.tsx?$/.test(m[1]!)) naming.push(`${file}: ${m[1]}`)
+    }
+    assert.deepEqual(naming, [], 'a declaration imports a .ts file the package does not ship')
+    await writeFile(
+      path.join(project, 'typed.mts'),
+      `import { openEvolve, defineMigration, isReadOnlyError, type RunProgress } from 'evolvekit'
+import { createAdminApi } from 'evolvekit/http'
+const m = defineMigration({ table: 'users', transform: (row: { email: string }) => ({ email: row.email.toLowerCase() }) })
+const evolve = await openEvolve({ db: 'sqlite:./app.db' })
+const runs: RunProgress[] = await evolve.status()
+export { m, runs, isReadOnlyError, createAdminApi }
+`,
+    )
+    await writeFile(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          // The app's own @types/node; the repo's stands in for it.
+          typeRoots: [path.join(repoRoot, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['typed.mts'],
+      }),
+    )
+    await run(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project)
+  })
+
   it('npx evolve is the compiled command, needs no tsx, and prints the version', async () => {
     // tsx is a devDependency (the repo's launcher); the package loads user files with jiti.
     assert.equal(existsSync(path.join(project, 'node_modules', 'tsx')), false, 'tsx is not installed')
