@@ -32,10 +32,11 @@ export async function controlRun(
 ): Promise<RunState> {
   // A long batch can hold SQLite's write lock past busy_timeout: an operator's pause
   // must still get through, so a busy database is waited out for a while.
+  const controlOnce = () => changeOnce(store, events, knex, name, action, who)
   const deadline = Date.now() + BUSY_PATIENCE_MS
   for (;;) {
     try {
-      return await controlOnce(store, events, knex, name, action, who)
+      return await controlOnce()
     } catch (err) {
       if (store.dialect.classifyError(err) !== 'busy') throw err
       if (Date.now() > deadline) {
@@ -49,14 +50,8 @@ export async function controlRun(
   }
 }
 
-async function controlOnce(
-  store: Store,
-  events: EvolveEmitter,
-  knex: Knex,
-  name: string,
-  action: ControlAction,
-  who: { by: string; reason?: string | null },
-): Promise<RunState> {
+/** One read of the run and one compare-and-set; lost races read again. */
+async function changeOnce(...[store, events, knex, name, action, who]: Parameters<typeof controlRun>): Promise<RunState> {
   for (;;) {
     const run = (await store.has(knex)) ? await store.runs.get(knex, name) : undefined
     if (!run) throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to ${action} (see \`evolve status\`)`)

@@ -76,6 +76,11 @@ export class Evolve {
     return this.store.dialect.name
   }
 
+  /** Where this object points, for headers and messages, never with a password. */
+  get target(): string {
+    return this.store.dialect.describeTarget(this.knex.client.config.connection).target
+  }
+
   get migrationsDir(): string | undefined {
     return this.parts.migrationsDir
   }

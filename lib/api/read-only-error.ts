@@ -1,5 +1,4 @@
-import { postgresReadOnlyGuard } from '../dialects/postgres/read-only-guard.ts'
-import { sqliteReadOnlyGuard } from '../dialects/sqlite/read-only-guard.ts'
+import { ALL_DIALECTS } from '../dialects/for-knex.ts'
 
 /**
  * True when the database refused a write because read-only mode is on: SQLSTATE 25006 on
@@ -11,5 +10,6 @@ import { sqliteReadOnlyGuard } from '../dialects/sqlite/read-only-guard.ts'
  * ```
  */
 export function isReadOnlyError(err: unknown): boolean {
-  return postgresReadOnlyGuard.isRefusal(err) || sqliteReadOnlyGuard.isRefusal(err)
+  // No connection to ask: any dialect's refusal counts (an app may talk to both).
+  return ALL_DIALECTS.some((d) => d.readOnlyGuard?.isRefusal(err) ?? false)
 }

@@ -10,6 +10,9 @@ const BY_CLIENT: Record<string, Dialect> = {
   'better-sqlite3': sqliteDialect,
 }
 
+/** Every dialect, for what must be answered without a connection (is this error a read-only refusal?). */
+export const ALL_DIALECTS: readonly Dialect[] = [postgresDialect, sqliteDialect]
+
 /** The only place that looks at a knex client's name. */
 export function dialectForClient(client: string): Dialect | undefined {
   return BY_CLIENT[client]

@@ -1,19 +1,5 @@
 import type { Knex } from 'knex'
-
-interface PgClient {
-  connect(): Promise<void>
-  end(): Promise<void>
-  query(sql: string): Promise<unknown>
-  on(event: 'notification', listener: (msg: { channel: string }) => void): void
-  on(event: 'error' | 'end', listener: () => void): void
-}
-
-interface PgKnexClient {
-  driver: { Client: new (settings: unknown) => PgClient }
-  connectionSettings: unknown
-}
-
-const RECONNECT_MAX_MS = 5_000
+import { type PgClient, RECONNECT_MAX_MS, dedicatedClient } from './session.ts'
 
 /**
  * LISTENs on `channel` from a session of its own, outside knex's pool (a pooled connection
@@ -24,19 +10,18 @@ export async function listenPostgres(knex: Knex, channel: string, onChange: () =
   let closed = false
   let conn: PgClient | undefined
   const open = async () => {
-    const { driver, connectionSettings } = knex.client as unknown as PgKnexClient
-    const client = new driver.Client(connectionSettings)
-    const onLost = () => {
-      if (closed || conn !== client) return
-      conn = undefined
-      client.end().catch(() => {})
-      void reopen()
-    }
-    client.on('error', onLost)
-    client.on('end', onLost)
-    client.on('notification', (msg) => {
-      if (msg.channel === channel) onChange()
-    })
+    const client = dedicatedClient(
+      knex,
+      (lost) => {
+        if (closed || conn !== lost) return
+        conn = undefined
+        lost.end().catch(() => {})
+        void reopen()
+      },
+      (on) => {
+        if (on === channel) onChange()
+      },
+    )
     try {
       await client.connect()
       await client.query(`LISTEN ${channel}`)

@@ -1,25 +1,11 @@
 import type { Knex } from 'knex'
 import { usage } from '../../errors.ts'
 import type { Presence } from '../dialect.ts'
+import { type PgClient, RECONNECT_MAX_MS, dedicatedClient } from './session.ts'
 
 const CHANNEL = 'evolve_control'
 // Advisory locks are keyed (class, object); the class keeps ours apart from the app's.
 const LOCK_CLASS = 0x45564f
-
-interface PgClient {
-  connect(): Promise<void>
-  end(): Promise<void>
-  query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>
-  on(event: 'notification', listener: (msg: { channel: string; payload?: string }) => void): void
-  on(event: 'error' | 'end', listener: () => void): void
-}
-
-interface PgKnexClient {
-  driver: { Client: new (settings: unknown) => PgClient }
-  connectionSettings: unknown
-}
-
-const RECONNECT_MAX_MS = 5_000
 
 /**
  * One dedicated session per runner process, outside knex's pool. Each worker holds a
@@ -45,19 +31,18 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
   }
 
   const open = async () => {
-    const { driver, connectionSettings } = knex.client as unknown as PgKnexClient
-    const client = new driver.Client(connectionSettings)
-    const onLost = () => {
-      if (closed || conn !== client) return
-      conn = undefined
-      client.end().catch(() => {})
-      void serial(reopen)
-    }
-    client.on('error', onLost)
-    client.on('end', onLost)
-    client.on('notification', (msg) => {
-      if (msg.channel === CHANNEL && msg.payload) onControl(msg.payload)
-    })
+    const client = dedicatedClient(
+      knex,
+      (lost) => {
+        if (closed || conn !== lost) return
+        conn = undefined
+        lost.end().catch(() => {})
+        void serial(reopen)
+      },
+      (channel, payload) => {
+        if (channel === CHANNEL && payload) onControl(payload)
+      },
+    )
     try {
       await client.connect()
       const { rows } = await client.query('SELECT pg_backend_pid() AS pid')
