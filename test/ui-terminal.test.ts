@@ -2,6 +2,7 @@
 // and `evolve run --json` parsed line by line.
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
@@ -91,7 +92,7 @@ describe('evolve ui in a terminal', { skip: hasTmux ? false : 'tmux is not insta
       await screen(session, (x) => /READ-ONLY since .* "Back in 5 minutes"/.test(x), 'the banner')
       await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), 'an app connection’s write is refused')
       tmux('send-keys', '-t', session, 'o')
-      await screen(session, (x) => x.includes('Turn read-only OFF'), 'the confirmation to turn it off')
+      await screen(session, (x) => /Turn read-only OFF .*\(y\/N\)/.test(x), 'the confirmation to turn it off, listening')
       tmux('send-keys', '-t', session, 'y')
       await screen(session, (x) => x.includes('read-only is off') && !x.includes('READ-ONLY since'), 'the banner gone')
       await db.knex('items').where({ id: 1 }).update({ counter: 1 })
@@ -115,6 +116,65 @@ describe('evolve ui in a terminal', { skip: hasTmux ? false : 'tmux is not insta
       assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
     } finally {
       spawnSync('tmux', ['kill-session', '-t', session])
+      await project.cleanup()
+      await db.drop()
+    }
+  })
+
+  it('answers a key while a SQLite batch holds the write lock and blocks its thread', async () => {
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    // The first batch takes SQLite's write lock, says so, then blocks its thread (a synchronous
+    // loop, like a long statement in better-sqlite3) until the test removes the hold file.
+    const project = await makeProject(
+      db,
+      (dir) => `import fs from 'node:fs'
+import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'items',
+  batchSize: 10,
+  up: async (rows, { trx }) => {
+    await trx('items').whereIn('id', rows.map((r) => r.id)).increment('counter', 1)
+    fs.writeFileSync(${JSON.stringify(path.join(dir, 'in-batch'))}, '')
+    while (fs.existsSync(${JSON.stringify(path.join(dir, 'hold'))})) {}
+  },
+})
+`,
+    )
+    const dir = path.dirname(project.migrationsDir)
+    await writeFile(path.join(dir, 'hold'), '')
+    const session = `evk-ui-sqlite-${process.pid}`
+    try {
+      const command = [process.execPath, cliPath, 'ui', '--db', db.url, '--dir', project.migrationsDir].map((a) => `'${a}'`).join(' ')
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '100',
+        '-y',
+        '30',
+        '-c',
+        repoRoot,
+        `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`,
+      )
+      await screen(session, (x) => x.includes(project.name) && x.includes('pending'), 'the migration, pending')
+      tmux('send-keys', '-t', session, 'r')
+      await waitUntil('the first batch holding the lock', async () => existsSync(path.join(dir, 'in-batch')))
+      tmux('send-keys', '-t', session, '?')
+      await screen(session, (x) => x.includes('evolve ui — keys'), 'the help screen')
+      assert.ok(existsSync(path.join(dir, 'hold')), 'the help screen came while the batch still held the lock')
+      await rm(path.join(dir, 'hold'))
+      tmux('send-keys', '-t', session, 'Escape')
+      // Escape then q at once would reach the UI as alt-q.
+      await screen(session, (x) => !x.includes('evolve ui — keys'), 'the help screen closed')
+      tmux('send-keys', '-t', session, 'q')
+      const s = await screen(session, (x) => x.includes('UI-EXITED'), 'the UI to exit')
+      assert.match(s, /UI-EXITED 0/)
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session])
+      await rm(path.join(dir, 'hold'), { force: true })
       await project.cleanup()
       await db.drop()
     }

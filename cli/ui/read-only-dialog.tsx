@@ -4,6 +4,7 @@ import { Box, Text, useInput } from 'ink'
 import { useState } from 'react'
 import { errorMessage } from '../../lib/errors.ts'
 import type { ReadOnlyState, UiAdmin } from './admin.ts'
+import { useLive } from './use-live.ts'
 
 type Step =
   { kind: 'message'; text: string } | { kind: 'confirm'; on: boolean; text: string } | { kind: 'working' } | { kind: 'error'; text: string }
@@ -39,20 +40,21 @@ export function ReadOnlyDialog(props: { admin: UiAdmin; current: ReadOnlyState |
     if (input === 'y' || input === 'Y') apply(step.on, step.text)
     else onDone(null)
   })
+  const live = useLive()
 
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
       {step.kind === 'message' ? (
         <>
           <Text bold>Turn read-only ON: writes by the app are refused, reads go on.</Text>
-          <Text>Banner message for the app (enter: next, esc: back, ctrl-u: clear):</Text>
-          <Text>{`> ${step.text}█`}</Text>
+          {live && <Text>Banner message for the app (enter: next, esc: back, ctrl-u: clear):</Text>}
+          {live && <Text>{`> ${step.text}█`}</Text>}
         </>
       ) : step.kind === 'confirm' ? (
         <Text bold>
           {step.on
             ? `Turn read-only ON with "${step.text}"? (y/N)`
-            : `Turn read-only OFF (on since ${current?.since ?? '?'} by ${current?.by ?? '?'})? (y/N)`}
+            : `Turn read-only OFF (on since ${current?.since ?? '?'} by ${current?.by ?? '?'})?${live ? ' (y/N)' : ''}`}
         </Text>
       ) : step.kind === 'working' ? (
         <Text>switching read-only…</Text>
