@@ -34,7 +34,12 @@ export function ReadOnlyDialog(props: { admin: UiAdmin; current: ReadOnlyState |
       if (key.return) edit((text) => ({ kind: 'confirm', on: true, text }))
       else if (key.backspace || key.delete) edit((text) => ({ kind: 'message', text: text.slice(0, -1) }))
       else if (key.ctrl && input === 'u') edit(() => ({ kind: 'message', text: '' }))
-      else if (input && !key.ctrl && !key.meta) edit((text) => ({ kind: 'message', text: text + input }))
+      else if (input && !key.ctrl && !key.meta) {
+        // A paste, or keys read in one chunk on a busy machine, may carry the Enter with the text.
+        const [line = '', ...more] = input.split(/\r\n?|\n/)
+        const typed = [...line].filter((c) => c >= ' ' && c !== '\u007f').join('')
+        edit((text) => (more.length > 0 ? { kind: 'confirm', on: true, text: text + typed } : { kind: 'message', text: text + typed }))
+      }
       return
     }
     if (input === 'y' || input === 'Y') apply(step.on, step.text)

@@ -43,6 +43,20 @@ describe('the read-only dialog', () => {
     ui.unmount()
   })
 
+  it('takes a message pasted with its Enter in one chunk', async () => {
+    const admin = new FakeAdmin(true)
+    admin.rows = [row('emails')]
+    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
+    await frame(ui.lastFrame, 'emails')
+    ui.stdin.write('o')
+    await frame(ui.lastFrame, 'Banner message for the app')
+    ui.stdin.write('\u0015')
+    await frame(ui.lastFrame, /> █/)
+    ui.stdin.write('Back at noon\r')
+    await frame(ui.lastFrame, 'Turn read-only ON with "Back at noon"? (y/N)')
+    ui.unmount()
+  })
+
   it('esc leaves the dialog without a change', async () => {
     const admin = new FakeAdmin(true)
     admin.rows = [row('emails')]
