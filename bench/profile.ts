@@ -2,6 +2,8 @@
 //   npx tsx bench/profile.ts [--rows 1000000] [--mode set|transform|up] [--workers 1] [--sqlite]
 // Prints each SQL shape's count and total time (knex query → response, result parsing included)
 // and the runner process's own CPU use. docs/benchmarks.md quotes it.
+import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Knex } from 'knex'
 import { type BenchDatabase, postgresDatabase, sqliteDatabase, withKnex, withSql } from './databases.ts'
@@ -37,13 +39,27 @@ function recordQueries(knex: Knex): Map<string, Shape> {
   return shapes
 }
 
+/** Busy and total jiffies of every core (Linux), to tell a CPU-bound run from one that waits. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const total = fields.reduce((a, b) => a + b, 0)
+    const idle = fields[3]! + (fields[4] ?? 0) // idle + iowait
+    return { busy: total - idle, total }
+  } catch {
+    return undefined // not Linux
+  }
+}
+
 async function profile(db: BenchDatabase, rows: number, mode: EvolveMode, workers: number): Promise<void> {
   await withSql(db, (sql) => createUsers(sql, rows))
   await withKnex(db, async (knex) => {
     const shapes = recordQueries(knex)
     const cpu0 = process.cpuUsage()
+    const machine0 = machineCpu()
     const outcome = await runEvolve(knex, mode, { workers })
     const cpu = process.cpuUsage(cpu0)
+    const machine = machineCpu()
     const wallMs = outcome.seconds * 1000
     const inQueries = [...shapes.values()].reduce((sum, s) => sum + s.ms, 0)
     console.log(
@@ -52,6 +68,10 @@ async function profile(db: BenchDatabase, rows: number, mode: EvolveMode, worker
     console.log(
       `runner CPU ${fmt(((cpu.user + cpu.system) / 1000 / wallMs) * 100)}% of one core; time inside queries ${fmt(inQueries)} ms of ${fmt(wallMs)} ms wall (summed over workers)`,
     )
+    if (machine && machine0) {
+      const busy = (machine.busy - machine0.busy) / Math.max(1, machine.total - machine0.total)
+      console.log(`machine CPU (every process: the database, the runner, anything else) ${fmt(busy * cpus().length, 2)} of ${cpus().length} cores busy`)
+    }
     console.log('  count   total ms   ms each  per batch  statement')
     for (const [sql, s] of [...shapes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
       const perBatch = s.count / Math.max(1, outcome.batches)
