@@ -2,6 +2,11 @@
 export interface PacingOptions {
   /** The batch duration to aim for: how long the app may wait behind one batch's locks. */
   targetBatchMs: number
+  /**
+   * The batch duration to aim for while no other connection writes, where the dialect can tell
+   * (SQLite); undefined: `targetBatchMs` always.
+   */
+  quietTargetBatchMs?: number
   minBatchSize: number
   maxBatchSize: number
   /**
@@ -13,15 +18,20 @@ export interface PacingOptions {
 
 export const PACING_DEFAULTS: PacingOptions = { targetBatchMs: 50, minBatchSize: 10, maxBatchSize: 20_000, maxBatchBytes: 32 * 1024 * 1024 }
 
+/** Rows a `set` batch may span when the caller sets no `maxBatchSize`: it holds no rows in memory, so time alone bounds it. */
+export const SET_MODE_MAX_BATCH_SIZE = 1_000_000
+
 /**
- * Grows or shrinks the batch size toward `targetBatchMs`. Each step moves at most by
- * a factor of 4 (shrink) or 1.5 (grow): a batch that ran long holds the app's rows long,
- * so shrinking is quick; growth is careful so one fast batch does not overshoot.
+ * Grows or shrinks the batch size toward the target duration. A slow batch shrinks the
+ * size at once, by up to 4 ×: it held the app's rows long. Growth is careful, 1.5 × a step,
+ * so one fast batch does not overshoot; only a batch far under the target (a third or less)
+ * grows by half the gap, up to 4 ×, so a run starting small reaches its size in a few batches.
  */
 export class BatchSizer {
   private size: number
   /** Bytes per row seen in the last batch that read rows; undefined until one did. */
   private perRow: number | undefined
+  private target: number
 
   constructor(
     start: number,
@@ -29,6 +39,23 @@ export class BatchSizer {
     private fixed = false,
   ) {
     this.size = fixed ? start : clamp(start, options.minBatchSize, options.maxBatchSize)
+    this.target = options.targetBatchMs
+  }
+
+  /** The batch duration aimed at now. */
+  get targetMs(): number {
+    return this.target
+  }
+
+  /**
+   * Aims at another duration from the next batch on (SQLite: shorter while the app writes):
+   * the size moves in proportion at once, without waiting for a batch to overrun.
+   */
+  retarget(targetMs: number): void {
+    if (targetMs === this.target) return
+    if (!this.fixed)
+      this.size = Math.round(clamp((this.size * targetMs) / this.target, this.options.minBatchSize, this.options.maxBatchSize))
+    this.target = targetMs
   }
 
   /** Rows for the next batch: the time-learned size, lowered to what fits the byte cap. */
@@ -62,8 +89,8 @@ export class BatchSizer {
   observe(rangeSize: number, durationMs: number): void {
     const current = this.current
     if (this.fixed || rangeSize < current / 2) return // a short tail batch says little about speed
-    const ratio = this.options.targetBatchMs / Math.max(1, durationMs)
-    const factor = clamp(ratio, 0.25, 1.5)
+    const ratio = this.target / Math.max(1, durationMs)
+    const factor = ratio >= 3 ? Math.min(4, ratio / 2) : clamp(ratio, 0.25, 1.5)
     this.size = Math.round(clamp(current * factor, this.options.minBatchSize, this.options.maxBatchSize))
   }
 }

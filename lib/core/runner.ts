@@ -16,7 +16,7 @@ import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
-import type { BatchSizer } from './pacing.ts'
+import { type BatchSizer, type PacingOptions, SET_MODE_MAX_BATCH_SIZE } from './pacing.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
   knex: Knex
@@ -49,17 +49,18 @@ export class Runner {
   private readonly by: string
   private readonly abort = new AbortController()
   private readonly wakeup = new Wakeup()
-  private readonly turn = { busy: false, at: 0 }
+  private readonly turn = { busy: false, at: 0, quietBatches: 0 }
   private readonly options: RunOptions
   private readonly sizers = new Set<BatchSizer>()
+  private readonly setModeMaxBatchSize: number
 
   constructor(private readonly config: RunnerOptions) {
     this.store = storeFor(config.knex)
     this.dialect = this.store.dialect
     this.events = config.events ?? new EvolveEmitter()
     this.by = config.by ?? `runner ${hostname()}:${process.pid}`
-    const target = this.dialect.targetBatchMs
-    this.options = { ...RUN_DEFAULTS, ...(target === undefined ? {} : { targetBatchMs: target }), ...stripUndefined(config) }
+    this.options = { ...RUN_DEFAULTS, ...dialectPace(this.dialect, config), ...stripUndefined(config) }
+    this.setModeMaxBatchSize = config.maxBatchSize ?? SET_MODE_MAX_BATCH_SIZE
   }
 
   /** Checks the options and every migration against the database; throws before anything has changed. */
@@ -245,7 +246,8 @@ export class Runner {
       events: this.events,
       workerId: newWorkerId(),
       by: this.by,
-      options: this.options,
+      // A set batch holds no rows in memory: unless the caller bounds it, time alone does.
+      options: m.mode === 'set' ? { ...this.options, maxBatchSize: this.setModeMaxBatchSize } : this.options,
       signal,
       wakeup: this.wakeup,
       turn: this.turn,
@@ -270,6 +272,12 @@ function skipReason(run: Run): string | null {
   if (run.state === 'failed' && run.scanDone)
     return `finished with failed objects: \`evolve failures ${run.name}\`, then \`evolve retry ${run.name}\``
   return null
+}
+
+/** The dialect's batch durations, unless the caller set one: then that one, whoever else writes. */
+function dialectPace(dialect: Dialect, config: RunnerOptions): Partial<PacingOptions> {
+  if (config.targetBatchMs !== undefined) return { quietTargetBatchMs: config.quietTargetBatchMs }
+  return stripUndefined({ targetBatchMs: dialect.targetBatchMs, quietTargetBatchMs: dialect.quietTargetBatchMs })
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -116,11 +116,28 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
       sizer.observe(size, outcome.durationMs)
       if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
     }
+    if (outcome) await aimForContention(ctx, sizer)
     const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
     if (gap > 0) ctx.turn.at = performance.now() + gap
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
+}
+
+/** Batches in a row with no other writer before the longer quiet target applies. */
+const QUIET_AFTER_BATCHES = 2
+
+/**
+ * Where the dialect can tell that another connection wrote (SQLite), batches aim at the short
+ * target while anyone else writes and at the quiet one once nobody has for a couple of batches.
+ * A writer that shows up during a quiet batch waits for that batch and one pause at most; its
+ * commit is seen after the next batch, which already aims short again.
+ */
+async function aimForContention(ctx: WorkerContext, sizer: BatchSizer): Promise<void> {
+  const { dialect, options: o, turn } = ctx
+  if (!dialect.othersWrote || o.quietTargetBatchMs === undefined) return
+  turn.quietBatches = (await dialect.othersWrote(ctx.knex)) ? 0 : turn.quietBatches + 1
+  sizer.retarget(turn.quietBatches >= QUIET_AFTER_BATCHES ? o.quietTargetBatchMs : o.targetBatchMs)
 }
 
 /**

@@ -48,14 +48,34 @@ describe('the adaptive batch size', () => {
     const sizer = new BatchSizer(400, pacing)
     sizer.observe(400, 40)
     assert.equal(sizer.current, 500)
-    sizer.observe(500, 1)
-    assert.equal(sizer.current, 750, 'a batch 50x too fast grows by 1.5 only')
+    sizer.observe(500, 25)
+    assert.equal(sizer.current, 750, 'a batch 2x too fast grows by 1.5 only')
   })
 
-  it('grows by 1.5 after a batch that took 0 ms, like after any fast one', () => {
-    const sizer = new BatchSizer(100, pacing)
-    sizer.observe(100, 0)
-    assert.equal(sizer.current, 150)
+  it('grows by half the gap, at most 4x, after a batch far under the target', () => {
+    const third = new BatchSizer(100, pacing)
+    third.observe(100, 10) // 5x under the 50 ms target
+    assert.equal(third.current, 250)
+    const far = new BatchSizer(100, pacing)
+    far.observe(100, 1) // 50x under
+    assert.equal(far.current, 400, 'a batch 50x too fast grows by 4, not 25')
+    const zero = new BatchSizer(100, pacing)
+    zero.observe(100, 0)
+    assert.equal(zero.current, 400, 'a batch that took 0 ms counts as 1 ms')
+  })
+
+  it('moves the size in proportion when the target changes, and observes against the new one', () => {
+    const sizer = new BatchSizer(3000, pacing)
+    sizer.retarget(25)
+    assert.equal(sizer.current, 1500)
+    assert.equal(sizer.targetMs, 25)
+    sizer.observe(1500, 25)
+    assert.equal(sizer.current, 1500, 'a batch on the new target stays put')
+    sizer.retarget(75)
+    assert.equal(sizer.current, 4500)
+    const fixed = new BatchSizer(300, pacing, true)
+    fixed.retarget(10)
+    assert.equal(fixed.current, 300, 'a fixed size stays fixed')
   })
 
   it('ignores a short tail batch (under half the size), which says little about speed', () => {

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.ts'
 import { sqliteReadOnlyGuard } from './read-only-guard.ts'
 import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError } from './errors.ts'
+import { sqliteOthersWrote } from './others-wrote.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
@@ -70,6 +71,11 @@ export const sqliteDialect: Dialect = {
   // calls out, a slow transform) starves an operator's `evolve pause` and the app for good.
   pauseAfterBatchMs: (batchMs) => (batchMs < SQLITE_SHORT_WAIT_MS ? SQLITE_PAUSE_MS : SQLITE_LONG_PAUSE_MS),
   targetBatchMs: 25,
+  // While no other connection writes, batches may run longer: a writer arriving during one still
+  // gets in within one batch and one pause (75 + 25 ms), and from the next batch on they aim short
+  // again. Three quarters of the time writing instead of half.
+  quietTargetBatchMs: 75,
+  othersWrote: sqliteOthersWrote,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,

@@ -1,0 +1,119 @@
+// SQLite pacing follows who else writes: batches aim at the short target while another connection
+// commits, at the quiet one once nobody has for a couple of batches (lib/core/worker.ts aimForContention).
+// Targets of 1 ms and one minute make the outcome independent of the machine's speed: at 1 ms a
+// batch can never grow (no batch is faster than 1 ms), at a minute it takes the rest at once.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import knex from 'knex'
+import { parseMigration } from '../lib/config/migration-schema.ts'
+import { sqliteOthersWrote } from '../lib/dialects/sqlite/others-wrote.ts'
+import { Runner, defineMigration } from '../lib/index.ts'
+import { type FreshSqlite, fresh, runnerKnex } from './helpers/databases.ts'
+import { TABLE, batchRows, counterHistogram, createItems } from './helpers/fixtures.ts'
+
+const ROWS = 400
+const START = 20
+
+function migration(name: string) {
+  const definition = defineMigration({ table: TABLE, batchSize: START, set: { counter: (k) => k.raw('counter + 1') } })
+  return parseMigration(name, `test:${name}`, definition)
+}
+
+/** Scan batches' sizes after one run with a 1 ms target while others write, a minute while alone. */
+async function runAndSize(db: FreshSqlite, name: string): Promise<number[]> {
+  const conn = runnerKnex(db)
+  try {
+    const runner = new Runner({ knex: conn, migrations: [migration(name)], targetBatchMs: 1, quietTargetBatchMs: 60_000 })
+    const [result] = await runner.run()
+    assert.equal(result?.state, 'done')
+  } finally {
+    await conn.destroy()
+  }
+  return (await batchRows(db.knex, name)).filter((b) => b.phase === 'scan').map((b) => b.rows)
+}
+
+describe("SQLite batches and the app's writes", () => {
+  let db: FreshSqlite
+  before(async () => {
+    db = await fresh('sqlite')
+    await db.knex.schema.createTable('app_log', (t) => {
+      t.increments('id')
+      t.integer('n')
+    })
+  })
+  after(() => db.drop())
+
+  it("tells another connection's commits from its own, and says true when it cannot know", async () => {
+    const mine = knex({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true, pool: { min: 1, max: 1 } })
+    try {
+      assert.equal(await sqliteOthersWrote(mine), true, 'first call: nothing seen before')
+      assert.equal(await sqliteOthersWrote(mine), false, 'nobody wrote')
+      await mine('app_log').insert({ n: 1 })
+      assert.equal(await sqliteOthersWrote(mine), false, 'its own commit does not count')
+      await db.knex('app_log').insert({ n: 2 })
+      assert.equal(await sqliteOthersWrote(mine), true, "another connection's commit counts")
+      assert.equal(await sqliteOthersWrote(mine), false, 'once')
+    } finally {
+      await mine.destroy()
+    }
+  })
+
+  it('grows batches to the quiet target when nobody else writes', async () => {
+    await createItems(db.knex, ROWS)
+    const sizes = await runAndSize(db, 'alone')
+    assert.ok(Math.max(...sizes) > START, `a batch grew past ${START} once alone: sizes ${sizes.join(',')}`)
+    assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+  })
+
+  it('keeps batches at the short target while another connection keeps writing', async () => {
+    await db.knex.schema.dropTable(TABLE)
+    await createItems(db.knex, ROWS)
+    // The app: a write every millisecond; it gets in during the pauses between batches.
+    let writes = 0
+    const app = setInterval(() => {
+      db.knex('app_log')
+        .insert({ n: ++writes })
+        .catch(() => {})
+    }, 1)
+    let sizes: number[]
+    try {
+      sizes = await runAndSize(db, 'busy')
+    } finally {
+      clearInterval(app)
+    }
+    assert.ok(writes > sizes.length, `the app wrote (${writes} writes) between the ${sizes.length} batches`)
+    assert.ok(
+      sizes.every((n) => n <= START),
+      `no batch grew past ${START} while the app wrote: sizes ${sizes.join(',')}`,
+    )
+    assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+  })
+})
+
+describe('the rows one batch may span', () => {
+  const BIG = 25_000 // above the default maxBatchSize of 20,000
+
+  for (const mode of ['set', 'transform'] as const) {
+    it(`${mode === 'set' ? 'lets a set batch, which holds no rows, go past' : 'holds a transform batch, which holds its rows, to'} the default maxBatchSize`, async () => {
+      const db = await fresh('sqlite')
+      const conn = runnerKnex(db)
+      try {
+        await createItems(db.knex, BIG + 100)
+        const definition =
+          mode === 'set'
+            ? defineMigration({ table: TABLE, batchSize: BIG, set: { counter: (k) => k.raw('counter + 1') } })
+            : defineMigration({ table: TABLE, batchSize: BIG, transform: (row) => ({ counter: Number(row.counter) + 1 }) })
+        // A one-minute target: no batch is slow enough to shrink the size.
+        const runner = new Runner({ knex: conn, migrations: [parseMigration(mode, `test:${mode}`, definition)], targetBatchMs: 60_000 })
+        const [result] = await runner.run()
+        assert.equal(result?.state, 'done')
+        const first = (await batchRows(db.knex, mode)).find((b) => b.phase === 'scan')!
+        assert.equal(first.rows, mode === 'set' ? BIG : 20_000)
+        assert.deepEqual(await counterHistogram(db.knex), { 1: BIG + 100 })
+      } finally {
+        await conn.destroy()
+        await db.drop()
+      }
+    })
+  }
+})
