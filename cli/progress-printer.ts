@@ -19,9 +19,15 @@ export function printProgress(evolve: Evolve): void {
   events.on('throttled', tick)
   events.on('run:start', ({ run, state, total, resumed }) => {
     const verb = state === 'paused' ? 'paused: waiting for `evolve resume`' : resumed ? 'resuming' : 'starting'
+    // A new run's total is counted beside its first batches: run:total prints it.
     const pending = total === null ? '' : resumed ? ` (${total} rows were pending when it started)` : `, ${total} rows pending`
     console.log(`${run}: ${verb}${pending}`)
   })
+  events.on('run:total', ({ run, total, error }) =>
+    console.log(
+      total === null ? `${run}: could not count the rows pending (${error}); it goes on without a total` : `${run}: ${total} rows pending`,
+    ),
+  )
   events.on('run:skip', ({ run, state, reason }) => console.log(`${run}: ${state}, skipped (${reason})`))
   events.on('object:failed', ({ run, key, error }) => console.log(`${run}: object ${JSON.stringify(key)} failed: ${error}`))
   events.on('sweep', ({ run, pass, pending }) =>

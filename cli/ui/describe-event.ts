@@ -23,6 +23,8 @@ export function describeEvent(e: UiEvent): string | null {
       return `${d.from} → ${d.to}  by ${d.by}${d.reason ? ` (${d.reason})` : ''}`
     case 'run:start':
       return `${d.resumed ? 'resumed' : 'started'} here (${d.state})`
+    case 'run:total':
+      return d.error ? `could not count the rows pending: ${d.error}` : `${count(d.total)} rows pending`
     case 'run:skip':
       return `skipped: ${d.reason}`
     case 'run:end':

@@ -24,7 +24,8 @@ function RunProgressView(props: { evolve: Evolve; names: string[] }) {
       mark({ run })
       if (error) note(`${run}: ${state}: ${error}`)
     }
-    for (const name of ['run:start', 'batch:done', 'batch:retry', 'throttled', 'sweep', 'run:state'] as const) evolve.events.on(name, mark)
+    for (const name of ['run:start', 'run:total', 'batch:done', 'batch:retry', 'throttled', 'sweep', 'run:state'] as const)
+      evolve.events.on(name, mark)
     evolve.events.on('object:failed', onFailed)
     evolve.events.on('run:end', onEnd)
     const timer = setInterval(async () => {
@@ -37,7 +38,7 @@ function RunProgressView(props: { evolve: Evolve; names: string[] }) {
     }, REFRESH_MS)
     return () => {
       clearInterval(timer)
-      for (const name of ['run:start', 'batch:done', 'batch:retry', 'throttled', 'sweep', 'run:state'] as const)
+      for (const name of ['run:start', 'run:total', 'batch:done', 'batch:retry', 'throttled', 'sweep', 'run:state'] as const)
         evolve.events.off(name, mark)
       evolve.events.off('object:failed', onFailed)
       evolve.events.off('run:end', onEnd)

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
+import { scanRowsDone } from '../store/done-rows.ts'
 import type { Migration } from './migration.ts'
 import { batchQuery, countPending } from './planner.ts'
 
@@ -7,9 +8,14 @@ import { batchQuery, countPending } from './planner.ts'
 export const COUNT_EXACTLY_UP_TO = 5_000_000
 
 /**
- * How many rows the run will evolve, for progress and ETA. Exact on small tables;
- * on large PostgreSQL tables the planner's estimate, because a full count would
- * scan the table the app is using just to draw a progress bar.
+ * How many rows the run will evolve, for progress and ETA: the rows pending when it
+ * started. Exact on small tables; on large PostgreSQL tables the planner's estimate,
+ * because a full count would scan the table the app is using just to draw a progress bar.
+ *
+ * It runs beside the run's first batches (lib/core/count-total.ts), so rows may leave
+ * the pending set while it counts: the rows the run's scan batches evolved are read in
+ * the same snapshot as the rows still pending, and their sum is the same whichever
+ * batches committed before the snapshot.
  */
 export async function estimateTotal(knex: Knex, dialect: Dialect, m: Migration): Promise<number> {
   if (dialect.estimateRows) {
@@ -19,5 +25,9 @@ export async function estimateTotal(knex: Knex, dialect: Dialect, m: Migration):
       if (pending !== null) return Math.round(pending)
     }
   }
-  return countPending(knex, m)
+  return dialect.readSnapshot(knex, async (trx) => {
+    // Without `pending` every row is counted, evolved or not: the table's rows are the total.
+    const evolved = m.pending ? await scanRowsDone(trx, m.name) : 0
+    return evolved + (await countPending(trx, m))
+  })
 }

@@ -12,7 +12,13 @@ import type { ThrottleSource } from './throttle.ts'
 export interface EvolveEvents {
   /** Every change of a run's state, from any writer in this process; `by` says who asked. */
   'run:state': [{ run: string; from: RunState; to: RunState; by: string; reason: string | null }]
+  /** `total` is the run's total when it was already stored (a resumed run); a new run's arrives later, in `run:total`. */
   'run:start': [{ run: string; state: RunState; total: number | null; resumed: boolean }]
+  /**
+   * The run's total (rows pending when it started), counted beside its first batches, was stored.
+   * `total` is null and `error` says why when the count failed: the run goes on without a total.
+   */
+  'run:total': [{ run: string; total: number | null; error: string | null }]
   'run:skip': [{ run: string; state: RunState; reason: string }]
   'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
   'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number }]
@@ -42,6 +48,7 @@ export class EvolveEmitter extends EventEmitter<EvolveEvents> {}
 export const EVENT_NAMES = [
   'run:state',
   'run:start',
+  'run:total',
   'run:skip',
   'run:end',
   'batch:done',

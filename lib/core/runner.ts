@@ -7,7 +7,7 @@ import { type Store, storeFor } from '../store/store.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
 import { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
-import { estimateTotal } from './estimate-total.ts'
+import { countTotal } from './count-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
 import { changeRunState } from './run-state.ts'
@@ -135,15 +135,11 @@ export class Runner {
   private async runOne(m: Migration): Promise<RunProgress> {
     const { knex } = this.config
     const { store } = this
+    // The run starts at once: its total is counted beside the first batches (below).
     let run = await store.runs.get(knex, m.name)
     if (!run) {
-      const total = await estimateTotal(knex, this.dialect, m)
-      run = await store.runs.ensure(knex, {
-        name: m.name,
-        description: m.description ?? undefined,
-        batchSize: m.batchSize,
-        totalEstimate: total,
-      })
+      const init = { name: m.name, description: m.description ?? undefined, batchSize: m.batchSize, totalEstimate: null }
+      run = await store.runs.ensure(knex, init)
     }
     for (;;) {
       const skip = skipReason(run)
@@ -164,8 +160,20 @@ export class Runner {
       // Another process changed the run first: look again.
       run = (await store.runs.get(knex, m.name))!
     }
-    // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
-    return this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
+    // A run without a total (new, or its runner died before the count landed) counts it now,
+    // on a connection of its own where the pool has several. Settled before returning: the
+    // caller may destroy the knex once run() resolves.
+    const { dialect, events } = this
+    const counting = run.totalEstimate === null ? countTotal({ knex, dialect, store, events }, m) : undefined
+    try {
+      // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
+      const progress = await this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
+      await counting
+      // A run shorter than its count: the total landed after serve read the progress.
+      return counting && progress.total === null ? await getProgress(store, knex, m.name) : progress
+    } finally {
+      await counting
+    }
   }
 
   private runSnapshot(m: Migration): Promise<RunProgress> {

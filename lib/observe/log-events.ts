@@ -4,6 +4,9 @@ import type { EvolveEmitter } from '../core/events.ts'
 /** Writes every core event as one structured log entry. */
 export function logEvents(events: EvolveEmitter, log: Logger): void {
   events.on('run:start', (e) => log.info({ event: 'run:start', ...e }, `${e.run}: ${e.resumed ? 'resuming' : 'starting'}`))
+  events.on('run:total', (e) =>
+    (e.error === null ? log.info : log.warn).call(log, { event: 'run:total', ...e }, `${e.run}: ${e.total ?? 'no'} rows pending`),
+  )
   events.on('run:skip', (e) => log.info({ event: 'run:skip', ...e }, `${e.run}: skipped (${e.reason})`))
   events.on('run:end', (e) => (e.state === 'done' ? log.info : log.error).call(log, { event: 'run:end', ...e }, `${e.run}: ${e.state}`))
   events.on('batch:done', (e) => log.info({ event: 'batch:done', ...e }, `${e.run}: batch ${e.batchId} done`))
