@@ -26,7 +26,10 @@ export const postgresDialect: Dialect = {
       ms(limits.statementTimeoutMs),
     ])
   },
-  lockRows: (query) => query.forUpdate(),
+  // The lock an UPDATE that leaves key columns alone takes itself: the app's inserts of rows whose
+  // foreign key points at a locked row (FOR KEY SHARE) go on. An UPDATE or DELETE that does touch a
+  // referenced key takes the stronger lock at that moment, so nothing relies on it being taken here.
+  lockRows: (query) => query.forNoKeyUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
   writeBack: postgresWriteBack,

@@ -42,7 +42,7 @@ export async function postgresIsUniqueColumn(knex: Knex, table: string, key: Key
 }
 
 /** `schema.table` (split on the first dot) or `table` (found by search_path), quoted for to_regclass. */
-function quoteQualified(table: string): string {
+export function quoteQualified(table: string): string {
   const dot = table.indexOf('.')
   const parts = dot < 0 ? [table] : [table.slice(0, dot), table.slice(dot + 1)]
   return parts.map((part) => `"${part.replaceAll('"', '""')}"`).join('.')
