@@ -182,17 +182,6 @@ describe('PostgreSQL transform write-back', () => {
       assert.equal(rows.get(4)!.i, '1', 'row 4: columns it did not change keep their value')
     }))
 
-  it('leaves a key column the transform returned unchanged out of the SET and refuses a changed key', () =>
-    withDb('postgres', async (db) => {
-      await db.knex.raw(DDL)
-      await db.knex('vals').insert([{ id: 1 }, { id: 2 }])
-      await writeBack(db.knex, [{ key: 1, changes: { id: 1, t: 'same key' } }])
-      assert.equal((await readBack(db.knex)).get(1)!.t, 'same key')
-      await assert.rejects(writeBack(db.knex, [{ key: 1, changes: { id: 2, t: 'moved' } }]), /transform changed key column "id" of row 1/)
-      const rows = await readBack(db.knex)
-      assert.equal(rows.get(2)!.t, null, 'the row whose key the transform named is untouched')
-    }))
-
   it('plan prints the statement the write-back runs', () =>
     withDb('postgres', async (db) => {
       await db.knex.raw(DDL)

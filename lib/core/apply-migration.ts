@@ -3,7 +3,7 @@ import type { AnyRow } from '../api/define-migration.ts'
 import type { RowChange } from '../dialects/dialect.ts'
 import type { Batch } from '../store/batches.ts'
 import type { WorkerContext } from './context.ts'
-import { keyColumns, keyOf } from './keys.ts'
+import { keyColumns, keyOf, withoutKey } from './keys.ts'
 import { setUpdateQuery } from './planner.ts'
 import { readBatchRows } from './read-batch-rows.ts'
 
@@ -41,7 +41,8 @@ export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, 
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
   const changes: RowChange[] = []
   settled.forEach((changed, i) => {
-    if (changed && Object.keys(changed).length > 0) changes.push({ key: keys[i], changes: changed })
+    const kept = changed ? withoutKey(m, keys[i], changed) : undefined
+    if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
   })
   if (changes.length > 0) await ctx.dialect.writeBack(trx, m.table, m.key, changes)
   return applied

@@ -19,6 +19,36 @@ export function keyOf(m: KeyOf, row: AnyRow): unknown {
   return typeof m.key === 'string' ? row[m.key] : m.key.map((c) => row[c])
 }
 
+/**
+ * The changes a transform returned, without the key columns it returned unchanged (`{ ...row, email }`).
+ * A changed key is refused: rows are written back by their key, and the batch's bounds and
+ * bookkeeping name the old one, so it would write another row or lose track of this one.
+ */
+export function withoutKey(m: KeyOf, key: unknown, changes: AnyRow): AnyRow {
+  const columns = keyColumns(m)
+  if (!columns.some((c) => c in changes)) return changes
+  const parts = keyParts(m, key)
+  const kept = { ...changes }
+  columns.forEach((column, i) => {
+    if (!(column in kept)) return
+    if (!sameValue(kept[column], parts[i])) {
+      throw new Error(
+        `transform changed key column "${column}" of row ${JSON.stringify(String(parts[i]))}: a transform must leave the key as it is`,
+      )
+    }
+    delete kept[column]
+  })
+  return kept
+}
+
+/** Equal as the database would store them: numbers and their strings (bigint keys), bytes, times. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b)
+  if (a instanceof Date && b instanceof Date) return a.valueOf() === b.valueOf()
+  if (a === null || a === undefined || b === null || b === undefined) return a == b
+  return String(a) === String(b)
+}
+
 /** A key as one value per key column. */
 export const keyParts = (m: KeyOf, key: unknown): unknown[] => (typeof m.key === 'string' ? [key] : (key as unknown[]))
 

@@ -16,7 +16,7 @@ export async function postgresWriteBack(trx: Knex.Transaction, table: string, ke
   const keys = columnsOf(key)
   const types = await postgresColumnTypes(trx, table)
   let written = 0
-  for (const [columns, group] of groupByColumns(rows.map((row) => withoutKeyColumns(key, row)))) {
+  for (const [columns, group] of groupByColumns(rows)) {
     const typed = [...keys, ...columns].map((c) => types.get(c))
     const statement = typed.every((t) => t?.kind)
       ? typedUpdate(table, keys, columns, typed as ColumnType[], group)
@@ -70,28 +70,6 @@ const sets = (columns: string[]) => columns.map(() => '?? = v.??').join(', ')
 const keyMatch = (keys: string[]) => keys.map(() => 't.?? = v.??').join(' AND ')
 const tuple = (keys: string[], item: string) => (keys.length === 1 ? item : `(${keys.map(() => item).join(', ')})`)
 const range = (keys: string[]) => `${tuple(keys, 't.??')} >= ${tuple(keys, '?')} AND ${tuple(keys, 't.??')} <= ${tuple(keys, '?')}`
-
-/**
- * A transform may return its row's key columns unchanged (`{ ...row, email }`): they are left out
- * of the SET. A changed key is refused: the write-back finds rows by their key, so it would
- * write another row's values, and the batch's bounds and bookkeeping name the old key.
- */
-function withoutKeyColumns(key: KeyColumns, row: RowChange): RowChange {
-  const keys = columnsOf(key)
-  if (!keys.some((k) => k in row.changes)) return row
-  const parts = partsOf(key, row.key)
-  const changes = { ...row.changes }
-  keys.forEach((k, i) => {
-    if (!(k in changes)) return
-    if (toElement('text', changes[k]) !== toElement('text', parts[i])) {
-      throw new Error(
-        `transform changed key column "${k}" of row ${JSON.stringify(toJsonValue(parts[i]))}: a transform must leave the key as it is`,
-      )
-    }
-    delete changes[k]
-  })
-  return { key: row.key, changes }
-}
 
 /** What `plan` prints: the typed-array form, with each column's type named in angle brackets. */
 export function postgresWriteBackTemplate(table: string, key: KeyColumns, columns: string[]): string {
