@@ -59,6 +59,13 @@ export interface DialectConnection {
 export interface DialectBatches {
   /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
+  /**
+   * Optional: what `beginBatch` sets (and, given the token, the read-only bypass of `readOnlyGuard`) as
+   * a condition that is always true and applies them when evaluated. The claim's fence, a batch's first
+   * statement, carries it, so the batch opens in one round trip; without it, `beginBatch` and the
+   * guard's `bypass` run statements of their own.
+   */
+  batchSettings?(db: Knex | Knex.Transaction, limits: BatchLimits, bypassToken?: string): Knex.Raw
   /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
   pauseAfterBatchMs?(batchMs: number): number
   /** The batch duration to aim for when the caller sets none (the app waits up to one batch for its writes). */

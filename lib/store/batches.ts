@@ -1,3 +1,4 @@
+import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, decodeKey, encodeKey, num, numOrNull } from './db.ts'
 import type { Phase } from './runs.ts'
@@ -110,10 +111,14 @@ export class BatchesStore {
   /**
    * First statement of every batch transaction. It checks the claim is still ours and,
    * being a write, takes the row lock (PostgreSQL) or the write lock (SQLite) that fences
-   * out a worker taking the batch over until we commit or roll back.
+   * out a worker taking the batch over until we commit or roll back. `settings` is the dialect's
+   * `batchSettings`, evaluated on the batch row before the lock is waited for.
    */
-  async fence(db: Db, batchId: number, owner: string): Promise<boolean> {
-    const updated = await db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' }).increment('attempts', 1)
+  async fence(db: Db, batchId: number, owner: string, settings?: Knex.Raw): Promise<boolean> {
+    const query = db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' })
+    // The dialect's batch settings ride along (see Dialect.batchSettings): one round trip fewer.
+    if (settings) query.where(settings)
+    const updated = await query.increment('attempts', 1)
     return updated === 1
   }
 

@@ -1,6 +1,6 @@
 import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
-import { postgresReadOnlyGuard } from './read-only-guard.ts'
+import { BYPASS_SETTING, postgresReadOnlyGuard } from './read-only-guard.ts'
 import { postgresSnapshot } from './snapshot.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
@@ -25,6 +25,18 @@ export const postgresDialect: Dialect = {
       ms(limits.lockTimeoutMs),
       ms(limits.statementTimeoutMs),
     ])
+  },
+  // The same settings (and the bypass) inside the fence's WHERE: evaluated on the batch row before the
+  // UPDATE waits for its lock, so the lock timeout bounds that wait as it did as a statement of its own.
+  batchSettings(db, limits, bypassToken) {
+    const ms = (value: number) => String(Math.max(1, Math.round(value)))
+    const sets = [`set_config('lock_timeout', ?, true)`, `set_config('statement_timeout', ?, true)`]
+    const values = [ms(limits.lockTimeoutMs), ms(limits.statementTimeoutMs)]
+    if (bypassToken !== undefined) {
+      sets.push(`set_config('${BYPASS_SETTING}', ?, true)`)
+      values.push(bypassToken)
+    }
+    return db.raw(`(${sets.join(' || ')}) IS NOT NULL`, values)
   },
   lockRows: (query) => query.forUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
