@@ -25,7 +25,10 @@ export interface BatchBounds {
   keys?: unknown[] | null
 }
 
-function toBatch(row: Record<string, unknown>): Batch {
+/** The columns `toBatch` reads. */
+export const BATCH_COLUMNS = ['id', 'run_name', 'phase', 'lo', 'hi', 'keys', 'state', 'owner', 'attempts'] as const
+
+export function toBatch(row: Record<string, unknown>): Batch {
   return {
     id: num(row.id),
     runName: String(row.run_name),
@@ -59,20 +62,48 @@ export class BatchesStore {
     owner: string | null,
     planned?: number,
   ): Promise<Batch> {
-    const now = this.dialect.clockMs(db)
     const [row] = await db(TABLES.batches)
-      .insert({
-        run_name: runName,
-        phase,
-        planned: planned ?? null,
-        ...boundsColumns(bounds),
-        state: owner ? 'claimed' : 'pending',
-        owner,
-        created_at: now,
-        claimed_at: owner ? now : null,
-      })
+      .insert(this.newRow(db, runName, phase, bounds, owner, planned))
       .returning('*')
     return toBatch(row)
+  }
+
+  /**
+   * `insert`, done only if `guard` (an UPDATE … RETURNING, such as the run cursor's compare-and-set)
+   * changes a row, in one statement, so the two commit together with no transaction around them.
+   * undefined when the guard changed nothing. Needs `dialect.dataModifyingWith`.
+   */
+  async insertIf(
+    db: Db,
+    guard: Knex.QueryBuilder,
+    runName: string,
+    phase: Batch['phase'],
+    bounds: BatchBounds,
+    owner: string,
+    planned?: number,
+  ): Promise<Batch | undefined> {
+    const values = this.newRow(db, runName, phase, bounds, owner, planned)
+    const columns = Object.keys(values)
+    const { sql, bindings } = guard.toSQL()
+    const { rows } = await db.raw(
+      `WITH guard AS (${sql}) INSERT INTO ?? (${columns.map(() => '??').join(', ')}) SELECT ${columns.map(() => '?').join(', ')} FROM guard RETURNING *`,
+      [...bindings, TABLES.batches, ...columns, ...Object.values(values)],
+    )
+    return rows[0] ? toBatch(rows[0]) : undefined
+  }
+
+  private newRow(db: Db, runName: string, phase: Batch['phase'], bounds: BatchBounds, owner: string | null, planned?: number) {
+    const now = this.dialect.clockMs(db)
+    return {
+      run_name: runName,
+      phase,
+      planned: planned ?? null,
+      ...boundsColumns(bounds),
+      state: owner ? 'claimed' : 'pending',
+      owner,
+      created_at: now,
+      claimed_at: owner ? now : null,
+    }
   }
 
   /**

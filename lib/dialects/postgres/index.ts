@@ -38,6 +38,8 @@ export const postgresDialect: Dialect = {
     }
     return db.raw(`(${sets.join(' || ')}) IS NOT NULL`, values)
   },
+  dataModifyingWith: true,
+  concurrentReads: true,
   lockRows: (query) => query.forUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
