@@ -67,10 +67,11 @@ export async function boundaryAhead(ctx: WorkerContext, run: Run, size: number):
   const ahead = byRun?.get(run.name)
   if (!ahead) return undefined
   byRun!.delete(run.name)
-  const current = ahead.from === run.cursor && ahead.phase === run.phase && ahead.sweepPass === run.sweepPass
-  if (!current || size < ahead.first || size > ahead.last) return undefined
+  // Settled even when it goes unused (it has usually finished during the batch): no search outlives
+  // the claim that takes it, to run on while a stopping runner closes its pool.
   const keys = await ahead.keys
-  if (!keys) return undefined
+  const current = ahead.from === run.cursor && ahead.phase === run.phase && ahead.sweepPass === run.sweepPass
+  if (!keys || !current || size < ahead.first || size > ahead.last) return undefined
   if (size - ahead.first < keys.length) return { key: keys[size - ahead.first], full: true }
   // Fewer keys than asked for: the table ends inside the window, at the last key found.
   const ended = keys.length > 0 && keys.length < ahead.last - ahead.first + 1
