@@ -53,7 +53,7 @@ describe('the boundary searched ahead', { concurrency: 2 }, () => {
       await db.knex('items').insert(rows)
       const single = contextFor(db.knex, { table: 'items', transform: (r) => r })
       const sizes = await answeredSizes(single, 31, 20)
-      assert.ok(sizes.includes(20) && sizes.length > 5, `answered ${sizes.join(', ')}`)
+      assert.ok(sizes.includes(20) && sizes.length >= 3, `answered ${sizes.join(', ')}`)
       const composite = contextFor(db.knex, { table: 'items', key: ['tenant', 'code'], transform: (r) => r })
       assert.ok((await answeredSizes(composite, [1, 'c041'], 12)).includes(12))
     }))
@@ -63,10 +63,10 @@ describe('the boundary searched ahead', { concurrency: 2 }, () => {
       await db.knex.raw(`CREATE TABLE items (id integer PRIMARY KEY, email text NOT NULL)`)
       await db.knex('items').insert(Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, email: i % 3 === 0 ? 'UPPER' : 'lower' })))
       const ctx = contextFor(db.knex, { table: 'items', pending: (q) => q.whereRaw('email <> lower(email)'), transform: (r) => r })
-      // 100 past the cursor is 20 rows from the end: sizes past it end the table (full: false).
-      const tail = await answeredSizes(ctx, 100, 18)
+      // 100 is 20 rows from the end: sizes past it end the table (full: false).
+      const tail = await answeredSizes(ctx, 100, 19)
       assert.ok(tail.includes(21), `answered ${tail.join(', ')}`)
-      searchAhead(ctx, runAt(undefined), 100, 18)
+      searchAhead(ctx, runAt(undefined), 100, 19)
       assert.deepEqual(await boundaryAhead(ctx, runAt(100), 21), { key: ROWS, full: false })
       assert.ok((await answeredSizes(ctx, 10, 8, 'sweep')).includes(8))
     }))

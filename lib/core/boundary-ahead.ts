@@ -37,10 +37,12 @@ const searches = new WeakMap<Knex, Map<string, Ahead>>()
 /**
  * Sizes the search answers, around the size just used. A batch of steady length moves the size by a
  * few percent; outside the window (the ramp-up, a batch that ran long, an operator's new size) the
- * boundary is simply searched afresh. A fixed size never moves.
+ * boundary is simply searched afresh. A fixed size never moves. The window costs: its keys are walked
+ * and sent while the batch works, and a wider one (0.75–1.3) slowed a 2-core machine's batches by more
+ * than the searches saved, for hardly more hits (docs/benchmarks.md).
  */
-const BELOW = 0.75
-const ABOVE = 1.3
+const BELOW = 0.9
+const ABOVE = 1.12
 
 /** Starts searching the boundary of the range after `from`, which this worker has just claimed up to. */
 export function searchAhead(ctx: WorkerContext, run: Run, from: unknown, size: number): void {
