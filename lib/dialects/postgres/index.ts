@@ -39,7 +39,8 @@ export const postgresDialect: Dialect = {
     return db.raw(`(${sets.join(' || ')}) IS NOT NULL`, values)
   },
   dataModifyingWith: true,
-  concurrentReads: true,
+  // concurrentReads is left off: on a 2-core machine the search ahead slowed the batches beside it
+  // (set: no gain; transform: 5-10 % slower, docs/benchmarks.md). Turn it on where cores are spare.
   lockRows: (query) => query.forUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
