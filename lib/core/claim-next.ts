@@ -1,10 +1,12 @@
-import type { Batch } from '../store/batches.ts'
+import type { Knex } from 'knex'
+import type { Batch, BatchBounds } from '../store/batches.ts'
 import type { ThrottleDecision } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
 import { deadOwners, localWorkers } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
+import { boundaryAhead, searchAhead } from './boundary-ahead.ts'
 
 export type NextStep =
   | { kind: 'batch'; batch: Batch; planned?: boolean } // planned: a new range spanning the full size
@@ -18,12 +20,13 @@ export type NextStep =
  * worker left behind, or a new key range past the run's cursor. Every claim is a
  * compare-and-set, so workers in any number of processes never share a batch.
  */
-export async function claimNext(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
+export async function claimNext(ctx: WorkerContext, run: Run, size: number, openBatches?: Batch[]): Promise<NextStep> {
   const { store } = ctx
   // Look before claiming: nearly every turn finds no pending batch, and the list costs one read
   // where a claim attempt is a write. A pending batch is made in the same transaction that ends or
-  // narrows a claimed one, so the list always shows one or the other.
-  const open = await store.batches.findOpen(ctx.knex, run.name)
+  // narrows a claimed one, so the list always shows one or the other. The turn usually read it
+  // with the run (readTurn).
+  const open = openBatches ?? (await store.batches.findOpen(ctx.knex, run.name))
   // A claim of ours with no batch running means an attempt escaped with an error: take it up again.
   const mine = open.find((b) => b.state === 'claimed' && b.owner === ctx.workerId)
   if (mine) return { kind: 'batch', batch: mine }
@@ -52,30 +55,58 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number): Pro
   return others.length > 0 ? { kind: 'wait' } : { kind: 'finalize' }
 }
 
+/** What a worker's turn starts from: the run and its open batches, in one read. */
+export async function readTurn(ctx: WorkerContext): Promise<{ run?: Run; open?: Batch[] }> {
+  return (await ctx.store.runs.getWithOpenBatches(ctx.knex, ctx.migration.name)) ?? {}
+}
+
 async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const m = ctx.migration
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
-  // Planned outside the transaction so no lock is held while the key index is walked.
-  const boundary = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
+  // Planned outside the transaction so no lock is held while the key index is walked; mostly
+  // while the batch before ran (searchAhead below), so the walk costs this claim no time.
+  const boundary = (await boundaryAhead(ctx, run, size)) ?? (await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep'))
   const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
   if (!boundary) {
     await ctx.store.runs.update(ctx.knex, run.name, { scanDone: true }, expected)
     return { kind: 'again' }
   }
   const limit = ctx.options.maxRowsPerSecond
+  const bounds = { lo: after, hi: boundary.key }
+  const cursor = { cursor: encodeKey(boundary.key) }
   try {
-    return await ctx.knex.transaction(async (trx): Promise<NextStep> => {
-      // The compare-and-set lines claimers up on the run row, so the rate check below sees
-      // every other worker's claims: N workers share one limit.
-      if (!(await ctx.store.runs.update(trx, run.name, { cursor: encodeKey(boundary.key) }, expected))) return { kind: 'again' }
-      if (limit !== undefined && (await ctx.store.batches.rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
-      const batch = await ctx.store.batches.insert(trx, run.name, run.phase, { lo: after, hi: boundary.key }, ctx.workerId, size)
-      return { kind: 'batch', batch, planned: boundary.full }
-    })
+    const step =
+      limit === undefined && ctx.dialect.dataModifyingWith
+        ? await claimAtOnce(ctx, run, ctx.store.runs.updateQuery(ctx.knex, run.name, cursor, expected), bounds, size, boundary.full)
+        : await ctx.knex.transaction(async (trx): Promise<NextStep> => {
+            // The compare-and-set lines claimers up on the run row, so the rate check below sees
+            // every other worker's claims: N workers share one limit.
+            if (!(await ctx.store.runs.update(trx, run.name, cursor, expected))) return { kind: 'again' }
+            if (limit !== undefined && (await ctx.store.batches.rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
+            const batch = await ctx.store.batches.insert(trx, run.name, run.phase, bounds, ctx.workerId, size)
+            return { kind: 'batch', batch, planned: boundary.full }
+          })
+    // After the table's last range the next claim ends the pass: that one is always searched afresh.
+    const ahead = step.kind === 'batch' && boundary.full && ctx.dialect.concurrentReads && !ctx.signal.aborted
+    if (ahead) searchAhead(ctx, run, boundary.key, size)
+    return step
   } catch (err) {
     if (err !== RATE_LIMITED) throw err
     return { kind: 'hold', decision: { source: 'rate', reason: `max ${limit} rows/s`, ms: 100 } }
   }
+}
+
+/** The claim as one statement: the batch row is made only if the compare-and-set moved the cursor. */
+async function claimAtOnce(
+  ctx: WorkerContext,
+  run: Run,
+  cas: Knex.QueryBuilder,
+  bounds: BatchBounds,
+  size: number,
+  full: boolean,
+): Promise<NextStep> {
+  const batch = await ctx.store.batches.insertIf(ctx.knex, cas.returning('name'), run.name, run.phase, bounds, ctx.workerId, size)
+  return batch ? { kind: 'batch', batch, planned: full } : { kind: 'again' }
 }
 
 /** Thrown to roll the claim back (cursor included) when the rate limit is spent. */

@@ -30,6 +30,13 @@ export const RUN_DEFAULTS: RunOptions = {
   retryMaxMs: 5_000,
 }
 
+/** Runs `fn` with its writes in `trx` let through read-only mode. */
+export interface WriteBypass {
+  <T>(trx: Knex.Transaction, fn: () => Promise<T>): Promise<T>
+  /** The token it shows, for a dialect that sets the bypass in a batch's first statement (Dialect.batchSettings). */
+  readonly token: string
+}
+
 /** What one worker needs to serve one run. */
 export interface WorkerContext {
   knex: Knex
@@ -53,7 +60,7 @@ export interface WorkerContext {
   turn: { busy: boolean; at: number; quietBatches: number }
   presence?: Presence
   /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
-  writeBypass?: <T>(trx: Knex.Transaction, fn: () => Promise<T>) => Promise<T>
+  writeBypass?: WriteBypass
   /** The batch sizers of this runner's live workers, so an operator can change their size. */
   sizers?: Set<BatchSizer>
 }

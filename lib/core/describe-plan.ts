@@ -56,7 +56,7 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
 }
 
 function batchSql(knex: Knex, dialect: Dialect, m: Migration, bounds: { lo: unknown; hi: unknown }): string[] {
-  const tx = ['BEGIN', '-- per-batch lock and statement timeouts, then the claim is fenced']
+  const tx = ['BEGIN', '-- the claim is fenced, with per-batch lock and statement timeouts']
   if (m.mode === 'set') return [...tx, setUpdateQuery(knex, knex, m, bounds).toString(), 'COMMIT']
   const select = lockedRowsQuery(knex, dialect, m, bounds).toString()
   const work = m.mode === 'up' ? '-- up(rows, ctx) runs here, on ctx.trx' : dialect.writeBackTemplate(m.table, m.key, ['<changed columns>'])

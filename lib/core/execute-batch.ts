@@ -79,14 +79,17 @@ async function batchTransaction(
   rowBytesHint?: number,
 ) {
   const m = ctx.migration
-  await ctx.dialect.beginBatch(trx, m)
-  if (!(await ctx.store.batches.fence(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)
+  // Where the dialect can, the limits and the bypass ride on the fence: one statement opens the batch.
+  const settings = ctx.dialect.batchSettings?.(trx, m, ctx.writeBypass?.token)
+  if (!settings) await ctx.dialect.beginBatch(trx, m)
+  if (!(await ctx.store.batches.fence(trx, batch.id, ctx.workerId, settings))) throw new LostClaimError(batch.id)
   // A retry batch evolves only the failed objects it can take: never one a concurrent or
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
   const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint)
-  const { rows, keys, bytes, cut } = await (ctx.writeBypass ? ctx.writeBypass(trx, apply) : apply())
+  const bypass = settings ? undefined : ctx.writeBypass // the settings switched it on already
+  const { rows, keys, bytes, cut } = await (bypass ? bypass(trx, apply) : apply())
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
   await ctx.store.batches.finish(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Run } from '../store/runs.ts'
-import { claimNext } from './claim-next.ts'
+import { claimNext, readTurn } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
@@ -98,13 +98,13 @@ async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 
 async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
   const { sizer } = state
   const { migration: m, options: o } = ctx
-  const run = await ctx.store.runs.get(ctx.knex, m.name)
+  const { run, open } = await readTurn(ctx)
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
   if (run.state === 'paused') return hold(ctx, o.pollMs)
   const throttle = await checkThrottle(ctx)
   if (throttle) return hold(ctx, await holdBack(ctx, run, throttle))
   const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
-  const next = await claimNext(ctx, run, size)
+  const next = await claimNext(ctx, run, size, open)
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
     if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })

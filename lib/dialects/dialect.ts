@@ -59,6 +59,25 @@ export interface DialectConnection {
 export interface DialectBatches {
   /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
+  /**
+   * Optional: what `beginBatch` sets (and, given the token, the read-only bypass of `readOnlyGuard`) as
+   * a condition that is always true and applies them when evaluated. The claim's fence, a batch's first
+   * statement, carries it, so the batch opens in one round trip; without it, `beginBatch` and the
+   * guard's `bypass` run statements of their own.
+   */
+  batchSettings?(db: Knex | Knex.Transaction, limits: BatchLimits, bypassToken?: string): Knex.Raw
+  /**
+   * Optional: WITH may hold an UPDATE whose RETURNING rows feed the statement (PostgreSQL). A claim's
+   * compare-and-set on the run's cursor and the batch row it makes are then one statement instead of
+   * a transaction of four round trips.
+   */
+  dataModifyingWith?: boolean
+  /**
+   * Optional: a read on another pool connection runs while a batch works (a server, where each
+   * session is a process of its own), so the next range's boundary is searched meanwhile. Without
+   * it (SQLite, in-process and one connection) such a read would only queue before the batch.
+   */
+  concurrentReads?: boolean
   /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
   pauseAfterBatchMs?(batchMs: number): number
   /** The batch duration to aim for when the caller sets none (the app waits up to one batch for its writes). */

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, decodeKey, encodeKey, num, numOrNull } from './db.ts'
 import type { Phase } from './runs.ts'
@@ -24,7 +25,10 @@ export interface BatchBounds {
   keys?: unknown[] | null
 }
 
-function toBatch(row: Record<string, unknown>): Batch {
+/** The columns `toBatch` reads. */
+export const BATCH_COLUMNS = ['id', 'run_name', 'phase', 'lo', 'hi', 'keys', 'state', 'owner', 'attempts'] as const
+
+export function toBatch(row: Record<string, unknown>): Batch {
   return {
     id: num(row.id),
     runName: String(row.run_name),
@@ -58,20 +62,48 @@ export class BatchesStore {
     owner: string | null,
     planned?: number,
   ): Promise<Batch> {
-    const now = this.dialect.clockMs(db)
     const [row] = await db(TABLES.batches)
-      .insert({
-        run_name: runName,
-        phase,
-        planned: planned ?? null,
-        ...boundsColumns(bounds),
-        state: owner ? 'claimed' : 'pending',
-        owner,
-        created_at: now,
-        claimed_at: owner ? now : null,
-      })
+      .insert(this.newRow(db, runName, phase, bounds, owner, planned))
       .returning('*')
     return toBatch(row)
+  }
+
+  /**
+   * `insert`, done only if `guard` (an UPDATE … RETURNING, such as the run cursor's compare-and-set)
+   * changes a row, in one statement, so the two commit together with no transaction around them.
+   * undefined when the guard changed nothing. Needs `dialect.dataModifyingWith`.
+   */
+  async insertIf(
+    db: Db,
+    guard: Knex.QueryBuilder,
+    runName: string,
+    phase: Batch['phase'],
+    bounds: BatchBounds,
+    owner: string,
+    planned?: number,
+  ): Promise<Batch | undefined> {
+    const values = this.newRow(db, runName, phase, bounds, owner, planned)
+    const columns = Object.keys(values)
+    const { sql, bindings } = guard.toSQL()
+    const { rows } = await db.raw(
+      `WITH guard AS (${sql}) INSERT INTO ?? (${columns.map(() => '??').join(', ')}) SELECT ${columns.map(() => '?').join(', ')} FROM guard RETURNING *`,
+      [...bindings, TABLES.batches, ...columns, ...Object.values(values)],
+    )
+    return rows[0] ? toBatch(rows[0]) : undefined
+  }
+
+  private newRow(db: Db, runName: string, phase: Batch['phase'], bounds: BatchBounds, owner: string | null, planned?: number) {
+    const now = this.dialect.clockMs(db)
+    return {
+      run_name: runName,
+      phase,
+      planned: planned ?? null,
+      ...boundsColumns(bounds),
+      state: owner ? 'claimed' : 'pending',
+      owner,
+      created_at: now,
+      claimed_at: owner ? now : null,
+    }
   }
 
   /**
@@ -110,10 +142,14 @@ export class BatchesStore {
   /**
    * First statement of every batch transaction. It checks the claim is still ours and,
    * being a write, takes the row lock (PostgreSQL) or the write lock (SQLite) that fences
-   * out a worker taking the batch over until we commit or roll back.
+   * out a worker taking the batch over until we commit or roll back. `settings` is the dialect's
+   * `batchSettings`, evaluated on the batch row before the lock is waited for.
    */
-  async fence(db: Db, batchId: number, owner: string): Promise<boolean> {
-    const updated = await db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' }).increment('attempts', 1)
+  async fence(db: Db, batchId: number, owner: string, settings?: Knex.Raw): Promise<boolean> {
+    const query = db(TABLES.batches).where({ id: batchId, owner, state: 'claimed' })
+    // The dialect's batch settings ride along (see Dialect.batchSettings): one round trip fewer.
+    if (settings) query.where(settings)
+    const updated = await query.increment('attempts', 1)
     return updated === 1
   }
 

@@ -1,4 +1,6 @@
+import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
+import { BATCH_COLUMNS, type Batch, toBatch } from './batches.ts'
 import { type Db, num, numOrNull } from './db.ts'
 import { TABLES } from './schema.ts'
 
@@ -127,6 +129,11 @@ export class RunsStore {
    * the `expected` values. Returns false when another worker changed it first.
    */
   async update(db: Db, name: string, patch: RunPatch, expected: RunPatch = {}): Promise<boolean> {
+    return (await this.updateQuery(db, name, patch, expected)) === 1
+  }
+
+  /** The compare-and-set of `update`, not yet run: a statement can be built on it (`.returning(…)`). */
+  updateQuery(db: Db, name: string, patch: RunPatch, expected: RunPatch = {}): Knex.QueryBuilder {
     const query = db(TABLES.runs).where({ name })
     for (const [field, value] of Object.entries(expected)) {
       const column = COLUMNS[field as keyof RunPatch]
@@ -137,6 +144,23 @@ export class RunsStore {
     for (const [field, value] of Object.entries(patch)) {
       values[COLUMNS[field as keyof RunPatch]] = value === 'now' && field.endsWith('At') ? this.dialect.clockMs(db) : value
     }
-    return (await query.update(values)) === 1
+    return query.update(values)
+  }
+
+  /**
+   * The run and its open batches (pending or claimed, oldest first) in one read, so they agree: what a
+   * worker's turn starts from. undefined when there is no such run.
+   */
+  async getWithOpenBatches(db: Db, name: string): Promise<{ run: Run; open: Batch[] } | undefined> {
+    const rows: Record<string, unknown>[] = await db(`${TABLES.runs} as r`)
+      .leftJoin(`${TABLES.batches} as b`, (on) => on.on('b.run_name', '=', 'r.name').onIn('b.state', ['pending', 'claimed']))
+      .where('r.name', name)
+      .select('r.*', ...BATCH_COLUMNS.map((c) => `b.${c} as b_${c}`))
+      .orderBy('b.id')
+    if (rows.length === 0) return undefined
+    const open = rows
+      .filter((row) => row.b_id != null)
+      .map((row) => toBatch(Object.fromEntries(BATCH_COLUMNS.map((c) => [c, row[`b_${c}`]]))))
+    return { run: toRun(rows[0]!), open }
   }
 }

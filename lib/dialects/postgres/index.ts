@@ -1,6 +1,6 @@
 import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
-import { postgresReadOnlyGuard } from './read-only-guard.ts'
+import { BYPASS_SETTING, postgresReadOnlyGuard } from './read-only-guard.ts'
 import { postgresSnapshot } from './snapshot.ts'
 import { classifyPostgresError } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
@@ -26,6 +26,19 @@ export const postgresDialect: Dialect = {
       ms(limits.statementTimeoutMs),
     ])
   },
+  // The same settings (and the bypass) inside the fence's WHERE: evaluated on the batch row before the
+  // UPDATE waits for its lock, so the lock timeout bounds that wait as it did as a statement of its own.
+  batchSettings(db, limits, bypassToken) {
+    const ms = (value: number) => String(Math.max(1, Math.round(value)))
+    const sets = [`set_config('lock_timeout', ?, true)`, `set_config('statement_timeout', ?, true)`]
+    const values = [ms(limits.lockTimeoutMs), ms(limits.statementTimeoutMs)]
+    if (bypassToken !== undefined) {
+      sets.push(`set_config('${BYPASS_SETTING}', ?, true)`)
+      values.push(bypassToken)
+    }
+    return db.raw(`(${sets.join(' || ')}) IS NOT NULL`, values)
+  },
+  dataModifyingWith: true,
   // The lock an UPDATE that leaves key columns alone takes itself: the app's inserts of rows whose
   // foreign key points at a locked row (FOR KEY SHARE) go on. An UPDATE or DELETE that does touch a
   // referenced key takes the stronger lock at that moment, so nothing relies on it being taken here.

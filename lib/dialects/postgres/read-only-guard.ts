@@ -4,6 +4,8 @@ import { listenPostgres } from './listen.ts'
 const TRIGGER = 'evolve_read_only'
 const FUNCTION = 'evolve_read_only_refuse'
 const CHANNEL = 'evolve_read_only'
+/** The transaction-local setting that carries the runner's token past the triggers (batchSettings sets it too). */
+export const BYPASS_SETTING = 'evolvekit.bypass'
 /** SQLSTATE read_only_sql_transaction: what a hot standby answers too, so apps may already handle it. */
 export const READ_ONLY_SQLSTATE = '25006'
 
