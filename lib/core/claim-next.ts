@@ -6,7 +6,6 @@ import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
 import { deadOwners, localWorkers } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
-import { boundaryAhead, searchAhead } from './boundary-ahead.ts'
 
 export type NextStep =
   | { kind: 'batch'; batch: Batch; planned?: boolean } // planned: a new range spanning the full size
@@ -63,9 +62,8 @@ export async function readTurn(ctx: WorkerContext): Promise<{ run?: Run; open?: 
 async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const m = ctx.migration
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
-  // Planned outside the transaction so no lock is held while the key index is walked; mostly
-  // while the batch before ran (searchAhead below), so the walk costs this claim no time.
-  const boundary = (await boundaryAhead(ctx, run, size)) ?? (await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep'))
+  // Planned outside the transaction so no lock is held while the key index is walked.
+  const boundary = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
   const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
   if (!boundary) {
     await ctx.store.runs.update(ctx.knex, run.name, { scanDone: true }, expected)
@@ -75,21 +73,16 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
   const bounds = { lo: after, hi: boundary.key }
   const cursor = { cursor: encodeKey(boundary.key) }
   try {
-    const step =
-      limit === undefined && ctx.dialect.dataModifyingWith
-        ? await claimAtOnce(ctx, run, ctx.store.runs.updateQuery(ctx.knex, run.name, cursor, expected), bounds, size, boundary.full)
-        : await ctx.knex.transaction(async (trx): Promise<NextStep> => {
-            // The compare-and-set lines claimers up on the run row, so the rate check below sees
-            // every other worker's claims: N workers share one limit.
-            if (!(await ctx.store.runs.update(trx, run.name, cursor, expected))) return { kind: 'again' }
-            if (limit !== undefined && (await ctx.store.batches.rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
-            const batch = await ctx.store.batches.insert(trx, run.name, run.phase, bounds, ctx.workerId, size)
-            return { kind: 'batch', batch, planned: boundary.full }
-          })
-    // After the table's last range the next claim ends the pass: that one is always searched afresh.
-    const ahead = step.kind === 'batch' && boundary.full && ctx.dialect.concurrentReads && !ctx.signal.aborted
-    if (ahead) searchAhead(ctx, run, boundary.key, size)
-    return step
+    return limit === undefined && ctx.dialect.dataModifyingWith
+      ? await claimAtOnce(ctx, run, ctx.store.runs.updateQuery(ctx.knex, run.name, cursor, expected), bounds, size, boundary.full)
+      : await ctx.knex.transaction(async (trx): Promise<NextStep> => {
+          // The compare-and-set lines claimers up on the run row, so the rate check below sees
+          // every other worker's claims: N workers share one limit.
+          if (!(await ctx.store.runs.update(trx, run.name, cursor, expected))) return { kind: 'again' }
+          if (limit !== undefined && (await ctx.store.batches.rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
+          const batch = await ctx.store.batches.insert(trx, run.name, run.phase, bounds, ctx.workerId, size)
+          return { kind: 'batch', batch, planned: boundary.full }
+        })
   } catch (err) {
     if (err !== RATE_LIMITED) throw err
     return { kind: 'hold', decision: { source: 'rate', reason: `max ${limit} rows/s`, ms: 100 } }

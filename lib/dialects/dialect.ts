@@ -72,12 +72,6 @@ export interface DialectBatches {
    * a transaction of four round trips.
    */
   dataModifyingWith?: boolean
-  /**
-   * Optional: a read on another pool connection runs while a batch works (a server, where each
-   * session is a process of its own), so the next range's boundary is searched meanwhile. Without
-   * it (SQLite, in-process and one connection) such a read would only queue before the batch.
-   */
-  concurrentReads?: boolean
   /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
   pauseAfterBatchMs?(batchMs: number): number
   /** The batch duration to aim for when the caller sets none (the app waits up to one batch for its writes). */
