@@ -34,6 +34,9 @@ const OLD = {
 
 const text = 'O\'Brien said "hi" \\ back-slash, {brace}, comma; ü 日本語 🎉'
 /** Row 1 and 2: every scalar type (the typed path); row 3: NULLs; row 4: an array column (the jsonb path). */
+/** Every typed column set to NULL (row 3). */
+const NULLS = { t: null, vc: null, c: null, i: null, big: null, n: null, b: null, u: null, bin: null, j: null, tz: null, ts: null, d: null }
+
 const CHANGES: RowChange[] = [
   {
     key: 1,
@@ -71,24 +74,7 @@ const CHANGES: RowChange[] = [
       d: '2024-03-01',
     },
   },
-  {
-    key: 3,
-    changes: {
-      t: null,
-      vc: null,
-      c: null,
-      i: null,
-      big: null,
-      n: null,
-      b: null,
-      u: null,
-      bin: null,
-      j: null,
-      tz: null,
-      ts: null,
-      d: null,
-    },
-  },
+  { key: 3, changes: NULLS },
   { key: 4, changes: { t: 'with tags', tags: ['a', 'b,c', 'd"e', 'NULL', null] } },
 ]
 
@@ -126,22 +112,7 @@ const EXPECTED: Record<number, Record<string, unknown>> = {
     d: '2024-03-01',
     tags: ['old'],
   },
-  3: {
-    t: null,
-    vc: null,
-    c: null,
-    i: null,
-    big: null,
-    n: null,
-    b: null,
-    u: null,
-    bin: null,
-    j: null,
-    tz: null,
-    ts: null,
-    d: null,
-    tags: ['old'],
-  },
+  3: { ...NULLS, tags: ['old'] },
   4: { t: 'with tags', tags: ['a', 'b,c', 'd"e', 'NULL', null] },
 }
 
