@@ -1,7 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
-import { type Db, decodeKey, encodeKey, num, numOrNull } from './db.ts'
-import type { Phase } from './runs.ts'
+import { type Db, type Phase, decodeKey, encodeKey, num, numOrNull } from './db.ts'
 import { TABLES } from './schema.ts'
 
 export type BatchState = 'pending' | 'claimed' | 'done' | 'split' | 'failed'

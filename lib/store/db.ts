@@ -3,6 +3,9 @@ import type { Knex } from 'knex'
 /** A knex instance or a transaction: store functions work inside or outside a batch. */
 export type Db = Knex | Knex.Transaction
 
+/** A pass over the table: the first scan, then sweeps for rows written in the old shape meanwhile. */
+export type Phase = 'scan' | 'sweep'
+
 /*
  * Keys (batch bounds, cursors, failed objects) are stored as JSON text and must come back as
  * the same value, or a range would drift off its rows. JSON alone loses two kinds of key:

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { BATCH_COLUMNS, type Batch, toBatch } from './batches.ts'
-import { type Db, num, numOrNull } from './db.ts'
+import { type Db, type Phase, num, numOrNull } from './db.ts'
 import { TABLES } from './schema.ts'
 
 export type RunState = 'pending' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled'
-export type Phase = 'scan' | 'sweep'
+export type { Phase } from './db.ts'
 
 export interface Run {
   name: string
