@@ -1,5 +1,5 @@
 // SQLite pacing follows who else writes: batches aim at the short target while another connection
-// commits, at the quiet one once nobody has for a couple of batches (lib/core/worker.ts aimForContention).
+// commits, at the quiet one once nobody has for a second (lib/core/worker.ts aimForContention).
 // Targets of 1 ms and one minute make the outcome independent of the machine's speed: at 1 ms a
 // batch can never grow (no batch is faster than 1 ms), at a minute it takes the rest at once.
 import assert from 'node:assert/strict'
@@ -11,7 +11,7 @@ import { Runner, defineMigration } from '../lib/index.ts'
 import { type FreshSqlite, fresh, runnerKnex } from './helpers/databases.ts'
 import { TABLE, batchRows, counterHistogram, createItems } from './helpers/fixtures.ts'
 
-const ROWS = 400
+const ROWS = 2000 // at 20 rows a batch and a 25 ms pause after each: longer than the quiet second
 const START = 20
 
 function migration(name: string) {

@@ -55,9 +55,9 @@ export interface WorkerContext {
    * Shared by the workers of one runner, where the dialect pauses after a batch (SQLite's
    * single writer lock): one worker's turn at a time (`busy`), and when the next may start
    * (`at`, performance.now() time). Otherwise siblings would take the lock back to back.
-   * `quietBatches`: batches in a row after which no other connection had written (see worker.ts).
+   * `othersWroteAt`: when another connection was last seen to have written (see worker.ts).
    */
-  turn: { busy: boolean; at: number; quietBatches: number }
+  turn: { busy: boolean; at: number; othersWroteAt: number }
   presence?: Presence
   /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
   writeBypass?: WriteBypass

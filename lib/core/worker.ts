@@ -124,20 +124,21 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   return 'continue'
 }
 
-/** Batches in a row with no other writer before the longer quiet target applies. */
-const QUIET_AFTER_BATCHES = 2
+/** How long no other connection may have written before batches aim at the quiet target. */
+const QUIET_AFTER_MS = 1000
 
 /**
  * Where the dialect can tell that another connection wrote (SQLite), batches aim at the short
- * target while anyone else writes and at the quiet one once nobody has for a couple of batches.
- * A writer that shows up during a quiet batch waits for that batch and one pause at most; its
- * commit is seen after the next batch, which already aims short again.
+ * target while anyone else writes and at the quiet one once nobody has for a second: an app that
+ * writes at least once a second never meets a quiet batch. A writer that shows up during one waits
+ * for that batch and one pause at most; its commit is seen after the next batch, which aims short.
  */
 async function aimForContention(ctx: WorkerContext, sizer: BatchSizer): Promise<void> {
   const { dialect, options: o, turn } = ctx
   if (!dialect.othersWrote || o.quietTargetBatchMs === undefined) return
-  turn.quietBatches = (await dialect.othersWrote(ctx.knex)) ? 0 : turn.quietBatches + 1
-  sizer.retarget(turn.quietBatches >= QUIET_AFTER_BATCHES ? o.quietTargetBatchMs : o.targetBatchMs)
+  const now = performance.now()
+  if (await dialect.othersWrote(ctx.knex)) turn.othersWroteAt = now // the first call answers true: a run starts short
+  sizer.retarget(now - turn.othersWroteAt >= QUIET_AFTER_MS ? o.quietTargetBatchMs : o.targetBatchMs)
 }
 
 /**
