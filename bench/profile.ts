@@ -70,7 +70,9 @@ async function profile(db: BenchDatabase, rows: number, mode: EvolveMode, worker
     )
     if (machine && machine0) {
       const busy = (machine.busy - machine0.busy) / Math.max(1, machine.total - machine0.total)
-      console.log(`machine CPU (every process: the database, the runner, anything else) ${fmt(busy * cpus().length, 2)} of ${cpus().length} cores busy`)
+      console.log(
+        `machine CPU (every process: the database, the runner, anything else) ${fmt(busy * cpus().length, 2)} of ${cpus().length} cores busy`,
+      )
     }
     console.log('  count   total ms   ms each  per batch  statement')
     for (const [sql, s] of [...shapes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
