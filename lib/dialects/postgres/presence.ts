@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { usage } from '../../errors.ts'
 import type { Presence } from '../dialect.ts'
-import { type PgClient, RECONNECT_MAX_MS, dedicatedClient } from './session.ts'
+import { openSession } from './session.ts'
 
 const CHANNEL = 'evolve_control'
 // Advisory locks are keyed (class, object); the class keeps ours apart from the app's.
@@ -17,12 +17,10 @@ const LOCK_CLASS = 0x45564f
  */
 export async function openPostgresPresence(knex: Knex, onControl: (runName: string) => void): Promise<Presence> {
   const alive = new Set<string>()
-  let closed = false
-  let conn: PgClient | undefined
   let backendPid: number | undefined
-  // Locks held by `conn`: advisory locks count, so each is taken once per session.
+  // Locks held by the current session: advisory locks count, so each is taken once per session.
   let locked = new Set<string>()
-  // Workers of one process share this client; pg wants its queries one after another.
+  // Workers of one process share this session; pg wants its queries one after another.
   let queue: Promise<unknown> = Promise.resolve()
   const serial = (work: () => Promise<unknown>) => {
     const next = queue.then(work)
@@ -30,63 +28,41 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
     return next
   }
 
-  const open = async () => {
-    const client = dedicatedClient(
-      knex,
-      (lost) => {
-        if (closed || conn !== lost) return
-        conn = undefined
-        lost.end().catch(() => {})
-        void serial(reopen)
-      },
-      (channel, payload) => {
-        if (channel === CHANNEL && payload) onControl(payload)
-      },
-    )
-    try {
-      await client.connect()
+  const session = await openSession(knex, {
+    init: async (client) => {
       const { rows } = await client.query('SELECT pg_backend_pid() AS pid')
       await client.query(`LISTEN ${CHANNEL}`)
       locked = new Set()
       for (const id of alive) {
         // A try-lock: the old session may still hold it (only the client saw the connection
-        // die); reopen then ends that session and tries again instead of waiting forever.
+        // die); reopening then ends that session and tries again instead of waiting forever.
         const { rows: got } = await client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, id])
         if (!got[0]?.ok) throw new Error(`worker ${id}'s lock is still held by the lost session`)
         locked.add(id)
       }
       backendPid = Number(rows[0]?.pid)
-      conn = client
-    } catch (err) {
-      await client.end().catch(() => {})
-      throw err
-    }
-  }
-  const reopen = async () => {
-    const lostPid = backendPid
-    for (let delay = 100; !closed && !conn; delay = Math.min(delay * 2, RECONNECT_MAX_MS)) {
-      try {
-        // The lost session, if the server still has it, holds our workers' locks: end it. (Matching
-        // the locks too, so a pid the server has since given to another session is left alone.)
-        if (lostPid !== undefined && alive.size > 0) {
-          await knex.raw(
-            `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = ?
-               AND classid = ? AND objid IN (SELECT hashtext(id)::oid FROM unnest(?::text[]) AS id)`,
-            [lostPid, LOCK_CLASS, [...alive]],
-          )
-        }
-        await open()
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, delay))
-      }
-    }
-  }
+    },
+    onNotification: (channel, payload) => {
+      if (channel === CHANNEL && payload) onControl(payload)
+    },
+    // The lost session, if the server still has it, holds our workers' locks: end it. (Matching
+    // the locks too, so a pid the server has since given to another session is left alone.)
+    beforeReopen: async () => {
+      if (backendPid === undefined || alive.size === 0) return
+      await knex.raw(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = ?
+           AND classid = ? AND objid IN (SELECT hashtext(id)::oid FROM unnest(?::text[]) AS id)`,
+        [backendPid, LOCK_CLASS, [...alive]],
+      )
+    },
+    schedule: (reopen) => void serial(reopen),
+  })
 
-  await open()
   return {
     markAlive: async (id) => {
       alive.add(id)
       await serial(async () => {
+        const conn = session.current()
         if (!conn || locked.has(id)) return
         await conn.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, id])
         locked.add(id)
@@ -96,17 +72,12 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
       alive.delete(id)
       await serial(async () => {
         // A lost session took the lock with it: nothing to undo then.
+        const conn = session.current()
         if (conn && locked.delete(id)) await conn.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, id]).catch(() => {})
       })
     },
-    close: async () => {
-      closed = true
-      await queue
-      const client = conn
-      conn = undefined
-      // Ending the session releases its locks and its LISTEN.
-      await client?.end().catch(() => {})
-    },
+    // Ending the session releases its locks and its LISTEN; queued work (a reopening) ends first.
+    close: () => session.close(() => queue),
   }
 }
 
