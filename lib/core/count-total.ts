@@ -1,5 +1,4 @@
 import type { Knex } from 'knex'
-import type { Dialect } from '../dialects/dialect.ts'
 import { errorMessage } from '../errors.ts'
 import type { Store } from '../store/store.ts'
 import { estimateTotal } from './estimate-total.ts'
@@ -8,7 +7,6 @@ import type { Migration } from './migration.ts'
 
 export interface CountTotalContext {
   knex: Knex
-  dialect: Dialect
   store: Store
   events: EvolveEmitter
 }
@@ -23,7 +21,7 @@ export interface CountTotalContext {
 export async function countTotal(ctx: CountTotalContext, m: Migration): Promise<void> {
   let stored: number | null = null
   try {
-    const total = await estimateTotal(ctx.knex, ctx.dialect, m)
+    const total = await estimateTotal(ctx.knex, ctx.store, m)
     if (await ctx.store.runs.update(ctx.knex, m.name, { totalEstimate: total }, { totalEstimate: null })) stored = total
   } catch (err) {
     emit(ctx, { run: m.name, total: null, error: errorMessage(err) })

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex'
-import type { Dialect } from '../dialects/dialect.ts'
-import { scanRowsDone } from '../store/done-rows.ts'
+import type { Store } from '../store/store.ts'
 import type { Migration } from './migration.ts'
 import { batchQuery, countPending } from './planner.ts'
 
@@ -17,7 +16,8 @@ export const COUNT_EXACTLY_UP_TO = 5_000_000
  * the same snapshot as the rows still pending, and their sum is the same whichever
  * batches committed before the snapshot.
  */
-export async function estimateTotal(knex: Knex, dialect: Dialect, m: Migration): Promise<number> {
+export async function estimateTotal(knex: Knex, store: Store, m: Migration): Promise<number> {
+  const { dialect } = store
   if (dialect.estimateRows) {
     const tableRows = await dialect.estimateRows(knex, batchQuery(knex, m, {}, false).select(m.key))
     if (tableRows !== null && tableRows > COUNT_EXACTLY_UP_TO) {
@@ -27,7 +27,7 @@ export async function estimateTotal(knex: Knex, dialect: Dialect, m: Migration):
   }
   return dialect.readSnapshot(knex, async (trx) => {
     // Without `pending` every row is counted, evolved or not: the table's rows are the total.
-    const evolved = m.pending ? await scanRowsDone(trx, m.name) : 0
+    const evolved = m.pending ? await store.batches.scanRowsDone(trx, m.name) : 0
     return evolved + (await countPending(trx, m))
   })
 }

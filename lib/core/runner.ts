@@ -163,17 +163,16 @@ export class Runner {
     // A run without a total (new, or its runner died before the count landed) counts it now,
     // on a connection of its own where the pool has several. Settled before returning: the
     // caller may destroy the knex once run() resolves.
-    const { dialect, events } = this
-    const counting = run.totalEstimate === null ? countTotal({ knex, dialect, store, events }, m) : undefined
+    const counting = run.totalEstimate === null ? countTotal({ knex, store, events: this.events }, m) : undefined
+    let progress: RunProgress
     try {
       // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
-      const progress = await this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
-      await counting
-      // A run shorter than its count: the total landed after serve read the progress.
-      return counting && progress.total === null ? await getProgress(store, knex, m.name) : progress
+      progress = await this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
     } finally {
-      await counting
+      await counting // never rejects
     }
+    // A run shorter than its count: the total landed after serve read the progress.
+    return counting && progress.total === null ? getProgress(store, knex, m.name) : progress
   }
 
   private runSnapshot(m: Migration): Promise<RunProgress> {
