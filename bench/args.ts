@@ -26,7 +26,8 @@ export const USAGE = `usage: npm run bench [-- options]
   --only LIST      comma-separated scenarios: ${SCENARIOS.join(', ')} (default: all)
   --no-sqlite      skip the SQLite throughput run
 PostgreSQL: DATABASE_URL if set (a scratch database is created and dropped), else an embedded server.
-Writes bench/results.json; the table goes to stdout, progress to stderr.`
+A full run writes bench/results.json (--quick or --only: bench/results-partial.json); the table goes
+to stdout, progress to stderr.`
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({

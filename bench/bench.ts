@@ -3,7 +3,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { USAGE, parseOptions } from './args.ts'
+import { SCENARIOS, USAGE, parseOptions } from './args.ts'
 import { postgresDatabase, sqliteDatabase } from './databases.ts'
 import { provisionPostgres } from './embedded-postgres.ts'
 import { machineInfo } from './machine.ts'
@@ -20,9 +20,10 @@ import { throughput } from './scenarios/throughput.ts'
 import { wideRows } from './scenarios/wide-rows.ts'
 import { checkTargets } from './targets.ts'
 
-// A --quick smoke run (CI runs one) must not overwrite the full run that docs/benchmarks.md describes.
-const resultsPath = (quick: boolean) =>
-  path.join(path.dirname(fileURLToPath(import.meta.url)), quick ? 'results-quick.json' : 'results.json')
+// Only a full run writes results.json, the run docs/benchmarks.md describes: a --quick smoke run
+// (CI runs one) or an --only run of some scenarios goes to the git-ignored results-partial.json.
+const resultsPath = (full: boolean) =>
+  path.join(path.dirname(fileURLToPath(import.meta.url)), full ? 'results.json' : 'results-partial.json')
 
 async function main(): Promise<void> {
   const started = performance.now()
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     partial.durationSeconds = (performance.now() - started) / 1000
     const results: BenchResults = { ...partial, targets: checkTargets(partial) }
     console.log(renderReport(results))
-    const resultsFile = resultsPath(options.quick)
+    const resultsFile = resultsPath(!options.quick && options.scenarios.length === SCENARIOS.length)
     await writeResults(results, resultsFile)
     if (results.failures.length > 0) process.exitCode = 1
     log(`bench: done in ${(results.durationSeconds / 60).toFixed(1)} min; results in ${path.relative(process.cwd(), resultsFile)}`)

@@ -1,5 +1,5 @@
 // Where one evolvekit run spends its time, statement by statement (not part of `npm run bench`):
-//   npx tsx bench/profile.ts [--rows 1000000] [--mode set|transform|up] [--workers 1] [--sqlite]
+//   npx tsx bench/profile.ts [--rows 1000000] [--mode set|transform|transform-all|up] [--workers 1] [--sqlite]
 // Prints each SQL shape's count and total time (knex query → response, result parsing included)
 // and the runner process's own CPU use. docs/benchmarks.md quotes it.
 import { readFileSync } from 'node:fs'
@@ -94,7 +94,7 @@ const { values } = parseArgs({
 })
 const rows = Number(values.rows)
 const mode = values.mode as EvolveMode
-if (!['set', 'transform', 'up'].includes(mode)) throw new Error(`--mode must be set, transform or up`)
+if (!['set', 'transform', 'transform-all', 'up'].includes(mode)) throw new Error(`--mode must be set, transform, transform-all or up`)
 if (values.sqlite) {
   const db = await sqliteDatabase()
   await profile(db, rows, mode, Number(values.workers)).finally(() => db.remove())

@@ -3,13 +3,16 @@ import type { Knex } from 'knex'
 import { parseMigration } from '../../lib/config/migration-schema.ts'
 import { type MigrationDefinition, type RunnerOptions, Runner, defineMigration } from '../../lib/index.ts'
 
-export type EvolveMode = 'set' | 'transform' | 'up'
+export type EvolveMode = 'set' | 'transform' | 'transform-all' | 'up'
 
 const pending = (q: Knex.QueryBuilder) => q.whereRaw('email <> lower(email)')
 
 export const DEFINITIONS: Record<EvolveMode, MigrationDefinition> = {
   set: defineMigration({ table: 'users', pending, set: { email: (knex) => knex.raw('lower(email)') } }),
-  transform: defineMigration({ table: 'users', pending, transform: (row) => ({ email: row.email.toLowerCase() }) }),
+  // Declares the one column it reads, as the README advises and as the per-row loop (b) reads it.
+  transform: defineMigration({ table: 'users', pending, columns: ['email'], transform: (row) => ({ email: row.email.toLowerCase() }) }),
+  // The same without `columns`: every column of every row read into JavaScript (g).
+  'transform-all': defineMigration({ table: 'users', pending, transform: (row) => ({ email: row.email.toLowerCase() }) }),
   up: defineMigration({
     table: 'users',
     pending,

@@ -1,4 +1,4 @@
-// Scenario 1: the same change (lower-case every e-mail) six ways, each on a freshly built table.
+// Scenario 1: the same change (lower-case every e-mail) seven ways, each on a freshly built table.
 import { type BenchDatabase, withKnex, withSql } from '../databases.ts'
 import { type EvolveMode, type EvolveOutcome, runEvolve } from '../methods/evolvekit.ts'
 import { keysetBatchLoop, perRowLoop, rawUpdate } from '../methods/hand-written.ts'
@@ -8,15 +8,16 @@ import { countPending, createUsers } from '../users-table.ts'
 /** The per-row loop is timed on the first rows only and extrapolated: 1M single-row commits take long. */
 export const PER_ROW_SAMPLE = 20_000
 
-export type MethodId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f'
+export type MethodId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g'
 
 export const METHOD_LABELS: Record<MethodId, string> = {
   a: 'raw UPDATE (one statement)',
   b: 'hand-written per-row loop',
   c: 'hand-written keyset batches of 1000',
   d: 'evolvekit set',
-  e: 'evolvekit transform',
+  e: "evolvekit transform (columns: ['email'])",
   f: 'evolvekit up (UPDATE … WHERE id IN)',
+  g: 'evolvekit transform, every column read (no columns)',
 }
 
 export interface MethodResult {
@@ -41,7 +42,7 @@ export interface ThroughputResult {
   methods: MethodResult[]
 }
 
-const EVOLVE_MODES: Partial<Record<MethodId, EvolveMode>> = { d: 'set', e: 'transform', f: 'up' }
+const EVOLVE_MODES: Partial<Record<MethodId, EvolveMode>> = { d: 'set', e: 'transform', f: 'up', g: 'transform-all' }
 
 async function timeMethod(db: BenchDatabase, id: MethodId, rows: number) {
   const mode = EVOLVE_MODES[id]
@@ -62,7 +63,7 @@ async function timeMethod(db: BenchDatabase, id: MethodId, rows: number) {
 export async function throughput(
   db: BenchDatabase,
   rows: number,
-  ids: MethodId[] = ['a', 'b', 'c', 'd', 'e', 'f'],
+  ids: MethodId[] = ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
 ): Promise<ThroughputResult> {
   const methods: MethodResult[] = []
   for (const id of ids) {
