@@ -2,6 +2,8 @@
 // stops reading at maxBatchBytes of row data (the rest of its range becomes a batch of its own).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { connect } from '../lib/config/connect.ts'
+import { parseDatabaseUrl } from '../lib/config/parse-url.ts'
 import { Runner, loadMigrations } from '../lib/index.ts'
 import { output, runCli } from './helpers/cli.ts'
 import { dialects, runnerKnex, type FreshDatabase, withDb } from './helpers/databases.ts'
@@ -102,3 +104,20 @@ for (const d of dialects) {
       }))
   })
 }
+
+describe("the page cache of evolvekit's SQLite connection", () => {
+  it("is SQLite's own 2 MB, not better-sqlite3's 16 MB: pages of wide rows an UPDATE passes through do not grow the runner", () =>
+    withDb('sqlite', async (db) => {
+      await createDocs(db) // creates the file
+      const { client, connection } = parseDatabaseUrl(db.url, process.cwd(), 'test')
+      const { knex } = await connect({ client, connection, migrationsDir: '', source: 'test', run: {} })
+      try {
+        const [row] = (await knex.raw('PRAGMA cache_size')) as { cache_size: number }[]
+        assert.equal(row?.cache_size, -2000)
+        const [mode] = (await knex.raw('PRAGMA journal_mode')) as { journal_mode: string }[]
+        assert.equal(mode?.journal_mode, 'wal')
+      } finally {
+        await knex.destroy()
+      }
+    }))
+})
