@@ -6,9 +6,11 @@ export function migrationTemplate(name: string): string {
 export default defineMigration({
   description: ${JSON.stringify(name)},
   table: 'users', // the table to evolve
-  key: 'id', // a unique, ordered, single column
+  key: 'id', // a unique NOT NULL column, or several: ['tenant_id', 'id']
   // The rows that still need evolving; omit it to evolve every row once.
   pending: (q) => q.whereRaw('email <> lower(email)'),
+  // What transform / up read besides the key (omit it: every column).
+  columns: ['email'],
   // Exactly one of transform / set / up:
   transform: (row) => ({ email: row.email.toLowerCase() }),
   // set: { email: (k) => k.raw('lower(email)') },

@@ -6,6 +6,7 @@ import type { WorkerContext } from './context.ts'
 import { keyColumns, keyOf, withoutKey } from './keys.ts'
 import { setUpdateQuery } from './planner.ts'
 import { readBatchRows } from './read-batch-rows.ts'
+import { guardRows } from './row-guard.ts'
 
 /** What one batch did: rows evolved, their keys, and the row data it held in memory. */
 export interface Applied {
@@ -30,6 +31,7 @@ export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, 
   // Re-read under lock and re-checked against `pending`: a row the app changed since the
   // batch was planned is seen as it is now, never overwritten with stale values.
   const { rows, bytes, bounds, cut } = await readBatchRows(trx, ctx, batch, rowBytesHint)
+  await guardRows(trx, ctx.dialect, m, rows)
   const keys = rows.map((r) => keyOf(m, r))
   const applied = { rows: rows.length, keys, bytes, cut }
   if (rows.length === 0) return applied
@@ -41,9 +43,20 @@ export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, 
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
   const changes: RowChange[] = []
   settled.forEach((changed, i) => {
-    const kept = changed ? withoutKey(m, keys[i], changed) : undefined
+    const kept = changed ? withoutKey(m, keys[i], definedOnly(changed)) : undefined
     if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
   })
   if (changes.length > 0) await ctx.dialect.writeBack(trx, m.table, m.key, changes)
   return applied
+}
+
+/** A column set to `undefined` is left as it is (as knex's update leaves it), not written as NULL. */
+function definedOnly(changes: AnyRow): AnyRow {
+  let kept: AnyRow | undefined
+  for (const column in changes) {
+    if (changes[column] !== undefined) continue
+    kept ??= { ...changes }
+    delete kept[column]
+  }
+  return kept ?? changes
 }
