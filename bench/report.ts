@@ -82,7 +82,7 @@ function memory(r: BenchResults): string[] {
     fmt(run.rowsPerSecond),
   ])
   return [
-    `### Memory: peak RSS of \`evolve run\` (CLI child, transform mode), postgres\n\n` +
+    `### Memory: peak RSS of \`evolve run\` (the compiled CLI, dist/cli/bin.js, as a child; transform mode, every column), postgres\n\n` +
       `${table(['rows', 'peak RSS MB (maxrss)', 'VmHWM polled MB', 'live heap floor MB', 'run s', 'rows/s'], rows)}\n\n` +
       `Ratio ${x(m.ratio)}; \`evolve status\` alone peaks at ${fmt(m.idleRssMb, 1)} MB.`,
   ]
@@ -117,10 +117,7 @@ function coldStart(r: BenchResults): string[] {
     x(row.ratioToNode),
   ])
   const about = `Fresh processes, ${c.rows[0]?.runs ?? 0} runs each after one warm-up; \`status\` on an empty SQLite file and an empty migrations directory.`
-  return [
-    `### Cold start of the CLI\n\n${about}${c.compiledNote ? ` **${c.compiledNote}.**` : ''}\n\n` +
-      table(['command', 'launcher', 'median ms', 'min … max ms', '× node -e 0'], rows),
-  ]
+  return [`### Cold start of the CLI\n\n${about}\n\n` + table(['command', 'launcher', 'median ms', 'min … max ms', '× node -e 0'], rows)]
 }
 
 function api(r: BenchResults): string[] {

@@ -1,17 +1,14 @@
 // Scenario 6: the CLI's cold start. `evolve --help` and `evolve status` (an empty SQLite file, an
 // empty migrations directory) as fresh processes, next to `node -e 0` in the same run: what the
-// command costs on top of starting Node at all. Two launchers when dist/ is built: the compiled
-// bin the package installs (dist/cli/bin.js) and the repo's cli/evolve.js (tsx, from source).
+// command costs on top of starting Node at all. Two launchers: the compiled bin the package
+// installs (dist/cli/bin.js, built first if stale) and the repo's cli/evolve.js (tsx, from source).
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import { compiledCli, tsxCli } from '../compiled-cli.ts'
 import { fmt, log } from '../progress.ts'
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface ColdStartRow {
   /** What ran, e.g. `node -e 0` or `evolve --help`. */
@@ -28,8 +25,6 @@ export interface ColdStartRow {
 
 export interface ColdStartResult {
   rows: ColdStartRow[]
-  /** Why the compiled bin was not measured, or that it is older than the sources; null when fresh. */
-  compiledNote: string | null
 }
 
 /** Wall time of one process from spawn to exit, ms. Throws on a non-zero exit. */
@@ -48,14 +43,6 @@ function timeOnce(args: string[], cwd: string): Promise<number> {
   })
 }
 
-/** The newest modification time under lib/ and cli/, to tell whether dist/ is stale. */
-function newestSource(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const full = path.join(dir, entry.name)
-    return Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs)
-  }, 0)
-}
-
 export async function coldStart(runs: number): Promise<ColdStartResult> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'evk-bench-cold-'))
   try {
@@ -64,17 +51,10 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
     const migrations = path.join(work, 'migrations')
     await mkdir(migrations)
 
-    const compiled = path.join(root, 'dist/cli/bin.js')
-    let compiledNote: string | null = null
-    const launchers: { launcher: 'compiled' | 'tsx'; entry: string }[] = []
-    if (existsSync(compiled)) {
-      launchers.push({ launcher: 'compiled', entry: compiled })
-      const sources = Math.max(newestSource(path.join(root, 'lib')), newestSource(path.join(root, 'cli')))
-      if (statSync(compiled).mtimeMs < sources) compiledNote = 'dist/ is older than the sources: run `npm run build` for current figures'
-    } else {
-      compiledNote = 'dist/ is not built (`npm run build`): the compiled bin was not measured'
-    }
-    launchers.push({ launcher: 'tsx', entry: path.join(root, 'cli/evolve.js') })
+    const launchers = [
+      { launcher: 'compiled' as const, entry: compiledCli() },
+      { launcher: 'tsx' as const, entry: tsxCli },
+    ]
 
     const cases = [
       { command: 'node -e 0', launcher: 'node' as const, args: ['-e', '0'] },
@@ -102,7 +82,7 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
       ratioToNode: median(samples[i]!) / nodeMedian,
     }))
     for (const r of rows) log(`cold start: ${r.command} (${r.launcher}): median ${fmt(r.medianMs)} ms over ${runs} runs`)
-    return { rows, compiledNote }
+    return { rows }
   } finally {
     await rm(work, { recursive: true, force: true })
   }

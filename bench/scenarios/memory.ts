@@ -1,17 +1,16 @@
-// Scenario 3: peak RSS of the runner. The real CLI (`node cli/evolve.js run --db … --dir …`) runs
-// one transform migration (rows pass through JavaScript) as a child process, at two table sizes.
+// Scenario 3: peak RSS of the runner. The CLI a user installs (`node dist/cli/bin.js run --db …
+// --dir …`) runs one transform migration (rows pass through JavaScript, every column read) as a
+// child process, at two table sizes.
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { compiledCli, root } from '../compiled-cli.ts'
 import { type BenchDatabase, withSql } from '../databases.ts'
 import { fmt, log } from '../progress.ts'
 import { countPending, createUsers } from '../users-table.ts'
 
 const mb = (kib: number) => (kib * 1024) / 1e6
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 const MIGRATION = `// written by bench/scenarios/memory.ts
 export default {
@@ -48,14 +47,14 @@ async function readHwmKb(pid: number): Promise<number | null> {
   return match ? Number(match[1]) : null
 }
 
-/** Runs the CLI with `args`; resolves to its peak RSS and duration. Throws on a non-zero exit. */
+/** Runs the compiled CLI with `args`; resolves to its peak RSS and duration. Throws on a non-zero exit. */
 export async function measureCli(
   args: string[],
 ): Promise<{ peakKb: number; polledKb: number | null; heapFloorMb: number | null; seconds: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evk-bench-rss-'))
   const rssFile = path.join(dir, 'maxrss')
   const started = performance.now()
-  const child = spawn(process.execPath, ['--import', path.join(root, 'bench/rss-probe.mjs'), path.join(root, 'cli/evolve.js'), ...args], {
+  const child = spawn(process.execPath, ['--import', path.join(root, 'bench/rss-probe.mjs'), compiledCli(), ...args], {
     cwd: root,
     env: { ...process.env, EVK_BENCH_RSS_FILE: rssFile, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
