@@ -12,25 +12,10 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
-import { allRows, createShop, gateSource, heldLine, newEmail, tableNames, workspace } from './helpers/fixtures.ts'
+import { allRows, createShop, gatedSnapshotMigration, heldLine, newEmail, tableNames, workspace } from './helpers/fixtures.ts'
 
 const ROWS = 400
 const NAME = '001_lowercase'
-
-function gatedMigration(gateFile: string): string {
-  return `import { defineMigration } from 'evolvekit'
-${gateSource(gateFile)}
-export default defineMigration({
-  mode: 'snapshot',
-  table: 'users',
-  pending: (q) => q.whereRaw('email <> lower(email)'),
-  async transform(row) {
-    await gate([row.id as number])
-    return { email: (row.email as string).toLowerCase() }
-  },
-})
-`
-}
 
 async function step(db: FreshDatabase): Promise<string> {
   return String((await db.knex('evolve_snapshots').where({ run_name: NAME }).first())?.step)
@@ -48,7 +33,7 @@ for (const d of dialects) {
         await createShop(db, ROWS)
         const before = await allRows(db.knex, 'users')
         const evolved = before.map((r) => ({ ...r, email: newEmail(Number(r.id)) }))
-        await ws.migration(NAME, gatedMigration(ws.gateFile))
+        await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
 
         const killAt = async (waitLine: string, expectedStep: string) => {
           const cli = spawnCli(args, { env })

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { EvolveConnectionError, usage } from '../errors.ts'
 import { changeRunState } from '../core/run-state.ts'
+import { checkSnapshotControl, followInShadow } from '../core/snapshot/control.ts'
 import { APP_LATENCY_KEY } from '../core/throttle.ts'
 import type { RunState } from '../store/runs.ts'
 import { type Store, storeFor } from '../store/store.ts'
@@ -61,8 +62,11 @@ async function changeOnce(...[store, events, knex, name, action, who]: Parameter
     if (!from.includes(run.state)) {
       throw usage('E_BAD_STATE', `cannot ${action} "${name}": its run is ${run.state} (${action} works on ${from.join(', ')} runs)`)
     }
+    await checkSnapshotControl(store, knex, name, action)
     if (await changeRunState(store, events, knex, run, { to, by: who.by, reason: who.reason ?? action })) {
       await store.dialect.notifyControl?.(knex, name)
+      // A snapshot run's copy is evolved by a run of its own: it stops (or goes on) with it.
+      await followInShadow(store, events, knex, name, to, who)
       return to
     }
   }

@@ -8,12 +8,14 @@ import type { EvolveEmitter } from '../events.ts'
 import type { Migration } from '../migration.ts'
 import { type RunProgress, getProgress } from '../progress.ts'
 import { changeRunState } from '../run-state.ts'
+import { isSwapped, stateAtStep } from './control.ts'
 import { copyRows } from './copy.ts'
 import { holdPoint } from './hold.ts'
-import { indexSuffixes, shadowRunName, snapshotNames } from './names.ts'
+import { indexSuffixes, readOnlyActor, shadowRunName, snapshotNames } from './names.ts'
 import { assertCarriable, snapshotDdl } from './preflight.ts'
 import { turnReadOnlyOff, turnReadOnlyOn } from './read-only-seam.ts'
 import { swapWithRetry } from './swap.ts'
+import { abort } from './unwind.ts'
 import { SnapshotAbort, verifyShadow } from './verify.ts'
 
 export interface SnapshotContext {
@@ -28,9 +30,6 @@ export interface SnapshotContext {
 }
 
 type Outcome = SnapshotStep | 'stop' | 'end'
-
-/** Who holds the read-only switch: the same in every process that resumes the run, so the last one can turn it off. */
-const readOnlyActor = (m: Migration) => `snapshot ${m.name}`
 
 /**
  * Snapshot-and-swap of one migration: preflight, read-only on, copy, build indexes, evolve
@@ -59,7 +58,8 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
     batchSize: m.batchSize,
     totalEstimate: null,
   })
-  if (run.state !== 'running') {
+  // A paused run stays paused (it waits below for `evolve resume`), as an in-place run does.
+  if (run.state !== 'running' && run.state !== 'paused') {
     const reason = run.startedAt === null ? 'start' : 'resume'
     await changeRunState(store, ctx.events, knex, run, {
       to: 'running',
@@ -69,21 +69,40 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
     })
   }
   snap = await store.snapshots.ensure(knex, m.name, m.table, (id) => snapshotNames(m.table, id))
-  ctx.events.emit('run:start', { run: m.name, state: 'running', total: snap.total, resumed: snap.step !== 'preflight' })
+  ctx.events.emit('run:start', {
+    run: m.name,
+    state: run.state === 'paused' ? 'paused' : 'running',
+    total: snap.total,
+    resumed: snap.step !== 'preflight',
+  })
   try {
     for (;;) {
       if (ctx.signal.aborted) break
-      // `evolve cancel <name>` stops the run at the next step; `evolve run` resumes it there.
-      if ((await store.runs.get(knex, m.name))?.state === 'cancelled') break
+      // An operator's pause waits here, between steps (the copy's run pauses with it: control.ts).
+      const state = await stateAtStep(store, knex, m.name, ctx.signal)
       snap = (await store.snapshots.get(knex, m.name))!
+      if (state === 'cancelled') {
+        // Before the swap a cancel undoes the run, table untouched; after it (a cancel that
+        // landed during the swap) the copy is the table already: the short rest is finished.
+        if (!isSwapped(snap.step)) {
+          await abort(ctx, m, snap, 'cancelled', 'cancelled')
+          break
+        }
+        const current = (await store.runs.get(knex, m.name))!
+        const reason = 'the swap committed before the cancel landed: finishing (`evolve revert` swaps back)'
+        if (!(await changeRunState(store, ctx.events, knex, current, { to: 'running', by: ctx.by, reason }))) continue
+      } else if (state !== 'running') break
+      if (ctx.signal.aborted) break
       ctx.events.emit('snapshot:step', { run: m.name, step: snap.step, table: m.table })
       const next = await doStep(ctx, m, snap)
-      if (next === 'stop' || next === 'end') break
+      if (next === 'end') break
+      // The copy's run stopped without finishing (a cancel or pause of this run, or Ctrl-C): look again.
+      if (next === 'stop') continue
       await store.snapshots.update(knex, m.name, { step: next }, snap.step)
     }
   } catch (err) {
     if (!(err instanceof SnapshotAbort)) throw err
-    await abort(ctx, m, snap, err.message)
+    await abort(ctx, m, snap, err.message, 'failed')
   }
   return getProgress(store, knex, m.name)
 }
@@ -126,10 +145,18 @@ async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Pr
       return 'swap'
     case 'swap':
       await holdPoint('swap')
-      await swapWithRetry(knex, ctx.dialect, swapSpec(snap, m.table), async (trx, marker) => {
-        if (!(await store.snapshots.update(trx, m.name, { step: 'validate', swappedAt: 'now', swapMarker: marker }, 'swap')))
-          throw new Error(`${m.name}: another process moved the snapshot on during the swap`)
-      })
+      try {
+        await swapWithRetry(knex, ctx.dialect, swapSpec(snap, m.table), async (trx, marker) => {
+          // The swap commits only while the run is running: a cancel or pause that landed since
+          // the step began holds it back (the loop then sees it), and one landing later waits for it.
+          if (!(await store.runs.update(trx, m.name, {}, { state: 'running' }))) throw new SwapHeldBack()
+          if (!(await store.snapshots.update(trx, m.name, { step: 'validate', swappedAt: 'now', swapMarker: marker }, 'swap')))
+            throw new Error(`${m.name}: another process moved the snapshot on during the swap`)
+        })
+      } catch (err) {
+        if (err instanceof SwapHeldBack) return 'stop'
+        throw err
+      }
       await holdPoint('swapped')
       return 'validate' // already recorded with the swap itself
     case 'validate':
@@ -149,6 +176,8 @@ async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Pr
       return 'end'
   }
 }
+
+class SwapHeldBack extends Error {}
 
 /** The forward swap: the copy takes the table's name, the table becomes the backup. */
 function swapSpec(snap: SnapshotRow, table: string) {
@@ -177,25 +206,4 @@ async function evolveCopy(ctx: SnapshotContext, m: Migration, snap: SnapshotRow)
   if (result.state === 'done') return 'verify'
   if (result.state === 'failed') throw new SnapshotAbort(`the copy's evolve failed: ${result.lastError ?? 'see its run'}`)
   return 'stop'
-}
-
-/**
- * Before the swap something is wrong with the copy: the live table was never touched. Writes
- * are let in again, the copy is dropped, and the run fails with the reason; `evolve run`
- * starts over from a fresh copy.
- */
-async function abort(ctx: SnapshotContext, m: Migration, snap: SnapshotRow, reason: string): Promise<void> {
-  const { knex, store } = ctx
-  await turnReadOnlyOff(store, knex, { tables: [m.table], by: readOnlyActor(m), message: '' })
-  await snapshotDdl(ctx.dialect).dropTable(knex, snap.shadow)
-  const error = `snapshot stopped before the swap (${m.table} untouched): ${reason}`
-  await store.snapshots.update(knex, m.name, { step: 'preflight', error, readWriteAt: 'now' })
-  const run = await store.runs.get(knex, m.name)
-  if (run?.state === 'running')
-    await changeRunState(store, ctx.events, knex, run, {
-      to: 'failed',
-      by: ctx.by,
-      reason: error,
-      patch: { lastError: error, finishedAt: 'now' },
-    })
 }

@@ -1,0 +1,55 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Knex } from 'knex'
+import { usage } from '../../errors.ts'
+import type { RunState } from '../../store/runs.ts'
+import type { SnapshotStep } from '../../store/snapshots.ts'
+import type { Store } from '../../store/store.ts'
+import type { EvolveEmitter } from '../events.ts'
+import { canMove, changeRunState } from '../run-state.ts'
+import { SNAPSHOT_STEPS, shadowRunName } from './names.ts'
+
+/*
+ * An operator's pause, resume or cancel of a snapshot run. The run's own process honours them
+ * between steps (run-snapshot.ts); the copy's evolve step is a run of its own, `<name>.shadow`,
+ * which follows the snapshot run's state so that it stops within one batch, not after the copy.
+ */
+
+/** From `validate` on the copy is the table: too late to cancel, `evolve revert` swaps back. */
+export const isSwapped = (step: SnapshotStep): boolean => SNAPSHOT_STEPS.indexOf(step) >= SNAPSHOT_STEPS.indexOf('validate')
+
+/** Refuses to cancel a snapshot run whose copy was swapped in already, naming what undoes it. */
+export async function checkSnapshotControl(store: Store, knex: Knex, name: string, action: 'pause' | 'resume' | 'cancel'): Promise<void> {
+  if (action !== 'cancel') return
+  const snap = await store.snapshots.get(knex, name)
+  if (snap && isSwapped(snap.step))
+    throw usage(
+      'E_BAD_STATE',
+      `cannot cancel "${name}": its copy of ${snap.table} was swapped in already (step ${snap.step}); it finishes in a moment, then \`evolve revert ${name}\` swaps the old table back`,
+    )
+}
+
+/** The copy's run takes the state the snapshot run was just given (when it exists and may move there). */
+export async function followInShadow(
+  store: Store,
+  events: EvolveEmitter,
+  knex: Knex,
+  name: string,
+  to: RunState,
+  who: { by: string; reason?: string | null },
+): Promise<void> {
+  const inner = await store.runs.get(knex, shadowRunName(name))
+  if (!inner || inner.state === to || !canMove(inner.state, to)) return
+  const reason = `${who.reason ?? to}, with ${name}`
+  if (await changeRunState(store, events, knex, inner, { to, by: who.by, reason })) await store.dialect.notifyControl?.(knex, inner.name)
+}
+
+const POLL_MS = 250
+
+/** The snapshot run's state at a step boundary, once it is not paused: a paused run waits here, read-only still on. */
+export async function stateAtStep(store: Store, knex: Knex, name: string, signal: AbortSignal): Promise<RunState | undefined> {
+  for (;;) {
+    const state = (await store.runs.get(knex, name))?.state
+    if (state !== 'paused' || signal.aborted) return state
+    await sleep(POLL_MS, undefined, { signal }).catch(() => {})
+  }
+}
