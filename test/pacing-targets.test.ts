@@ -1,12 +1,16 @@
 // SQLite pacing follows who else writes: batches aim at the short target while another connection
-// commits, at the quiet one once nobody has for a second (lib/core/worker.ts aimForContention).
+// commits, at the quiet one once nobody has for a second, counted from the WAL file's last write
+// before evolvekit opened the database (lib/core/worker.ts aimForContention, others-wrote.ts).
 // Targets of 1 ms and one minute make the outcome independent of the machine's speed: at 1 ms a
 // batch can never grow (no batch is faster than 1 ms), at a minute it takes the rest at once.
 import assert from 'node:assert/strict'
+import { utimes } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
-import knex from 'knex'
+import knex, { type Knex } from 'knex'
+import { connect } from '../lib/config/connect.ts'
 import { parseMigration } from '../lib/config/migration-schema.ts'
-import { sqliteOthersWrote } from '../lib/dialects/sqlite/others-wrote.ts'
+import { parseDatabaseUrl } from '../lib/config/parse-url.ts'
+import { sqliteOthersWroteAt } from '../lib/dialects/sqlite/others-wrote.ts'
 import { Runner, defineMigration } from '../lib/index.ts'
 import { type FreshSqlite, fresh, runnerKnex } from './helpers/databases.ts'
 import { TABLE, batchRows, counterHistogram, createItems } from './helpers/fixtures.ts'
@@ -20,8 +24,7 @@ function migration(name: string) {
 }
 
 /** Scan batches' sizes after one run with a 1 ms target while others write, a minute while alone. */
-async function runAndSize(db: FreshSqlite, name: string): Promise<number[]> {
-  const conn = runnerKnex(db)
+async function runAndSize(db: FreshSqlite, name: string, conn: Knex = runnerKnex(db)): Promise<number[]> {
   try {
     const runner = new Runner({ knex: conn, migrations: [migration(name)], targetBatchMs: 1, quietTargetBatchMs: 60_000 })
     const [result] = await runner.run()
@@ -30,6 +33,17 @@ async function runAndSize(db: FreshSqlite, name: string): Promise<number[]> {
     await conn.destroy()
   }
   return (await batchRows(db.knex, name)).filter((b) => b.phase === 'scan').map((b) => b.rows)
+}
+
+/** The connection the CLI opens: it notes the WAL's last write as it opens. */
+async function evolvekitKnex(db: FreshSqlite): Promise<Knex> {
+  const { client, connection } = parseDatabaseUrl(db.url, process.cwd(), 'test')
+  return (await connect({ client, connection, migrationsDir: '', source: 'test', run: {} })).knex
+}
+
+/** Sets the WAL's modification time: when, as far as a connection opening now can tell, someone last wrote. */
+async function walWrittenAt(db: FreshSqlite, ms: number): Promise<void> {
+  await utimes(`${db.file}-wal`, new Date(ms), new Date(ms))
 }
 
 describe("SQLite batches and the app's writes", () => {
@@ -43,22 +57,59 @@ describe("SQLite batches and the app's writes", () => {
   })
   after(() => db.drop())
 
-  it("tells another connection's commits from its own, and says true when it cannot know", async () => {
+  it("tells another connection's commits from its own, and answers now when it cannot know", async () => {
     const mine = knex({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true, pool: { min: 1, max: 1 } })
     try {
-      assert.equal(await sqliteOthersWrote(mine), true, 'first call: nothing seen before')
-      assert.equal(await sqliteOthersWrote(mine), false, 'nobody wrote')
+      const started = Date.now()
+      const first = await sqliteOthersWroteAt(mine)
+      assert.ok(first >= started, 'a knex evolvekit did not open: unknown, so now')
+      assert.equal(await sqliteOthersWroteAt(mine), first, 'nobody wrote')
       await mine('app_log').insert({ n: 1 })
-      assert.equal(await sqliteOthersWrote(mine), false, 'its own commit does not count')
+      assert.equal(await sqliteOthersWroteAt(mine), first, 'its own commit does not count')
+      const beforeApp = Date.now()
       await db.knex('app_log').insert({ n: 2 })
-      assert.equal(await sqliteOthersWrote(mine), true, "another connection's commit counts")
-      assert.equal(await sqliteOthersWrote(mine), false, 'once')
+      const seen = await sqliteOthersWroteAt(mine)
+      assert.ok(seen >= beforeApp, "another connection's commit counts, as now")
+      assert.equal(await sqliteOthersWroteAt(mine), seen, 'once')
     } finally {
       await mine.destroy()
     }
   })
 
+  it('answers, on its first call, when the WAL was last written before evolvekit opened the file', async () => {
+    const tenSecondsAgo = Date.now() - 10_000
+    await walWrittenAt(db, tenSecondsAgo)
+    const conn = await evolvekitKnex(db)
+    try {
+      await conn('app_log').insert({ n: 3 }) // its own write, after it opened
+      assert.equal(Math.round(await sqliteOthersWroteAt(conn)), Math.round(tenSecondsAgo))
+    } finally {
+      await conn.destroy()
+    }
+  })
+
+  it('aims at the quiet target from the first batches when nobody wrote the file for a second before the run', async () => {
+    await db.knex.schema.dropTableIfExists(TABLE)
+    await createItems(db.knex, ROWS)
+    await walWrittenAt(db, Date.now() - 10_000)
+    const sizes = await runAndSize(db, 'quiet_start', await evolvekitKnex(db))
+    assert.ok(sizes[1]! > START, `the second batch already grew past ${START}: sizes ${sizes.join(',')}`)
+    assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+  })
+
+  it('keeps to the short target when the WAL shows a write by someone else at the start', async () => {
+    await db.knex.schema.dropTableIfExists(TABLE)
+    await createItems(db.knex, 200)
+    await walWrittenAt(db, Date.now() + 60_000) // as recent as can be: for the whole run
+    const sizes = await runAndSize(db, 'busy_start', await evolvekitKnex(db))
+    assert.ok(
+      sizes.every((n) => n <= START),
+      `no batch grew past ${START}: sizes ${sizes.join(',')}`,
+    )
+  })
+
   it('grows batches to the quiet target when nobody else writes', async () => {
+    await db.knex.schema.dropTableIfExists(TABLE)
     await createItems(db.knex, ROWS)
     const sizes = await runAndSize(db, 'alone')
     assert.ok(Math.max(...sizes) > START, `a batch grew past ${START} once alone: sizes ${sizes.join(',')}`)
@@ -66,7 +117,7 @@ describe("SQLite batches and the app's writes", () => {
   })
 
   it('keeps batches at the short target while another connection keeps writing', async () => {
-    await db.knex.schema.dropTable(TABLE)
+    await db.knex.schema.dropTableIfExists(TABLE)
     await createItems(db.knex, ROWS)
     // The app: a write every millisecond; it gets in during the pauses between batches.
     let writes = 0

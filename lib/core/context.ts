@@ -55,7 +55,7 @@ export interface WorkerContext {
    * Shared by the workers of one runner, where the dialect pauses after a batch (SQLite's
    * single writer lock): one worker's turn at a time (`busy`), and when the next may start
    * (`at`, performance.now() time). Otherwise siblings would take the lock back to back.
-   * `othersWroteAt`: when another connection was last seen to have written (see worker.ts).
+   * `othersWroteAt`: when another connection was last seen to have written (Date.now() ms; see worker.ts).
    */
   turn: { busy: boolean; at: number; othersWroteAt: number }
   presence?: Presence

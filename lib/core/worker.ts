@@ -129,16 +129,16 @@ const QUIET_AFTER_MS = 1000
 
 /**
  * Where the dialect can tell that another connection wrote (SQLite), batches aim at the short
- * target while anyone else writes and at the quiet one once nobody has for a second: an app that
- * writes at least once a second never meets a quiet batch. A writer that shows up during one waits
- * for that batch and one pause at most; its commit is seen after the next batch, which aims short.
+ * target while anyone else writes and at the quiet one once nobody has for a second (counting
+ * from before the run began, where the dialect knows: SQLite's WAL file): an app that writes at
+ * least once a second never meets a quiet batch. A writer that shows up during one waits for that
+ * batch and one pause at most; its commit is seen after the next batch, which aims short.
  */
 async function aimForContention(ctx: WorkerContext, sizer: BatchSizer): Promise<void> {
   const { dialect, options: o, turn } = ctx
-  if (!dialect.othersWrote || o.quietTargetBatchMs === undefined) return
-  const now = performance.now()
-  if (await dialect.othersWrote(ctx.knex)) turn.othersWroteAt = now // the first call answers true: a run starts short
-  sizer.retarget(now - turn.othersWroteAt >= QUIET_AFTER_MS ? o.quietTargetBatchMs : o.targetBatchMs)
+  if (!dialect.othersWroteAt || o.quietTargetBatchMs === undefined) return
+  turn.othersWroteAt = Math.max(turn.othersWroteAt, await dialect.othersWroteAt(ctx.knex))
+  sizer.retarget(Date.now() - turn.othersWroteAt >= QUIET_AFTER_MS ? o.quietTargetBatchMs : o.targetBatchMs)
 }
 
 /**

@@ -76,10 +76,10 @@ export interface DialectBatches {
   pauseAfterBatchMs?(batchMs: number): number
   /** The batch duration to aim for when the caller sets none (the app waits up to one batch for its writes). */
   targetBatchMs?: number
-  /** With `othersWrote`: the batch duration to aim for while nobody else writes, when the caller sets none. */
+  /** With `othersWroteAt`: the batch duration to aim for while nobody else writes, when the caller sets none. */
   quietTargetBatchMs?: number
-  /** True if another connection committed a write since the last call on this knex (the first call: true). */
-  othersWrote?(knex: Knex): Promise<boolean>
+  /** When another connection last committed a write, as far as this knex can tell (Date.now() ms; now when it cannot know). */
+  othersWroteAt?(knex: Knex): Promise<number>
   /** Re-reads rows under a lock the app's writers must respect. */
   lockRows(query: Knex.QueryBuilder): Knex.QueryBuilder
   /** For claim subqueries: skip rows another worker is claiming right now instead of queueing behind it. */

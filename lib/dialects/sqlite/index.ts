@@ -3,7 +3,7 @@ import type { Dialect } from '../dialect.ts'
 import { sqliteReadOnlyGuard } from './read-only-guard.ts'
 import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError } from './errors.ts'
-import { sqliteOthersWrote } from './others-wrote.ts'
+import { noteWalAtOpen, sqliteOthersWroteAt } from './others-wrote.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
@@ -15,6 +15,8 @@ const SQLITE_SHORT_WAIT_MS = 128
 const SQLITE_LONG_PAUSE_MS = 110
 
 interface SqliteConnection {
+  /** The file, as opened. */
+  name: string
   pragma(source: string): unknown
 }
 
@@ -43,6 +45,8 @@ export const sqliteDialect: Dialect = {
       max: 1,
       afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
         try {
+          // Before anything of ours lands in the WAL: when did someone else last write? (pacing)
+          noteWalAtOpen(conn)
           // WAL lets the app keep reading while a batch writes.
           conn.pragma('journal_mode = WAL')
           // SQLite's own 2 MB page cache instead of better-sqlite3's 16 MB: a batch passes each page
@@ -79,7 +83,7 @@ export const sqliteDialect: Dialect = {
   // gets in within one batch and one pause (75 + 25 ms), and from the next batch on they aim short
   // again. Three quarters of the time writing instead of half.
   quietTargetBatchMs: 75,
-  othersWrote: sqliteOthersWrote,
+  othersWroteAt: sqliteOthersWroteAt,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,

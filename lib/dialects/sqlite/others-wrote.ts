@@ -1,17 +1,45 @@
+import { statSync } from 'node:fs'
 import type { Knex } from 'knex'
 
-/** The last `PRAGMA data_version` read per knex (one connection per process: see knexConfig's pool). */
-const seen = new WeakMap<Knex, number>()
+/** Per knex (one connection per process: see knexConfig's pool): the last `PRAGMA data_version` read and what it told. */
+const seen = new WeakMap<Knex, { version: number; at: number }>()
+
+/** Per connection evolvekit opened: when the file's WAL was last written before it opened. */
+const walAtOpen = new WeakMap<object, number>()
 
 /**
- * `PRAGMA data_version` changes, for this connection, whenever another connection (the app, another
- * process) commits to the file, and never for this connection's own commits: a cheap, exact sign that
- * someone else is writing. The first call, and a call on a fresh connection, answers true (unknown).
+ * Called as evolvekit opens its connection, before the connection writes anything of its own: the
+ * WAL's modification time is then the last commit (or checkpoint) of the app or any other process.
+ * No WAL file: nobody has the file open in WAL mode, so nobody wrote lately.
  */
-export async function sqliteOthersWrote(knex: Knex): Promise<boolean> {
+export function noteWalAtOpen(connection: { name: string }): void {
+  const wal = statSync(`${connection.name}-wal`, { throwIfNoEntry: false })
+  walAtOpen.set(connection, wal ? wal.mtimeMs : -Infinity)
+}
+
+/**
+ * When another connection (the app, another process) last committed to the file, as far as this
+ * knex's connection can tell, in Date.now() ms. Between calls `PRAGMA data_version`, which changes
+ * for a connection whenever another one commits and never for its own commits: a change means now.
+ * The first call answers with the WAL's time when evolvekit opened the file (noteWalAtOpen); for a
+ * knex evolvekit did not open (the app's own, passed in), with now: unknown.
+ */
+export async function sqliteOthersWroteAt(knex: Knex): Promise<number> {
   const rows = (await knex.raw('PRAGMA data_version')) as { data_version: number }[]
-  const now = Number(rows[0]?.data_version)
+  const version = Number(rows[0]?.data_version)
   const before = seen.get(knex)
-  seen.set(knex, now)
-  return before !== now
+  const at = before === undefined ? await atOpen(knex) : before.version !== version ? Date.now() : before.at
+  seen.set(knex, { version, at })
+  return at
+}
+
+/** The note of the knex's one connection (borrowed from its pool for a moment), or now. */
+async function atOpen(knex: Knex): Promise<number> {
+  const client = knex.client as { acquireConnection(): Promise<object>; releaseConnection(c: object): Promise<unknown> }
+  const connection = await client.acquireConnection()
+  try {
+    return walAtOpen.get(connection) ?? Date.now()
+  } finally {
+    await client.releaseConnection(connection)
+  }
 }
