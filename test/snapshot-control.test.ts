@@ -34,6 +34,23 @@ async function step(db: FreshDatabase): Promise<string> {
   return String((await db.knex('evolve_snapshots').where({ run_name: NAME }).first())?.step)
 }
 
+/** A shop of ROWS users and the gated snapshot migration; `fn` gets the rows as they were. */
+async function withShop(
+  d: (typeof dialects)[number],
+  fn: (db: FreshDatabase, ws: Workspace, before: Record<string, unknown>[]) => Promise<void>,
+) {
+  const db = await fresh(d)
+  const ws = await workspace()
+  try {
+    await createShop(db, ROWS)
+    await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
+    await fn(db, ws, await allRows(db.knex, 'users'))
+  } finally {
+    await db.drop()
+    await ws.cleanup()
+  }
+}
+
 /** A runner parked inside a batch of the copy's evolve (key 200 of 400, batches of 50), with the table read-only. */
 async function parkedInEvolve(db: FreshDatabase, ws: Workspace) {
   await ws.hold(200)
@@ -63,13 +80,8 @@ async function controlWhileParked(db: FreshDatabase, ws: Workspace, verb: 'pause
 
 for (const d of dialects) {
   describe(`controlling a snapshot run on ${d}`, () => {
-    it('a cancel during the copy’s evolve stops the copy’s run, lets writes in again, drops the copy and leaves the table untouched; evolve run starts over and swaps', async () => {
-      const db = await fresh(d)
-      const ws = await workspace()
-      try {
-        await createShop(db, ROWS)
-        const before = await allRows(db.knex, 'users')
-        await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
+    it('a cancel during the copy’s evolve stops the copy’s run, lets writes in again, drops the copy and leaves the table untouched; evolve run starts over and swaps', () =>
+      withShop(d, async (db, ws, before) => {
         const runner = await parkedInEvolve(db, ws)
         await controlWhileParked(db, ws, 'cancel')
         const ended = await exitOf(runner)
@@ -90,19 +102,10 @@ for (const d of dialects) {
           before.map((r) => newEmail(Number(r.id))),
         )
         assert.equal(after[0]!.name, 'written after the cancel')
-      } finally {
-        await db.drop()
-        await ws.cleanup()
-      }
-    })
+      }))
 
-    it('a pause during the copy’s evolve pauses the copy’s run too and holds the swap back; resume finishes the run', async () => {
-      const db = await fresh(d)
-      const ws = await workspace()
-      try {
-        await createShop(db, ROWS)
-        const before = await allRows(db.knex, 'users')
-        await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
+    it('a pause during the copy’s evolve pauses the copy’s run too and holds the swap back; resume finishes the run', () =>
+      withShop(d, async (db, ws, before) => {
         const runner = await parkedInEvolve(db, ws)
         await controlWhileParked(db, ws, 'pause')
         await waitUntil('the copy’s run to follow the pause', async () => (await runState(db, SHADOW)) === 'paused')
@@ -120,19 +123,11 @@ for (const d of dialects) {
           (await allRows(db.knex, 'users')).map((r) => r.email),
           before.map((r) => newEmail(Number(r.id))),
         )
-      } finally {
-        await db.drop()
-        await ws.cleanup()
-      }
-    })
+      }))
 
-    it('a cancel after the swap committed is refused in one line naming evolve revert; the run finishes', async () => {
-      const db = await fresh(d)
-      const ws = await workspace()
-      const holdFile = path.join(path.dirname(ws.dir), 'hold')
-      try {
-        await createShop(db, ROWS)
-        await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
+    it('a cancel after the swap committed is refused in one line naming evolve revert; the run finishes', () =>
+      withShop(d, async (db, ws) => {
+        const holdFile = path.join(path.dirname(ws.dir), 'hold')
         await writeFile(holdFile, 'swapped')
         const runner = spawnCli(['run', '--db', db.url, '--dir', ws.dir], { env: { EVOLVE_SNAPSHOT_HOLD_FILE: holdFile } })
         await runner.waitFor('[snapshot] holding at swapped')
@@ -143,10 +138,6 @@ for (const d of dialects) {
         await rm(holdFile)
         assert.equal((await exitOf(runner)).code, 0, runner.describe())
         assert.equal(await runState(db, NAME), 'done')
-      } finally {
-        await db.drop()
-        await ws.cleanup()
-      }
-    })
+      }))
   })
 }
