@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict'
 import type { Knex } from 'knex'
 import { describe, it } from 'node:test'
-import { EvolveUsageError, RUN_TRANSITIONS, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
+import { EvolveUsageError, RUN_TRANSITIONS, Runner, createMigration, defineMigration, openEvolve, pauseRun } from '../lib/index.ts'
 import type { EvolveEvents } from '../lib/index.ts'
 import { output, runCli, statusJson } from './helpers/cli.ts'
 import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
-import { insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
+import { countBatches, insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
 
 type StateEvent = EvolveEvents['run:state'][0]
 
@@ -129,3 +129,47 @@ for (const d of dialects) {
       }))
   })
 }
+
+describe('a pause landing while a worker is between its look at the run and its claim', () => {
+  for (const dialect of dialects) {
+    it(`on ${dialect}: starts no batch after it`, () =>
+      withDb(dialect, async (db) => {
+        await db.knex.schema.createTable('items', (t) => {
+          t.integer('id').primary()
+          t.integer('v').notNullable()
+        })
+        await insertChunked(
+          db.knex,
+          'items',
+          Array.from({ length: 100 }, (_, i) => ({ id: i + 1, v: 0 })),
+        )
+        const conn = runnerKnex(db)
+        let turns = 0
+        let batchesAtPause = -1
+        // The throttle hook runs after the turn read the run and before it claims: the pause lands there.
+        const throttle = async () => {
+          if (++turns === 3) {
+            await pauseRun(db.knex, '001_count', 'test operator')
+            batchesAtPause = await countBatches(db.knex, '001_count')
+            runner.stop()
+          }
+          return false
+        }
+        const runner: Runner = new Runner({ knex: conn, migrations: [slowCounter()], throttle })
+        try {
+          await runner.run()
+        } finally {
+          await conn.destroy()
+        }
+        assert.equal(turns, 3)
+        assert.equal(batchesAtPause, 2)
+        assert.equal(await countBatches(db.knex, '001_count'), batchesAtPause, 'no batch was claimed after the pause')
+        assert.equal((await db.knex('evolve_runs').where({ name: '001_count' }).first()).state, 'paused')
+        const evolved = Number((await db.knex('items').where({ v: 1 }).count({ n: '*' }).first())?.n)
+        const recorded = Number(
+          (await db.knex('evolve_batches').where({ run_name: '001_count', state: 'done' }).sum({ n: 'rows' }).first())?.n,
+        )
+        assert.equal(evolved, recorded, 'the rows of the two batches done, no more')
+      }))
+  }
+})

@@ -64,7 +64,9 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
   // Planned outside the transaction so no lock is held while the key index is walked.
   const boundary = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
-  const expected = { cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
+  // `state`: a pause or cancel that landed since this turn read the run makes the claim miss,
+  // and the next turn sees it; otherwise one more batch would start after the pause.
+  const expected = { state: 'running' as const, cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
   if (!boundary) {
     await ctx.store.runs.update(ctx.knex, run.name, { scanDone: true }, expected)
     return { kind: 'again' }
