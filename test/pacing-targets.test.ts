@@ -4,12 +4,13 @@
 // Targets of 1 ms and one minute make the outcome independent of the machine's speed: at 1 ms a
 // batch can never grow (no batch is faster than 1 ms), at a minute it takes the rest at once.
 import assert from 'node:assert/strict'
-import { utimes } from 'node:fs/promises'
+import { stat, utimes } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import knex, { type Knex } from 'knex'
 import { connect } from '../lib/config/connect.ts'
 import { parseMigration } from '../lib/config/migration-schema.ts'
 import { parseDatabaseUrl } from '../lib/config/parse-url.ts'
+import { sqliteDeferCheckpoint } from '../lib/dialects/sqlite/checkpoint.ts'
 import { sqliteOthersWroteAt } from '../lib/dialects/sqlite/others-wrote.ts'
 import { Runner, defineMigration } from '../lib/index.ts'
 import { type FreshSqlite, fresh, runnerKnex } from './helpers/databases.ts'
@@ -106,6 +107,32 @@ describe("SQLite batches and the app's writes", () => {
       sizes.every((n) => n <= START),
       `no batch grew past ${START}: sizes ${sizes.join(',')}`,
     )
+  })
+
+  it('puts the WAL checkpoint a batch commit would run off to the pause after it, then turns autocheckpoint on again', async () => {
+    await db.knex.schema.createTable('wal_filler', (t) => {
+      t.integer('id').primary()
+      t.text('body')
+    })
+    const conn = await evolvekitKnex(db)
+    try {
+      const checkpoint = await sqliteDeferCheckpoint(conn)
+      const before = (await stat(db.file)).size
+      // 6 MB: past the 1,000 pages (4 MB) at which a commit checkpoints.
+      await conn.transaction(async (trx) => {
+        for (let i = 0; i < 30; i++) {
+          const rows = Array.from({ length: 1000 }, (_, j) => ({ id: i * 1000 + j, body: 'x'.repeat(200) }))
+          await trx.batchInsert('wal_filler', rows, 250)
+        }
+      })
+      assert.equal((await stat(db.file)).size, before, 'the commit copied nothing into the database file')
+      await checkpoint()
+      assert.ok((await stat(db.file)).size > before + 4_000_000, 'the checkpoint did')
+      const [setting] = (await conn.raw('PRAGMA wal_autocheckpoint')) as { wal_autocheckpoint: number }[]
+      assert.equal(setting?.wal_autocheckpoint, 1000)
+    } finally {
+      await conn.destroy()
+    }
   })
 
   it('grows batches to the quiet target when nobody else writes', async () => {

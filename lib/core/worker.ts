@@ -108,7 +108,16 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
     if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
-    const outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes)
+    const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
+    let outcome: Awaited<ReturnType<typeof executeBatch>>
+    let letGo: number
+    try {
+      outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes)
+    } finally {
+      // The pause after a batch starts as it lets go of the database, with what its commit put off.
+      letGo = performance.now()
+      await checkpoint?.()
+    }
     state.conflicts = 0
     if (outcome && outcome.rows > 0 && outcome.bytes > 0) sizer.observeBytes(outcome.rows, outcome.bytes)
     // A batch the byte cap cut short says nothing about the time a full one takes.
@@ -118,7 +127,7 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
     }
     if (outcome) await aimForContention(ctx, sizer)
     const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
-    if (gap > 0) ctx.turn.at = performance.now() + gap
+    if (gap > 0) ctx.turn.at = letGo + gap
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'

@@ -80,6 +80,12 @@ export interface DialectBatches {
   quietTargetBatchMs?: number
   /** When another connection last committed a write, as far as this knex can tell (Date.now() ms; now when it cannot know). */
   othersWroteAt?(knex: Knex): Promise<number>
+  /**
+   * Called before a batch: its commit then skips the housekeeping it would run before returning,
+   * and the function returned runs it at the start of the pause after the batch (SQLite: the WAL
+   * checkpoint). Never rejects.
+   */
+  deferCheckpoint?(knex: Knex): Promise<() => Promise<void>>
   /** Re-reads rows under a lock the app's writers must respect. */
   lockRows(query: Knex.QueryBuilder): Knex.QueryBuilder
   /** For claim subqueries: skip rows another worker is claiming right now instead of queueing behind it. */

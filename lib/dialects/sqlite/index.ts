@@ -4,6 +4,7 @@ import { sqliteReadOnlyGuard } from './read-only-guard.ts'
 import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError } from './errors.ts'
 import { noteWalAtOpen, sqliteOthersWroteAt } from './others-wrote.ts'
+import { sqliteDeferCheckpoint } from './checkpoint.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
@@ -84,6 +85,7 @@ export const sqliteDialect: Dialect = {
   // again. Three quarters of the time writing instead of half.
   quietTargetBatchMs: 75,
   othersWroteAt: sqliteOthersWroteAt,
+  deferCheckpoint: sqliteDeferCheckpoint,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,
