@@ -2,13 +2,14 @@
 // process, the real CLI. It must finish by itself, exit 0 with every must-be-0 figure at 0,
 // and leave no process behind.
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { repoRoot } from './helpers/cli.ts'
+import { hasTmux, tmux } from './helpers/fixtures.ts'
 import { fresh } from './helpers/databases.ts'
 import { lostWrites } from '../migrations-example/app/ledger.ts'
 import { createSchema } from '../migrations-example/app/schema.ts'
@@ -123,13 +124,10 @@ describe('npm run demo', () => {
   })
 })
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0
-
 describe('npm run demo in a terminal', { skip: hasTmux ? false : 'tmux is not installed' }, () => {
   it('lets evolve run draw its live progress, still kills and resumes the runner, and exits 0', async () => {
     const workdir = await mkdtemp(path.join(os.tmpdir(), 'evk-demo-tty-'))
     const session = `evk-demo-${process.pid}`
-    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
     const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-1000', '-t', session)
     try {
       const demo = [process.execPath, path.join(repoRoot, 'migrations-example', 'demo.js'), '--rows', String(ROWS), '--workdir', workdir]

@@ -2,7 +2,7 @@
 // tarball installed into a scratch project outside the repo, then plain `node` (no tsx) and the
 // installed `evolve` command there.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import { repoRoot } from './helpers/cli.ts'
-import { tempDir } from './helpers/fixtures.ts'
+import { hasTmux, screen, tempDir, tmux } from './helpers/fixtures.ts'
 
 const exec = promisify(execFile)
 const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
@@ -206,4 +206,33 @@ export { m, runs, isReadOnlyError, createAdminApi }
       check.close()
     }
   })
+
+  it(
+    'npx evolve ui opens its database thread from the installed package, shows the runs and quits (tmux)',
+    { skip: hasTmux ? false : 'tmux is not installed' },
+    async () => {
+      const session = `evk-pack-ui-${process.pid}`
+      try {
+        tmux(
+          'new-session',
+          '-d',
+          '-s',
+          session,
+          '-x',
+          '120',
+          '-y',
+          '30',
+          '-c',
+          project,
+          `env NO_COLOR=1 npx --no-install evolve ui --db sqlite:app.db; echo UI-EXITED $?; sleep 600`,
+        )
+        const shown = await screen(session, (x) => x.includes('003_commonjs') || x.includes('UI-EXITED'), 'the runs')
+        assert.match(shown, /001_typescript[\s\S]*002_commonjs[\s\S]*003_commonjs/, shown)
+        tmux('send-keys', '-t', session, 'q')
+        assert.match(await screen(session, (x) => x.includes('UI-EXITED'), 'the UI exiting'), /UI-EXITED 0/)
+      } finally {
+        spawnSync('tmux', ['kill-session', '-t', session])
+      }
+    },
+  )
 })

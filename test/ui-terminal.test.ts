@@ -1,32 +1,14 @@
 // `evolve ui` in a real terminal (tmux) against PostgreSQL: run, pause, resume, read-only, quit;
 // and `evolve run --json` parsed line by line.
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { cliPath, repoRoot, runCli } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
-import { counterHistogram, createItems, makeProject, upMigration, waitUntil } from './helpers/fixtures.ts'
-
-const hasTmux = spawnSync('tmux', ['-V']).status === 0
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' })
-}
-
-/** Polls the screen until `test` holds; the last screen is in the error otherwise. */
-async function screen(session: string, test: (s: string) => boolean, what: string): Promise<string> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const s = tmux('capture-pane', '-p', '-t', session)
-    if (test(s)) return s
-    if (Date.now() > deadline) throw new Error(`screen never showed ${what}:\n${s}`)
-    await sleep(50)
-  }
-}
+import { counterHistogram, createItems, hasTmux, makeProject, screen, tmux, upMigration, waitUntil } from './helpers/fixtures.ts'
 
 /** The commands of the pane's process and its children (after the UI, only the shell's sleep). */
 function paneProcesses(session: string): string[] {

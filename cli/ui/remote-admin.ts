@@ -6,13 +6,17 @@ import type { FromThread } from './backend-thread.ts'
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void }
 
+// From the sources (tsx) the thread needs tsx registered first (backend-entry.js); the package's
+// compiled dist/ has backend-thread.js itself, and no backend-entry.js.
+const THREAD_ENTRY = import.meta.url.endsWith('.ts') ? './backend-entry.js' : './backend-thread.js'
+
 /**
  * The admin layer as the UI thread sees it: each call is a message to the database thread
  * (backend-thread.ts), each event comes back as one. Opening fails with the database's
  * own message (unreachable, bad config).
  */
 export async function openRemoteAdmin(options: GlobalOptions & { by: string }): Promise<UiAdmin & { terminate(): Promise<void> }> {
-  const worker = new Worker(new URL('./backend-entry.js', import.meta.url), { workerData: options })
+  const worker = new Worker(new URL(THREAD_ENTRY, import.meta.url), { workerData: options })
   const events = new EventEmitter()
   const pending = new Map<number, Pending>()
   let next = 0
