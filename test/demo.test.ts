@@ -9,7 +9,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { repoRoot } from './helpers/cli.ts'
-import { hasTmux, tmux } from './helpers/fixtures.ts'
+import { hasTmux, startSession, tmux } from './helpers/fixtures.ts'
 import { fresh } from './helpers/databases.ts'
 import { lostWrites } from '../migrations-example/app/ledger.ts'
 import { createSchema } from '../migrations-example/app/schema.ts'
@@ -132,7 +132,7 @@ describe('npm run demo in a terminal', { skip: hasTmux ? false : 'tmux is not in
     try {
       const demo = [process.execPath, path.join(repoRoot, 'migrations-example', 'demo.js'), '--rows', String(ROWS), '--workdir', workdir]
       const command = `env -u DATABASE_URL -u NODE_TEST_CONTEXT ${demo.map((a) => `'${a}'`).join(' ')}; echo DEMO-EXITED $?; sleep 600`
-      tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', repoRoot, command)
+      startSession(session, repoRoot, command)
       let s = screen()
       for (const deadline = Date.now() + 240_000; !/DEMO-EXITED \d+/.test(s); s = screen()) {
         if (Date.now() > deadline) throw new Error(`the demo never finished:\n${s}`)

@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import { repoRoot } from './helpers/cli.ts'
-import { hasTmux, screen, tempDir, tmux } from './helpers/fixtures.ts'
+import { hasTmux, screen, startSession, tempDir, tmux } from './helpers/fixtures.ts'
 
 const exec = promisify(execFile)
 const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
@@ -213,18 +213,12 @@ export { m, runs, isReadOnlyError, createAdminApi }
     async () => {
       const session = `evk-pack-ui-${process.pid}`
       try {
-        tmux(
-          'new-session',
-          '-d',
-          '-s',
+        startSession(
           session,
-          '-x',
-          '120',
-          '-y',
-          '30',
-          '-c',
           project,
           `env NO_COLOR=1 npx --no-install evolve ui --db sqlite:app.db; echo UI-EXITED $?; sleep 600`,
+          120,
+          30,
         )
         const shown = await screen(session, (x) => x.includes('003_commonjs') || x.includes('UI-EXITED'), 'the runs')
         assert.match(shown, /001_typescript[\s\S]*002_commonjs[\s\S]*003_commonjs/, shown)

@@ -8,7 +8,17 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { cliPath, repoRoot, runCli } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
-import { counterHistogram, createItems, hasTmux, makeProject, screen, tmux, upMigration, waitUntil } from './helpers/fixtures.ts'
+import {
+  counterHistogram,
+  createItems,
+  hasTmux,
+  makeProject,
+  screen,
+  startSession,
+  tmux,
+  upMigration,
+  waitUntil,
+} from './helpers/fixtures.ts'
 
 /** The commands of the pane's process and its children (after the UI, only the shell's sleep). */
 function paneProcesses(session: string): string[] {
@@ -30,19 +40,7 @@ describe('evolve ui in a terminal', { skip: hasTmux ? false : 'tmux is not insta
     const state = async () => (await db.knex('evolve_runs').where({ name: project.name }).first())?.state as string | undefined
     try {
       const command = [process.execPath, cliPath, 'ui', '--db', db.url, '--dir', project.migrationsDir].map((a) => `'${a}'`).join(' ')
-      tmux(
-        'new-session',
-        '-d',
-        '-s',
-        session,
-        '-x',
-        '120',
-        '-y',
-        '40',
-        '-c',
-        repoRoot,
-        `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`,
-      )
+      startSession(session, repoRoot, `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`)
       let s = await screen(session, (x) => x.includes(project.name) && x.includes('pending'), 'the migration, pending')
       assert.match(s, /1 migrations/)
 
@@ -128,19 +126,7 @@ export default defineMigration({
     const session = `evk-ui-sqlite-${process.pid}`
     try {
       const command = [process.execPath, cliPath, 'ui', '--db', db.url, '--dir', project.migrationsDir].map((a) => `'${a}'`).join(' ')
-      tmux(
-        'new-session',
-        '-d',
-        '-s',
-        session,
-        '-x',
-        '100',
-        '-y',
-        '30',
-        '-c',
-        repoRoot,
-        `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`,
-      )
+      startSession(session, repoRoot, `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`, 100, 30)
       await screen(session, (x) => x.includes(project.name) && x.includes('pending'), 'the migration, pending')
       tmux('send-keys', '-t', session, 'r')
       await waitUntil('the first batch holding the lock', async () => existsSync(path.join(dir, 'in-batch')))

@@ -19,3 +19,8 @@ export async function screen(session: string, test: (s: string) => boolean, what
     await sleep(50)
   }
 }
+
+/** Starts `command` (a shell line) in a new detached session of `cols` × `rows`, in `cwd`. */
+export function startSession(session: string, cwd: string, command: string, cols = 120, rows = 40): void {
+  tmux('new-session', '-d', '-s', session, '-x', String(cols), '-y', String(rows), '-c', cwd, command)
+}
