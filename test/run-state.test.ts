@@ -7,7 +7,7 @@ import { EvolveUsageError, RUN_TRANSITIONS, Runner, createMigration, defineMigra
 import type { EvolveEvents } from '../lib/index.ts'
 import { output, runCli, statusJson } from './helpers/cli.ts'
 import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
-import { countBatches, insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
+import { insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
 
 type StateEvent = EvolveEvents['run:state'][0]
 
@@ -131,45 +131,85 @@ for (const d of dialects) {
 }
 
 describe('a pause landing while a worker is between its look at the run and its claim', () => {
+  // The throttle hook runs after a turn read the run and before it claims: the pause lands there.
+  const cases = [
+    { what: 'a new key range', atTurn: 3, migration: slowCounter, options: {} },
+    {
+      what: 'a pending batch (the rest of one the byte cap cut)',
+      atTurn: 2,
+      migration: () =>
+        createMigration(
+          '001_count',
+          defineMigration({
+            table: 'items',
+            batchSize: 10,
+            pending: (q) => q.where('v', 0),
+            transform: (row) => ({ v: Number(row.v) + 1 }),
+          }),
+        ),
+      options: { maxBatchBytes: 30 }, // two rows of two numbers, then the cut
+    },
+  ]
   for (const dialect of dialects) {
-    it(`on ${dialect}: starts no batch after it`, () =>
-      withDb(dialect, async (db) => {
-        await db.knex.schema.createTable('items', (t) => {
-          t.integer('id').primary()
-          t.integer('v').notNullable()
-        })
-        await insertChunked(
-          db.knex,
-          'items',
-          Array.from({ length: 100 }, (_, i) => ({ id: i + 1, v: 0 })),
-        )
-        const conn = runnerKnex(db)
-        let turns = 0
-        let batchesAtPause = -1
-        // The throttle hook runs after the turn read the run and before it claims: the pause lands there.
-        const throttle = async () => {
-          if (++turns === 3) {
-            await pauseRun(db.knex, '001_count', 'test operator')
-            batchesAtPause = await countBatches(db.knex, '001_count')
-            runner.stop()
+    for (const { what, atTurn, migration, options } of cases) {
+      it(`on ${dialect}: starts no batch after it, from ${what}`, () =>
+        withDb(dialect, async (db) => {
+          await db.knex.schema.createTable('items', (t) => {
+            t.integer('id').primary()
+            t.integer('v').notNullable()
+          })
+          await insertChunked(
+            db.knex,
+            'items',
+            Array.from({ length: 100 }, (_, i) => ({ id: i + 1, v: 0 })),
+          )
+          const conn = runnerKnex(db)
+          let turns = 0
+          let atPause: { state: string; n: number }[] = []
+          const byState = async () =>
+            (
+              await db
+                .knex('evolve_batches')
+                .where({ run_name: '001_count' })
+                .select('state')
+                .count({ n: '*' })
+                .groupBy('state')
+                .orderBy('state')
+            ).map((r: { state?: unknown; n?: unknown }) => ({ state: String(r.state), n: Number(r.n) }))
+          // Once paused, the worker's next look at the run (its turn's read) shows whether it claimed
+          // meanwhile: the run stops there.
+          let paused = false
+          conn.on('query', (q: { sql: string }) => {
+            if (paused && q.sql.includes('b_run_name')) runner.stop()
+          })
+          const throttle = async () => {
+            if (++turns === atTurn) {
+              await pauseRun(db.knex, '001_count', 'test operator')
+              atPause = await byState()
+              paused = true
+            }
+            return false
           }
-          return false
-        }
-        const runner: Runner = new Runner({ knex: conn, migrations: [slowCounter()], throttle })
-        try {
-          await runner.run()
-        } finally {
-          await conn.destroy()
-        }
-        assert.equal(turns, 3)
-        assert.equal(batchesAtPause, 2)
-        assert.equal(await countBatches(db.knex, '001_count'), batchesAtPause, 'no batch was claimed after the pause')
-        assert.equal((await db.knex('evolve_runs').where({ name: '001_count' }).first()).state, 'paused')
-        const evolved = Number((await db.knex('items').where({ v: 1 }).count({ n: '*' }).first())?.n)
-        const recorded = Number(
-          (await db.knex('evolve_batches').where({ run_name: '001_count', state: 'done' }).sum({ n: 'rows' }).first())?.n,
-        )
-        assert.equal(evolved, recorded, 'the rows of the two batches done, no more')
-      }))
+          const runner: Runner = new Runner({ knex: conn, migrations: [migration()], throttle, ...options })
+          try {
+            await runner.run()
+          } finally {
+            await conn.destroy()
+          }
+          assert.equal(turns, atTurn)
+          if (what.startsWith('a pending'))
+            assert.ok(
+              atPause.some((b) => b.state === 'pending'),
+              JSON.stringify(atPause),
+            )
+          assert.deepEqual(await byState(), atPause, 'no batch was claimed after the pause')
+          assert.equal((await db.knex('evolve_runs').where({ name: '001_count' }).first()).state, 'paused')
+          const evolved = Number((await db.knex('items').where({ v: 1 }).count({ n: '*' }).first())?.n)
+          const recorded = Number(
+            (await db.knex('evolve_batches').where({ run_name: '001_count', state: 'done' }).sum({ n: 'rows' }).first())?.n,
+          )
+          assert.equal(evolved, recorded, 'the rows of the batches done, no more')
+        }))
+    }
   }
 })

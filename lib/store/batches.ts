@@ -115,9 +115,12 @@ export class BatchesStore {
     )
     // `id = (scalar subquery)` runs the subquery once. With `id IN (…)` PostgreSQL may re-run it
     // per row, and SKIP LOCKED then hands out a second batch in the same statement.
+    // Only while the run is running: a pause or cancel that landed since the worker looked makes it miss.
+    const running = db(TABLES.runs).select('name').where({ name: runName, state: 'running' })
     const [row] = await db(TABLES.batches)
       .where('id', oldest)
       .where({ state: 'pending' })
+      .whereExists(running)
       .update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
       .returning('*')
     return row ? toBatch(row) : undefined
