@@ -3,14 +3,25 @@ import { usage } from '../errors.ts'
 import { type Migration, MIGRATION_DEFAULTS } from '../core/migration.ts'
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' })
-const positiveInt = z.number().int().positive()
+const POSITIVE = { message: 'must be a positive integer' }
+const positiveInt = z.number(POSITIVE).int(POSITIVE).positive(POSITIVE)
+const SWEEPS = { message: 'must be a whole number, 0 or more' }
+const KEY = "must be a column name or a list of them, e.g. 'id' or ['tenant_id', 'id']"
+const COLUMNS = "must be a list of column names, e.g. ['title']"
+/** A column name: a non-empty string, or `message`. */
+const name = (message: string) => z.string({ message }).min(1, { message })
 
 const schema = z
   .object({
-    description: z.string().optional(),
-    table: z.string({ message: 'is required: the name of the table to evolve' }).min(1),
-    key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-    columns: z.array(z.string().min(1)).min(1).optional(),
+    description: z.string({ message: 'must be a string' }).optional(),
+    table: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'is required: the name of the table to evolve' : 'must be the name of the table to evolve, a string',
+      })
+      .min(1, { message: 'must not be empty' }),
+    key: z.union([name(KEY), z.array(name(KEY), { message: KEY }).min(1, { message: KEY })], { message: KEY }).optional(),
+    columns: z.array(name(COLUMNS), { message: COLUMNS }).min(1, { message: COLUMNS }).optional(),
     pending: fn.optional(),
     transform: fn.optional(),
     set: z.record(z.string(), fn).optional(),
@@ -20,7 +31,7 @@ const schema = z
     statementTimeoutMs: positiveInt.optional(),
     maxAttempts: positiveInt.optional(),
     maxFailures: positiveInt.optional(),
-    sweeps: z.number().int().min(0).optional(),
+    sweeps: z.number(SWEEPS).int(SWEEPS).min(0, SWEEPS).optional(),
     mode: z.enum(['online', 'readonly', 'snapshot'], { message: "must be 'online' (the default), 'readonly' or 'snapshot'" }).optional(),
     verify: fn.optional(),
   })
@@ -38,7 +49,7 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
   // helpers and knex's migrations apart.
   const object = typeof value === 'object' && value !== null
   if (!object || !['table', 'transform', 'set'].some((k) => k in value)) {
-    const found = value === undefined ? 'no default export' : object ? 'an object with no "table"' : typeof value
+    const found = value === undefined ? 'no default export' : object ? 'an object with no "table"' : describeValue(value)
     const knex =
       value === undefined || (object && 'up' in value)
         ? '; a knex schema migration? evolve migrations need a directory of their own: --dir, or migrations.directory in evolve.config.ts'
@@ -52,7 +63,9 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
       const allowed = Object.keys(schema.shape).join(', ')
       throw usage('E_MIGRATION_INVALID', `${file}: unknown option "${issue.keys[0]}" (allowed: ${allowed})`)
     }
-    throw usage('E_MIGRATION_INVALID', `${file}: field "${issue.path.join('.')}" ${issue.message}`)
+    const found = at(value, issue.path)
+    const shown = found === undefined ? '' : ` (found ${describeValue(found)})`
+    throw usage('E_MIGRATION_INVALID', `${file}: field "${issue.path.join('.')}" ${issue.message}${shown}`)
   }
   const def = result.data
   const modes = MODES.filter((m) => def[m] !== undefined)
@@ -82,4 +95,19 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
     readOnly: def.mode === 'readonly',
     snapshot: def.mode === 'snapshot',
   }
+}
+
+/** The value at `path` inside `value`, for an error message. */
+function at(value: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined), value)
+}
+
+/** A value as an error message shows it: short, with its type. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (typeof value === 'object') return 'an object'
+  const text = JSON.stringify(value) ?? String(value)
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`
 }

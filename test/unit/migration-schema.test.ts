@@ -93,8 +93,9 @@ describe('a migration definition of the wrong shape', () => {
   })
 
   it('that is not an object names what it found', () => {
-    assertRejected('users', /must be defineMigration\(\{\.\.\.\}\); found string; a helper module\?/)
-    assertRejected(42, /found number; /)
+    assertRejected('users', /must be defineMigration\(\{\.\.\.\}\); found string "users"; a helper module\?/)
+    assertRejected(42, /found number 42; /)
+    assertRejected(null, /found null; /)
   })
 
   it('without a table says the table is required', () => {
@@ -114,13 +115,30 @@ describe('a migration definition of the wrong shape', () => {
     assertRejected({ table: 'users', set: { email: 'lower(email)' } }, /field "set\.email" must be a function/)
   })
 
-  it('with a number option that is not a positive integer names the field', () => {
-    assertRejected({ table: 'users', transform, batchSize: 0 }, /field "batchSize" /)
-    assertRejected({ table: 'users', transform, batchSize: 2.5 }, /field "batchSize" /)
-    assertRejected({ table: 'users', transform, batchSize: '100' }, /field "batchSize" /)
-    assertRejected({ table: 'users', transform, lockTimeoutMs: -1 }, /field "lockTimeoutMs" /)
-    assertRejected({ table: 'users', transform, sweeps: -1 }, /field "sweeps" /)
-    assertRejected({ table: 'users', transform, key: '' }, /field "key" /)
+  it('with a number option that is not a positive integer names the field, what it must be and what it found', () => {
+    assertRejected({ table: 'users', transform, batchSize: 0 }, /field "batchSize" must be a positive integer \(found number 0\)$/)
+    assertRejected({ table: 'users', transform, batchSize: 2.5 }, /field "batchSize" must be a positive integer \(found number 2\.5\)$/)
+    assertRejected({ table: 'users', transform, batchSize: '100' }, /field "batchSize" must be a positive integer \(found string "100"\)$/)
+    assertRejected(
+      { table: 'users', transform, lockTimeoutMs: -1 },
+      /field "lockTimeoutMs" must be a positive integer \(found number -1\)$/,
+    )
+    assertRejected({ table: 'users', transform, sweeps: -1 }, /field "sweeps" must be a whole number, 0 or more \(found number -1\)$/)
+  })
+
+  it('with a table, key or columns of the wrong kind says what each must be', () => {
+    assertRejected({ table: 5, transform }, /field "table" must be the name of the table to evolve, a string \(found number 5\)$/)
+    assertRejected({ table: '', transform }, /field "table" must not be empty/)
+    assertRejected(
+      { table: 'users', transform, key: '' },
+      /field "key" must be a column name or a list of them, e\.g\. 'id' or \['tenant_id', 'id'\]/,
+    )
+    assertRejected({ table: 'users', transform, key: 5 }, /field "key" must be a column name .* \(found number 5\)$/)
+    assertRejected(
+      { table: 'users', transform, columns: 'title' },
+      /field "columns" must be a list of column names, e\.g\. \['title'\] \(found string "title"\)$/,
+    )
+    assertRejected({ table: 'users', transform, columns: [] }, /field "columns" must be a list of column names.* \(found an array of 0\)$/)
   })
 
   it('with none or several of transform, set and up says to define exactly one', () => {
