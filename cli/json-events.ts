@@ -1,5 +1,5 @@
 import type { Evolve } from '../lib/api/evolve.ts'
-import { EVENT_NAMES } from '../lib/index.ts'
+import { EVENT_NAMES } from '../lib/api/events.ts'
 
 const TICK_MS = 1000
 

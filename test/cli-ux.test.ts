@@ -3,10 +3,12 @@
 // and the library's own entry points used from a project directory.
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { EvolveNotDoneError, assertDone, loadMigrations } from '../lib/index.ts'
-import { runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { repoRoot, runCli, spawnCli, statusJson } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
 import {
   countBatches,
@@ -60,6 +62,19 @@ describe('scaffolding into the configured directory', { concurrency: true }, () 
     } finally {
       await db.drop()
     }
+  })
+})
+
+describe('what a command loads', () => {
+  it('evolve --help starts without knex, the logger, the metrics library or the terminal UI', async () => {
+    const trace = path.join(await tempDir('evk-trace-'), 'packages')
+    const hook = pathToFileURL(path.join(repoRoot, 'test', 'helpers', 'trace-packages.mjs')).href
+    const result = await runCli(['--help'], { env: { NODE_OPTIONS: `--import ${hook}`, EVK_TRACE_PACKAGES: trace } })
+    assert.equal(result.code, 0, result.stderr)
+    const loaded = new Set((await readFile(trace, 'utf8')).split('\n'))
+    assert.ok(loaded.has('commander'), `the trace sees imports: ${[...loaded].join(' ')}`)
+    for (const heavy of ['knex', 'pg', 'better-sqlite3', 'pino', 'prom-client', 'ink', 'react', 'fastify'])
+      assert.ok(!loaded.has(heavy), `--help loaded ${heavy}`)
   })
 })
 

@@ -1,11 +1,7 @@
 import type { Command } from 'commander'
-import { pino } from 'pino'
 import type { Evolve, StartOptions } from '../../lib/api/evolve.ts'
 import type { RunHandle } from '../../lib/api/run-handle.ts'
 import { usage } from '../../lib/errors.ts'
-import { serveMetrics } from '../../lib/http/metrics-server.ts'
-import { logEvents } from '../../lib/observe/log-events.ts'
-import { collectMetrics } from '../../lib/observe/metrics.ts'
 import { type GlobalOptions, dirOf, withEvolve } from '../context.ts'
 import { EXIT } from '../fail.ts'
 import { progressLine } from '../format.ts'
@@ -108,13 +104,15 @@ async function noteUnwatchedLatency(evolve: Evolve, opts: RunFlags): Promise<voi
 /** Runs to the end while reporting; returns the exit code. `names`: the runs the work serves. */
 async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () => Promise<RunHandle>): Promise<number> {
   const expected = names.length
-  const log = opts.logFormat === 'json' && !opts.json ? pino({ base: undefined }) : undefined
+  // pino, prom-client and ink load only for the run that uses them: `--help` and the other
+  // commands start without them.
+  const log = opts.logFormat === 'json' && !opts.json ? (await import('pino')).pino({ base: undefined }) : undefined
   // Live ink lines on a terminal; the plain lines off one (CI, pipes), as before.
   // ink and React load only here: every other command starts without them.
   const live =
     !opts.json && !log && process.stdout.isTTY ? (await import('../ui/run-progress.tsx')).showLiveProgress(evolve, names) : undefined
   if (opts.json) printJsonEvents(evolve)
-  else if (log) logEvents(evolve.events, log)
+  else if (log) (await import('../../lib/observe/log-events.ts')).logEvents(evolve.events, log)
   else if (!live) printProgress(evolve)
   const server = opts.metricsPort ? await listen(evolve, opts.metricsPort) : undefined
   let handle: RunHandle | undefined
@@ -151,6 +149,10 @@ async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () 
 
 async function listen(evolve: Evolve, port: number) {
   try {
+    const [{ serveMetrics }, { collectMetrics }] = await Promise.all([
+      import('../../lib/http/metrics-server.ts'),
+      import('../../lib/observe/metrics.ts'),
+    ])
     return await serveMetrics(collectMetrics(evolve.events), port)
   } catch (err) {
     throw usage('E_METRICS_PORT', `cannot serve metrics on port ${port}: ${(err as Error).message}; pick another --metrics-port`)
