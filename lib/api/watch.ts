@@ -1,7 +1,14 @@
+import type { EvolveEmitter } from '../core/events.ts'
 import type { RunProgress } from '../core/progress.ts'
 import type { RunState } from '../store/runs.ts'
 import type { ReadOnlyState } from './read-only.ts'
-import type { Evolve } from './evolve.ts'
+
+/** What watching reads and announces on: the admin object's parts it uses. */
+export interface Watched {
+  events: EvolveEmitter
+  status(): Promise<RunProgress[]>
+  readOnly: { status(): Promise<ReadOnlyState> }
+}
 
 export interface WatchOptions {
   /** How often the database is read. Default 1000 ms. */
@@ -14,7 +21,7 @@ export interface WatchOptions {
  * `progress` tick for each run that is active or just changed. Polling works the same on
  * both databases, and one read a second is cheap next to a batch.
  */
-export function watchRuns(evolve: Evolve, opts: WatchOptions): () => void {
+export function watchRuns(evolve: Watched, opts: WatchOptions): () => void {
   const seen = new Map<string, RunState>()
   // Changes made in this process are announced as they happen: do not repeat them.
   const local = ({ run, to }: { run: string; to: RunState }) => seen.set(run, to)
@@ -47,7 +54,7 @@ export function watchRuns(evolve: Evolve, opts: WatchOptions): () => void {
   }
 }
 
-function report(evolve: Evolve, seen: Map<string, RunState>, p: RunProgress): void {
+function report(evolve: Watched, seen: Map<string, RunState>, p: RunProgress): void {
   const before = seen.get(p.name)
   seen.set(p.name, p.state)
   if (before !== undefined && before !== p.state) {

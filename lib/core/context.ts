@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import type { Dialect, Presence } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
+import { LEASE_MS } from './liveness.ts'
 import type { Migration } from './migration.ts'
 import { type BatchSizer, type PacingOptions, PACING_DEFAULTS } from './pacing.ts'
 import type { ThrottleOptions } from './throttle.ts'
@@ -23,7 +24,7 @@ export interface RunOptions extends PacingOptions, ThrottleOptions {
 
 export const RUN_DEFAULTS: RunOptions = {
   ...PACING_DEFAULTS,
-  leaseMs: 15_000,
+  leaseMs: LEASE_MS,
   heartbeatMs: 1_000,
   pollMs: 250,
   retryMinMs: 50,

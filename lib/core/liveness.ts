@@ -2,6 +2,9 @@ import { hostname } from 'node:os'
 import type { Knex } from 'knex'
 import type { Store } from '../store/store.ts'
 
+/** How long a worker's heartbeat proves it alive (the default `leaseMs`). */
+export const LEASE_MS = 15_000
+
 /** Worker ids alive in this process: a row with our own pid but another id is a dead predecessor. */
 export const localWorkers = new Set<string>()
 

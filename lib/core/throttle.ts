@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
-import type { WorkerContext } from './context.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
 export type ThrottleAnswer = boolean | null | undefined | { reason: string; ms?: number }
@@ -20,6 +20,14 @@ export interface ThrottleOptions {
 
 export type ThrottleSource = 'hook' | 'rate' | 'replication_lag' | 'app_latency'
 
+/** What the throttle reads: a worker's context has all of it. */
+export interface ThrottleContext {
+  knex: Knex
+  store: Store
+  dialect: Dialect
+  options: ThrottleOptions
+}
+
 export interface ThrottleDecision {
   source: ThrottleSource
   reason: string
@@ -34,7 +42,7 @@ const DEFAULT_HOLD_MS = 1_000
  * The first throttle source that says "hold back", or null. (The rows-per-second limit
  * is enforced where ranges are claimed, see claim-next.ts.)
  */
-export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecision | null> {
+export async function checkThrottle(ctx: ThrottleContext): Promise<ThrottleDecision | null> {
   const o = ctx.options
   if (o.throttle) {
     const answer = await o.throttle()
@@ -58,7 +66,7 @@ export async function checkThrottle(ctx: WorkerContext): Promise<ThrottleDecisio
   return null
 }
 
-async function appLatency(ctx: WorkerContext): Promise<number | null> {
+async function appLatency(ctx: ThrottleContext): Promise<number | null> {
   if (ctx.options.latencyProbe) {
     const started = performance.now()
     await ctx.knex.raw(ctx.options.latencyProbe)
