@@ -99,6 +99,23 @@ describe('the packed package', { concurrency: false, timeout: 600_000 }, () => {
     )
   })
 
+  it('package.json points every entry (main, exports, bin) at compiled JavaScript in dist/, never at a .ts file', async () => {
+    const pkg = JSON.parse(await readFile(path.join(project, 'node_modules', 'evolvekit', 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >
+    const targets: string[] = []
+    const collect = (v: unknown): void => {
+      if (typeof v === 'string') targets.push(v)
+      else if (v && typeof v === 'object') Object.values(v).forEach(collect)
+    }
+    collect([pkg.main, pkg.types, pkg.exports, pkg.bin])
+    assert.ok(targets.length >= 4, targets.join(', '))
+    for (const target of targets)
+      assert.ok(target === './package.json' || /^\.\/dist\/.*\.js$/.test(target), `${target} is not compiled JavaScript in dist/`)
+    for (const target of targets.filter((t) => t.endsWith('.js'))) assert.ok(packed.includes(target.slice(2)), `${target} is packed`)
+  })
+
   it('plain node imports defineMigration, isDone and Runner from evolvekit (ES module), from dist/', async () => {
     await writeFile(
       path.join(project, 'app.mjs'),
@@ -156,7 +173,33 @@ export { m, runs, isReadOnlyError, createAdminApi }
         files: ['typed.mts'],
       }),
     )
-    await run(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project)
+    const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
+    await run(process.execPath, [tsc, '-p', '.'], project)
+    // The older resolution (no `exports`): the declarations are found beside `main`'s .js file.
+    await writeFile(
+      path.join(project, 'typed-cjs.ts'),
+      `import { defineMigration, type RunProgress } from 'evolvekit'
+export const m = defineMigration({ table: 'users', transform: (row: { email: string }) => ({ email: row.email.toLowerCase() }) })
+export type Runs = RunProgress[]
+`,
+    )
+    const node10 = {
+      module: 'commonjs',
+      moduleResolution: 'node10',
+      target: 'es2022',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      esModuleInterop: true,
+    }
+    await writeFile(
+      path.join(project, 'tsconfig.node10.json'),
+      JSON.stringify({
+        compilerOptions: { ...node10, typeRoots: [path.join(repoRoot, 'node_modules', '@types')], types: ['node'] },
+        files: ['typed-cjs.ts'],
+      }),
+    )
+    await run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], project)
   })
 
   it('npx evolve is the compiled command, needs no tsx, and prints the version', async () => {
