@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import type { Knex } from 'knex'
 import { describe, it } from 'node:test'
 import { EvolveUsageError, RUN_TRANSITIONS, Runner, createMigration, defineMigration, openEvolve, pauseRun } from '../lib/index.ts'
-import type { EvolveEvents } from '../lib/index.ts'
+import type { AnyRow, EvolveEvents } from '../lib/index.ts'
 import { output, runCli, statusJson } from './helpers/cli.ts'
 import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
 import { insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
@@ -13,19 +13,20 @@ type StateEvent = EvolveEvents['run:state'][0]
 
 const ROWS = 20_000
 
-const slowCounter = () =>
+/** Sets v = 1 on `items`, 10 rows a batch to start with; `transform` mode reads the rows instead. */
+const slowCounter = (mode: 'set' | 'transform' = 'set') =>
   createMigration(
     '001_count',
     defineMigration({
       table: 'items',
       batchSize: 10,
       pending: (q) => q.where('v', 0),
-      set: { v: () => 1 },
+      ...(mode === 'set' ? { set: { v: () => 1 } } : { transform: (row: AnyRow) => ({ v: Number(row.v) + 1 }) }),
     }),
   )
 
-/** `items(id, v)` with ROWS rows at v = 0: what slowCounter evolves. */
-async function createCounters(knex: Knex): Promise<void> {
+/** `items(id, v)` with `rows` rows at v = 0: what slowCounter evolves. */
+async function createCounters(knex: Knex, rows = ROWS): Promise<void> {
   await knex.schema.createTable('items', (t) => {
     t.increments('id')
     t.integer('v').notNullable()
@@ -33,7 +34,7 @@ async function createCounters(knex: Knex): Promise<void> {
   await insertChunked(
     knex,
     'items',
-    Array.from({ length: ROWS }, () => ({ v: 0 })),
+    Array.from({ length: rows }, () => ({ v: 0 })),
     500,
   )
 }
@@ -133,20 +134,11 @@ for (const d of dialects) {
 describe('a pause landing while a worker is between its look at the run and its claim', () => {
   // The throttle hook runs after a turn read the run and before it claims: the pause lands there.
   const cases = [
-    { what: 'a new key range', atTurn: 3, migration: slowCounter, options: {} },
+    { what: 'a new key range', atTurn: 3, migration: () => slowCounter(), options: {} },
     {
       what: 'a pending batch (the rest of one the byte cap cut)',
       atTurn: 2,
-      migration: () =>
-        createMigration(
-          '001_count',
-          defineMigration({
-            table: 'items',
-            batchSize: 10,
-            pending: (q) => q.where('v', 0),
-            transform: (row) => ({ v: Number(row.v) + 1 }),
-          }),
-        ),
+      migration: () => slowCounter('transform'),
       options: { maxBatchBytes: 30 }, // two rows of two numbers, then the cut
     },
   ]
@@ -154,15 +146,7 @@ describe('a pause landing while a worker is between its look at the run and its 
     for (const { what, atTurn, migration, options } of cases) {
       it(`on ${dialect}: starts no batch after it, from ${what}`, () =>
         withDb(dialect, async (db) => {
-          await db.knex.schema.createTable('items', (t) => {
-            t.integer('id').primary()
-            t.integer('v').notNullable()
-          })
-          await insertChunked(
-            db.knex,
-            'items',
-            Array.from({ length: 100 }, (_, i) => ({ id: i + 1, v: 0 })),
-          )
+          await createCounters(db.knex, 100)
           const conn = runnerKnex(db)
           let turns = 0
           let atPause: { state: string; n: number }[] = []
