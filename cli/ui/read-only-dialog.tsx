@@ -35,10 +35,11 @@ export function ReadOnlyDialog(props: { admin: UiAdmin; current: ReadOnlyState |
       else if (key.backspace || key.delete) edit((text) => ({ kind: 'message', text: text.slice(0, -1) }))
       else if (key.ctrl && input === 'u') edit(() => ({ kind: 'message', text: '' }))
       else if (input && !key.ctrl && !key.meta) {
-        // A paste, or keys read in one chunk on a busy machine, may carry the Enter with the text.
-        const [line = '', ...more] = input.split(/\r\n?|\n/)
-        const typed = [...line].filter((c) => c >= ' ' && c !== '\u007f').join('')
-        edit((text) => (more.length > 0 ? { kind: 'confirm', on: true, text: text + typed } : { kind: 'message', text: text + typed }))
+        // Keys read in one chunk (a paste, or a busy machine) arrive as one string: replay them.
+        edit((text) => {
+          const line = typeInto(text, input)
+          return line.enter ? { kind: 'confirm', on: true, text: line.text } : { kind: 'message', text: line.text }
+        })
       }
       return
     }
@@ -68,4 +69,18 @@ export function ReadOnlyDialog(props: { admin: UiAdmin; current: ReadOnlyState |
       )}
     </Box>
   )
+}
+
+/**
+ * Applies a chunk of typed keys to a line: ctrl-u clears, backspace deletes, Enter ends the line
+ * (what follows it is dropped), other control characters are ignored.
+ */
+export function typeInto(text: string, chunk: string): { text: string; enter: boolean } {
+  for (const c of chunk) {
+    if (c === '\r' || c === '\n') return { text, enter: true }
+    if (c === '\u0015') text = ''
+    else if (c === '\u007f' || c === '\b') text = [...text].slice(0, -1).join('')
+    else if (c >= ' ') text += c
+  }
+  return { text, enter: false }
 }

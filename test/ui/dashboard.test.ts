@@ -1,10 +1,13 @@
 // The dashboard of `evolve ui`: rows, selection, keys and their answers, rendered with ink-testing-library.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { render } from 'ink-testing-library'
+import { afterEach, describe, it } from 'node:test'
+import { cleanup, render } from 'ink-testing-library'
 import { createElement } from 'react'
 import { App } from '../../cli/ui/app.tsx'
 import { FakeAdmin, KEY, frame, row } from './fake-admin.ts'
+
+// A test that fails mid-way still unmounts its UI, so the file ends instead of rendering on.
+afterEach(cleanup)
 
 function show(admin: FakeAdmin, size = { width: 80, height: 24 }) {
   return render(createElement(App, { admin, size, refreshMs: 20 }))

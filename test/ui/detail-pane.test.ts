@@ -1,10 +1,13 @@
 // The detail pane of `evolve ui`: counts, batch size, workers, and the recent events of the selected run.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { render } from 'ink-testing-library'
+import { afterEach, describe, it } from 'node:test'
+import { cleanup, render } from 'ink-testing-library'
 import { createElement } from 'react'
 import { App } from '../../cli/ui/app.tsx'
 import { FakeAdmin, frame, row } from './fake-admin.ts'
+
+// A test that fails mid-way still unmounts its UI, so the file ends instead of rendering on.
+afterEach(cleanup)
 
 describe('the detail pane', () => {
   it('shows the selected run’s counts, retries by reason, workers and its events with who changed its state', async () => {

@@ -1,10 +1,13 @@
 // The failures view of `evolve ui`: paged from the admin layer by key, R retries.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { render } from 'ink-testing-library'
+import { afterEach, describe, it } from 'node:test'
+import { cleanup, render } from 'ink-testing-library'
 import { createElement } from 'react'
 import { App } from '../../cli/ui/app.tsx'
 import { FakeAdmin, KEY, frame, row } from './fake-admin.ts'
+
+// A test that fails mid-way still unmounts its UI, so the file ends instead of rendering on.
+afterEach(cleanup)
 
 describe('the failures view', () => {
   it('pages the failed objects by key (→ next, ← back), moves with ↑/↓, retries on R and goes back on esc', async () => {

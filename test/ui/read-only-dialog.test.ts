@@ -1,11 +1,15 @@
 // The read-only dialog of `evolve ui` (key o): a banner message, a confirmation, then the banner on top.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { render } from 'ink-testing-library'
+import { afterEach, describe, it } from 'node:test'
+import { cleanup, render } from 'ink-testing-library'
 import { createElement } from 'react'
 import { readOnlyOf } from '../../cli/ui/admin.ts'
 import { App } from '../../cli/ui/app.tsx'
+import { typeInto } from '../../cli/ui/read-only-dialog.tsx'
 import { FakeAdmin, KEY, frame, row } from './fake-admin.ts'
+
+// A test that fails mid-way still unmounts its UI, so the file ends instead of rendering on.
+afterEach(cleanup)
 
 describe('the read-only dialog', () => {
   it('asks for a banner message and a confirmation, turns read-only on, shows the banner, and turns it off again', async () => {
@@ -55,6 +59,24 @@ describe('the read-only dialog', () => {
     ui.stdin.write('Back at noon\r')
     await frame(ui.lastFrame, 'Turn read-only ON with "Back at noon"? (y/N)')
     ui.unmount()
+  })
+
+  it('takes ctrl-u, text, a backspace and Enter read in one chunk, as a busy terminal delivers them', async () => {
+    const admin = new FakeAdmin(true)
+    admin.rows = [row('emails')]
+    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
+    await frame(ui.lastFrame, 'emails')
+    ui.stdin.write('o')
+    await frame(ui.lastFrame, 'Banner message for the app')
+    ui.stdin.write('\u0015Back in 5 minutex\u007fs\r')
+    await frame(ui.lastFrame, 'Turn read-only ON with "Back in 5 minutes"? (y/N)')
+    ui.unmount()
+  })
+
+  it('typeInto replays keys on a line and stops at Enter', () => {
+    assert.deepEqual(typeInto('old', '\u0015new'), { text: 'new', enter: false })
+    assert.deepEqual(typeInto('ab', '\u007f\bc\u0001d'), { text: 'cd', enter: false })
+    assert.deepEqual(typeInto('', 'é ok\rignored'), { text: 'é ok', enter: true })
   })
 
   it('esc leaves the dialog without a change', async () => {
