@@ -68,10 +68,13 @@ async function parkedInEvolve(db: FreshDatabase, ws: Workspace) {
  */
 async function controlWhileParked(db: FreshDatabase, ws: Workspace, verb: 'pause' | 'cancel') {
   const evolve = await openEvolve({ db: db.url, dir: ws.dir, by: 'test operator' })
+  const ended: unknown[] = []
+  evolve.events.on('run:end', (e) => ended.push(e))
   try {
     const landed = evolve[verb](NAME)
     if (db.dialect === 'sqlite') await ws.open()
     assert.equal(await landed, verb === 'pause' ? 'paused' : 'cancelled')
+    assert.deepEqual(ended, [], 'a live runner unwinds its run itself, not the canceller')
   } finally {
     await evolve.close()
   }
@@ -102,6 +105,29 @@ for (const d of dialects) {
           before.map((r) => newEmail(Number(r.id))),
         )
         assert.equal(after[0]!.name, 'written after the cancel')
+      }))
+
+    it('a cancel after its runner was killed (kill -9) unwinds the run from the cancel: writes let in, the copy dropped, the table untouched', () =>
+      withShop(d, async (db, ws, before) => {
+        const runner = await parkedInEvolve(db, ws)
+        await runner.kill('SIGKILL')
+        await assert.rejects(db.knex('users').where({ id: 1 }).update({ name: 'x' }), 'read-only stays on with nobody to unwind it')
+
+        const cancelled = await runCli(['cancel', NAME, '--db', db.url])
+        assert.equal(cancelled.code, 0, output(cancelled))
+        assert.match(cancelled.stdout, /no runner was left, so the cancel unwound it: snapshot stopped before the swap \(users untouched\)/)
+        assert.equal(await runState(db, NAME), 'cancelled')
+        assert.equal(await runState(db, SHADOW), undefined, 'the copy’s run is forgotten with the copy')
+        assert.equal(await step(db), 'preflight')
+        assert.deepEqual(await allRows(db.knex, 'users'), before)
+        assert.deepEqual(await tableNames(db), ['orders', 'users'], 'the copy is dropped')
+        await db.knex('users').where({ id: 1 }).update({ name: 'written after the cancel' }) // read-only is off
+
+        await ws.open()
+        const again = await runCli(['run', '--db', db.url, '--dir', ws.dir])
+        assert.equal(again.code, 0, output(again))
+        assert.equal(await runState(db, NAME), 'done')
+        assert.equal((await allRows(db.knex, 'users'))[0]!.name, 'written after the cancel')
       }))
 
     it('a pause during the copy’s evolve pauses the copy’s run too and holds the swap back; resume finishes the run', () =>

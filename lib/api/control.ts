@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { EvolveConnectionError, usage } from '../errors.ts'
 import { changeRunState } from '../core/run-state.ts'
-import { checkSnapshotControl, followInShadow } from '../core/snapshot/control.ts'
+import { checkSnapshotControl, followInShadow, unwindOrphanedCancel } from '../core/snapshot/control.ts'
 import { APP_LATENCY_KEY } from '../core/throttle.ts'
 import type { RunState } from '../store/runs.ts'
 import { type Store, storeFor } from '../store/store.ts'
@@ -33,7 +33,12 @@ export async function controlRun(
 ): Promise<RunState> {
   // A long batch can hold SQLite's write lock past busy_timeout: an operator's pause
   // must still get through, so a busy database is waited out for a while.
-  const controlOnce = () => changeOnce(store, events, knex, name, action, who)
+  const controlOnce = async () => {
+    const state = await changeOnce(store, events, knex, name, action, who)
+    // Also when it was cancelled already: cancelling again is how an orphaned snapshot run gets unwound.
+    if (action === 'cancel') await unwindOrphanedCancel(store, events, knex, name, who.by)
+    return state
+  }
   const deadline = Date.now() + BUSY_PATIENCE_MS
   for (;;) {
     try {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type { Knex } from 'knex'
+import type { Presence } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
 
 /** How long a worker's heartbeat proves it alive (the default `leaseMs`). */
@@ -39,5 +40,40 @@ function processAlive(pid: number, owner: string): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** How many processes serve `name` now: recent heartbeats, less the owners proven dead. */
+export async function liveWorkers(store: Store, knex: Knex, name: string): Promise<number> {
+  const recent = (await store.workers.recent(knex, name, LEASE_MS)).map((w) => w.id)
+  const dead = await deadOwners(knex, store, recent, LEASE_MS)
+  return recent.length - dead.size
+}
+
+/**
+ * Serves `runName` as `workerId` while `work` runs: a row with heartbeats, and the dialect's
+ * presence mark, so that other processes can tell when this one dies (deadOwners).
+ */
+export async function whileAlive<T>(
+  deps: { knex: Knex; store: Store; presence?: Presence; heartbeatMs: number },
+  workerId: string,
+  runName: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const { knex, store, presence } = deps
+  localWorkers.add(workerId)
+  await store.workers.register(knex, workerId, runName)
+  await presence?.markAlive(workerId)
+  const beat = setInterval(() => {
+    store.workers.heartbeat(knex, workerId).catch(() => {}) // a missed beat only shortens the lease others see
+  }, deps.heartbeatMs)
+  beat.unref()
+  try {
+    return await work()
+  } finally {
+    clearInterval(beat)
+    localWorkers.delete(workerId)
+    await store.workers.stop(knex, workerId)
+    await presence?.markGone(workerId)
   }
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import type { BatchTotals } from '../store/batches.ts'
 import type { Run, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
-import { LEASE_MS, deadOwners } from './liveness.ts'
+import { liveWorkers } from './liveness.ts'
 import { type SnapshotProgress, snapshotProgress } from './snapshot/progress.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
@@ -40,12 +40,6 @@ export interface RunProgress {
 }
 
 const RATE_WINDOW_MS = 30_000
-
-async function liveWorkers(store: Store, knex: Knex, name: string): Promise<number> {
-  const recent = (await store.workers.recent(knex, name, LEASE_MS)).map((w) => w.id)
-  const dead = await deadOwners(knex, store, recent, LEASE_MS)
-  return recent.length - dead.size
-}
 
 export function notStarted(name: string): RunProgress {
   return {

@@ -15,6 +15,7 @@ import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
+import { whileAlive } from './liveness.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
 import { type BatchSizer, type PacingOptions, SET_MODE_MAX_BATCH_SIZE } from './pacing.ts'
 
@@ -175,13 +176,18 @@ export class Runner {
     return counting && progress.total === null ? getProgress(store, knex, m.name) : progress
   }
 
-  private runSnapshot(m: Migration): Promise<RunProgress> {
+  private async runSnapshot(m: Migration): Promise<RunProgress> {
     const { knex } = this.config
     const evolve = (inner: Migration) => this.evolveShadow(inner)
-    return runSnapshot(
-      { knex, store: this.store, dialect: this.dialect, events: this.events, by: this.by, signal: this.abort.signal, evolve },
-      m,
-    )
+    const ctx = { knex, store: this.store, dialect: this.dialect, events: this.events, by: this.by, signal: this.abort.signal, evolve }
+    // Served like a run by its workers, so that a cancel can tell when nobody is left to unwind it (snapshot/control.ts).
+    const presence = await this.dialect.openPresence?.(knex, () => {})
+    try {
+      const deps = { knex, store: this.store, presence, heartbeatMs: this.options.heartbeatMs }
+      return await whileAlive(deps, newWorkerId(), m.name, () => runSnapshot(ctx, m))
+    } finally {
+      await presence?.close()
+    }
   }
 
   /** The copy is evolved by a Runner of its own: the same worker loop, but large batches and no throttle. */

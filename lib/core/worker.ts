@@ -4,7 +4,7 @@ import { claimNext, readTurn } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
-import { localWorkers } from './liveness.ts'
+import { whileAlive } from './liveness.ts'
 import { BatchSizer } from './pacing.ts'
 import { type ThrottleDecision, checkThrottle } from './throttle.ts'
 
@@ -19,22 +19,13 @@ export function newWorkerId(): string {
  */
 export async function runWorker(ctx: WorkerContext): Promise<void> {
   const { knex, workerId, store } = ctx
-  localWorkers.add(workerId)
-  await store.workers.register(knex, workerId, ctx.migration.name)
-  await ctx.presence?.markAlive(workerId)
-  const beat = setInterval(() => {
-    store.workers.heartbeat(knex, workerId).catch(() => {}) // a missed beat only shortens the lease others see
-  }, ctx.options.heartbeatMs)
-  beat.unref()
-  try {
-    await loop(ctx)
-  } finally {
-    clearInterval(beat)
-    localWorkers.delete(workerId)
-    await store.batches.releaseClaims(knex, workerId)
-    await store.workers.stop(knex, workerId)
-    await ctx.presence?.markGone(workerId)
-  }
+  await whileAlive({ ...ctx, heartbeatMs: ctx.options.heartbeatMs }, workerId, ctx.migration.name, async () => {
+    try {
+      await loop(ctx)
+    } finally {
+      await store.batches.releaseClaims(knex, workerId)
+    }
+  })
 }
 
 async function loop(ctx: WorkerContext): Promise<void> {

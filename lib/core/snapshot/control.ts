@@ -5,8 +5,10 @@ import type { RunState } from '../../store/runs.ts'
 import type { SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import type { EvolveEmitter } from '../events.ts'
+import { liveWorkers } from '../liveness.ts'
 import { canMove, changeRunState } from '../run-state.ts'
 import { SNAPSHOT_STEPS, shadowRunName } from './names.ts'
+import { abort } from './unwind.ts'
 
 /*
  * An operator's pause, resume or cancel of a snapshot run. The run's own process honours them
@@ -41,6 +43,21 @@ export async function followInShadow(
   if (!inner || inner.state === to || !canMove(inner.state, to)) return
   const reason = `${who.reason ?? to}, with ${name}`
   if (await changeRunState(store, events, knex, inner, { to, by: who.by, reason })) await store.dialect.notifyControl?.(knex, inner.name)
+}
+
+/**
+ * A cancelled snapshot run whose process is gone (killed, its machine lost) would stay read-only
+ * with its copy lying about: nobody is left to unwind it. Then the canceller does, as the runner
+ * would have: writes let in, the copy dropped. True when it did; false while a runner lives
+ * (that one unwinds it) or when there is nothing to undo.
+ */
+export async function unwindOrphanedCancel(store: Store, events: EvolveEmitter, knex: Knex, name: string, by: string): Promise<boolean> {
+  const snap = await store.snapshots.get(knex, name)
+  if (!snap || snap.step === 'preflight' || isSwapped(snap.step)) return false
+  if ((await store.runs.get(knex, name))?.state !== 'cancelled') return false
+  if ((await liveWorkers(store, knex, name)) > 0) return false
+  await abort({ knex, store, dialect: store.dialect, events, by }, { name, table: snap.table }, snap, 'cancelled', 'cancelled')
+  return true
 }
 
 const POLL_MS = 250

@@ -25,7 +25,7 @@ interface UnwindContext {
  */
 export async function abort(
   ctx: UnwindContext,
-  m: Migration,
+  m: Pick<Migration, 'name' | 'table'>,
   snap: SnapshotRow,
   reason: string,
   end: 'failed' | 'cancelled',
