@@ -1,10 +1,9 @@
 import type { Knex } from 'knex'
 import { listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
-import { RUN_DEFAULTS, type RunOptions } from '../core/context.ts'
 import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
 import { enqueueFailures, nothingToRetry } from '../core/enqueue-failures.ts'
 import { EvolveEmitter } from '../core/events.ts'
-import { deadOwners } from '../core/liveness.ts'
+import { liveWorkers } from '../core/liveness.ts'
 import type { Migration } from '../core/migration.ts'
 import { type RunProgress, getProgress } from '../core/progress.ts'
 import { Runner } from '../core/runner.ts'
@@ -19,38 +18,9 @@ import { type ControlAction, controlRun } from './control.ts'
 import { ReadOnlyAdmin } from './read-only.ts'
 import { RunHandle } from './run-handle.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
+import type { EvolveParts, FailedObject, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 
-/** One failed object, as `evolve failures` and the API show it. */
-export interface FailedObject {
-  key: unknown
-  error: string
-  attempts: number
-  createdAt: string
-  updatedAt: string
-}
-
-/** Options of one `run` or `retry`: the config file's run options, overridden by these. */
-export interface StartOptions extends Partial<RunOptions> {
-  /** Workers in this process. Default 1. */
-  workers?: number
-  /** `'snapshot'`: run every named migration in snapshot mode (copy, evolve the copy, swap), whatever its file says. */
-  mode?: 'online' | 'snapshot'
-}
-
-export interface EvolveParts {
-  knex: Knex
-  store: Store
-  /** Where migration files live, when there is a directory. */
-  migrationsDir?: string
-  /** Migrations built in code, used instead of (or with no) directory. */
-  migrations?: Migration[]
-  /** Run options from the config file. */
-  runDefaults: Partial<RunOptions>
-  /** Who acts when a call does not say: `user@host`. */
-  by: string
-  /** Called by close(): destroys the knex instance this object opened, if it did. */
-  onClose: () => Promise<void>
-}
+export type { EvolveParts, FailedObject, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 
 /**
  * The admin object every front end uses (the CLI, the HTTP API, the terminal UI, an app):
@@ -128,14 +98,7 @@ export class Evolve {
    */
   async workers(name: string): Promise<LiveWorker[]> {
     if (!(await this.store.has(this.knex))) return []
-    const recent = await this.store.workers.recent(this.knex, name, RUN_DEFAULTS.leaseMs)
-    const dead = await deadOwners(
-      this.knex,
-      this.store,
-      recent.map((w) => w.id),
-      RUN_DEFAULTS.leaseMs,
-    )
-    return recent.filter((w) => !dead.has(w.id)).map((w) => ({ id: w.id, host: w.host, pid: w.pid, heartbeatAgeMs: w.ageMs }))
+    return (await liveWorkers(this.store, this.knex, name)).map((w) => ({ id: w.id, host: w.host, pid: w.pid, heartbeatAgeMs: w.ageMs }))
   }
 
   /** True when `name` is a migration file or a run the database knows. */
@@ -267,21 +230,6 @@ export class Evolve {
   close(): Promise<void> {
     return this.parts.onClose()
   }
-}
-
-/** One worker serving a run, as `evolve.workers(name)` lists it. */
-export interface LiveWorker {
-  id: string
-  host: string
-  pid: number
-  /** How long ago its last heartbeat was, by the database's clock. */
-  heartbeatAgeMs: number
-}
-
-/** Who asks for a change, and why: stored with the run and shown by `status`. */
-export interface Who {
-  by?: string
-  reason?: string
 }
 
 function defined<T extends object>(value: T): Partial<T> {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import type { Knex } from 'knex'
 import type { Presence } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
+import type { WorkerRow } from '../store/workers.ts'
 
 /** How long a worker's heartbeat proves it alive (the default `leaseMs`). */
 export const LEASE_MS = 15_000
@@ -43,11 +44,16 @@ function processAlive(pid: number, owner: string): boolean {
   }
 }
 
-/** How many processes serve `name` now: recent heartbeats, less the owners proven dead. */
-export async function liveWorkers(store: Store, knex: Knex, name: string): Promise<number> {
-  const recent = (await store.workers.recent(knex, name, LEASE_MS)).map((w) => w.id)
-  const dead = await deadOwners(knex, store, recent, LEASE_MS)
-  return recent.length - dead.size
+/** The workers serving `name` now, on every machine: recent heartbeats, less the owners proven dead. */
+export async function liveWorkers(store: Store, knex: Knex, name: string): Promise<WorkerRow[]> {
+  const recent = await store.workers.recent(knex, name, LEASE_MS)
+  const dead = await deadOwners(
+    knex,
+    store,
+    recent.map((w) => w.id),
+    LEASE_MS,
+  )
+  return recent.filter((w) => !dead.has(w.id))
 }
 
 /**

@@ -82,7 +82,7 @@ async function runProgress(store: Store, knex: Knex, name: string): Promise<RunP
   const run = await store.runs.get(knex, name)
   if (!run) return notStarted(name)
   const active = run.state === 'running' || run.state === 'paused'
-  const workers = active ? await liveWorkers(store, knex, name) : 0
+  const workers = active ? (await liveWorkers(store, knex, name)).length : 0
   // Run and batch times are the database's clock: the current rate is measured by it too.
   const recent =
     run.state === 'running' ? { rows: await store.batches.recentRows(knex, name, RATE_WINDOW_MS), now: await store.now(knex) } : null

@@ -10,8 +10,8 @@ import type { Migration } from './migration.ts'
 import { countTotal } from './count-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
-import { changeRunState } from './run-state.ts'
 import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
+import { openRun } from './open-run.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
@@ -136,31 +136,8 @@ export class Runner {
   private async runOne(m: Migration): Promise<RunProgress> {
     const { knex } = this.config
     const { store } = this
-    // The run starts at once: its total is counted beside the first batches (below).
-    let run = await store.runs.get(knex, m.name)
-    if (!run) {
-      const init = { name: m.name, description: m.description ?? undefined, batchSize: m.batchSize, totalEstimate: null }
-      run = await store.runs.ensure(knex, init)
-    }
-    for (;;) {
-      const skip = skipReason(run)
-      if (skip) {
-        // A runner that died between `done` and turning read-only off left it on: finish that.
-        if (run.state === 'done') await finishReadOnlyRun(store, knex, this.events, m)
-        this.events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
-        return getProgress(store, knex, m.name)
-      }
-      if (run.state === 'running' || run.state === 'paused') break
-      const change = {
-        to: 'running',
-        by: this.by,
-        reason: run.startedAt === null ? 'start' : 'resume',
-        patch: { startedAt: run.startedAt ?? 'now', finishedAt: null },
-      } as const
-      if (await changeRunState(store, this.events, knex, run, change)) break
-      // Another process changed the run first: look again.
-      run = (await store.runs.get(knex, m.name))!
-    }
+    const { run, skipped } = await openRun({ store, events: this.events, knex, by: this.by }, m)
+    if (skipped) return getProgress(store, knex, m.name)
     // A run without a total (new, or its runner died before the count landed) counts it now,
     // on a connection of its own where the pool has several. Settled before returning: the
     // caller may destroy the knex once run() resolves.
@@ -278,14 +255,6 @@ export class Runner {
 
 /** Nobody else writes the copy: batches as long as a second, none of the live table's throttles. */
 const SHADOW_PACE = { targetBatchMs: 1000, maxBatchSize: 100_000 } as const
-
-/** Why `run` leaves a run alone, or null when it should (re)start or join it. */
-function skipReason(run: Run): string | null {
-  if (run.state === 'done') return 'already done'
-  if (run.state === 'failed' && run.scanDone)
-    return `finished with failed objects: \`evolve failures ${run.name}\`, then \`evolve retry ${run.name}\``
-  return null
-}
 
 /** The dialect's batch durations, unless the caller set one: then that one, whoever else writes. */
 function dialectPace(dialect: Dialect, config: RunnerOptions): Partial<PacingOptions> {

@@ -55,7 +55,7 @@ export async function unwindOrphanedCancel(store: Store, events: EvolveEmitter, 
   const snap = await store.snapshots.get(knex, name)
   if (!snap || snap.step === 'preflight' || isSwapped(snap.step)) return false
   if ((await store.runs.get(knex, name))?.state !== 'cancelled') return false
-  if ((await liveWorkers(store, knex, name)) > 0) return false
+  if ((await liveWorkers(store, knex, name)).length > 0) return false
   await abort({ knex, store, dialect: store.dialect, events, by }, { name, table: snap.table }, snap, 'cancelled', 'cancelled')
   return true
 }

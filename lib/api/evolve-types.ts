@@ -1,0 +1,52 @@
+// The shapes the admin object (evolve.ts) takes and gives, apart from the class itself.
+import type { Knex } from 'knex'
+import type { RunOptions } from '../core/context.ts'
+import type { Migration } from '../core/migration.ts'
+import type { Store } from '../store/store.ts'
+
+/** One failed object, as `evolve failures` and the API show it. */
+export interface FailedObject {
+  key: unknown
+  error: string
+  attempts: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** Options of one `run` or `retry`: the config file's run options, overridden by these. */
+export interface StartOptions extends Partial<RunOptions> {
+  /** Workers in this process. Default 1. */
+  workers?: number
+  /** `'snapshot'`: run every named migration in snapshot mode (copy, evolve the copy, swap), whatever its file says. */
+  mode?: 'online' | 'snapshot'
+}
+
+export interface EvolveParts {
+  knex: Knex
+  store: Store
+  /** Where migration files live, when there is a directory. */
+  migrationsDir?: string
+  /** Migrations built in code, used instead of (or with no) directory. */
+  migrations?: Migration[]
+  /** Run options from the config file. */
+  runDefaults: Partial<RunOptions>
+  /** Who acts when a call does not say: `user@host`. */
+  by: string
+  /** Called by close(): destroys the knex instance this object opened, if it did. */
+  onClose: () => Promise<void>
+}
+
+/** One worker serving a run, as `evolve.workers(name)` lists it. */
+export interface LiveWorker {
+  id: string
+  host: string
+  pid: number
+  /** How long ago its last heartbeat was, by the database's clock. */
+  heartbeatAgeMs: number
+}
+
+/** Who asks for a change, and why: stored with the run and shown by `status`. */
+export interface Who {
+  by?: string
+  reason?: string
+}
