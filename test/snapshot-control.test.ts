@@ -81,6 +81,16 @@ async function controlWhileParked(db: FreshDatabase, ws: Workspace, verb: 'pause
   await ws.open()
 }
 
+/** A cancelled run unwound before its swap: the copy and its run gone, the table as it was, writes let in. */
+async function assertUnwound(db: FreshDatabase, before: Record<string, unknown>[]) {
+  assert.equal(await runState(db, NAME), 'cancelled')
+  assert.equal(await runState(db, SHADOW), undefined, 'the copy’s run is forgotten with the copy')
+  assert.equal(await step(db), 'preflight')
+  assert.deepEqual(await allRows(db.knex, 'users'), before)
+  assert.deepEqual(await tableNames(db), ['orders', 'users'], 'the copy is dropped')
+  await db.knex('users').where({ id: 1 }).update({ name: 'written after the cancel' }) // read-only is off
+}
+
 for (const d of dialects) {
   describe(`controlling a snapshot run on ${d}`, () => {
     it('a cancel during the copy’s evolve stops the copy’s run, lets writes in again, drops the copy and leaves the table untouched; evolve run starts over and swaps', () =>
@@ -89,12 +99,7 @@ for (const d of dialects) {
         await controlWhileParked(db, ws, 'cancel')
         const ended = await exitOf(runner)
         assert.match(ended.stdout, /cancelled: snapshot stopped before the swap \(users untouched\)/, runner.describe())
-        assert.equal(await runState(db, NAME), 'cancelled')
-        assert.equal(await runState(db, SHADOW), undefined, 'the copy’s run is forgotten with the copy')
-        assert.equal(await step(db), 'preflight')
-        assert.deepEqual(await allRows(db.knex, 'users'), before)
-        assert.deepEqual(await tableNames(db), ['orders', 'users'], 'the copy is dropped')
-        await db.knex('users').where({ id: 1 }).update({ name: 'written after the cancel' }) // read-only is off
+        await assertUnwound(db, before)
 
         const again = await runCli(['run', '--db', db.url, '--dir', ws.dir])
         assert.equal(again.code, 0, output(again))
@@ -116,12 +121,7 @@ for (const d of dialects) {
         const cancelled = await runCli(['cancel', NAME, '--db', db.url])
         assert.equal(cancelled.code, 0, output(cancelled))
         assert.match(cancelled.stdout, /no runner was left, so the cancel unwound it: snapshot stopped before the swap \(users untouched\)/)
-        assert.equal(await runState(db, NAME), 'cancelled')
-        assert.equal(await runState(db, SHADOW), undefined, 'the copy’s run is forgotten with the copy')
-        assert.equal(await step(db), 'preflight')
-        assert.deepEqual(await allRows(db.knex, 'users'), before)
-        assert.deepEqual(await tableNames(db), ['orders', 'users'], 'the copy is dropped')
-        await db.knex('users').where({ id: 1 }).update({ name: 'written after the cancel' }) // read-only is off
+        await assertUnwound(db, before)
 
         await ws.open()
         const again = await runCli(['run', '--db', db.url, '--dir', ws.dir])

@@ -11,14 +11,20 @@ import { FakeAdmin, KEY, frame, row } from './fake-admin.ts'
 // A test that fails mid-way still unmounts its UI, so the file ends instead of rendering on.
 afterEach(cleanup)
 
+/** The dashboard with one run, and the dialog opened on it (key o). */
+async function openDialog() {
+  const admin = new FakeAdmin(true)
+  admin.rows = [row('emails')]
+  const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
+  await frame(ui.lastFrame, 'emails')
+  ui.stdin.write('o')
+  await frame(ui.lastFrame, 'Banner message for the app')
+  return { admin, ui }
+}
+
 describe('the read-only dialog', () => {
   it('asks for a banner message and a confirmation, turns read-only on, shows the banner, and turns it off again', async () => {
-    const admin = new FakeAdmin(true)
-    admin.rows = [row('emails')]
-    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
-    await frame(ui.lastFrame, 'emails')
-    ui.stdin.write('o')
-    await frame(ui.lastFrame, 'Banner message for the app')
+    const { admin, ui } = await openDialog()
     ui.stdin.write('\u0015') // ctrl-u clears the suggested message
     await frame(ui.lastFrame, /> █/)
     ui.stdin.write('Back in 5 minutex')
@@ -48,12 +54,7 @@ describe('the read-only dialog', () => {
   })
 
   it('takes a message pasted with its Enter in one chunk', async () => {
-    const admin = new FakeAdmin(true)
-    admin.rows = [row('emails')]
-    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
-    await frame(ui.lastFrame, 'emails')
-    ui.stdin.write('o')
-    await frame(ui.lastFrame, 'Banner message for the app')
+    const { ui } = await openDialog()
     ui.stdin.write('\u0015')
     await frame(ui.lastFrame, /> █/)
     ui.stdin.write('Back at noon\r')
@@ -62,12 +63,7 @@ describe('the read-only dialog', () => {
   })
 
   it('takes ctrl-u, text, a backspace and Enter read in one chunk, as a busy terminal delivers them', async () => {
-    const admin = new FakeAdmin(true)
-    admin.rows = [row('emails')]
-    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
-    await frame(ui.lastFrame, 'emails')
-    ui.stdin.write('o')
-    await frame(ui.lastFrame, 'Banner message for the app')
+    const { ui } = await openDialog()
     ui.stdin.write('\u0015Back in 5 minutex\u007fs\r')
     await frame(ui.lastFrame, 'Turn read-only ON with "Back in 5 minutes"? (y/N)')
     ui.unmount()
@@ -80,12 +76,7 @@ describe('the read-only dialog', () => {
   })
 
   it('esc leaves the dialog without a change', async () => {
-    const admin = new FakeAdmin(true)
-    admin.rows = [row('emails')]
-    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
-    await frame(ui.lastFrame, 'emails')
-    ui.stdin.write('o')
-    await frame(ui.lastFrame, 'Banner message')
+    const { admin, ui } = await openDialog()
     ui.stdin.write(KEY.escape)
     await frame(ui.lastFrame, (x) => !x.includes('Banner message'))
     assert.deepEqual(admin.calls, [])
