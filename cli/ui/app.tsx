@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 // (tsx compiles with the tsconfig of the directory evolve runs in: this file must not depend on it.)
-import { Box, Text, useApp, useInput } from 'ink'
+import { Box, type Key, Text, useApp, useInput } from 'ink'
 import { useRef, useState } from 'react'
 import { errorMessage } from '../../lib/errors.ts'
 import type { UiAdmin } from './admin.ts'
@@ -51,51 +51,59 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
     admin.stopAll().finally(() => exit())
   }
 
+  /** One key of the dashboard; 'stop' once it opened a view or a dialog, or quit. */
+  const mainKey = (input: string, key: Key): 'stop' | 'go on' => {
+    const stop = (change: () => void) => (change(), 'stop' as const)
+    const goOn = (change: () => void) => (change(), 'go on' as const)
+    if (input === 'q' || (key.ctrl && input === 'c')) return stop(quit)
+    if (input === '?') return stop(() => setMode('help'))
+    const { rows, row } = latest.current
+    if (key.upArrow) return goOn(() => setSelected((s) => Math.max(0, Math.min(s, rows.length - 1) - 1)))
+    if (key.downArrow) return goOn(() => setSelected((s) => Math.max(0, Math.min(rows.length - 1, s + 1))))
+    if (input === 'o') return stop(() => (admin.hasReadOnly ? setMode('read-only') : setNotice('read-only switch not available')))
+    if (!row) return 'go on'
+    const name = row.name
+    if (input === 'r')
+      act(
+        `starting ${name} here…`,
+        () => admin.run(name),
+        () => `${name} runs in this process`,
+      )
+    else if (input === 'p')
+      act(
+        `pausing ${name}…`,
+        () => admin.pause(name),
+        (s) => `${name}: ${s}`,
+      )
+    else if (input === 'u')
+      act(
+        `resuming ${name}…`,
+        () => admin.resume(name),
+        (s) => `${name}: ${s}`,
+      )
+    else if (input === 'c') return stop(() => setMode('confirm-cancel'))
+    else if (input === '+' || input === '=')
+      act(
+        'raising the batch size…',
+        () => admin.scaleBatchSize(name, 2),
+        (n) => `${name}: batch size ${n} (fixed)`,
+      )
+    else if (input === '-')
+      act(
+        'lowering the batch size…',
+        () => admin.scaleBatchSize(name, 0.5),
+        (n) => `${name}: batch size ${n} (fixed)`,
+      )
+    else if (input === 'f') return stop(() => setMode('failures'))
+    return 'go on'
+  }
+
   useInput(
     (input, key) => {
-      if (input === 'q' || (key.ctrl && input === 'c')) return quit()
-      if (input === '?') return setMode('help')
-      const { rows, row } = latest.current
-      if (key.upArrow) return setSelected((s) => Math.max(0, Math.min(s, rows.length - 1) - 1))
-      if (key.downArrow) return setSelected((s) => Math.max(0, Math.min(rows.length - 1, s + 1)))
-      if (input === 'o') {
-        if (!admin.hasReadOnly) return setNotice('read-only switch not available')
-        return setMode('read-only')
-      }
-      if (!row) return
-      const name = row.name
-      if (input === 'r')
-        act(
-          `starting ${name} here…`,
-          () => admin.run(name),
-          () => `${name} runs in this process`,
-        )
-      else if (input === 'p')
-        act(
-          `pausing ${name}…`,
-          () => admin.pause(name),
-          (s) => `${name}: ${s}`,
-        )
-      else if (input === 'u')
-        act(
-          `resuming ${name}…`,
-          () => admin.resume(name),
-          (s) => `${name}: ${s}`,
-        )
-      else if (input === 'c') setMode('confirm-cancel')
-      else if (input === '+' || input === '=')
-        act(
-          'raising the batch size…',
-          () => admin.scaleBatchSize(name, 2),
-          (n) => `${name}: batch size ${n} (fixed)`,
-        )
-      else if (input === '-')
-        act(
-          'lowering the batch size…',
-          () => admin.scaleBatchSize(name, 0.5),
-          (n) => `${name}: batch size ${n} (fixed)`,
-        )
-      else if (input === 'f') setMode('failures')
+      // Keys typed faster than the terminal is read arrive as one string ("++"): each is taken in
+      // turn, up to one that opens a view or a dialog (the rest was typed before it showed).
+      const keys = input.length > 1 && !key.ctrl && !key.meta ? [...input] : [input]
+      for (const k of keys) if (mainKey(k, key) === 'stop') break
     },
     { isActive: mode === 'main' },
   )

@@ -88,6 +88,22 @@ describe('the dashboard', () => {
     ui.unmount()
   })
 
+  it('takes keys read in one chunk one by one, up to one that opens a dialog', async () => {
+    const admin = twoRuns()
+    const ui = show(admin)
+    await frame(ui.lastFrame, '20260101_lowercase-emails · running')
+    ui.stdin.write('++p')
+    await frame(ui.lastFrame, '20260101_lowercase-emails: paused')
+    ui.stdin.write('cy')
+    await frame(ui.lastFrame, 'Cancel the run of 20260101_lowercase-emails on every machine?')
+    assert.deepEqual(admin.calls, [
+      ['scaleBatchSize', '20260101_lowercase-emails', 2],
+      ['scaleBatchSize', '20260101_lowercase-emails', 2],
+      ['pause', '20260101_lowercase-emails'],
+    ])
+    ui.unmount()
+  })
+
   it('shows the help screen on ? and goes back on any key; o says when there is no read-only switch', async () => {
     const ui = show(twoRuns())
     await frame(ui.lastFrame, '20260101_lowercase-emails')
