@@ -4,6 +4,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
+import knexFactory from 'knex'
+import { type EvolveUsageError, openEvolve } from '../lib/index.ts'
 import { type CliResult, output, runCli } from './helpers/cli.ts'
 import { type Dialect, dialects, type FreshDatabase, withDb } from './helpers/databases.ts'
 import { createUsers, migrationSource, rowsOf, tempDir, trackingTables, writeFiles } from './helpers/fixtures.ts'
@@ -347,5 +349,28 @@ describe('without a usable database', { concurrency: 2 }, () => {
       'migrations/001_lower.ts': migrationSource(LOWER),
     })
     assertUsageError(await runCli(['status'], { cwd }), ['evolve.config.json', 'mysql2'])
+  })
+})
+
+describe('openEvolve', () => {
+  it('refuses an option of opening by URL given with a knex, naming what to pass instead, and touches nothing', async () => {
+    const dir = await tempDir()
+    const file = path.join(dir, 'app.db')
+    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true })
+    try {
+      // Bypassing the types, as JavaScript callers do: TypeScript refuses these already.
+      const open = openEvolve as (o: object) => ReturnType<typeof openEvolve>
+      await assert.rejects(open({ knex, dir: './migrations' }), (err: EvolveUsageError) => {
+        assert.equal(err.code, 'E_CONFIG')
+        assert.match(err.message, /"dir" does not go with "knex" \(it would be ignored\): pass the migrations directory as "migrations"/)
+        return true
+      })
+      await assert.rejects(open({ knex, db: 'sqlite:other.db' }), /"db" does not go with "knex"/)
+      assert.ok(!existsSync(file), 'no connection was opened')
+      const evolve = await open({ knex, migrations: dir, by: undefined, dir: undefined })
+      await evolve.close()
+    } finally {
+      await knex.destroy()
+    }
   })
 })

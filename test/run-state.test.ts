@@ -1,13 +1,15 @@
 // One run state machine: every change of a run's state is a compare-and-set through one table,
 // emits `run:state` with who asked, and is stored where `status` shows it.
 import assert from 'node:assert/strict'
+import { rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import type { Knex } from 'knex'
 import { describe, it } from 'node:test'
 import { EvolveUsageError, RUN_TRANSITIONS, Runner, createMigration, defineMigration, openEvolve, pauseRun } from '../lib/index.ts'
 import type { AnyRow, EvolveEvents } from '../lib/index.ts'
-import { output, runCli, statusJson } from './helpers/cli.ts'
+import { output, runCli, spawnCli, statusJson } from './helpers/cli.ts'
 import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
-import { insertChunked, waitUntil, writeFiles } from './helpers/fixtures.ts'
+import { batchRows, claimOwners, createItems, insertChunked, makeProject, upMigration, waitUntil, writeFiles } from './helpers/fixtures.ts'
 
 type StateEvent = EvolveEvents['run:state'][0]
 
@@ -195,5 +197,49 @@ describe('a pause landing while a worker is between its look at the run and its 
           assert.equal(evolved, recorded, 'the rows of the batches done, no more')
         }))
     }
+  }
+
+  for (const dialect of dialects) {
+    it(`on ${dialect}: does not take over, after it, a batch a killed process left claimed`, () =>
+      withDb(dialect, async (db) => {
+        await createItems(db.knex, 100)
+        const project = await makeProject(db, (dir) => upMigration({ batchSize: 10, gate: [path.join(dir, 'gate'), 0] }))
+        await writeFile(path.join(project.dir, 'gate'), '')
+        const conn = runnerKnex(db)
+        try {
+          // A real process claims the first batch, parks at the gate inside it, and dies there.
+          const victim = spawnCli(['run', ...project.flags, '--batch-size', '10'])
+          const [orphan] = await waitUntil('a batch claimed by the process to kill', async () => {
+            const owners = await claimOwners(db.knex, project.name)
+            return owners.length > 0 ? owners : undefined
+          })
+          await victim.kill('SIGKILL')
+          await rm(path.join(project.dir, 'gate')) // a batch wrongly taken over would now finish, not hang
+
+          const evolve = await openEvolve({ knex: conn, migrations: project.migrationsDir, by: 'test@host' })
+          let paused = false
+          conn.on('query', (q: { sql: string }) => {
+            if (paused && q.sql.includes('b_run_name')) handle.stop()
+          })
+          const throttle = async () => {
+            if (!paused) await pauseRun(db.knex, project.name, 'test operator')
+            paused = true
+            return false
+          }
+          const handle = await evolve.run([], { throttle })
+          await handle.done
+          const claimed = (await batchRows(db.knex, project.name)).filter((b) => b.state !== 'done')
+          assert.deepEqual(
+            claimed.map((b) => [b.state, b.owner]),
+            [['claimed', orphan]],
+            'the dead process’s batch is still its own: not taken over after the pause',
+          )
+          assert.equal(Number((await db.knex('items').where('counter', '>', 0).count({ n: '*' }).first())?.n), 0)
+          assert.equal((await db.knex('evolve_runs').where({ name: project.name }).first()).state, 'paused')
+        } finally {
+          await conn.destroy()
+          await project.cleanup()
+        }
+      }))
   }
 })

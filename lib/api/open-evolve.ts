@@ -3,6 +3,7 @@ import { connect } from '../config/connect.ts'
 import { resolveConfig } from '../config/resolve-config.ts'
 import type { RunOptions } from '../core/context.ts'
 import type { Migration } from '../core/migration.ts'
+import { usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
 import { defaultActor } from './actor.ts'
 import { Evolve } from './evolve.ts'
@@ -16,6 +17,24 @@ export interface OpenWithKnex {
   run?: Partial<RunOptions>
   /** Who acts when a call does not say; default `user@host`. */
   by?: string
+  // Options of opening by URL or config; with a knex they would be ignored: refused instead.
+  db?: never
+  config?: never
+  dir?: never
+  cwd?: never
+  env?: never
+  pool?: never
+}
+
+/** What OpenWithConfig takes and OpenWithKnex does not, with what to pass instead. */
+const CONFIG_ONLY: Record<keyof OpenWithConfig, string> = {
+  db: 'the knex is the connection: leave "db" out',
+  config: 'the knex is the connection: leave "config" out, and pass its run options as "run"',
+  dir: 'pass the migrations directory as "migrations": openEvolve({ knex, migrations: \'./migrations\' })',
+  cwd: 'pass "migrations" as an absolute path instead',
+  env: 'the knex is the connection: leave "env" out',
+  pool: 'the pool is the knex\'s own: leave "pool" out',
+  by: '',
 }
 
 /** Open the way the CLI does: --db, DATABASE_URL, evolve.config.*, knexfile. */
@@ -49,6 +68,14 @@ export interface OpenWithConfig {
  */
 export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): Promise<Evolve> {
   if ('knex' in options && options.knex !== undefined) {
+    const mixed = Object.keys(options).find(
+      (k) => CONFIG_ONLY[k as keyof OpenWithConfig] && options[k as keyof typeof options] !== undefined,
+    )
+    if (mixed)
+      throw usage(
+        'E_CONFIG',
+        `openEvolve: "${mixed}" does not go with "knex" (it would be ignored): ${CONFIG_ONLY[mixed as keyof OpenWithConfig]}`,
+      )
     const { knex, migrations } = options
     return new Evolve({
       knex,

@@ -49,6 +49,12 @@ function boundsColumns(bounds: BatchBounds) {
   }
 }
 
+/**
+ * For a claim's WHERE: the run is running. A pause or cancel that landed since the worker
+ * looked at the run then makes the claim miss, and no batch starts after it.
+ */
+const runIsRunning = (db: Db, runName: string) => db(TABLES.runs).select('name').where({ name: runName, state: 'running' })
+
 /** The batches table: claims, fencing, results and the totals `status` shows. */
 export class BatchesStore {
   constructor(private readonly dialect: Dialect) {}
@@ -115,12 +121,10 @@ export class BatchesStore {
     )
     // `id = (scalar subquery)` runs the subquery once. With `id IN (…)` PostgreSQL may re-run it
     // per row, and SKIP LOCKED then hands out a second batch in the same statement.
-    // Only while the run is running: a pause or cancel that landed since the worker looked makes it miss.
-    const running = db(TABLES.runs).select('name').where({ name: runName, state: 'running' })
     const [row] = await db(TABLES.batches)
       .where('id', oldest)
       .where({ state: 'pending' })
-      .whereExists(running)
+      .whereExists(runIsRunning(db, runName))
       .update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
       .returning('*')
     return row ? toBatch(row) : undefined
@@ -128,7 +132,7 @@ export class BatchesStore {
 
   /** Takes a batch whose owner is dead, for `owner`. Fenced by compare-and-set on the old owner. */
   async claim(db: Db, batch: Batch, owner: string): Promise<boolean> {
-    const query = db(TABLES.batches).where({ id: batch.id, state: batch.state })
+    const query = db(TABLES.batches).where({ id: batch.id, state: batch.state }).whereExists(runIsRunning(db, batch.runName))
     if (batch.owner === null) query.whereNull('owner')
     else query.where({ owner: batch.owner })
     const updated = await query.update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
