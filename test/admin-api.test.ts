@@ -251,6 +251,21 @@ for (const dialect of dialects) {
       }
     })
 
+    it('retry-failures through an API opened on a knex without migrations is a 400 naming them, and queues nothing', async () => {
+      const bare = await startApi({ knex: apiDb })
+      try {
+        const res = await bare.call(`/runs/${POISONED}/retry-failures`, { method: 'POST' })
+        assert.equal(res.status, 400)
+        assert.match(
+          String((await problemOf(res)).detail),
+          /opened without migrations: pass them with the knex.*createAdminApi\(\{ knex, migrations \}\)/,
+        )
+        assert.equal((await db.knex('evolve_batches').where({ run_name: POISONED, phase: 'retry' })).length, 0)
+      } finally {
+        await bare.close()
+      }
+    })
+
     it('retry-failures queues the failed objects for the runners without serving them, and a runner then evolves each once', async () => {
       poison.on = false
       const res = await api.call(`/runs/${POISONED}/retry-failures`, { method: 'POST' })

@@ -353,7 +353,7 @@ describe('without a usable database', { concurrency: 2 }, () => {
 })
 
 describe('openEvolve', () => {
-  it('refuses an option of opening by URL given with a knex, naming what to pass instead, and touches nothing', async () => {
+  it('refuses an option of opening by URL given with a knex, naming what to pass instead, and one without migrations refuses to run, and touches nothing', async () => {
     const dir = await tempDir()
     const file = path.join(dir, 'app.db')
     const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true })
@@ -369,6 +369,11 @@ describe('openEvolve', () => {
       assert.ok(!existsSync(file), 'no connection was opened')
       const evolve = await open({ knex, migrations: dir, by: undefined, dir: undefined })
       await evolve.close()
+      // Without migrations it can show status, not run: said instead of doing nothing.
+      const bare = await openEvolve({ knex })
+      await assert.rejects(bare.run(), /nothing to run: this admin object was opened without migrations: pass them with the knex/)
+      await assert.rejects(bare.run(['001_lower']), /no migration named "001_lower": this admin object was opened without migrations/)
+      await assert.rejects(bare.retry('001_lower'), /no migration named "001_lower"/)
     } finally {
       await knex.destroy()
     }

@@ -64,7 +64,10 @@ export class Evolve {
         throw usage('E_UNKNOWN_MIGRATION', `no migration named "${unknown}" (found: ${migrations.map((m) => m.name).join(', ') || 'none'})`)
       return names.length > 0 ? migrations.filter((m) => names.includes(m.name)) : migrations
     }
-    if (!migrationsDir) return []
+    if (!migrationsDir) {
+      if (names.length > 0) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${names[0]}": ${NO_MIGRATIONS}`)
+      return []
+    }
     return loadMigrations(migrationsDir, names)
   }
 
@@ -141,6 +144,8 @@ export class Evolve {
    * workers to finish their batch and leave. Events arrive on `evolve.events`.
    */
   async run(names: string[] = [], opts: StartOptions = {}): Promise<RunHandle> {
+    if (names.length === 0 && !this.parts.migrations && !this.parts.migrationsDir)
+      throw usage('E_NO_MIGRATIONS_DIR', `nothing to run: ${NO_MIGRATIONS}`)
     const runner = this.runner(await this.migrations(names), opts)
     return new RunHandle(runner, () => runner.run())
   }
@@ -231,6 +236,9 @@ export class Evolve {
     return this.parts.onClose()
   }
 }
+
+const NO_MIGRATIONS =
+  "this admin object was opened without migrations: pass them with the knex, a directory or a Migration[] (openEvolve({ knex, migrations: './migrations' }), createAdminApi({ knex, migrations }))"
 
 function defined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Knex } from 'knex'
 import type { Evolve } from '../api/evolve.ts'
 import { openEvolve } from '../api/open-evolve.ts'
+import type { Migration } from '../core/migration.ts'
 import { usage } from '../errors.ts'
 import { type ApiToken, checkTokens, requireToken } from './auth.ts'
 import { metricsRoute } from './metrics-route.ts'
@@ -27,6 +28,8 @@ export interface AdminApiOptions extends Omit<AdminApiPluginOptions, 'evolve'> {
   evolve?: Evolve
   /** Or your knex instance: the API opens an admin object on it (and leaves knex open). */
   knex?: Knex
+  /** With `knex`: the migrations (a directory or `Migration[]`), which retry-failures needs. */
+  migrations?: string | Migration[]
   /** A pino logger for requests and audit lines (authorization headers are redacted), or false. Default: pino to stdout. */
   logger?: FastifyBaseLogger | boolean
 }
@@ -83,7 +86,7 @@ export async function adminApiPlugin(app: FastifyInstance, opts: AdminApiPluginO
 export async function createAdminApi(options: AdminApiOptions): Promise<FastifyInstance> {
   const tokens = checkTokens(options.tokens ?? [])
   if (!options.evolve && !options.knex) throw usage('E_API_NO_DATABASE', 'createAdminApi needs `evolve` (from openEvolve) or `knex`')
-  const evolve = options.evolve ?? (await openEvolve({ knex: options.knex! }))
+  const evolve = options.evolve ?? (await openEvolve({ knex: options.knex!, migrations: options.migrations }))
   const logger = options.logger ?? true
   const app = Fastify({
     bodyLimit: BODY_LIMIT,

@@ -1,7 +1,7 @@
 // A real admin API server on a loopback port (in this process) and a real HTTP client
 // (global fetch), plus a reader of its Server-Sent Events.
-import type { Evolve } from '../../lib/api/evolve.ts'
-import { type ApiToken, createAdminApi } from '../../lib/http/index.ts'
+import { Evolve } from '../../lib/api/evolve.ts'
+import { type AdminApiOptions, type ApiToken, createAdminApi } from '../../lib/http/index.ts'
 
 export const TOKEN = 'ops-token-0123456789abcdef'
 export const TOKENS: ApiToken[] = [{ name: 'ops', token: TOKEN }]
@@ -13,8 +13,13 @@ export interface ApiServer {
   close(): Promise<void>
 }
 
-export async function startApi(evolve: Evolve, opts: { watchIntervalMs?: number } = {}): Promise<ApiServer> {
-  const app = await createAdminApi({ evolve, tokens: TOKENS, logger: false, watchIntervalMs: opts.watchIntervalMs ?? 100 })
+/** Serves `evolve`, or an admin object the API opens itself on a knex. */
+export async function startApi(
+  source: Evolve | Pick<AdminApiOptions, 'knex' | 'migrations'>,
+  opts: { watchIntervalMs?: number } = {},
+): Promise<ApiServer> {
+  const serve = source instanceof Evolve ? { evolve: source } : source
+  const app = await createAdminApi({ ...serve, tokens: TOKENS, logger: false, watchIntervalMs: opts.watchIntervalMs ?? 100 })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
