@@ -17,6 +17,14 @@ export function snapshotPreflight(knex: Knex, dialect: Dialect, m: Migration): P
 
 /** Refuses, before anything changes, a table with objects the swap cannot carry: each named, with what to do. */
 export async function assertCarriable(knex: Knex, dialect: Dialect, m: Migration): Promise<SnapshotPreflight> {
+  // `up` writes tables by name (ctx.trx('users')): on a copy it would write the live table instead,
+  // through the batch's read-only bypass, and the unevolved copy would then be swapped in.
+  if (m.mode === 'up') {
+    throw usage(
+      'E_SNAPSHOT_REFUSED',
+      `${m.file}: snapshot mode evolves a copy of "${m.table}", but \`up\` writes tables by name and would write the live one: use \`transform\` or \`set\`, or evolve in place (drop mode)`,
+    )
+  }
   if (Array.isArray(m.key)) {
     throw usage(
       'E_SNAPSHOT_REFUSED',
