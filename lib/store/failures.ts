@@ -1,4 +1,5 @@
 import type { Dialect } from '../dialects/dialect.ts'
+import { compareKeys } from './compare-keys.ts'
 import { type Db, decodeKey, encodeKey, num } from './db.ts'
 import { TABLES } from './schema.ts'
 
@@ -67,7 +68,7 @@ export class FailuresStore {
     }
   }
 
-  /** All failures of a run, oldest first (for retries and finalize). */
+  /** All failures of a run, in key order (for retries and finalize). */
   async list(db: Db, runName: string): Promise<Failure[]> {
     return this.page(db, runName, {})
   }
@@ -75,18 +76,24 @@ export class FailuresStore {
   /**
    * One page of a run's failures in a stable order (by key): `after` is the last key of
    * the previous page, so paging never skips or repeats while new failures come in.
+   * Keys are stored as JSON text, whose order is not the keys' (105 before 14), so the
+   * order and `after` are applied to the decoded keys here; a run's failures are few
+   * (it stops at `maxFailures`), so reading them all is cheap.
    */
   async page(db: Db, runName: string, opts: { limit?: number; after?: unknown }): Promise<Failure[]> {
-    const query = db(TABLES.failures).where({ run_name: runName }).orderBy('key')
-    if (opts.after !== undefined) query.where('key', '>', encodeKey(opts.after))
-    if (opts.limit !== undefined) query.limit(opts.limit)
-    return (await query).map((r) => ({
-      key: decodeKey(String(r.key)),
-      error: String(r.error),
-      attempts: num(r.attempts),
-      createdAt: num(r.created_at),
-      updatedAt: num(r.updated_at),
-    }))
+    const rows = await db(TABLES.failures).where({ run_name: runName })
+    const failures: Failure[] = rows
+      .map((r) => ({
+        key: decodeKey(String(r.key)),
+        error: String(r.error),
+        attempts: num(r.attempts),
+        createdAt: num(r.created_at),
+        updatedAt: num(r.updated_at),
+      }))
+      .sort((a, b) => compareKeys(a.key, b.key))
+    const after = opts.after
+    const rest = after === undefined ? failures : failures.filter((f) => compareKeys(f.key, after) > 0)
+    return opts.limit === undefined ? rest : rest.slice(0, opts.limit)
   }
 
   async count(db: Db, runName: string): Promise<number> {
