@@ -144,6 +144,7 @@ for (const dialect of dialects) {
       const body = doc.paths['/read-only']!.put as { requestBody: { content: { 'application/json': { schema: { properties: object } } } } }
       assert.deepEqual(Object.keys(body.requestBody.content['application/json'].schema.properties).sort(), [
         'forSeconds',
+        'force',
         'message',
         'readOnly',
         'tables',

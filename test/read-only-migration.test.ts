@@ -55,5 +55,39 @@ for (const dialect of dialects) {
         await db.drop()
       }
     })
+
+    it('use an operator’s switch that covers their table as it is, and leave it on; one that does not is refused, unchanged', async () => {
+      const db = await fresh(dialect)
+      await createItems(db.knex, 30)
+      await db.knex.schema.createTable('other', (t) => t.integer('id').primary())
+      const migration = upMigration({ batchSize: 10 }).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'readonly',")
+      const project = await makeProject(db, migration)
+      const readOnly = async () => JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout)
+      try {
+        // On for another table only: the run would have to change the operator's switch.
+        assert.equal((await runCli(['readonly', 'on', '--tables', 'other', '--message', 'other frozen', ...project.dbFlags])).code, 0)
+        const before = await readOnly()
+        const refused = await runCli(['run', ...project.flags], { cwd: project.dir })
+        assert.equal(refused.code, 2, refused.stderr)
+        assert.match(
+          refused.stderr.trimEnd(),
+          /^evolve: run 20260101000000_bump needs items read-only, but read-only is on for other by [^\n]*--tables other,items[^\n]*$/,
+        )
+        assert.deepEqual(await readOnly(), before, 'the switch as the operator left it')
+        await db.knex('items').where({ id: 1 }).update({ counter: 0 }) // items writable
+
+        // On for every table: the run goes on under it and leaves it, message and all, to its owner.
+        assert.equal((await runCli(['readonly', 'off', ...project.dbFlags])).code, 0)
+        assert.equal((await runCli(['readonly', 'on', '--message', 'all frozen', ...project.dbFlags])).code, 0)
+        const all = await readOnly()
+        const done = await runCli(['run', ...project.flags], { cwd: project.dir })
+        assert.equal(done.code, 0, done.stderr)
+        assert.deepEqual(await counterHistogram(db.knex), { 1: 30 })
+        assert.deepEqual(await readOnly(), all, 'still on, by the operator, with their message')
+      } finally {
+        await project.cleanup()
+        await db.drop()
+      }
+    })
   })
 }

@@ -151,6 +151,29 @@ for (const d of dialects) {
         )
       }))
 
+    it('readonly off is refused while the snapshot run holds the switch, naming evolve cancel; --force turns it off', () =>
+      withShop(d, async (db, ws) => {
+        const runner = await parkedInEvolve(db, ws)
+        await controlWhileParked(db, ws, 'pause')
+        const status = await runCli(['readonly', 'status', '--db', db.url])
+        assert.match(status.stdout, /let writes in before that: evolve cancel 001_lowercase/)
+        assert.doesNotMatch(status.stdout, /turn it off: evolve readonly off/)
+
+        const refused = await runCli(['readonly', 'off', '--db', db.url])
+        assert.equal(refused.code, 2, output(refused))
+        assert.match(
+          refused.stderr.trimEnd(),
+          /^evolve: read-only is held by snapshot run "001_lowercase" [^\n]*lost at the swap[^\n]*`evolve cancel 001_lowercase`[^\n]*--force[^\n]*$/,
+        )
+        await assert.rejects(db.knex('users').where({ id: 1 }).update({ name: 'x' }), 'still read-only')
+
+        const forced = await runCli(['readonly', 'off', '--force', '--db', db.url])
+        assert.equal(forced.code, 0, output(forced))
+        await db.knex('users').where({ id: 1 }).update({ name: 'written after --force' })
+        assert.equal((await runCli(['cancel', NAME, '--db', db.url])).code, 0)
+        await exitOf(runner)
+      }))
+
     it('a cancel after the swap committed is refused in one line naming evolve revert; the run finishes', () =>
       withShop(d, async (db, ws) => {
         const holdFile = path.join(path.dirname(ws.dir), 'hold')

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { ReadOnlyState } from '../../lib/api/read-only.ts'
+import { type ReadOnlyState, snapshotHolding } from '../../lib/api/read-only.ts'
 import { type GlobalOptions, withEvolve } from '../context.ts'
 
 interface OnFlags extends GlobalOptions {
@@ -30,10 +30,11 @@ export function registerReadOnly(program: Command): void {
   readonly
     .command('off')
     .description('turn read-only off: writes work again at once (harmless when it is off)')
+    .option('--force', "also a snapshot run's switch (the app's writes to its table are then lost at the swap)")
     .option('--json', 'print the new state as JSON')
     .action(async (_flags: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<OnFlags>()
-      await withEvolve(opts, async (evolve) => print(await evolve.readOnly.disable(), opts.json))
+      const opts = cmd.optsWithGlobals<OnFlags & { force?: boolean }>()
+      await withEvolve(opts, async (evolve) => print(await evolve.readOnly.disable({ force: opts.force }), opts.json))
     })
   readonly
     .command('status')
@@ -60,6 +61,12 @@ export function describeReadOnly(state: ReadOnlyState): string {
   if (state.expiresAt) lines.push(`  turns itself off at ${state.expiresAt}`)
   const run = state.by?.startsWith('run ') ? state.by.slice(4) : undefined
   if (run) lines.push(`  migration "${run}" turned it on and turns it off when done: if its runner died, \`evolve run ${run}\` finishes it`)
-  lines.push('  turn it off: evolve readonly off')
+  const snapshot = snapshotHolding(state.by)
+  if (snapshot) {
+    lines.push(`  snapshot run "${snapshot}" holds it while it evolves a copy and turns it off after the swap`)
+    lines.push(
+      `  let writes in before that: evolve cancel ${snapshot} (the table untouched); if its runner died, \`evolve run ${snapshot}\` finishes it`,
+    )
+  } else lines.push('  turn it off: evolve readonly off')
   return lines.join('\n')
 }

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex'
 import type { EvolveEmitter } from '../core/events.ts'
 import { type EnableReadOnlyOptions, type ReadOnlyState, disableReadOnly, enableReadOnly, readOnlyStatus } from '../core/read-only.ts'
+
+export { snapshotHolding } from '../core/read-only.ts'
 import type { Store } from '../store/store.ts'
 
 export type { ReadOnlyState, EnableReadOnlyOptions }
@@ -36,10 +38,13 @@ export class ReadOnlyAdmin {
     return state
   }
 
-  /** Turns it off; harmless when it is off. */
-  async disable(opts: { by?: string } = {}): Promise<ReadOnlyState> {
+  /**
+   * Turns it off; harmless when it is off. A snapshot run's switch is refused (`E_READ_ONLY_HELD`:
+   * the app's writes would be lost at its swap; `cancel` the run instead) unless `force`.
+   */
+  async disable(opts: { by?: string; force?: boolean } = {}): Promise<ReadOnlyState> {
     const before = await readOnlyStatus(this.store, this.knex)
-    const state = await disableReadOnly(this.store, this.knex, { by: opts.by ?? this.by })
+    const state = await disableReadOnly(this.store, this.knex, { by: opts.by ?? this.by, force: opts.force })
     if (before.readOnly) this.events.emit('read-only', state)
     return state
   }

@@ -60,6 +60,12 @@ export async function enableReadOnly(
     await guard.beginToggle(trx, LOCK_TIMEOUT_MS)
     const current = await store.readOnly.get(trx, true)
     const on = current.enabled && !expired(current)
+    // A run takes someone else's switch as it is: it could not give back what it changed.
+    if (opts.widen && on && current.by !== opts.by) {
+      const uncovered = current.tables === null ? [] : (tables ?? []).filter((t) => !current.tables!.includes(t))
+      if (uncovered.length > 0) throw heldByOther(current, opts.by, uncovered)
+      return toState(current)
+    }
     let target = tables
     if (on && current.tables !== null && target !== null) {
       const missing = current.tables.filter((t) => !target!.includes(t))
@@ -72,25 +78,34 @@ export async function enableReadOnly(
     await guard.install(trx, target ?? (await guard.userTables(trx)), text, current.token)
     const since = on ? current.since : 'now'
     const expiresAt = forMs === null ? (on ? current.expiresAt : null) : current.now + forMs
-    const by = on && opts.widen ? current.by : opts.by
-    await store.readOnly.set(trx, { enabled: true, message: text, tables: target, since, by, expiresAt })
+    await store.readOnly.set(trx, { enabled: true, message: text, tables: target, since, by: opts.by, expiresAt })
     await store.readOnly.audit(trx, opts.by, 'on', { message: text, tables: target, expiresAt })
     await guard.notify?.(trx)
     return toState(await store.readOnly.get(trx))
   })
 }
 
-/** Turns read-only off: drops every guard trigger. Harmless when it is off. */
+/**
+ * Turns read-only off: drops every guard trigger. Harmless when it is off. A snapshot run's
+ * switch is refused unless `force`: the app's writes to the table would be lost at the swap.
+ */
 export async function disableReadOnly(
   store: Store,
   knex: Knex,
-  opts: { by: string; patienceMs?: number; reason?: 'off' | 'expired' },
+  opts: { by: string; patienceMs?: number; reason?: 'off' | 'expired'; force?: boolean },
 ): Promise<ReadOnlyState> {
   const guard = guardOf(store)
   if (!(await store.readOnly.exists(knex))) return OFF
+  // Refused at once, without waiting for locks; and again inside, where the switch is locked.
+  const refuse = (row: ReadOnlyRow) => {
+    const snapshot = snapshotHolding(row.by)
+    if (row.enabled && snapshot && row.by !== opts.by && !opts.force) throw heldBySnapshot(row, snapshot)
+  }
+  refuse(await store.readOnly.get(knex))
   return togglePatiently(store, knex, opts.patienceMs, async (trx) => {
     await guard.beginToggle(trx, LOCK_TIMEOUT_MS)
     const current = await store.readOnly.get(trx, true)
+    refuse(current)
     // Dropped even when the row says off: a toggle that died half-way must not leave one behind.
     await guard.removeAll(trx)
     if (!current.enabled) return OFF
@@ -188,5 +203,23 @@ function conflict(current: ReadOnlyRow, asked: string[]): EvolveError {
   return usage(
     'E_READ_ONLY_CONFLICT',
     `read-only is already on for ${current.tables!.join(', ')} (by ${current.by}); to widen it, name them all: evolve readonly on --tables ${all} (or leave out --tables for every table)`,
+  )
+}
+
+/** The snapshot run holding the switch (its actor is `snapshot <name>`: snapshot/names.ts), if one does. */
+export const snapshotHolding = (by: string | null): string | undefined => (by?.startsWith('snapshot ') ? by.slice(9) : undefined)
+
+function heldBySnapshot(current: ReadOnlyRow, run: string): EvolveError {
+  return usage(
+    'E_READ_ONLY_HELD',
+    `read-only is held by snapshot run "${run}" while it evolves a copy of ${current.tables?.join(', ') ?? 'its table'}: writes let in now would be lost at the swap. \`evolve cancel ${run}\` lets them in safely (the table untouched); --force turns it off anyway`,
+  )
+}
+
+function heldByOther(current: ReadOnlyRow, by: string, uncovered: string[]): EvolveError {
+  const all = [...new Set([...(current.tables ?? []), ...uncovered])].join(',')
+  return usage(
+    'E_READ_ONLY_CONFLICT',
+    `${by} needs ${uncovered.join(', ')} read-only, but read-only is on for ${current.tables!.join(', ')} by ${current.by}, who turns it off: widen it (evolve readonly on --tables ${all}) or turn it off, then run again`,
   )
 }

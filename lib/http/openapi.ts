@@ -75,7 +75,7 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   },
   '/read-only': {
     get: { summary: 'the read-only switch', ok: S.ReadOnlyState, errors: [401, 501] },
-    put: { summary: 'switch read-only on or off', body: S.ReadOnlyBody, ok: S.ReadOnlyState, errors: [400, 401, 413, 501] },
+    put: { summary: 'switch read-only on or off', body: S.ReadOnlyBody, ok: S.ReadOnlyState, errors: [400, 401, 409, 413, 501] },
   },
   '/events': { get: { summary: 'Server-Sent Events: run-state, progress (≤ 1/s per run), read-only', ok: 'sse', errors: [401] } },
   '/metrics': { get: { summary: 'Prometheus text', ok: 'text', errors: [401] } },

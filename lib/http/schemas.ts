@@ -32,6 +32,10 @@ export const ReadOnlyBody = z
       .max(7 * 24 * 3600)
       .optional()
       .describe('switch off by itself after this long'),
+    force: z
+      .boolean()
+      .optional()
+      .describe('with readOnly: false, also a snapshot run’s switch (the app’s writes to its table are then lost at the swap)'),
   })
   .strict()
 

@@ -16,7 +16,7 @@ export const SNAPSHOT_STEPS: readonly SnapshotStep[] = [
 ]
 
 /** Who holds the read-only switch: the same in every process that resumes the run, so the last one can turn it off. */
-export const readOnlyActor = (m: { name: string }): string => `snapshot ${m.name}`
+export const readOnlyActor = (m: { name: string }): string => `snapshot ${m.name}` // read back by snapshotHolding (read-only.ts)
 
 /** The run that evolves the copy: the same worker loop, its own batches and failures. */
 export const shadowRunName = (name: string): string => `${name}.shadow`
