@@ -207,5 +207,23 @@ for (const dialect of dialects) {
         await db.drop()
       }
     })
+
+    if (dialect === 'sqlite')
+      it('stores a table named in another case as the catalog spells it, so the app’s switch and later toggles see it', async () => {
+        const db = await fresh(dialect)
+        try {
+          await createItems(db.knex, 1)
+          const cli = (...args: string[]) => runCli(['--db', db.url, 'readonly', ...args])
+          assert.equal((await cli('on', '--tables', 'ITEMS')).code, 0)
+          assert.deepEqual(JSON.parse((await cli('status', '--json')).stdout).tables, ['items'])
+          const again = await cli('on', '--tables', 'items', '--message', 'still items')
+          assert.equal(again.code, 0, again.stderr)
+          const evolve = await openEvolve({ knex: db.knex })
+          assert.deepEqual((await evolve.readOnly.status()).tables, ['items'])
+          await evolve.close()
+        } finally {
+          await db.drop()
+        }
+      })
   })
 }

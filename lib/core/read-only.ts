@@ -185,17 +185,18 @@ function guardOf(store: Store): ReadOnlyGuard {
 async function checkTables(store: Store, knex: Knex, tables: string[]): Promise<string[]> {
   const names = [...new Set(tables.map((t) => t.trim()).filter((t) => t !== ''))]
   if (names.length === 0) throw usage('E_READ_ONLY_NO_TABLES', 'no tables named: give --tables a,b, or leave it out for every table')
+  const known = await guardOf(store).userTables(knex)
+  const checked: string[] = []
   for (const name of names) {
-    if (/^(.*\.)?evolve_/.test(name))
+    if (/^(.*\.)?evolve_/i.test(name))
       throw usage('E_READ_ONLY_TRACKING_TABLE', `"${name}" is an evolvekit tracking table: it is never read-only`)
-    if (!(await store.dialect.tableColumns(knex, name))) {
-      throw usage(
-        'E_READ_ONLY_UNKNOWN_TABLE',
-        `table "${name}" does not exist: check --tables (known: ${(await guardOf(store).userTables(knex)).join(', ') || 'none'})`,
-      )
-    }
+    if (!(await store.dialect.tableColumns(knex, name)))
+      throw usage('E_READ_ONLY_UNKNOWN_TABLE', `table "${name}" does not exist: check --tables (known: ${known.join(', ') || 'none'})`)
+    // Stored as the catalog spells it (SQLite finds USERS as users): the app's switch and later toggles compare names.
+    const same = known.filter((k) => k.toLowerCase() === name.toLowerCase())
+    checked.push(known.includes(name) || same.length !== 1 ? name : same[0]!)
   }
-  return names
+  return [...new Set(checked)]
 }
 
 function conflict(current: ReadOnlyRow, asked: string[]): EvolveError {
