@@ -1,6 +1,7 @@
 // The `evolve` command as a user meets it: scaffolding, where the database comes from,
 // the read-only commands (plan, status), file order and formats, and its output off a TTY.
 import assert from 'node:assert/strict'
+import Database from 'better-sqlite3'
 import { readdirSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -53,6 +54,26 @@ describe('scaffolding', () => {
     assert.equal(second.stderr.trimEnd().split('\n').length, 1)
     assert.equal(await readFile(path.join(cwd, 'evolve.config.ts'), 'utf8'), config, 'the config file is unchanged')
     assert.deepEqual(readdirSync(path.join(cwd, 'migrations')), [])
+  })
+
+  it('init --config writes the config there, says to name it again, refuses a name without .ts, and status then reads it', async () => {
+    const cwd = await tempDir('evk-init-')
+    const wrong = await runCli(['init', '--config', 'ops.config.json'], { cwd })
+    assert.equal(wrong.code, 2, output(wrong))
+    assert.match(wrong.stderr.trimEnd(), /^evolve: init writes a TypeScript config: name it with \.ts \(e\.g\. --config ops\.config\.ts\)$/)
+    assert.deepEqual(readdirSync(cwd), [])
+
+    const made = await runCli(['init', '--config', 'ops.config.ts', '--db', 'sqlite:./app.db'], { cwd })
+    assert.equal(made.code, 0, output(made))
+    assert.match(made.stdout, /created ops\.config\.ts and migrations\/ \(pass --config ops\.config\.ts to every command\)/)
+    assert.deepEqual(readdirSync(cwd).sort(), ['migrations', 'ops.config.ts'])
+    const again = await runCli(['init', '--config', 'ops.config.ts'], { cwd })
+    assert.equal(again.code, 2)
+    assert.match(again.stderr, /ops\.config\.ts already exists/)
+    new Database(path.join(cwd, 'app.db')).close()
+    const status = await runCli(['status', '--config', 'ops.config.ts'], { cwd })
+    assert.equal(status.code, 0, output(status))
+    assert.match(status.stdout, /no migrations in/)
   })
 })
 

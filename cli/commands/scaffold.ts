@@ -10,18 +10,31 @@ import { configTemplate, migrationTemplate } from './templates.ts'
 export function registerScaffold(program: Command): void {
   program
     .command('init')
-    .description('create evolve.config.ts and the migrations directory')
+    .description('create evolve.config.ts (or the --config file) and the migrations directory')
     .action((_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>()
-      const existing = CONFIG_FILES.find((f) => existsSync(resolve(f)))
+      if (opts.config !== undefined && !opts.config.endsWith('.ts'))
+        throw usage(
+          'E_BAD_FLAG',
+          `init writes a TypeScript config: name it with .ts (e.g. --config ${opts.config.replace(/\.[^./]*$/, '')}.ts)`,
+        )
+      const existing =
+        opts.config !== undefined
+          ? existsSync(resolve(opts.config))
+            ? opts.config
+            : undefined
+          : CONFIG_FILES.find((f) => existsSync(resolve(f)))
       if (existing) throw usage('E_EXISTS', `${existing} already exists: nothing changed`)
+      const file = opts.config ?? 'evolve.config.ts'
       const dir = opts.dir ?? 'migrations'
       const db = opts.db ?? 'sqlite:./app.db'
-      writeFileSync('evolve.config.ts', configTemplate(db, dir))
+      writeFileSync(file, configTemplate(db, dir))
       mkdirSync(dir, { recursive: true })
-      console.log(`created evolve.config.ts and ${dir}/: next, \`evolve create <name>\``)
+      // Only the default name is found on its own: another one is named again with every command.
+      const find = opts.config === undefined ? '' : ` (pass --config ${file} to every command)`
+      console.log(`created ${file} and ${dir}/${find}: next, \`evolve create <name>\``)
       if (hasPassword(db)) {
-        console.log('the password is not written to evolve.config.ts: set PGPASSWORD (or DATABASE_URL) where evolve runs')
+        console.log(`the password is not written to ${file}: set PGPASSWORD (or DATABASE_URL) where evolve runs`)
       }
     })
 
