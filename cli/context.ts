@@ -24,3 +24,6 @@ export async function withEvolve<T>(options: GlobalOptions, fn: (evolve: Evolve)
 export function dirOf(evolve: Evolve): string {
   return evolve.migrationsDir ?? './migrations'
 }
+
+/** What run, status and plan say when the directory has no migration files. */
+export const noMigrations = (evolve: Evolve): string => `no migrations in ${dirOf(evolve)}: create one with \`evolve create <name>\``

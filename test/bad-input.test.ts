@@ -6,19 +6,9 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import knexFactory from 'knex'
 import { type EvolveUsageError, openEvolve } from '../lib/index.ts'
-import { type CliResult, output, runCli } from './helpers/cli.ts'
+import { assertUsageError, output, runCli } from './helpers/cli.ts'
 import { type Dialect, dialects, type FreshDatabase, withDb } from './helpers/databases.ts'
 import { createUsers, migrationSource, rowsOf, tempDir, trackingTables, writeFiles } from './helpers/fixtures.ts'
-
-/** Exit 2, exactly one stderr line `evolve: …` containing every fragment, no stack trace anywhere. */
-function assertUsageError(result: CliResult, fragments: string[]): void {
-  assert.equal(result.code, 2, output(result))
-  const lines = result.stderr.trimEnd().split('\n')
-  assert.equal(lines.length, 1, `one line on stderr:\n${result.stderr}`)
-  assert.match(lines[0]!, /^evolve: /)
-  for (const fragment of fragments) assert.ok(lines[0]!.includes(fragment), `stderr names ${JSON.stringify(fragment)}: ${lines[0]}`)
-  for (const stream of [result.stdout, result.stderr]) assert.doesNotMatch(stream, /^\s+at /m, `no stack trace:\n${output(result)}`)
-}
 
 const LOWER = `{
   table: 'users',
@@ -325,7 +315,11 @@ describe('without a usable database', { concurrency: 2 }, () => {
       'evolve.config.ts': "import { defineConfig } from 'evolvekit'\nexport default defineConfig({ maxRowsPerSecond: 1.5 })\n",
       'migrations/001_lower.ts': migrationSource(LOWER),
     })
-    assertUsageError(await runCli(['run', '--db', 'sqlite:./none.db'], { cwd }), ['evolve.config.ts', 'maxRowsPerSecond', 'expected int'])
+    assertUsageError(await runCli(['run', '--db', 'sqlite:./none.db'], { cwd }), [
+      'evolve.config.ts',
+      'maxRowsPerSecond',
+      'must be a positive integer',
+    ])
   })
 
   it('a URL typed without its scheme is a usage error that does not print the password', async () => {
@@ -341,6 +335,19 @@ describe('without a usable database', { concurrency: 2 }, () => {
       'migrations/001_lower.ts': migrationSource(LOWER),
     })
     assertUsageError(await runCli(['run'], { cwd }), ['{ filename', '"./app.db"', 'evolve.config.json'])
+  })
+
+  it('a config file with minBatchSize above maxBatchSize is a usage error naming both', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.json': JSON.stringify({
+        client: 'better-sqlite3',
+        connection: { filename: './app.db' },
+        minBatchSize: 500,
+        maxBatchSize: 10,
+      }),
+      'migrations/001_lower.ts': migrationSource(LOWER),
+    })
+    assertUsageError(await runCli(['plan'], { cwd }), ['evolve.config.json', 'minBatchSize (500) is above maxBatchSize (10)'])
   })
 
   it('a config file naming an unsupported client is a usage error', async () => {

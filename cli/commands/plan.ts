@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { type GlobalOptions, withEvolve } from '../context.ts'
+import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
 import { positiveInt } from '../parse.ts'
 import { printSnapshotPlan } from './snapshot.ts'
 import { runMode } from './run.ts'
@@ -18,6 +18,10 @@ export function registerPlan(program: Command): void {
         const plans = await evolve.plan(names, { batchSize: opts.batchSize, mode: opts.mode })
         if (opts.json) {
           console.log(JSON.stringify(plans, null, 2))
+          return
+        }
+        if (plans.length === 0) {
+          console.log(noMigrations(evolve))
           return
         }
         for (const p of plans) {

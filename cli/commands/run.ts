@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import type { Evolve, StartOptions } from '../../lib/api/evolve.ts'
 import type { RunHandle } from '../../lib/api/run-handle.ts'
 import { usage } from '../../lib/errors.ts'
-import { type GlobalOptions, dirOf, withEvolve } from '../context.ts'
+import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
 import { EXIT } from '../fail.ts'
 import { progressLine } from '../format.ts'
 import { positiveInt } from '../parse.ts'
@@ -52,7 +52,7 @@ export function registerRun(program: Command): void {
           const chosen = (await evolve.migrations(names)).map((m) => m.name)
           if (chosen.length === 0) {
             if (opts.json) writeJson({ event: 'summary', ok: true, stopped: false, runs: [] })
-            else console.log(`no migrations in ${dirOf(evolve)}: create one with \`evolve create <name>\``)
+            else console.log(noMigrations(evolve))
             return EXIT.ok
           }
           await noteUnwatchedLatency(evolve, opts)

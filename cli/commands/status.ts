@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { type GlobalOptions, dirOf, withEvolve } from '../context.ts'
+import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
 import { formatDuration, table } from '../format.ts'
 import { describeReadOnly } from './read-only.ts'
 
@@ -20,7 +20,7 @@ export function registerStatus(program: Command): void {
           return
         }
         if (progress.length === 0) {
-          console.log(`no migrations in ${dirOf(evolve)}: create one with \`evolve create <name>\``)
+          console.log(noMigrations(evolve))
           return
         }
         const rows = progress.map((p) => [

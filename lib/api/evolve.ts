@@ -17,6 +17,7 @@ import type { Store } from '../store/store.ts'
 import { type ControlAction, controlRun } from './control.ts'
 import { ReadOnlyAdmin } from './read-only.ts'
 import { RunHandle } from './run-handle.ts'
+import { checkFailuresOptions, checkPlanOptions, checkStartOptions } from './start-options.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
 import type { EvolveParts, FailedObject, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 
@@ -109,8 +110,9 @@ export class Evolve {
     return (await this.names()).includes(name)
   }
 
-  /** What `run` would do next, without doing any of it (a dry run). */
-  async plan(names: string[] = [], opts: { batchSize?: number; mode?: 'online' | 'snapshot' } = {}): Promise<PlanDescription[]> {
+  /** What `run` would do next, without doing any of it (a dry run). Bad options are usage errors (E_CONFIG). */
+  async plan(names: string[] = [], options: { batchSize?: number; mode?: 'online' | 'snapshot' } = {}): Promise<PlanDescription[]> {
+    const opts = checkPlanOptions(options)
     const migrations = await this.migrations(names)
     await validateMigrations(this.knex, this.store.dialect, migrations)
     const plans: PlanDescription[] = []
@@ -141,9 +143,11 @@ export class Evolve {
   /**
    * Starts running the named migrations (default: all, in name order) in this process and
    * returns at once: the handle's `done` settles with each run's progress, `stop()` asks the
-   * workers to finish their batch and leave. Events arrive on `evolve.events`.
+   * workers to finish their batch and leave. Events arrive on `evolve.events`. Bad options
+   * are usage errors (E_CONFIG) thrown before anything changes.
    */
-  async run(names: string[] = [], opts: StartOptions = {}): Promise<RunHandle> {
+  async run(names: string[] = [], options: StartOptions = {}): Promise<RunHandle> {
+    const opts = checkStartOptions(options)
     if (names.length === 0 && !this.parts.migrations && !this.parts.migrationsDir)
       throw usage('E_NO_MIGRATIONS_DIR', `nothing to run: ${NO_MIGRATIONS}`)
     const runner = this.runner(await this.migrations(names), opts)
@@ -151,7 +155,8 @@ export class Evolve {
   }
 
   /** Re-drives only a run's failed objects, in this process. */
-  async retry(name: string, opts: StartOptions = {}): Promise<RunHandle> {
+  async retry(name: string, options: StartOptions = {}): Promise<RunHandle> {
+    const opts = checkStartOptions(options)
     const runner = this.runner(await this.migrations([name]), opts)
     return new RunHandle(runner, async () => [await runner.retry(name)])
   }
@@ -196,9 +201,11 @@ export class Evolve {
 
   /**
    * One page of a run's failed objects, in key order: pass the last key of a page as
-   * `after` to get the next. Unknown migrations and runs that never ran are usage errors.
+   * `after` to get the next. Unknown migrations and runs that never ran are usage errors, and
+   * so are a `limit` that is not a positive integer and an `after` that is not a key (E_CONFIG).
    */
-  async failures(name: string, opts: { limit?: number; after?: unknown } = {}): Promise<FailedObject[]> {
+  async failures(name: string, options: { limit?: number; after?: unknown } = {}): Promise<FailedObject[]> {
+    const opts = checkFailuresOptions(options)
     if (!(await this.store.has(this.knex)) || !(await this.store.runs.get(this.knex, name))) {
       const known = await this.names()
       if (!known.includes(name)) {
@@ -218,7 +225,7 @@ export class Evolve {
 
   /** True when a run with these options has an app latency limit but nothing to measure it by. */
   async latencyUnwatched(opts: StartOptions = {}): Promise<boolean> {
-    const o = { ...this.parts.runDefaults, ...defined(opts) }
+    const o = { ...this.parts.runDefaults, ...defined(checkStartOptions(opts)) }
     return o.maxAppLatencyMs !== undefined && !o.latencyProbe && (await this.reportedAppLatency()) === null
   }
 

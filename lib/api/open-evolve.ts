@@ -7,11 +7,12 @@ import { usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
 import { defaultActor } from './actor.ts'
 import { Evolve } from './evolve.ts'
+import { checkRunOptions } from './start-options.ts'
 
 /** Open with a knex instance you already have (your app's); `close()` leaves it open. */
 export interface OpenWithKnex {
   knex: Knex
-  /** A migrations directory, or migrations built in code with `parseMigration`. */
+  /** A migrations directory, or migrations built in code with `createMigration`. */
   migrations?: string | Migration[]
   /** Run options (pacing, throttling) for runs started through this object. */
   run?: Partial<RunOptions>
@@ -27,14 +28,25 @@ export interface OpenWithKnex {
 }
 
 /** What OpenWithConfig takes and OpenWithKnex does not, with what to pass instead. */
-const CONFIG_ONLY: Record<keyof OpenWithConfig, string> = {
+const CONFIG_ONLY: Record<Exclude<keyof OpenWithConfig, 'by' | 'migrations' | 'run'>, string> = {
   db: 'the knex is the connection: leave "db" out',
   config: 'the knex is the connection: leave "config" out, and pass its run options as "run"',
   dir: 'pass the migrations directory as "migrations": openEvolve({ knex, migrations: \'./migrations\' })',
   cwd: 'pass "migrations" as an absolute path instead',
   env: 'the knex is the connection: leave "env" out',
   pool: 'the pool is the knex\'s own: leave "pool" out',
-  by: '',
+}
+
+/** What OpenWithKnex takes and OpenWithConfig does not (without a knex they would be ignored), with what to do instead. */
+const KNEX_ONLY: Record<Exclude<keyof OpenWithKnex, 'by' | keyof typeof CONFIG_ONLY>, string> = {
+  knex: 'pass your knex instance, or leave "knex" out to open by URL or config file',
+  migrations: 'pass a migrations directory as "dir", or open with your knex: openEvolve({ knex, migrations })',
+  run: 'put run options in the config file (evolve.config.ts), or pass them to run(): evolve.run(names, { batchSize: 100 })',
+}
+
+/** The first key of `options` that `refused` names and that is set (with `undefined` too, when `orUndefined` says so). */
+function misplaced(options: object, refused: Record<string, string>, orUndefined: string[] = []): string | undefined {
+  return Object.entries(options).find(([k, v]) => Object.hasOwn(refused, k) && (v !== undefined || orUndefined.includes(k)))?.[0]
 }
 
 /** Open the way the CLI does: --db, DATABASE_URL, evolve.config.*, knexfile. */
@@ -50,6 +62,9 @@ export interface OpenWithConfig {
   /** Pool size and the like for the connection this object opens. */
   pool?: Knex.PoolConfig
   by?: string
+  // Options of opening with a knex; without one they would be ignored: refused instead.
+  migrations?: never
+  run?: never
 }
 
 /**
@@ -67,26 +82,45 @@ export interface OpenWithConfig {
  * ```
  */
 export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): Promise<Evolve> {
+  if (typeof options !== 'object' || options === null)
+    throw usage('E_CONFIG', `openEvolve: options must be an object, e.g. { knex, migrations } or { db, dir } (found ${String(options)})`)
+  const known = ['knex', 'by', ...Object.keys(KNEX_ONLY), ...Object.keys(CONFIG_ONLY)]
+  const unknown = Object.keys(options).find((k) => !known.includes(k))
+  if (unknown) throw usage('E_CONFIG', `openEvolve: unknown option "${unknown}" (allowed: ${[...new Set(known)].join(', ')})`)
   if ('knex' in options && options.knex !== undefined) {
-    const mixed = Object.keys(options).find(
-      (k) => CONFIG_ONLY[k as keyof OpenWithConfig] && options[k as keyof typeof options] !== undefined,
-    )
+    const mixed = misplaced(options, CONFIG_ONLY)
     if (mixed)
       throw usage(
         'E_CONFIG',
-        `openEvolve: "${mixed}" does not go with "knex" (it would be ignored): ${CONFIG_ONLY[mixed as keyof OpenWithConfig]}`,
+        `openEvolve: "${mixed}" does not go with "knex" (it would be ignored): ${CONFIG_ONLY[mixed as keyof typeof CONFIG_ONLY]}`,
       )
     const { knex, migrations } = options
+    const runDefaults = options.run === undefined ? {} : checkRunOptions(options.run)
+    if (Array.isArray(migrations)) checkMigrationList(migrations)
+    else if (migrations !== undefined && typeof migrations !== 'string')
+      throw usage(
+        'E_CONFIG',
+        `openEvolve: "migrations" must be a directory or a Migration[] (found ${migrations === null ? 'null' : typeof migrations === 'object' ? 'an object' : `a ${typeof migrations}`})`,
+      )
     return new Evolve({
       knex,
       store: storeFor(knex),
       migrationsDir: typeof migrations === 'string' ? migrations : undefined,
       migrations: Array.isArray(migrations) ? migrations : undefined,
-      runDefaults: options.run ?? {},
+      runDefaults,
       by: options.by ?? defaultActor(),
       onClose: async () => {},
     })
   }
+  // `knex: undefined` too: a knex that was meant but is missing must not open another database.
+  const withoutKnex = misplaced(options, KNEX_ONLY, ['knex'])
+  if (withoutKnex)
+    throw usage(
+      'E_CONFIG',
+      withoutKnex === 'knex'
+        ? `openEvolve: "knex" is undefined: ${KNEX_ONLY.knex}`
+        : `openEvolve: "${withoutKnex}" needs "knex" (without one it would be ignored): ${KNEX_ONLY[withoutKnex as keyof typeof KNEX_ONLY]}`,
+    )
   const o = options as OpenWithConfig
   const config = await resolveConfig({ db: o.db, config: o.config, dir: o.dir, cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env })
   const { knex } = await connect(config, o.pool)
@@ -97,5 +131,24 @@ export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): P
     runDefaults: config.run,
     by: o.by ?? defaultActor(),
     onClose: () => knex.destroy(),
+  })
+}
+
+/** Each migration once, by a name: a second of the same name would be skipped yet reported done. */
+function checkMigrationList(migrations: unknown[]): void {
+  const seen = new Map<string, number>()
+  migrations.forEach((m, i) => {
+    const name = (m as Partial<Migration> | null)?.name
+    if (typeof name !== 'string' || name === '')
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `openEvolve: migrations[${i}] has no name: build it with createMigration('<name>', defineMigration({ ... }))`,
+      )
+    if (seen.has(name))
+      throw usage(
+        'E_DUPLICATE_MIGRATION',
+        `openEvolve: migrations[${i}]: migration "${name}" is also defined by migrations[${seen.get(name)}]; rename one`,
+      )
+    seen.set(name, i)
   })
 }

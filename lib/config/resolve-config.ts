@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Knex } from 'knex'
 import { z } from 'zod'
+import { CONFIG_RUN_OPTIONS, batchBoundsProblem } from './run-options-schema.ts'
 import { dialectForClient } from '../dialects/for-knex.ts'
 import { usage } from '../errors.ts'
 import type { RunOptions } from '../core/context.ts'
@@ -35,15 +36,7 @@ const configSchema = z
     client: z.string().optional(),
     connection: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     migrations: z.object({ directory: z.string().optional() }).strict().optional(),
-    throttle: z.custom<RunOptions['throttle']>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
-    maxRowsPerSecond: z.number().int().positive().optional(),
-    maxReplicationLagMs: z.number().positive().optional(),
-    maxAppLatencyMs: z.number().positive().optional(),
-    latencyProbe: z.string().min(1).optional(),
-    targetBatchMs: z.number().positive().optional(),
-    minBatchSize: z.number().int().positive().optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-    maxBatchBytes: z.number().int().positive().optional(),
+    ...CONFIG_RUN_OPTIONS,
   })
   .strict()
 
@@ -123,6 +116,8 @@ function parseConfig(file: string, value: unknown, needsConnection: boolean): z.
     throw usage('E_CONFIG', `${file}: ${where} (expected defineConfig({ client, connection, migrations }))`)
   }
   const { client, connection } = result.data
+  const bounds = batchBoundsProblem(result.data)
+  if (bounds) throw usage('E_CONFIG', `${file}: ${bounds}`)
   if (needsConnection && (client === undefined || connection === undefined)) {
     const missing = client === undefined ? 'client' : 'connection'
     throw usage('E_CONFIG', `${file}: field "${missing}" is missing: set it, or name the database with --db or DATABASE_URL`)

@@ -1,13 +1,25 @@
 import type { Knex } from 'knex'
 import { usage } from '../errors.ts'
+import { encodeKey } from '../store/db.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
 import { changeRunState } from './run-state.ts'
 
+export interface EnqueueOptions {
+  /**
+   * True when the caller serves the run's batches itself (`evolve retry`): failed objects all
+   * queued already are then fine (0, nothing queued). Otherwise (the admin API's queueRetry)
+   * they are E_RETRY_QUEUED.
+   */
+  acceptQueued?: boolean
+}
+
 /**
  * Turns a run's failed objects into pending `retry` batches (explicit key lists) and
- * sets the run running again. Failures stay recorded until their object evolves.
+ * sets the run running again. Failures stay recorded until their object evolves. Objects
+ * in a retry batch not finished yet (queued by an earlier retry) are not queued again:
+ * each retry would drive them once more. Returns how many objects this call queued.
  */
 export async function enqueueFailures(
   store: Store,
@@ -16,6 +28,7 @@ export async function enqueueFailures(
   m: Migration,
   batchSize: number,
   by: string,
+  opts: EnqueueOptions = {},
 ): Promise<number> {
   const failures = await store.failures.list(knex, m.name)
   const run = await store.runs.get(knex, m.name)
@@ -25,11 +38,10 @@ export async function enqueueFailures(
     throw usage('E_RUN_STOPPED', `migration "${m.name}" is ${run.state}: \`evolve resume ${m.name}\` first, then retry`)
   }
   const keys = failures.map((f) => f.key)
-  await knex.transaction(async (trx) => {
-    for (let i = 0; i < keys.length; i += batchSize) {
-      await store.batches.insert(trx, m.name, 'retry', { keys: keys.slice(i, i + batchSize) }, null)
-    }
-    // Only from the state checked above: a pause landing meanwhile rolls the batches back.
+  return knex.transaction(async (trx) => {
+    // The run's row first, only from the state checked above (a pause landing meanwhile refuses
+    // the retry); its lock holds a concurrent retry back until this one commits, and that one
+    // then sees the batches queued here.
     const patch = { lastError: null, finishedAt: null }
     const moved =
       run.state === 'running'
@@ -41,8 +53,22 @@ export async function enqueueFailures(
         `migration "${m.name}" changed state while retry queued its objects (paused?): see \`evolve status\`, then retry again`,
       )
     }
+    const queued = new Set((await store.batches.openRetryKeys(trx, m.name)).map(encodeKey))
+    const fresh = keys.filter((k) => !queued.has(encodeKey(k)))
+    // All queued, for a running run: whoever serves it drives them. (A run that stopped,
+    // e.g. at maxFailures, with retry batches left is running again now: they go on.)
+    if (fresh.length === 0 && run.state === 'running') {
+      if (opts.acceptQueued) return 0
+      throw usage(
+        'E_RETRY_QUEUED',
+        `the ${keys.length} failed objects of "${m.name}" are queued for retry already: \`evolve run ${m.name}\` serves them`,
+      )
+    }
+    for (let i = 0; i < fresh.length; i += batchSize) {
+      await store.batches.insert(trx, m.name, 'retry', { keys: fresh.slice(i, i + batchSize) }, null)
+    }
+    return fresh.length > 0 ? fresh.length : keys.length
   })
-  return keys.length
 }
 
 export function nothingToRetry(name: string) {

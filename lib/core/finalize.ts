@@ -2,6 +2,7 @@ import type { Run, RunPatch } from '../store/runs.ts'
 import { changeRunState } from './run-state.ts'
 import type { WorkerContext } from './context.ts'
 import { countPending } from './planner.ts'
+import { shadowRunName } from './snapshot/names.ts'
 
 /**
  * The pass over the table is complete. The run is finished only if nothing is
@@ -28,12 +29,19 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   }
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
-  return endRun(
-    ctx,
-    run,
-    'failed',
-    `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\``,
-  )
+  const snapshot = snapshotRunOf(m.name)
+  // A snapshot's copy is not retried: its run starts over from a fresh copy (snapshot/run-snapshot.ts).
+  const error =
+    snapshot === undefined
+      ? `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\``
+      : `${failed} objects of the copy failed (\`evolve failures ${m.name}\` lists them): fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy`
+  return endRun(ctx, run, 'failed', error)
+}
+
+/** The snapshot run whose copy the run `name` evolves (`<name>.shadow`), or undefined for any other run. */
+function snapshotRunOf(name: string): string | undefined {
+  const suffix = shadowRunName('')
+  return name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined
 }
 
 /**
@@ -43,7 +51,12 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
  */
 function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<boolean> {
   const m = ctx.migration
-  const error = `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes`
+  const snapshot = snapshotRunOf(m.name)
+  // Nobody writes a snapshot's copy: rows it leaves pending are the migration's doing.
+  const error =
+    snapshot === undefined
+      ? `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes`
+      : `${pending} rows of the copy still match "pending" after ${m.sweeps} sweeps: fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy`
   return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
 }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import type { Knex } from 'knex'
 import type { Dialect, Presence } from '../dialects/dialect.ts'
-import { usage } from '../errors.ts'
+import { errorMessage, usage } from '../errors.ts'
 import type { Run } from '../store/runs.ts'
 import { type Store, storeFor } from '../store/store.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
@@ -18,6 +18,7 @@ import { newWorkerId, runWorker } from './worker.ts'
 import { whileAlive } from './liveness.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
 import { type BatchSizer, type PacingOptions, SET_MODE_MAX_BATCH_SIZE } from './pacing.ts'
+import { checkThrottle } from './throttle.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
   knex: Knex
@@ -71,6 +72,11 @@ export class Runner {
   }
 
   private async validateOptions(): Promise<void> {
+    await this.validateReplicationLag()
+    await this.validateLatencyProbe()
+  }
+
+  private async validateReplicationLag(): Promise<void> {
     if (this.options.maxReplicationLagMs === undefined) return
     if (!this.dialect.replicationLagMs) {
       throw usage(
@@ -80,6 +86,21 @@ export class Runner {
     }
     // Reading the lag once up front surfaces a missing privilege before any batch runs.
     await this.dialect.replicationLagMs(this.config.knex)
+  }
+
+  /** Times the latency probe once, as the throttle will, so a broken query is a usage error before any batch runs. */
+  private async validateLatencyProbe(): Promise<void> {
+    const { maxAppLatencyMs, latencyProbe } = this.options
+    if (maxAppLatencyMs === undefined || !latencyProbe) return
+    const ctx = { knex: this.config.knex, store: this.store, dialect: this.dialect, options: { maxAppLatencyMs, latencyProbe } }
+    try {
+      await checkThrottle(ctx)
+    } catch (err) {
+      const query = oneLine(latencyProbe)
+      // knex puts the SQL in front of the database's message: it is shown once already.
+      const message = oneLine(errorMessage(err).replace(`${latencyProbe} - `, ''))
+      throw usage('E_CONFIG', `latencyProbe "${query}" failed: ${message} — fix the query in the config`)
+    }
   }
 
   /** Runs the migrations in order; stops at the first that does not end `done`. */
@@ -102,7 +123,10 @@ export class Runner {
     // Without tracking tables there is nothing to retry: say so without creating them.
     if (!(await this.store.has(this.config.knex))) throw nothingToRetry(name)
     await this.store.ensure(this.config.knex)
-    await enqueueFailures(this.store, this.events, this.config.knex, m, this.options.batchSize ?? m.batchSize, this.by)
+    // Objects queued already (by the admin API, or a retry that died before serving them) are served, not queued twice.
+    await enqueueFailures(this.store, this.events, this.config.knex, m, this.options.batchSize ?? m.batchSize, this.by, {
+      acceptQueued: true,
+    })
     return this.serve(m)
   }
 
@@ -260,6 +284,12 @@ const SHADOW_PACE = { targetBatchMs: 1000, maxBatchSize: 100_000 } as const
 function dialectPace(dialect: Dialect, config: RunnerOptions): Partial<PacingOptions> {
   if (config.targetBatchMs !== undefined) return { quietTargetBatchMs: config.quietTargetBatchMs }
   return stripUndefined({ targetBatchMs: dialect.targetBatchMs, quietTargetBatchMs: dialect.quietTargetBatchMs })
+}
+
+/** Text for a one-line message: whitespace runs (newlines too) as one space, long text cut. */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

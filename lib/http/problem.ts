@@ -46,7 +46,7 @@ export function sendProblem(reply: FastifyReply, status: number, detail?: string
 }
 
 // Usage errors whose message is about state, not input: the run exists but cannot do that now.
-const CONFLICTS = new Set(['E_BAD_STATE', 'E_RUN_STOPPED', 'E_RUN_CHANGED', 'E_NOTHING_TO_RETRY'])
+const CONFLICTS = new Set(['E_BAD_STATE', 'E_RUN_STOPPED', 'E_RUN_CHANGED', 'E_NOTHING_TO_RETRY', 'E_READ_ONLY_HELD', 'E_RETRY_QUEUED'])
 
 /**
  * Turns anything thrown into a problem. Only messages written for users (HttpProblem, usage

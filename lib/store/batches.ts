@@ -234,6 +234,15 @@ export class BatchesStore {
     }
     return totals
   }
+
+  /** The keys of a run's retry batches not finished yet (pending, or claimed by a worker): queued for a retry already. */
+  async openRetryKeys(db: Db, runName: string): Promise<unknown[]> {
+    const rows = await db(TABLES.batches)
+      .where({ run_name: runName, phase: 'retry' })
+      .whereIn('state', ['pending', 'claimed'])
+      .select('keys')
+    return rows.flatMap((r: { keys: unknown }) => (r.keys == null ? [] : (decodeKey(String(r.keys)) as unknown[])))
+  }
 }
 
 export interface BatchTotals {

@@ -1,4 +1,5 @@
 // Runs the real CLI (cli/evolve.js) as a child process, the way users and CI invoke it.
+import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { after } from 'node:test'
@@ -193,4 +194,14 @@ export async function failuresJson(name: string, flags: string[], opts: CliOptio
 export function skewedClock(skewMs: number): Record<string, string> {
   const preload = pathToFileURL(path.join(import.meta.dirname, 'skewed-clock.mjs')).href
   return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`, EVK_CLOCK_SKEW_MS: String(skewMs) }
+}
+
+/** Exit 2, exactly one stderr line `evolve: …` containing every fragment, no stack trace anywhere. */
+export function assertUsageError(result: CliResult, fragments: string[]): void {
+  assert.equal(result.code, 2, output(result))
+  const lines = result.stderr.trimEnd().split('\n')
+  assert.equal(lines.length, 1, `one line on stderr:\n${result.stderr}`)
+  assert.match(lines[0]!, /^evolve: /)
+  for (const fragment of fragments) assert.ok(lines[0]!.includes(fragment), `stderr names ${JSON.stringify(fragment)}: ${lines[0]}`)
+  for (const stream of [result.stdout, result.stderr]) assert.doesNotMatch(stream, /^\s+at /m, `no stack trace:\n${output(result)}`)
 }

@@ -204,6 +204,18 @@ async function evolveCopy(ctx: SnapshotContext, m: Migration, snap: SnapshotRow)
   }
   const result = await ctx.evolve(inner)
   if (result.state === 'done') return 'verify'
-  if (result.state === 'failed') throw new SnapshotAbort(`the copy's evolve failed: ${result.lastError ?? 'see its run'}`)
+  if (result.state === 'failed') throw new SnapshotAbort(copyFailed(m, inner.name, result))
   return 'stop'
+}
+
+/**
+ * Why the copy's evolve failed and what to do, in this run's terms: the copy's run is not
+ * retried (the copy is dropped), its failures only show why; the way on is fixing the
+ * migration and running it again, which starts over from a fresh copy.
+ */
+function copyFailed(m: Migration, innerName: string, result: RunProgress): string {
+  if (result.failed > 0)
+    return `the copy's evolve failed on ${result.failed} objects (\`evolve failures ${innerName}\` lists them): fix the migration, then \`evolve run ${m.name}\` starts over from a fresh copy`
+  // Nothing failed by itself (rows left pending): the copy's run says what (finalize.ts, in these terms too).
+  return `the copy's evolve failed: ${result.lastError ?? `fix the migration, then \`evolve run ${m.name}\` starts over from a fresh copy`}`
 }

@@ -1,0 +1,41 @@
+// Bad input found by the CLI's commands (a latency probe the database refuses) and what `plan`
+// says of an empty migrations directory: one `evolve:` line and exit 2 for a mistake, and
+// nothing changed.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { assertUsageError, output, runCli } from './helpers/cli.ts'
+import { dialects, withDb } from './helpers/databases.ts'
+import { createItems, makeProject, rowsOf, setMigration, trackingTables, writeFiles } from './helpers/fixtures.ts'
+
+for (const d of dialects) {
+  describe(d, { concurrency: 2 }, () => {
+    it('a latencyProbe the database refuses is a usage error naming the probe and the database message, and no run starts', () =>
+      withDb(d, async (db) => {
+        await createItems(db.knex, 50)
+        const before = await rowsOf(db.knex, 'items')
+        const project = await makeProject(db, setMigration(10), {
+          config: "latencyProbe: 'select nonsense from nowhere', maxAppLatencyMs: 100,",
+        })
+        const result = await runCli(['run'], { cwd: project.dir })
+        const refused = d === 'postgres' ? 'relation "nowhere" does not exist' : 'no such table: nowhere'
+        assertUsageError(result, [`latencyProbe "select nonsense from nowhere" failed: ${refused} — fix the query in the config`])
+        assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created: no run was started')
+        assert.deepEqual(await rowsOf(db.knex, 'items'), before, 'the data is unchanged')
+      }))
+
+    it('plan with an empty migrations directory says so and how to create one, as status and run do', () =>
+      withDb(d, async (db) => {
+        assert.deepEqual(await trackingTables(db), []) // connecting creates the SQLite file --db names
+        const dir = await writeFiles({})
+        const flags = ['--db', db.url, '--dir', dir]
+        const plan = await runCli(['plan', ...flags])
+        assert.equal(plan.code, 0, output(plan))
+        const status = await runCli(['status', ...flags])
+        assert.equal(status.code, 0, output(status))
+        assert.equal(plan.stdout, `no migrations in ${dir}: create one with \`evolve create <name>\`\n`)
+        assert.equal(plan.stdout, status.stdout, 'plan says what status says')
+        assert.equal(plan.stderr, '')
+        assert.deepEqual(await trackingTables(db), [], 'plan changed nothing')
+      }))
+  })
+}
