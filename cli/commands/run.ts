@@ -41,7 +41,11 @@ function withRunFlags(cmd: Command): Command {
 
 export function registerRun(program: Command): void {
   withRunFlags(program.command('run'))
-    .option('--mode <mode>', 'snapshot: copy the table, evolve the copy while the table is read-only, swap it in (default online)', runMode)
+    .option(
+      '--mode <mode>',
+      'snapshot: copy the table, evolve the copy while the table is read-only, swap it in; online: in place (default: as each file says)',
+      runMode,
+    )
     .description('evolve the named migrations (default: all, in file-name order); resumes interrupted runs')
     .argument('[names...]', 'migration names (file names without extension)')
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {

@@ -17,7 +17,7 @@ export interface FailedObject {
 export interface StartOptions extends Partial<RunOptions> {
   /** Workers in this process. Default 1. */
   workers?: number
-  /** `'snapshot'`: run every named migration in snapshot mode (copy, evolve the copy, swap), whatever its file says. */
+  /** `'snapshot'`: every named migration in snapshot mode (copy, evolve the copy, swap); `'online'`: every one in place; default: as each file says. */
   mode?: 'online' | 'snapshot'
 }
 

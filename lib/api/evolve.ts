@@ -4,7 +4,7 @@ import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
 import { enqueueFailures, nothingToRetry } from '../core/enqueue-failures.ts'
 import { EvolveEmitter } from '../core/events.ts'
 import { liveWorkers } from '../core/liveness.ts'
-import type { Migration } from '../core/migration.ts'
+import { type Migration, inSnapshotMode } from '../core/migration.ts'
 import { type RunProgress, getProgress } from '../core/progress.ts'
 import { Runner } from '../core/runner.ts'
 import { snapshotPreflight } from '../core/snapshot/preflight.ts'
@@ -118,7 +118,7 @@ export class Evolve {
     const plans: PlanDescription[] = []
     for (const m of migrations) {
       const plan = await describePlan(this.knex, this.store.dialect, m, opts.batchSize)
-      const snapshot = m.snapshot || opts.mode === 'snapshot'
+      const snapshot = inSnapshotMode(m, opts.mode)
       plans.push(
         snapshot && plan.state !== 'done' ? { ...plan, snapshot: await snapshotPreflight(this.knex, this.store.dialect, m) } : plan,
       )

@@ -41,3 +41,7 @@ export const MIGRATION_DEFAULTS = {
   maxFailures: 100,
   sweeps: 3,
 } as const
+
+/** Whether `m` runs in snapshot mode: the file's `mode`, unless a run asks for one mode for all (`--mode`). */
+export const inSnapshotMode = (m: Migration, mode?: 'online' | 'snapshot'): boolean =>
+  mode === undefined ? m.snapshot === true : mode === 'snapshot'

@@ -6,7 +6,7 @@ import type { Run } from '../store/runs.ts'
 import { type Store, storeFor } from '../store/store.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
 import { EvolveEmitter } from './events.ts'
-import type { Migration } from './migration.ts'
+import { type Migration, inSnapshotMode } from './migration.ts'
 import { countTotal } from './count-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
@@ -29,7 +29,7 @@ export interface RunnerOptions extends Partial<RunOptions> {
   by?: string
   /** Where events go; by default the Runner's own. */
   events?: EvolveEmitter
-  /** `'snapshot'`: every migration of this run in snapshot mode, whatever its file says (lib/core/snapshot). */
+  /** Every migration of this run in snapshot mode (`'snapshot'`) or in place (`'online'`), whatever its file says; default: as each file says. */
   mode?: 'online' | 'snapshot'
 }
 
@@ -109,7 +109,7 @@ export class Runner {
     await this.store.ensure(this.config.knex)
     const results: RunProgress[] = []
     for (const m of this.config.migrations) {
-      const result = m.snapshot || this.config.mode === 'snapshot' ? await this.runSnapshot(m) : await this.runOne(m)
+      const result = inSnapshotMode(m, this.config.mode) ? await this.runSnapshot(m) : await this.runOne(m)
       results.push(result)
       if (result.state !== 'done' || this.abort.signal.aborted) break
     }
