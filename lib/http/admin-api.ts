@@ -1,8 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Knex } from 'knex'
 import type { Evolve } from '../api/evolve.ts'
-import { openEvolve } from '../api/open-evolve.ts'
-import type { Migration } from '../core/migration.ts'
+import { type OpenWithKnex, openEvolve } from '../api/open-evolve.ts'
 import { usage } from '../errors.ts'
 import { type ApiToken, checkTokens, requireToken } from './auth.ts'
 import { metricsRoute } from './metrics-route.ts'
@@ -29,7 +28,7 @@ export interface AdminApiOptions extends Omit<AdminApiPluginOptions, 'evolve'> {
   /** Or your knex instance: the API opens an admin object on it (and leaves knex open). */
   knex?: Knex
   /** With `knex`: the migrations (a directory or `Migration[]`), which retry-failures needs. */
-  migrations?: string | Migration[]
+  migrations?: OpenWithKnex['migrations']
   /** A pino logger for requests and audit lines (authorization headers are redacted), or false. Default: pino to stdout. */
   logger?: FastifyBaseLogger | boolean
 }
