@@ -3,6 +3,7 @@
 // and `evolve run` again, which starts over from a fresh copy (the table was never touched).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { assertDone } from '../lib/index.ts'
 import { failuresJson, output, runCli, statusJson } from './helpers/cli.ts'
 import { dialects, withDb } from './helpers/databases.ts'
 import { allRows, createShop, migrationSource, newEmail, oldEmail, tableNames, writeFiles } from './helpers/fixtures.ts'
@@ -66,6 +67,17 @@ for (const d of dialects) {
           BROKEN,
         )
         for (const f of failures) assert.match(f.error, /cannot evolve user \d+/)
+        const listed = await runCli(['failures', SHADOW, ...flags])
+        assert.match(
+          listed.stdout.trimEnd().split('\n').at(-1)!,
+          new RegExp(`failed: fix the migration, then \`evolve run ${NAME}\` starts over`),
+        )
+        assert.doesNotMatch(listed.stdout, /evolve retry/)
+        await assert.rejects(assertDone(db.knex, NAME), (err: Error) => {
+          assert.match(err.message, new RegExp(`fix the migration, then \`evolve run ${NAME}\` starts over`))
+          assert.doesNotMatch(err.message, /evolve retry/)
+          return true
+        })
 
         // Fix the migration, run again: a fresh copy is evolved and swapped in.
         await writeFiles({ [`${NAME}.ts`]: migration(false) }, dir)

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { afterFailures } from '../../lib/api/completion.ts'
 import { type GlobalOptions, withEvolve } from '../context.ts'
 import { table } from '../format.ts'
 import { jsonValue, positiveInt } from '../parse.ts'
@@ -24,7 +25,7 @@ export function registerFailures(program: Command): void {
           return
         }
         console.log(table([['KEY', 'ATTEMPTS', 'ERROR'], ...failures.map((f) => [JSON.stringify(f.key), String(f.attempts), f.error])]))
-        console.log(`${failures.length} failed: fix the cause, then \`evolve retry ${name}\``)
+        console.log(`${failures.length} failed: ${afterFailures(name)}`)
       })
     })
 }

@@ -1,8 +1,12 @@
 import type { Knex } from 'knex'
 import { EvolveNotDoneError } from '../errors.ts'
 import { getProgress } from '../core/progress.ts'
+import { afterFailures, shadowRunName } from '../core/snapshot/names.ts'
 import { storeFor } from '../store/store.ts'
 import type { RunState } from '../store/runs.ts'
+
+/** What to do about a run's failed objects (front ends print it; a snapshot's copy starts over). */
+export { afterFailures }
 
 /**
  * True once the named migration's run finished with nothing pending and nothing failed.
@@ -33,7 +37,12 @@ export async function assertDone(knex: Knex, name: string): Promise<void> {
   if (p.state === 'done') return
   const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
   const failed = p.failed > 0 ? `, ${p.failed} failed` : ''
-  throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): ${NEXT_STEP[p.state](name)}`)
+  // A snapshot run's failed objects are its copy's, and the copy is not retried: the run starts over.
+  const next =
+    p.state === 'failed' && p.snapshot
+      ? `see \`evolve failures ${shadowRunName(name)}\`, ${afterFailures(shadowRunName(name))}`
+      : NEXT_STEP[p.state](name)
+  throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): ${next}`)
 }
 
 const NEXT_STEP: Record<RunState, (name: string) => string> = {

@@ -2,7 +2,7 @@ import type { Run, RunPatch } from '../store/runs.ts'
 import { changeRunState } from './run-state.ts'
 import type { WorkerContext } from './context.ts'
 import { countPending } from './planner.ts'
-import { shadowRunName } from './snapshot/names.ts'
+import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
 
 /**
  * The pass over the table is complete. The run is finished only if nothing is
@@ -29,19 +29,8 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   }
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
-  const snapshot = snapshotRunOf(m.name)
-  // A snapshot's copy is not retried: its run starts over from a fresh copy (snapshot/run-snapshot.ts).
-  const error =
-    snapshot === undefined
-      ? `${failed} objects failed: see \`evolve failures ${m.name}\`, fix the cause, then \`evolve retry ${m.name}\``
-      : `${failed} objects of the copy failed (\`evolve failures ${m.name}\` lists them): fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy`
-  return endRun(ctx, run, 'failed', error)
-}
-
-/** The snapshot run whose copy the run `name` evolves (`<name>.shadow`), or undefined for any other run. */
-function snapshotRunOf(name: string): string | undefined {
-  const suffix = shadowRunName('')
-  return name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined
+  const what = snapshotOfShadow(m.name) === undefined ? `${failed} objects failed` : `${failed} objects of the copy failed`
+  return endRun(ctx, run, 'failed', `${what}: see \`evolve failures ${m.name}\`, ${afterFailures(m.name)}`)
 }
 
 /**
@@ -51,7 +40,7 @@ function snapshotRunOf(name: string): string | undefined {
  */
 function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<boolean> {
   const m = ctx.migration
-  const snapshot = snapshotRunOf(m.name)
+  const snapshot = snapshotOfShadow(m.name)
   // Nobody writes a snapshot's copy: rows it leaves pending are the migration's doing.
   const error =
     snapshot === undefined

@@ -1,6 +1,7 @@
 import { LostClaimError } from '../errors.ts'
 import type { Batch, BatchBounds } from '../store/batches.ts'
 import { changeRunState } from './run-state.ts'
+import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
 import type { WorkerContext } from './context.ts'
 import { pendingKeys } from './planner.ts'
 import { encodeKey } from '../store/db.ts'
@@ -67,7 +68,7 @@ export async function stopIfTooManyFailures(ctx: WorkerContext, lastError: strin
   const m = ctx.migration
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed < m.maxFailures) return
-  const message = `stopped after ${failed} failed objects (maxFailures ${m.maxFailures}); the migration is likely broken. Last error: ${lastError}. Fix it, then \`evolve run ${m.name}\` continues and \`evolve retry ${m.name}\` re-drives the failed objects`
+  const message = `stopped after ${failed} failed objects (maxFailures ${m.maxFailures}); the migration is likely broken. Last error: ${lastError}. ${snapshotOfShadow(m.name) === undefined ? `Fix it, then \`evolve run ${m.name}\` continues and \`evolve retry ${m.name}\` re-drives the failed objects` : afterFailures(m.name).replace(/^f/, 'F')}`
   const run = await ctx.store.runs.get(ctx.knex, m.name)
   if (run?.state !== 'running') return
   // Lost to another change (a sibling stopped it first, an operator paused it): nothing to add.

@@ -5,6 +5,7 @@ import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
 import { finishReadOnlyRun } from './read-only-run.ts'
 import { changeRunState } from './run-state.ts'
+import { afterFailures } from './snapshot/names.ts'
 
 /**
  * Brings a migration's run to `running` for this runner (a paused one stays paused: its
@@ -44,6 +45,6 @@ export async function openRun(
 function skipReason(run: Run): string | null {
   if (run.state === 'done') return 'already done'
   if (run.state === 'failed' && run.scanDone)
-    return `finished with failed objects: \`evolve failures ${run.name}\`, then \`evolve retry ${run.name}\``
+    return `finished with failed objects (\`evolve failures ${run.name}\`): ${afterFailures(run.name)}`
   return null
 }

@@ -21,6 +21,20 @@ export const readOnlyActor = (m: { name: string }): string => `snapshot ${m.name
 /** The run that evolves the copy: the same worker loop, its own batches and failures. */
 export const shadowRunName = (name: string): string => `${name}.shadow`
 
+/** The snapshot run whose copy the run `name` evolves (`<name>.shadow`), or undefined for any other run. */
+export function snapshotOfShadow(name: string): string | undefined {
+  const suffix = shadowRunName('')
+  return name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined
+}
+
+/** What to do about a run's failed objects: retry them; a snapshot's copy is not retried, its run starts over. */
+export function afterFailures(name: string): string {
+  const snapshot = snapshotOfShadow(name)
+  return snapshot === undefined
+    ? `fix the cause, then \`evolve retry ${name}\``
+    : `fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy`
+}
+
 /** The copy (`<table>__evolve_new_<id>`) and the backup the old table becomes (`<table>__evolve_old_<id>`), in the table's schema. */
 export function snapshotNames(table: string, id: number): { shadow: string; backup: string } {
   const [schema, base] = splitTable(table)
