@@ -74,6 +74,7 @@ for (const dialect of dialects) {
           /^evolve: run 20260101000000_bump needs items read-only, but read-only is on for other by [^\n]*--tables other,items[^\n]*$/,
         )
         assert.deepEqual(await readOnly(), before, 'the switch as the operator left it')
+        assert.equal(await db.knex('evolve_runs').where({ name: project.name }).first(), undefined, 'refused before the run started')
         await db.knex('items').where({ id: 1 }).update({ counter: 0 }) // items writable
 
         // On for every table: the run goes on under it and leaves it, message and all, to its owner.

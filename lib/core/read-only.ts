@@ -62,8 +62,7 @@ export async function enableReadOnly(
     const on = current.enabled && !expired(current)
     // A run takes someone else's switch as it is: it could not give back what it changed.
     if (opts.widen && on && current.by !== opts.by) {
-      const uncovered = current.tables === null ? [] : (tables ?? []).filter((t) => !current.tables!.includes(t))
-      if (uncovered.length > 0) throw heldByOther(current, opts.by, uncovered)
+      assertCovers(current, opts.by, tables ?? [])
       return toState(current)
     }
     let target = tables
@@ -217,9 +216,21 @@ function heldBySnapshot(current: ReadOnlyRow, run: string): EvolveError {
   )
 }
 
-function heldByOther(current: ReadOnlyRow, by: string, uncovered: string[]): EvolveError {
+/**
+ * Refuses, before anything changes, a run (`by`) that would have to change someone else's switch
+ * to guard `tables`; the toggle itself checks again (enableReadOnly with `widen`).
+ */
+export async function assertRunMayGuard(store: Store, knex: Knex, by: string, tables: string[]): Promise<void> {
+  if (!store.dialect.readOnlyGuard || !(await store.readOnly.exists(knex))) return
+  const current = await store.readOnly.get(knex)
+  if (current.enabled && !expired(current) && current.by !== by) assertCovers(current, by, tables)
+}
+
+function assertCovers(current: ReadOnlyRow, by: string, tables: string[]): void {
+  const uncovered = current.tables === null ? [] : tables.filter((t) => !current.tables!.includes(t))
+  if (uncovered.length === 0) return
   const all = [...new Set([...(current.tables ?? []), ...uncovered])].join(',')
-  return usage(
+  throw usage(
     'E_READ_ONLY_CONFLICT',
     `${by} needs ${uncovered.join(', ')} read-only, but read-only is on for ${current.tables!.join(', ')} by ${current.by}, who turns it off: widen it (evolve readonly on --tables ${all}) or turn it off, then run again`,
   )

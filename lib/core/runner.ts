@@ -10,7 +10,9 @@ import { type Migration, inSnapshotMode } from './migration.ts'
 import { countTotal } from './count-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
-import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
+import { finishReadOnlyRun, runActor, startReadOnlyRun } from './read-only-run.ts'
+import { assertRunMayGuard } from './read-only.ts'
+import { readOnlyActor } from './snapshot/names.ts'
 import { openRun } from './open-run.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
@@ -69,6 +71,11 @@ export class Runner {
   async validate(): Promise<void> {
     await this.validateOptions()
     await validateMigrations(this.config.knex, this.dialect, this.config.migrations)
+    // A run that takes the read-only switch may not change an operator's: refused here, before the run starts.
+    for (const m of this.config.migrations) {
+      const actor = inSnapshotMode(m, this.config.mode) ? readOnlyActor(m) : m.readOnly ? runActor(m) : undefined
+      if (actor) await assertRunMayGuard(this.store, this.config.knex, actor, [m.table])
+    }
   }
 
   private async validateOptions(): Promise<void> {
