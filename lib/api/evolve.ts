@@ -56,7 +56,7 @@ export class Evolve {
     return this.parts.migrationsDir
   }
 
-  /** Loads and validates the migrations (all, or those named); unknown names are an error. */
+  /** Loads the migrations (all, or those named) and checks each definition; unknown names are an error. The database checks come with plan and run. */
   async migrations(names: string[] = []): Promise<Migration[]> {
     const { migrations, migrationsDir } = this.parts
     if (migrations) {
