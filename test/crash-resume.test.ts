@@ -16,6 +16,7 @@ import {
   counterHistogram,
   createItems,
   gateSource,
+  gatedLowercaseMigration,
   heldLine,
   insertChunked,
   runRow,
@@ -42,23 +43,6 @@ export default defineMigration({
     await gate(ids) // parked here, the increment is written but not committed
     await sleep(10)
   },
-})
-`
-}
-
-function lowercaseMigration(gateFile: string): string {
-  return `import { defineMigration } from 'evolvekit'
-${gateSource(gateFile)}
-export default defineMigration({
-  description: 'lower-case every e-mail address',
-  table: 'users',
-  pending: (q) => q.whereRaw('email <> lower(email)'),
-  async transform(row) {
-    await gate([row.id as number])
-    await sleep(10)
-    return { email: (row.email as string).toLowerCase() }
-  },
-  batchSize: ${BATCH},
 })
 `
 }
@@ -191,7 +175,7 @@ for (const d of dialects) {
           'users',
           Array.from({ length: ROWS }, (_, i) => ({ email: `User.${i + 1}@Example.COM` })),
         )
-        const name = await ws.migration('001_lowercase-emails', lowercaseMigration(ws.gateFile))
+        const name = await ws.migration('001_lowercase-emails', gatedLowercaseMigration(ws.gateFile, { sleepMs: 10, batchSize: BATCH }))
 
         const kill = await runAndKillAt(db, ws, name, ROWS / 2 + 1)
         assert.equal(kill.done, ROWS / 2 / BATCH)

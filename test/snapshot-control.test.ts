@@ -13,7 +13,7 @@ import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
 import {
   allRows,
   createShop,
-  gatedSnapshotMigration,
+  gatedLowercaseMigration,
   heldLine,
   newEmail,
   tableNames,
@@ -43,7 +43,7 @@ async function withShop(
   const ws = await workspace()
   try {
     await createShop(db, ROWS)
-    await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
+    await ws.migration(NAME, gatedLowercaseMigration(ws.gateFile, { snapshot: true }))
     await fn(db, ws, await allRows(db.knex, 'users'))
   } finally {
     await db.drop()

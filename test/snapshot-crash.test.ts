@@ -12,7 +12,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
-import { allRows, createShop, gatedSnapshotMigration, heldLine, newEmail, tableNames, workspace } from './helpers/fixtures.ts'
+import { allRows, createShop, gatedLowercaseMigration, heldLine, newEmail, tableNames, workspace } from './helpers/fixtures.ts'
 
 const ROWS = 400
 const NAME = '001_lowercase'
@@ -33,7 +33,7 @@ for (const d of dialects) {
         await createShop(db, ROWS)
         const before = await allRows(db.knex, 'users')
         const evolved = before.map((r) => ({ ...r, email: newEmail(Number(r.id)) }))
-        await ws.migration(NAME, gatedSnapshotMigration(ws.gateFile))
+        await ws.migration(NAME, gatedLowercaseMigration(ws.gateFile, { snapshot: true }))
 
         const killAt = async (waitLine: string, expectedStep: string) => {
           const cli = spawnCli(args, { env })

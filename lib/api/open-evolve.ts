@@ -27,26 +27,36 @@ export interface OpenWithKnex {
   pool?: never
 }
 
-/** What OpenWithConfig takes and OpenWithKnex does not, with what to pass instead. */
-const CONFIG_ONLY: Record<Exclude<keyof OpenWithConfig, 'by' | 'migrations' | 'run'>, string> = {
-  db: 'the knex is the connection: leave "db" out',
-  config: 'the knex is the connection: leave "config" out, and pass its run options as "run"',
-  dir: 'pass the migrations directory as "migrations": openEvolve({ knex, migrations: \'./migrations\' })',
-  cwd: 'pass "migrations" as an absolute path instead',
-  env: 'the knex is the connection: leave "env" out',
-  pool: 'the pool is the knex\'s own: leave "pool" out',
+/**
+ * Every option, the way of opening it belongs to, and what to do instead when it comes with the
+ * other way (it would be ignored there: refused instead).
+ */
+const OPTIONS: Record<string, { with: 'knex' | 'url' | 'both'; instead: string }> = {
+  knex: { with: 'knex', instead: 'pass your knex instance, or leave "knex" out to open by URL or config file' },
+  migrations: { with: 'knex', instead: 'pass a migrations directory as "dir", or open with your knex: openEvolve({ knex, migrations })' },
+  run: {
+    with: 'knex',
+    instead: 'put run options in the config file (evolve.config.ts), or pass them to run(): evolve.run(names, { batchSize: 100 })',
+  },
+  db: { with: 'url', instead: 'the knex is the connection: leave "db" out' },
+  config: { with: 'url', instead: 'the knex is the connection: leave "config" out, and pass its run options as "run"' },
+  dir: { with: 'url', instead: 'pass the migrations directory as "migrations": openEvolve({ knex, migrations: \'./migrations\' })' },
+  cwd: { with: 'url', instead: 'pass "migrations" as an absolute path instead' },
+  env: { with: 'url', instead: 'the knex is the connection: leave "env" out' },
+  pool: { with: 'url', instead: 'the pool is the knex\'s own: leave "pool" out' },
+  by: { with: 'both', instead: '' },
 }
 
-/** What OpenWithKnex takes and OpenWithConfig does not (without a knex they would be ignored), with what to do instead. */
-const KNEX_ONLY: Record<Exclude<keyof OpenWithKnex, 'by' | keyof typeof CONFIG_ONLY>, string> = {
-  knex: 'pass your knex instance, or leave "knex" out to open by URL or config file',
-  migrations: 'pass a migrations directory as "dir", or open with your knex: openEvolve({ knex, migrations })',
-  run: 'put run options in the config file (evolve.config.ts), or pass them to run(): evolve.run(names, { batchSize: 100 })',
-}
-
-/** The first key of `options` that `refused` names and that is set (with `undefined` too, when `orUndefined` says so). */
-function misplaced(options: object, refused: Record<string, string>, orUndefined: string[] = []): string | undefined {
-  return Object.entries(options).find(([k, v]) => Object.hasOwn(refused, k) && (v !== undefined || orUndefined.includes(k)))?.[0]
+/** Refuses an unknown option, and one set for the other way of opening (`knex: undefined` too: a knex meant but missing must not open another database). */
+function checkOptionKeys(options: object, withKnex: boolean): void {
+  for (const [key, value] of Object.entries(options)) {
+    const option = OPTIONS[key]
+    if (!option) throw usage('E_CONFIG', `openEvolve: unknown option "${key}" (allowed: ${Object.keys(OPTIONS).join(', ')})`)
+    if (option.with === 'both' || option.with === (withKnex ? 'knex' : 'url') || (value === undefined && key !== 'knex')) continue
+    if (withKnex) throw usage('E_CONFIG', `openEvolve: "${key}" does not go with "knex" (it would be ignored): ${option.instead}`)
+    if (key === 'knex') throw usage('E_CONFIG', `openEvolve: "knex" is undefined: ${option.instead}`)
+    throw usage('E_CONFIG', `openEvolve: "${key}" needs "knex" (without one it would be ignored): ${option.instead}`)
+  }
 }
 
 /** Open the way the CLI does: --db, DATABASE_URL, evolve.config.*, knexfile. */
@@ -84,16 +94,9 @@ export interface OpenWithConfig {
 export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): Promise<Evolve> {
   if (typeof options !== 'object' || options === null)
     throw usage('E_CONFIG', `openEvolve: options must be an object, e.g. { knex, migrations } or { db, dir } (found ${String(options)})`)
-  const known = ['knex', 'by', ...Object.keys(KNEX_ONLY), ...Object.keys(CONFIG_ONLY)]
-  const unknown = Object.keys(options).find((k) => !known.includes(k))
-  if (unknown) throw usage('E_CONFIG', `openEvolve: unknown option "${unknown}" (allowed: ${[...new Set(known)].join(', ')})`)
-  if ('knex' in options && options.knex !== undefined) {
-    const mixed = misplaced(options, CONFIG_ONLY)
-    if (mixed)
-      throw usage(
-        'E_CONFIG',
-        `openEvolve: "${mixed}" does not go with "knex" (it would be ignored): ${CONFIG_ONLY[mixed as keyof typeof CONFIG_ONLY]}`,
-      )
+  const withKnex = 'knex' in options && options.knex !== undefined
+  checkOptionKeys(options, withKnex)
+  if (withKnex) {
     const { knex, migrations } = options
     const runDefaults = options.run === undefined ? {} : checkRunOptions(options.run)
     if (Array.isArray(migrations)) checkMigrationList(migrations)
@@ -112,15 +115,6 @@ export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): P
       onClose: async () => {},
     })
   }
-  // `knex: undefined` too: a knex that was meant but is missing must not open another database.
-  const withoutKnex = misplaced(options, KNEX_ONLY, ['knex'])
-  if (withoutKnex)
-    throw usage(
-      'E_CONFIG',
-      withoutKnex === 'knex'
-        ? `openEvolve: "knex" is undefined: ${KNEX_ONLY.knex}`
-        : `openEvolve: "${withoutKnex}" needs "knex" (without one it would be ignored): ${KNEX_ONLY[withoutKnex as keyof typeof KNEX_ONLY]}`,
-    )
   const o = options as OpenWithConfig
   const config = await resolveConfig({ db: o.db, config: o.config, dir: o.dir, cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env })
   const { knex } = await connect(config, o.pool)

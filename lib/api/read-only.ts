@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import type { EvolveEmitter } from '../core/events.ts'
 import { type EnableReadOnlyOptions, type ReadOnlyState, disableReadOnly, enableReadOnly, readOnlyStatus } from '../core/read-only.ts'
 
-export { snapshotHolding } from '../core/read-only.ts'
+export { snapshotHolding } from '../core/snapshot/names.ts'
 import type { Store } from '../store/store.ts'
 
 export type { ReadOnlyState, EnableReadOnlyOptions }

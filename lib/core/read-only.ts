@@ -4,6 +4,7 @@ import { EvolveError, usage } from '../errors.ts'
 import type { ReadOnlyRow } from '../store/read-only.ts'
 import { type Store, storeFor } from '../store/store.ts'
 import { parseDuration } from './duration.ts'
+import { snapshotHolding } from './snapshot/names.ts'
 import { togglePatiently } from './toggle-patiently.ts'
 
 /** The read-only switch as every front end shows it. */
@@ -205,9 +206,6 @@ function conflict(current: ReadOnlyRow, asked: string[]): EvolveError {
     `read-only is already on for ${current.tables!.join(', ')} (by ${current.by}); to widen it, name them all: evolve readonly on --tables ${all} (or leave out --tables for every table)`,
   )
 }
-
-/** The snapshot run holding the switch (its actor is `snapshot <name>`: snapshot/names.ts), if one does. */
-export const snapshotHolding = (by: string | null): string | undefined => (by?.startsWith('snapshot ') ? by.slice(9) : undefined)
 
 function heldBySnapshot(current: ReadOnlyRow, run: string): EvolveError {
   return usage(

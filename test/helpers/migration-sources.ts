@@ -90,3 +90,22 @@ async function gate(keys: number[]): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 `
 }
+
+/**
+ * Lower-cases every users e-mail a row at a time, parking the batch that holds a key the gate
+ * names (Workspace.hold); `snapshot` runs it on a copy, `sleepMs` slows each row.
+ */
+export function gatedLowercaseMigration(gateFile: string, o: { snapshot?: boolean; sleepMs?: number; batchSize?: number } = {}): string {
+  return `import { defineMigration } from 'evolvekit'
+${gateSource(gateFile)}
+export default defineMigration({
+  description: 'lower-case every e-mail address',${o.snapshot ? "\n  mode: 'snapshot'," : ''}
+  table: 'users',
+  pending: (q) => q.whereRaw('email <> lower(email)'),
+  async transform(row) {
+    await gate([row.id as number])${o.sleepMs ? `\n    await sleep(${o.sleepMs})` : ''}
+    return { email: (row.email as string).toLowerCase() }
+  },${o.batchSize ? `\n  batchSize: ${o.batchSize},` : ''}
+})
+`
+}

@@ -3,7 +3,7 @@
 // what the tests look at afterwards.
 import type { Knex } from 'knex'
 import type { FreshDatabase } from './databases.ts'
-import { gateSource, migrationSource } from './migration-sources.ts'
+import { migrationSource } from './migration-sources.ts'
 import { addTouchCounter, insertChunked, oldEmail } from './tables.ts'
 
 /** users (id serial key, email unique, name indexed, touches counted by a trigger), orders → users, view user_emails. */
@@ -65,20 +65,4 @@ export async function tableNames(db: FreshDatabase): Promise<string[]> {
 
 export async function allRows(knex: Knex, table: string): Promise<Record<string, unknown>[]> {
   return knex(table).select('*').orderBy('id')
-}
-
-/** Lower-cases every e-mail in snapshot mode, a row at a time, parking the copy's batch holding a key the gate names (Workspace.hold). */
-export function gatedSnapshotMigration(gateFile: string): string {
-  return `import { defineMigration } from 'evolvekit'
-${gateSource(gateFile)}
-export default defineMigration({
-  mode: 'snapshot',
-  table: 'users',
-  pending: (q) => q.whereRaw('email <> lower(email)'),
-  async transform(row) {
-    await gate([row.id as number])
-    return { email: (row.email as string).toLowerCase() }
-  },
-})
-`
 }

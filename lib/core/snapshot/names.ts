@@ -16,7 +16,12 @@ export const SNAPSHOT_STEPS: readonly SnapshotStep[] = [
 ]
 
 /** Who holds the read-only switch: the same in every process that resumes the run, so the last one can turn it off. */
-export const readOnlyActor = (m: { name: string }): string => `snapshot ${m.name}` // read back by snapshotHolding (read-only.ts)
+const SNAPSHOT_ACTOR = 'snapshot '
+export const readOnlyActor = (m: { name: string }): string => `${SNAPSHOT_ACTOR}${m.name}`
+
+/** The snapshot run holding the read-only switch, read from who holds it (readOnlyActor), if one does. */
+export const snapshotHolding = (by: string | null): string | undefined =>
+  by?.startsWith(SNAPSHOT_ACTOR) ? by.slice(SNAPSHOT_ACTOR.length) : undefined
 
 /** The run that evolves the copy: the same worker loop, its own batches and failures. */
 export const shadowRunName = (name: string): string => `${name}.shadow`
