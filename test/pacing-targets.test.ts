@@ -169,25 +169,47 @@ describe("SQLite batches and the app's writes", () => {
 })
 
 describe('the rows one batch may span', () => {
-  const BIG = 25_000 // above the default maxBatchSize of 20,000
-
-  for (const mode of ['set', 'transform'] as const) {
-    it(`${mode === 'set' ? 'lets a set batch, which holds no rows, go past' : 'holds a transform batch, which holds its rows, to'} the default maxBatchSize`, async () => {
+  // What each mode holds sets its default maxBatchSize: set nothing (1,000,000), transform its
+  // rows as objects (100,000), up its rows handed to code that may bind every key (20,000).
+  const cases = [
+    { mode: 'set', rows: 100_100, first: 100_100, says: 'lets a set batch, which holds no rows, span' },
+    {
+      mode: 'transform',
+      rows: 100_100,
+      first: 100_000,
+      says: 'holds a transform batch, whose rows are objects in memory, to 100,000 rows of',
+    },
+    { mode: 'up', rows: 20_100, first: 20_000, says: "holds an up batch, whose rows go to the migration's code, to 20,000 rows of" },
+  ] as const
+  for (const { mode, rows, first, says } of cases) {
+    it(`${says} a table when no maxBatchSize is given`, async () => {
       const db = await fresh('sqlite')
       const conn = runnerKnex(db)
       try {
-        await createItems(db.knex, BIG + 100)
+        await createItems(db.knex, rows)
         const definition =
           mode === 'set'
-            ? defineMigration({ table: TABLE, batchSize: BIG, set: { counter: (k) => k.raw('counter + 1') } })
-            : defineMigration({ table: TABLE, batchSize: BIG, transform: (row) => ({ counter: Number(row.counter) + 1 }) })
+            ? defineMigration({ table: TABLE, batchSize: rows, set: { counter: (k) => k.raw('counter + 1') } })
+            : mode === 'transform'
+              ? defineMigration({ table: TABLE, batchSize: rows, transform: (row) => ({ counter: Number(row.counter) + 1 }) })
+              : defineMigration({
+                  table: TABLE,
+                  batchSize: rows,
+                  up: async (batch, { trx }) => {
+                    const ids = batch.map((r) => r.id as number)
+                    await trx(TABLE)
+                      .where('id', '>=', Math.min(...ids))
+                      .andWhere('id', '<=', Math.max(...ids))
+                      .increment('counter', 1)
+                  },
+                })
         // A one-minute target: no batch is slow enough to shrink the size.
         const runner = new Runner({ knex: conn, migrations: [parseMigration(mode, `test:${mode}`, definition)], targetBatchMs: 60_000 })
         const [result] = await runner.run()
         assert.equal(result?.state, 'done')
-        const first = (await batchRows(db.knex, mode)).find((b) => b.phase === 'scan')!
-        assert.equal(first.rows, mode === 'set' ? BIG : 20_000)
-        assert.deepEqual(await counterHistogram(db.knex), { 1: BIG + 100 })
+        const batch = (await batchRows(db.knex, mode)).find((b) => b.phase === 'scan')!
+        assert.equal(batch.rows, first)
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
       } finally {
         await conn.destroy()
         await db.drop()

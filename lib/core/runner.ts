@@ -19,7 +19,7 @@ import { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
 import { whileAlive } from './liveness.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
-import { type BatchSizer, type PacingOptions, SET_MODE_MAX_BATCH_SIZE } from './pacing.ts'
+import { type BatchSizer, type PacingOptions, defaultMaxBatchSize } from './pacing.ts'
 import { checkThrottle } from './throttle.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
@@ -56,7 +56,6 @@ export class Runner {
   private readonly turn = { busy: false, at: 0, othersWroteAt: -Infinity }
   private readonly options: RunOptions
   private readonly sizers = new Set<BatchSizer>()
-  private readonly setModeMaxBatchSize: number
 
   constructor(private readonly config: RunnerOptions) {
     this.store = storeFor(config.knex)
@@ -64,7 +63,6 @@ export class Runner {
     this.events = config.events ?? new EvolveEmitter()
     this.by = config.by ?? `runner ${hostname()}:${process.pid}`
     this.options = { ...RUN_DEFAULTS, ...dialectPace(this.dialect, config), ...stripUndefined(config) }
-    this.setModeMaxBatchSize = config.maxBatchSize ?? SET_MODE_MAX_BATCH_SIZE
   }
 
   /** Checks the options and every migration against the database; throws before anything has changed. */
@@ -267,8 +265,8 @@ export class Runner {
       events: this.events,
       workerId: newWorkerId(),
       by: this.by,
-      // A set batch holds no rows in memory: unless the caller bounds it, time alone does.
-      options: m.mode === 'set' ? { ...this.options, maxBatchSize: this.setModeMaxBatchSize } : this.options,
+      // How many rows a batch may span depends on what it holds (pacing.ts), unless the caller says.
+      options: { ...this.options, maxBatchSize: this.config.maxBatchSize ?? defaultMaxBatchSize(m.mode) },
       signal,
       wakeup: this.wakeup,
       turn: this.turn,
