@@ -24,10 +24,12 @@ function throughputChecks(t: ThroughputResult): TargetCheck[] {
   const vsLoop = (id: 'd' | 'e') => {
     if (!m[id] || !m.b) return
     const ratio = m[id].rowsPerSecond / m.b.rowsPerSecond
+    // Beside the transform: what a JavaScript transform with no pause or bookkeeping reaches (h).
+    const ceiling = id === 'e' && m.h ? `; (h), no pause, ${x(m.h.rowsPerSecond / m.b.rowsPerSecond)} (b)` : ''
     checks.push({
       name: `${t.dialect}: (${id}) ${m[id].label} vs (b) per-row loop`,
       target: '≥ 10× (b)',
-      measured: `${x(ratio)} (b)`,
+      measured: `${x(ratio)} (b)${ceiling}`,
       pass: ratio >= 10,
     })
   }

@@ -35,3 +35,34 @@ export async function keysetBatchLoop(sql: Sql, size = 1000): Promise<number> {
     last = hi
   }
 }
+
+/**
+ * (h) SQLite only: the ceiling of any transform that calls JavaScript per row. Keyset pages of
+ * 20,000 rows, each read, lower-cased in JavaScript and written back by UPDATE … FROM (VALUES …)
+ * of 100 rows (one prepared statement, as evolvekit writes) in one transaction; no pause for the
+ * app, no count, no bookkeeping. What evolvekit's (e) adds on top is what it pays for those.
+ */
+export async function batchedTransformLoop(sql: Sql, size = 20_000): Promise<number> {
+  const per = 100
+  const tuples = (n: number) => new Array(n).fill('(?, ?)').join(', ')
+  const update = (n: number) => `UPDATE users SET email = v.column2 FROM (VALUES ${tuples(n)}) AS v WHERE users.id = v.column1`
+  let last = 0
+  let done = 0
+  for (;;) {
+    await sql.run('BEGIN IMMEDIATE')
+    const page = await sql.rows<{ id: number; email: string }>(
+      'SELECT id, email FROM users WHERE id > ? AND email <> lower(email) ORDER BY id LIMIT ?',
+      [last, size],
+    )
+    for (let start = 0; start < page.length; start += per) {
+      const chunk = page.slice(start, start + per)
+      done += await sql.run(
+        update(chunk.length),
+        chunk.flatMap((row) => [row.id, row.email.toLowerCase()]),
+      )
+    }
+    await sql.run('COMMIT')
+    if (page.length < size) return done
+    last = page[page.length - 1]!.id
+  }
+}
