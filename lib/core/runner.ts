@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import type { Knex } from 'knex'
 import type { Dialect, Presence } from '../dialects/dialect.ts'
-import { errorMessage, usage } from '../errors.ts'
+import { usage } from '../errors.ts'
 import type { Run } from '../store/runs.ts'
 import { type Store, storeFor } from '../store/store.ts'
 import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
@@ -20,7 +20,7 @@ import { newWorkerId, runWorker } from './worker.ts'
 import { whileAlive } from './liveness.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
 import { type BatchSizer, type PacingOptions, defaultMaxBatchSize } from './pacing.ts'
-import { checkThrottle } from './throttle.ts'
+import { validateRunOptions } from './validate-options.ts'
 
 export interface RunnerOptions extends Partial<RunOptions> {
   knex: Knex
@@ -67,44 +67,13 @@ export class Runner {
 
   /** Checks the options and every migration against the database; throws before anything has changed. */
   async validate(): Promise<void> {
-    await this.validateOptions()
-    await validateMigrations(this.config.knex, this.dialect, this.config.migrations)
+    const { knex } = this.config
+    await validateRunOptions({ knex, store: this.store, dialect: this.dialect, options: this.options })
+    await validateMigrations(knex, this.dialect, this.config.migrations)
     // A run that takes the read-only switch may not change an operator's: refused here, before the run starts.
     for (const m of this.config.migrations) {
       const actor = inSnapshotMode(m, this.config.mode) ? readOnlyActor(m) : m.readOnly ? runActor(m) : undefined
-      if (actor) await assertRunMayGuard(this.store, this.config.knex, actor, [m.table])
-    }
-  }
-
-  private async validateOptions(): Promise<void> {
-    await this.validateReplicationLag()
-    await this.validateLatencyProbe()
-  }
-
-  private async validateReplicationLag(): Promise<void> {
-    if (this.options.maxReplicationLagMs === undefined) return
-    if (!this.dialect.replicationLagMs) {
-      throw usage(
-        'E_OPTION_UNSUPPORTED',
-        `maxReplicationLagMs (--max-replication-lag-ms) needs PostgreSQL: ${this.dialect.name} has no replicas to watch; drop the option`,
-      )
-    }
-    // Reading the lag once up front surfaces a missing privilege before any batch runs.
-    await this.dialect.replicationLagMs(this.config.knex)
-  }
-
-  /** Times the latency probe once, as the throttle will, so a broken query is a usage error before any batch runs. */
-  private async validateLatencyProbe(): Promise<void> {
-    const { maxAppLatencyMs, latencyProbe } = this.options
-    if (maxAppLatencyMs === undefined || !latencyProbe) return
-    const ctx = { knex: this.config.knex, store: this.store, dialect: this.dialect, options: { maxAppLatencyMs, latencyProbe } }
-    try {
-      await checkThrottle(ctx)
-    } catch (err) {
-      const query = oneLine(latencyProbe)
-      // knex puts the SQL in front of the database's message: it is shown once already.
-      const message = oneLine(errorMessage(err).replace(`${latencyProbe} - `, ''))
-      throw usage('E_CONFIG', `latencyProbe "${query}" failed: ${message} — fix the query in the config`)
+      if (actor) await assertRunMayGuard(this.store, knex, actor, [m.table])
     }
   }
 
@@ -289,12 +258,6 @@ const SHADOW_PACE = { targetBatchMs: 1000, maxBatchSize: 100_000 } as const
 function dialectPace(dialect: Dialect, config: RunnerOptions): Partial<PacingOptions> {
   if (config.targetBatchMs !== undefined) return { quietTargetBatchMs: config.quietTargetBatchMs }
   return stripUndefined({ targetBatchMs: dialect.targetBatchMs, quietTargetBatchMs: dialect.quietTargetBatchMs })
-}
-
-/** Text for a one-line message: whitespace runs (newlines too) as one space, long text cut. */
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
