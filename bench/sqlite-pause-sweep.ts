@@ -1,10 +1,12 @@
 // The experiment behind SQLite's pause after a batch (not part of `npm run bench`):
-//   npx tsx bench/sqlite-pause-sweep.ts [--rows 300000] [--rounds 2] [--pauses half,25,25@20] [--modes set,transform] [--loop]
-// For each round, each candidate pause (ms, fixed, or "half" = the old half-the-batch rule;
-// "25@20" = a 25 ms pause with a 20 ms target batch duration; --loop adds (c)) runs
-// evolvekit on a fresh SQLite table while the bench's app (bench/app-load.ts) reads and writes it,
-// interleaved so a burst of other work lands on every candidate alike. Prints, per run, the app's
-// longest write statement (lock wait) and the migration's time; docs/benchmarks.md quotes it.
+//   npx tsx bench/sqlite-pause-sweep.ts [--rows 300000] [--rounds 2] [--pauses rule,25,25@20] [--modes set,transform]
+//     [--rate 200] [--connections 2] [--loop]
+// For each round, each candidate pause ("rule" = the dialect's own, lib/dialects/sqlite/pause.ts;
+// a number = that many ms after every batch; "25@20" = a 25 ms pause with a 20 ms target batch
+// duration; --loop adds (c)) runs evolvekit on a fresh SQLite table while the bench's app
+// (bench/app-load.ts: --rate operations/s on --connections readers and as many writers) reads and
+// writes it, interleaved so a burst of other work lands on every candidate alike. Prints, per run,
+// the app's longest write statement (lock wait) and the migration's time; docs/benchmarks.md quotes it.
 import { parseArgs } from 'node:util'
 import { sqliteDialect } from '../lib/dialects/sqlite/index.ts'
 import { startApp } from './app-handle.ts'
@@ -19,7 +21,9 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '300000' },
     rounds: { type: 'string', default: '2' },
-    pauses: { type: 'string', default: 'half,10,25,35' },
+    pauses: { type: 'string', default: 'rule,25' },
+    rate: { type: 'string', default: String(APP_LOAD.rate) },
+    connections: { type: 'string', default: String(APP_LOAD.connections) },
     modes: { type: 'string', default: 'set,transform' },
     loop: { type: 'boolean', default: false },
   },
@@ -27,7 +31,7 @@ const { values } = parseArgs({
 const rows = Number(values.rows)
 const modes = values.modes.split(',') as EvolveMode[]
 const original = sqliteDialect.pauseAfterBatchMs!
-const pauseOf = (p: string) => (p === 'half' ? original : () => Number(p))
+const pauseOf = (p: string) => (p === 'rule' ? original : () => Number(p))
 
 interface Row {
   what: string
@@ -44,7 +48,7 @@ async function once(what: string, migrate: (db: Awaited<ReturnType<typeof sqlite
   const db = await sqliteDatabase()
   try {
     await withSql(db, (sql) => createUsers(sql, rows))
-    const app = await startApp({ url: db.url, maxId: rows, ...APP_LOAD })
+    const app = await startApp({ url: db.url, maxId: rows, rate: Number(values.rate), connections: Number(values.connections) })
     app.start()
     const t0 = performance.now()
     const maxBatchMs = await migrate(db)

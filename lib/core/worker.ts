@@ -95,6 +95,8 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   const throttle = await checkThrottle(ctx)
   if (throttle) return hold(ctx, await holdBack(ctx, run, throttle))
   const size = Math.min(sizer.current, o.maxRowsPerSecond ?? Infinity)
+  // A writer that arrives while the claim commits waits through the batch too: its wait counts from here.
+  const claiming = performance.now()
   const next = await claimNext(ctx, run, size, open)
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
@@ -117,7 +119,7 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
       if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
     }
     if (outcome) await aimForContention(ctx, sizer)
-    const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(outcome.durationMs) ?? 0) : 0
+    const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(letGo - claiming) ?? 0) : 0
     if (gap > 0) ctx.turn.at = letGo + gap
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'

@@ -72,8 +72,8 @@ export interface DialectBatches {
    * a transaction of four round trips.
    */
   dataModifyingWith?: boolean
-  /** How long to leave the database to the app after a batch that took `batchMs` (SQLite's single writer lock). */
-  pauseAfterBatchMs?(batchMs: number): number
+  /** How long to leave the database to the app after a batch that held it `heldMs`, its claim included (SQLite's single writer lock). */
+  pauseAfterBatchMs?(heldMs: number): number
   /** The batch duration to aim for when the caller sets none (the app waits up to one batch for its writes). */
   targetBatchMs?: number
   /** With `othersWroteAt`: the batch duration to aim for while nobody else writes, when the caller sets none. */

@@ -5,15 +5,12 @@ import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError } from './errors.ts'
 import { noteWalAtOpen, sqliteOthersWroteAt } from './others-wrote.ts'
 import { sqliteDeferCheckpoint } from './checkpoint.ts'
+import { sqlitePauseAfterBatchMs } from './pause.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
 // Until the first batch sets the migration's lockTimeoutMs.
 const DEFAULT_BUSY_TIMEOUT_MS = 5000
-const SQLITE_PAUSE_MS = 25
-// SQLite's busy handler sleeps at most 25 ms between tries for its first 128 ms of waiting, 100 ms after.
-const SQLITE_SHORT_WAIT_MS = 128
-const SQLITE_LONG_PAUSE_MS = 110
 
 interface SqliteConnection {
   /** The file, as opened. */
@@ -68,17 +65,15 @@ export const sqliteDialect: Dialect = {
     // a claim that meets the app's lock backs off like a batch and counts as a retry.
     await trx.raw(`PRAGMA busy_timeout = ${Math.max(1, Math.round(limits.lockTimeoutMs))}`)
   },
-  // A writer waiting on SQLite's lock (busy_timeout) sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50,
-  // 50, 100 ms between tries: back-to-back batches would starve it (the app, or `evolve pause`).
-  // A 25 ms gap is at least as long as any of its sleeps for its first 128 ms of waiting, so such
-  // a writer always tries once while the lock is free; and since the app waits about as long as
-  // the longest batch, batches aim at 25 ms too. Chosen from the sweep in docs/benchmarks.md
-  // (bench/sqlite-pause-sweep.ts): during a transform the app's longest write fell from 120–181 ms
-  // (old rule: half the batch time) and 89–223 ms (25 ms pause, 50 ms target) to 37 ms.
-  // After a batch longer than those first 128 ms, a writer that waited through it sleeps up to
-  // 100 ms between tries: the gap must then be longer than that, or a long batch (an `up` that
-  // calls out, a slow transform) starves an operator's `evolve pause` and the app for good.
-  pauseAfterBatchMs: (batchMs) => (batchMs < SQLITE_SHORT_WAIT_MS ? SQLITE_PAUSE_MS : SQLITE_LONG_PAUSE_MS),
+  // A writer waiting on SQLite's lock sleeps between tries: back-to-back batches would starve it
+  // (the app, or `evolve pause`). The pause after a batch is the longest of those sleeps that can
+  // straddle the batch's end (pause.ts): 15 ms after a 25 ms batch. Chosen from the sweep in
+  // docs/benchmarks.md (bench/sqlite-pause-sweep.ts, 300,000 rows, the app writing all the time):
+  // against a fixed 25 ms, set ran in 0.30–0.33 s instead of 0.43–0.54 s, transform in 0.75–1.00 s
+  // instead of 0.93–1.13 s; the app's longest write stayed 34–54 ms but in one run of each (109 ms
+  // with this rule, 104 ms with 25 ms: a try that met another writer waits for the next pause).
+  // And since the app waits about as long as the longest batch, batches aim at 25 ms.
+  pauseAfterBatchMs: sqlitePauseAfterBatchMs,
   targetBatchMs: 25,
   // While no other connection writes, batches may run longer: a writer arriving during one still
   // gets in within one batch and one pause (75 + 25 ms), and from the next batch on they aim short
