@@ -76,8 +76,8 @@ export const sqliteDialect: Dialect = {
   pauseAfterBatchMs: sqlitePauseAfterBatchMs,
   targetBatchMs: 25,
   // While no other connection writes, batches may run longer: a writer arriving during one still
-  // gets in within one batch and one pause (75 + 25 ms), and from the next batch on they aim short
-  // again. Three quarters of the time writing instead of half.
+  // gets in within one batch and one pause (75 + 25 ms; a batch may overrun its aim a little), and
+  // from the next batch on they aim short again. Three quarters of the time writing instead of 62 %.
   quietTargetBatchMs: 75,
   othersWroteAt: sqliteOthersWroteAt,
   deferCheckpoint: sqliteDeferCheckpoint,
