@@ -9,6 +9,7 @@ import { columnsOf, partsOf } from '../key-columns.ts'
 const ROWS_PER_STATEMENT = 100
 // SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766; stay well below it.
 const MAX_VARIABLES = 30000
+const MAX_CACHED = 64
 
 interface Statement {
   run(params: unknown[]): { changes: number }
@@ -69,7 +70,11 @@ function statement(
   let cache = prepared.get(connection)
   if (!cache) prepared.set(connection, (cache = new Map()))
   let stmt = cache.get(sql)
-  if (!stmt) cache.set(sql, (stmt = connection.prepare(sql)))
+  if (!stmt) {
+    // Two statements per set of changed columns; a transform returning ever new sets must not grow it for good.
+    if (cache.size >= MAX_CACHED) cache.clear()
+    cache.set(sql, (stmt = connection.prepare(sql)))
+  }
   return stmt
 }
 
