@@ -4,16 +4,14 @@
 // Targets of 1 ms and one minute make the outcome independent of the machine's speed: at 1 ms a
 // batch can never grow (no batch is faster than 1 ms), at a minute it takes the rest at once.
 import assert from 'node:assert/strict'
-import { stat, utimes } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import knex, { type Knex } from 'knex'
-import { connect } from '../lib/config/connect.ts'
 import { parseMigration } from '../lib/config/migration-schema.ts'
-import { parseDatabaseUrl } from '../lib/config/parse-url.ts'
 import { sqliteDeferCheckpoint } from '../lib/dialects/sqlite/checkpoint.ts'
 import { sqliteOthersWroteAt } from '../lib/dialects/sqlite/others-wrote.ts'
 import { Runner, defineMigration } from '../lib/index.ts'
-import { type FreshSqlite, fresh, runnerKnex } from './helpers/databases.ts'
+import { type FreshSqlite, evolvekitKnex, fresh, runnerKnex, walWrittenAt } from './helpers/databases.ts'
 import { TABLE, batchRows, counterHistogram, createItems } from './helpers/fixtures.ts'
 
 const ROWS = 2000
@@ -35,17 +33,6 @@ async function runAndSize(db: FreshSqlite, name: string, conn: Knex = runnerKnex
     await conn.destroy()
   }
   return (await batchRows(db.knex, name)).filter((b) => b.phase === 'scan').map((b) => b.rows)
-}
-
-/** The connection the CLI opens: it notes the WAL's last write as it opens. */
-async function evolvekitKnex(db: FreshSqlite): Promise<Knex> {
-  const { client, connection } = parseDatabaseUrl(db.url, process.cwd(), 'test')
-  return (await connect({ client, connection, migrationsDir: '', source: 'test', run: {} })).knex
-}
-
-/** Sets the WAL's modification time: when, as far as a connection opening now can tell, someone last wrote. */
-async function walWrittenAt(db: FreshSqlite, ms: number): Promise<void> {
-  await utimes(`${db.file}-wal`, new Date(ms), new Date(ms))
 }
 
 describe("SQLite batches and the app's writes", () => {
@@ -85,6 +72,18 @@ describe("SQLite batches and the app's writes", () => {
     try {
       await conn('app_log').insert({ n: 3 }) // its own write, after it opened
       assert.equal(Math.round(await sqliteOthersWroteAt(conn)), Math.round(tenSecondsAgo))
+    } finally {
+      await conn.destroy()
+    }
+  })
+
+  it('answers now on its first call when another connection committed after evolvekit opened the file', async () => {
+    await walWrittenAt(db, Date.now() - 10_000)
+    const conn = await evolvekitKnex(db)
+    try {
+      const beforeApp = Date.now()
+      await db.knex('app_log').insert({ n: 4 }) // the app, between the open and the first batch
+      assert.ok((await sqliteOthersWroteAt(conn)) >= beforeApp, 'the WAL time at open no longer tells')
     } finally {
       await conn.destroy()
     }

@@ -5,7 +5,7 @@ import type { Batch } from '../store/batches.ts'
 import type { WorkerContext } from './context.ts'
 import { keyColumns, keyOf, withoutKey } from './keys.ts'
 import { setUpdateQuery } from './planner.ts'
-import { readBatchRows } from './read-batch-rows.ts'
+import { type BatchRead, readBatchRows, settleRead } from './read-batch-rows.ts'
 import { guardRows } from './row-guard.ts'
 
 /** What one batch did: rows evolved, their keys, and the row data it held in memory. */
@@ -19,7 +19,13 @@ export interface Applied {
 }
 
 /** Runs the migration's evolve step for one batch inside its transaction. */
-export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<Applied> {
+export async function applyMigration(
+  trx: Knex.Transaction,
+  ctx: WorkerContext,
+  batch: Batch,
+  rowBytesHint?: number,
+  prefetched?: BatchRead,
+): Promise<Applied> {
   const m = ctx.migration
   if (m.mode === 'set') {
     // The UPDATE re-checks `pending` on each row as it locks it: no separate re-read is needed.
@@ -29,8 +35,11 @@ export async function applyMigration(trx: Knex.Transaction, ctx: WorkerContext, 
     return { rows: updated.length, keys: updated.map((r) => keyOf(m, r)), bytes: 0, cut: false }
   }
   // Re-read under lock and re-checked against `pending`: a row the app changed since the
-  // batch was planned is seen as it is now, never overwritten with stale values.
-  const { rows, bytes, bounds, cut } = await readBatchRows(trx, ctx, batch, rowBytesHint)
+  // batch was planned is seen as it is now, never overwritten with stale values. Rows read
+  // before the transaction are used only if nothing was committed since (prefetch.ts).
+  const { rows, bytes, bounds, cut } = prefetched
+    ? await settleRead(trx, ctx, batch, prefetched)
+    : await readBatchRows(trx, ctx, batch, rowBytesHint)
   await guardRows(trx, ctx.dialect, m, rows)
   const keys = rows.map((r) => keyOf(m, r))
   const applied = { rows: rows.length, keys, bytes, cut }

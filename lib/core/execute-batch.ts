@@ -7,6 +7,7 @@ import { pendingKeys } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
 import { isolateFailure, stopIfTooManyFailures } from './isolate-failure.ts'
+import { type Prefetched, stillCurrent } from './prefetch.ts'
 
 /**
  * Evolves one claimed batch. Data change and bookkeeping commit in one transaction;
@@ -18,11 +19,18 @@ export async function executeBatch(
   batch: Batch,
   carriedRetries = 0,
   rowBytesHint?: number,
+  prefetched?: Prefetched,
 ): Promise<{ durationMs: number; rows: number; bytes: number; cut: boolean } | null> {
   const { migration: m, events } = ctx
   const started = performance.now()
   // Conflicts met between batches (claiming this one) count as this batch's retries.
   let retries = carriedRetries
+  // Prefetched rows serve the first attempt only: a transform may have changed the row objects it was given.
+  const firstTry = () => {
+    const rows = prefetched
+    prefetched = undefined
+    return rows
+  }
   try {
     const {
       rows,
@@ -30,7 +38,7 @@ export async function executeBatch(
       bytes,
       cut,
       durationMs: trxMs,
-    } = await pRetry(() => attempt(ctx, batch, retries, started, rowBytesHint), {
+    } = await pRetry(() => attempt(ctx, batch, retries, started, rowBytesHint, firstTry()), {
       retries: m.maxAttempts - 1,
       minTimeout: ctx.options.retryMinMs,
       maxTimeout: ctx.options.retryMaxMs,
@@ -61,9 +69,9 @@ export async function executeBatch(
 }
 
 /** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */
-async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number, rowBytesHint?: number) {
+async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number, rowBytesHint?: number, prefetched?: Prefetched) {
   const trxStarted = performance.now()
-  const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started, rowBytesHint))
+  const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started, rowBytesHint, prefetched))
   for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
   const { rows, bytes, cut } = outcome
   return { rows, bytes, cut, stuck: outcome.stuck.length, durationMs: performance.now() - trxStarted }
@@ -77,8 +85,11 @@ async function batchTransaction(
   retries: number,
   started: number,
   rowBytesHint?: number,
+  prefetched?: Prefetched,
 ) {
   const m = ctx.migration
+  // Before the write lock is taken: see stillCurrent.
+  const read = await stillCurrent(trx, ctx, batch, prefetched)
   // Where the dialect can, the limits and the bypass ride on the fence: one statement opens the batch.
   const settings = ctx.dialect.batchSettings?.(trx, m, ctx.writeBypass?.token)
   if (!settings) await ctx.dialect.beginBatch(trx, m)
@@ -87,7 +98,7 @@ async function batchTransaction(
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
-  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint)
+  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint, read)
   const bypass = settings ? undefined : ctx.writeBypass // the settings switched it on already
   const { rows, keys, bytes, cut } = await (bypass ? bypass(trx, apply) : apply())
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)

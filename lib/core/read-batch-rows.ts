@@ -9,6 +9,14 @@ import { lockedRowsQuery } from './planner.ts'
 /** Rows read before the first row's size is known: one, whatever its width. */
 const FIRST_CHUNK = 1
 
+/** A batch's rows as read, and where the byte cap stopped the reading (the last key read). */
+export interface BatchRead {
+  rows: AnyRow[]
+  bytes: number
+  /** Set when the byte cap was reached: the batch is to end at this key. */
+  cutAfter?: unknown
+}
+
 /**
  * Reads a batch's rows under lock, in key order, holding at most about `maxBatchBytes` of row
  * data. The rows are read in chunks sized from the bytes per row seen so far; when the cap is
@@ -17,12 +25,17 @@ const FIRST_CHUNK = 1
  * Retry batches are never cut: their failure records were taken whole (and they are small).
  */
 export async function readBatchRows(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number) {
+  return settleRead(trx, ctx, batch, await readRows(trx, ctx, batch, rowBytesHint))
+}
+
+/** The reading of `readBatchRows`, which writes nothing: `db` may be a transaction or not (see prefetch.ts). */
+export async function readRows(db: Knex | Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<BatchRead> {
   const m = ctx.migration
   const budget = ctx.options.maxBatchBytes
   const whole: BatchBounds = { lo: batch.lo, hi: batch.hi, keys: batch.keys }
   if (batch.phase === 'retry' || !Number.isFinite(budget)) {
-    const rows: AnyRow[] = await lockedRowsQuery(trx, ctx.dialect, m, whole)
-    return { rows, bytes: rows.reduce((n, r) => n + rowBytes(r), 0), bounds: whole, cut: false }
+    const rows: AnyRow[] = await lockedRowsQuery(db, ctx.dialect, m, whole)
+    return { rows, bytes: rows.reduce((n, r) => n + rowBytes(r), 0) }
   }
   const rows: AnyRow[] = []
   let bytes = 0
@@ -30,17 +43,23 @@ export async function readBatchRows(trx: Knex.Transaction, ctx: WorkerContext, b
   for (;;) {
     const perRow = rows.length > 0 ? bytes / rows.length : rowBytesHint
     const chunk = perRow === undefined ? FIRST_CHUNK : Math.max(1, Math.floor((budget - bytes) / Math.max(1, perRow)))
-    const got: AnyRow[] = await lockedRowsQuery(trx, ctx.dialect, m, whole, after, chunk)
+    const got: AnyRow[] = await lockedRowsQuery(db, ctx.dialect, m, whole, after, chunk)
     for (const row of got) {
       rows.push(row)
       bytes += rowBytes(row)
     }
-    if (got.length < chunk) return { rows, bytes, bounds: whole, cut: false } // the range is exhausted
+    if (got.length < chunk) return { rows, bytes } // the range is exhausted
     after = keyOf(m, got[got.length - 1]!)
-    if (bytes >= budget) break
+    if (bytes >= budget) return { rows, bytes, cutAfter: after }
   }
-  const bounds = await cutBatch(trx, ctx, batch, after, rows)
-  return { rows, bytes, bounds, cut: true }
+}
+
+/** In the batch's transaction: where the read was cut, the batch shrinks and its rest is queued. */
+export async function settleRead(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, read: BatchRead) {
+  const { rows, bytes, cutAfter } = read
+  const whole: BatchBounds = { lo: batch.lo, hi: batch.hi, keys: batch.keys }
+  if (cutAfter === undefined) return { rows, bytes, bounds: whole, cut: false }
+  return { rows, bytes, bounds: await cutBatch(trx, ctx, batch, cutAfter, rows), cut: true }
 }
 
 /** Shrinks the batch to end at `last` and queues the rest of it as a pending batch. */

@@ -6,6 +6,7 @@ import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
 import { whileAlive } from './liveness.ts'
 import { BatchSizer } from './pacing.ts'
+import { prefetchRows } from './prefetch.ts'
 import { type ThrottleDecision, checkThrottle } from './throttle.ts'
 
 export function newWorkerId(): string {
@@ -101,11 +102,14 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
     if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
+    const claimed = performance.now()
+    const prefetched = await prefetchRows(ctx, next.batch, aimsQuiet(ctx, sizer), sizer.rowBytes)
+    const writing = performance.now()
     const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
     let outcome: Awaited<ReturnType<typeof executeBatch>>
     let letGo: number
     try {
-      outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes)
+      outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes, prefetched)
     } finally {
       // The pause after a batch starts as it lets go of the database, with what its commit put off.
       letGo = performance.now()
@@ -119,7 +123,11 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
       if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
     }
     if (outcome) await aimForContention(ctx, sizer)
-    const gap = outcome ? (ctx.dialect.pauseAfterBatchMs?.(letGo - claiming) ?? 0) : 0
+    // The lock was held from the claim on, unless reading the rows first left it free long enough
+    // for a writer who came during the claim to get in: then from the batch's transaction on.
+    const pause = (ms: number) => ctx.dialect.pauseAfterBatchMs?.(ms) ?? 0
+    const heldFrom = prefetched && writing - claimed >= pause(claimed - claiming) ? writing : claiming
+    const gap = outcome ? pause(letGo - heldFrom) : 0
     if (gap > 0) ctx.turn.at = letGo + gap
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
@@ -141,6 +149,12 @@ async function aimForContention(ctx: WorkerContext, sizer: BatchSizer): Promise<
   if (!dialect.othersWroteAt || o.quietTargetBatchMs === undefined) return
   turn.othersWroteAt = Math.max(turn.othersWroteAt, await dialect.othersWroteAt(ctx.knex))
   sizer.retarget(Date.now() - turn.othersWroteAt >= QUIET_AFTER_MS ? o.quietTargetBatchMs : o.targetBatchMs)
+}
+
+/** True while batches aim at the quiet target: nobody else wrote for a second. */
+function aimsQuiet(ctx: WorkerContext, sizer: BatchSizer): boolean {
+  const quiet = ctx.options.quietTargetBatchMs
+  return quiet !== undefined && quiet !== ctx.options.targetBatchMs && sizer.targetMs === quiet
 }
 
 /**

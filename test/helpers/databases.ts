@@ -1,10 +1,12 @@
 // Every test gets its own database so files can run in parallel and leave nothing behind.
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, utimes } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
+import { connect } from '../../lib/config/connect.ts'
+import { parseDatabaseUrl } from '../../lib/config/parse-url.ts'
 
 export const dialects = ['postgres', 'sqlite'] as const
 export type Dialect = (typeof dialects)[number]
@@ -109,6 +111,17 @@ export function runnerKnex(db: FreshDatabase): Knex {
   return db.dialect === 'postgres'
     ? knex({ client: 'pg', connection: db.url, pool: { min: 0, max: 5 } })
     : knex({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true })
+}
+
+/** A SQLite connection opened as the CLI opens one: it notes when the file's WAL was last written. */
+export async function evolvekitKnex(db: FreshSqlite): Promise<Knex> {
+  const { client, connection } = parseDatabaseUrl(db.url, process.cwd(), 'test')
+  return (await connect({ client, connection, migrationsDir: '', source: 'test', run: {} })).knex
+}
+
+/** Sets the WAL's modification time: when, as far as a connection opening now can tell, someone last wrote. */
+export async function walWrittenAt(db: FreshSqlite, ms: number): Promise<void> {
+  await utimes(`${db.file}-wal`, new Date(ms), new Date(ms))
 }
 
 /** A fresh database for the duration of `fn`, dropped afterwards even if `fn` throws. */

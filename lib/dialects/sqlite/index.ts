@@ -6,6 +6,7 @@ import { classifySqliteError } from './errors.ts'
 import { noteWalAtOpen, sqliteOthersWroteAt } from './others-wrote.ts'
 import { sqliteDeferCheckpoint } from './checkpoint.ts'
 import { sqlitePauseAfterBatchMs } from './pause.ts'
+import { sqliteCommitStamp } from './commit-stamp.ts'
 import { sqliteIsUniqueColumn, sqliteTableColumns } from './introspect.ts'
 import { sqliteWriteBack, sqliteWriteBackTemplate } from './write-back.ts'
 
@@ -15,7 +16,7 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000
 interface SqliteConnection {
   /** The file, as opened. */
   name: string
-  pragma(source: string): unknown
+  pragma(source: string, options?: { simple: true }): unknown
 }
 
 export const sqliteDialect: Dialect = {
@@ -81,6 +82,7 @@ export const sqliteDialect: Dialect = {
   quietTargetBatchMs: 75,
   othersWroteAt: sqliteOthersWroteAt,
   deferCheckpoint: sqliteDeferCheckpoint,
+  commitStamp: sqliteCommitStamp,
   // A batch's first statement is a write, which takes SQLite's single write lock for the
   // whole transaction (the effect of BEGIN IMMEDIATE): no row lock is needed on top.
   lockRows: (query) => query,

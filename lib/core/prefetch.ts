@@ -1,0 +1,49 @@
+import type { Knex } from 'knex'
+import type { Batch } from '../store/batches.ts'
+import type { WorkerContext } from './context.ts'
+import { type BatchRead, readRows } from './read-batch-rows.ts'
+
+/** A batch's rows read before its transaction, and what had been committed when the reading began. */
+export interface Prefetched {
+  batchId: number
+  stamp: string
+  read: BatchRead
+}
+
+/**
+ * Where the dialect can tell that nothing was committed since (SQLite: `commitStamp`), a scan
+ * batch of a migration that reads rows reads them before its transaction: SQLite has one writer
+ * lock, and reading a batch's rows took half the time it held it. The batch then holds the lock
+ * only to write, so a waiting app writer gets in during the reading as well as in the pause.
+ * Done only while nobody else writes (`quiet`): with the app committing all the time the rows
+ * would be read twice.
+ */
+export async function prefetchRows(
+  ctx: WorkerContext,
+  batch: Batch,
+  quiet: boolean,
+  rowBytesHint?: number,
+): Promise<Prefetched | undefined> {
+  const { dialect, migration: m } = ctx
+  if (!quiet || !dialect.commitStamp || m.mode === 'set' || batch.phase !== 'scan') return undefined
+  const stamp = await dialect.commitStamp(ctx.knex)
+  return { batchId: batch.id, stamp, read: await readRows(ctx.knex, ctx, batch, rowBytesHint) }
+}
+
+/**
+ * The first statement of the batch's transaction: the prefetched rows when nothing was committed
+ * since they were read, by another connection or through this one (an app writing through
+ * evolvekit's own knex), else undefined and the batch reads its rows again. Asked before the
+ * batch takes the write lock: its first write then fails with a busy error, and the batch is
+ * retried, if anything was committed in between (SQLite's snapshot rule), so no row it writes
+ * can have changed since it was read.
+ */
+export async function stillCurrent(
+  trx: Knex.Transaction,
+  ctx: WorkerContext,
+  batch: Batch,
+  p?: Prefetched,
+): Promise<BatchRead | undefined> {
+  if (!p || p.batchId !== batch.id || !ctx.dialect.commitStamp) return undefined
+  return (await ctx.dialect.commitStamp(trx)) === p.stamp ? p.read : undefined
+}
