@@ -55,10 +55,11 @@ export interface WorkerContext {
   /**
    * Shared by the workers of one runner, where the dialect pauses after a batch (SQLite's
    * single writer lock): one worker's turn at a time (`busy`), and when the next may start
-   * (`at`, performance.now() time). Otherwise siblings would take the lock back to back.
-   * `othersWroteAt`: when another connection was last seen to have written (Date.now() ms; see worker.ts).
+   * (`at`, performance.now() time: the last batch's end and `gap`, the pause owed after it).
+   * Otherwise siblings would take the lock back to back. `othersWroteAt`: when another
+   * connection was last seen to have written (Date.now() ms; see worker.ts).
    */
-  turn: { busy: boolean; at: number; othersWroteAt: number }
+  turn: { busy: boolean; at: number; gap: number; othersWroteAt: number }
   presence?: Presence
   /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
   writeBypass?: WriteBypass

@@ -15,17 +15,11 @@ export interface Prefetched {
  * batch of a migration that reads rows reads them before its transaction: SQLite has one writer
  * lock, and reading a batch's rows took half the time it held it. The batch then holds the lock
  * only to write, so a waiting app writer gets in during the reading as well as in the pause.
- * Done only while nobody else writes (`quiet`): with the app committing all the time the rows
- * would be read twice.
+ * The worker does it only while nobody else writes (worker.ts, readsEarly).
  */
-export async function prefetchRows(
-  ctx: WorkerContext,
-  batch: Batch,
-  quiet: boolean,
-  rowBytesHint?: number,
-): Promise<Prefetched | undefined> {
+export async function prefetchRows(ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<Prefetched | undefined> {
   const { dialect, migration: m } = ctx
-  if (!quiet || !dialect.commitStamp || m.mode === 'set' || batch.phase !== 'scan') return undefined
+  if (!dialect.commitStamp || m.mode === 'set' || batch.phase !== 'scan') return undefined
   const stamp = await dialect.commitStamp(ctx.knex)
   return { batchId: batch.id, stamp, read: await readRows(ctx.knex, ctx, batch, rowBytesHint) }
 }

@@ -53,7 +53,7 @@ export class Runner {
   private readonly by: string
   private readonly abort = new AbortController()
   private readonly wakeup = new Wakeup()
-  private readonly turn = { busy: false, at: 0, othersWroteAt: -Infinity }
+  private readonly turn = { busy: false, at: 0, gap: 0, othersWroteAt: -Infinity }
   private readonly options: RunOptions
   private readonly sizers = new Set<BatchSizer>()
 

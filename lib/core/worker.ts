@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Run } from '../store/runs.ts'
 import { claimNext, readTurn } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
@@ -75,7 +76,8 @@ interface LoopState {
 async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
   if (!ctx.dialect.pauseAfterBatchMs) return stepOnce(ctx, state)
   const { turn } = ctx
-  const wait = turn.at - performance.now()
+  // A batch that reads its rows early takes its pause after its claim and read (stepOnce).
+  const wait = readsEarly(ctx, state.sizer) ? 0 : turn.at - performance.now()
   if (turn.busy || wait > 0) return hold(ctx, turn.busy ? ctx.options.pollMs : wait)
   turn.busy = true
   try {
@@ -103,7 +105,11 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   if (next.kind === 'batch') {
     if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
     const claimed = performance.now()
-    const prefetched = await prefetchRows(ctx, next.batch, aimsQuiet(ctx, sizer), sizer.rowBytes)
+    const early = readsEarly(ctx, sizer)
+    const prefetched = early ? await prefetchRows(ctx, next.batch, sizer.rowBytes) : undefined
+    // The pause owed to the app, counted from the claim's write: a writer whose try met that write
+    // tries again within its next sleep, no longer than the pause.
+    if (early) await delay(Math.max(ctx.turn.at, claimed + ctx.turn.gap) - performance.now())
     const writing = performance.now()
     const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
     let outcome: Awaited<ReturnType<typeof executeBatch>>
@@ -128,7 +134,7 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
     const pause = (ms: number) => ctx.dialect.pauseAfterBatchMs?.(ms) ?? 0
     const heldFrom = prefetched && writing - claimed >= pause(claimed - claiming) ? writing : claiming
     const gap = outcome ? pause(letGo - heldFrom) : 0
-    if (gap > 0) ctx.turn.at = letGo + gap
+    if (gap > 0) Object.assign(ctx.turn, { at: letGo + gap, gap })
   } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
@@ -151,9 +157,14 @@ async function aimForContention(ctx: WorkerContext, sizer: BatchSizer): Promise<
   sizer.retarget(Date.now() - turn.othersWroteAt >= QUIET_AFTER_MS ? o.quietTargetBatchMs : o.targetBatchMs)
 }
 
-/** True while batches aim at the quiet target: nobody else wrote for a second. */
-function aimsQuiet(ctx: WorkerContext, sizer: BatchSizer): boolean {
+/**
+ * True when the next batch reads its rows before its transaction (prefetch.ts): the dialect can
+ * tell whether they are still current, the migration reads rows, and batches aim at the quiet
+ * target (nobody else wrote for a second; with the app writing, the early read would be wasted).
+ */
+function readsEarly(ctx: WorkerContext, sizer: BatchSizer): boolean {
   const quiet = ctx.options.quietTargetBatchMs
+  if (!ctx.dialect.commitStamp || ctx.migration.mode === 'set') return false
   return quiet !== undefined && quiet !== ctx.options.targetBatchMs && sizer.targetMs === quiet
 }
 
