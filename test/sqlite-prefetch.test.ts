@@ -7,7 +7,7 @@ import type { Knex } from 'knex'
 import { parseMigration } from '../lib/config/migration-schema.ts'
 import { Runner, defineMigration } from '../lib/index.ts'
 import { type FreshSqlite, evolvekitKnex, fresh, walWrittenAt } from './helpers/databases.ts'
-import { TABLE, appWriteSync, counterHistogram, createItems } from './helpers/fixtures.ts'
+import { TABLE, appWriteSync, batchRows, counterHistogram, createItems } from './helpers/fixtures.ts'
 
 const ROWS = 2000
 
@@ -19,6 +19,14 @@ interface QueryData {
 /** The reads of a batch's rows: the key and the declared column, never a count or a boundary search. */
 const isRowRead = (sql: string) => /^select `id`, `counter` from `items`/.test(sql) && !/offset/.test(sql)
 
+/**
+ * True when a batch of 100 read its rows again under the lock, a third of them (34): it was
+ * sized to hold the lock only to write, and the rest went back as a pending batch.
+ */
+async function cutToAThird(db: FreshSqlite, name: string): Promise<boolean> {
+  return (await batchRows(db.knex, name)).some((b) => b.phase === 'scan' && b.rows === 34)
+}
+
 async function run(conn: Knex, name: string): Promise<void> {
   const definition = defineMigration({
     table: TABLE,
@@ -26,8 +34,10 @@ async function run(conn: Knex, name: string): Promise<void> {
     columns: ['counter'],
     transform: (row) => ({ counter: Number(row.counter) + 1 }),
   })
-  // Fixed batches of 100 rows: 20 batches whatever the machine's speed.
-  const runner = new Runner({ knex: conn, migrations: [parseMigration(name, `test:${name}`, definition)], batchSize: 100 })
+  // Fixed batches of 100 rows: 20 batches whatever the machine's speed. No heartbeat during the
+  // run: the runner's own write between a read and its batch would make that batch read again.
+  const migrations = [parseMigration(name, `test:${name}`, definition)]
+  const runner = new Runner({ knex: conn, migrations, batchSize: 100, heartbeatMs: 600_000 })
   const [result] = await runner.run()
   assert.equal(result?.state, 'done')
 }
@@ -101,6 +111,7 @@ describe('SQLite transform batches that read their rows before taking the write 
       }
       assert.ok(changed !== undefined, 'the app wrote between a read and its batch')
       assert.ok(reads.insideAfterOutside > 0, 'that batch read its rows again under the lock')
+      assert.ok(await cutToAThird(db, name), 'a third of them, the rest queued')
       const [row] = await db.knex(TABLE).where({ id: changed })
       assert.equal(row.counter, 10, "the app's value is kept")
       assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS - 1, 10: 1 })
@@ -129,6 +140,7 @@ describe('SQLite transform batches that read their rows before taking the write 
     assert.ok(changed !== undefined, 'the app wrote between the check and a first write')
     const retried = await db.knex('evolve_batches').where({ run_name: 'between_check_and_write' }).andWhere('retries', '>', 0)
     assert.equal(retried.length, 1, 'that batch failed its first write and was tried again')
+    assert.ok(await cutToAThird(db, 'between_check_and_write'), 'reading a third of its rows under the lock')
     const [row] = await db.knex(TABLE).where({ id: changed })
     assert.equal(row.counter, 10, "the app's value is kept")
     assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS - 1, 10: 1 })

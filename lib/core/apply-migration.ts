@@ -5,7 +5,8 @@ import type { Batch } from '../store/batches.ts'
 import type { WorkerContext } from './context.ts'
 import { keyColumns, keyOf, withoutKey } from './keys.ts'
 import { setUpdateQuery } from './planner.ts'
-import { type BatchRead, readBatchRows, settleRead } from './read-batch-rows.ts'
+import type { RowSource } from './prefetch.ts'
+import { readBatchRows, settleRead } from './read-batch-rows.ts'
 import { guardRows } from './row-guard.ts'
 
 /** What one batch did: rows evolved, their keys, and the row data it held in memory. */
@@ -24,7 +25,7 @@ export async function applyMigration(
   ctx: WorkerContext,
   batch: Batch,
   rowBytesHint?: number,
-  prefetched?: BatchRead,
+  source: RowSource = {},
 ): Promise<Applied> {
   const m = ctx.migration
   if (m.mode === 'set') {
@@ -37,9 +38,9 @@ export async function applyMigration(
   // Re-read under lock and re-checked against `pending`: a row the app changed since the
   // batch was planned is seen as it is now, never overwritten with stale values. Rows read
   // before the transaction are used only if nothing was committed since (prefetch.ts).
-  const { rows, bytes, bounds, cut } = prefetched
-    ? await settleRead(trx, ctx, batch, prefetched)
-    : await readBatchRows(trx, ctx, batch, rowBytesHint)
+  const { rows, bytes, bounds, cut } = source.read
+    ? await settleRead(trx, ctx, batch, source.read)
+    : await readBatchRows(trx, ctx, batch, rowBytesHint, source.maxRows)
   await guardRows(trx, ctx.dialect, m, rows)
   const keys = rows.map((r) => keyOf(m, r))
   const applied = { rows: rows.length, keys, bytes, cut }

@@ -25,12 +25,10 @@ export async function executeBatch(
   const started = performance.now()
   // Conflicts met between batches (claiming this one) count as this batch's retries.
   let retries = carriedRetries
-  // Prefetched rows serve the first attempt only: a transform may have changed the row objects it was given.
-  const firstTry = () => {
-    const rows = prefetched
-    prefetched = undefined
-    return rows
-  }
+  // Prefetched rows serve the first attempt only: a transform may have changed the row objects it
+  // was given, and a retry follows a commit by someone else. Later attempts read under the lock.
+  let attempts = 0
+  const early = () => (prefetched && attempts++ > 0 ? { ...prefetched, stamp: null } : prefetched)
   try {
     const {
       rows,
@@ -38,7 +36,7 @@ export async function executeBatch(
       bytes,
       cut,
       durationMs: trxMs,
-    } = await pRetry(() => attempt(ctx, batch, retries, started, rowBytesHint, firstTry()), {
+    } = await pRetry(() => attempt(ctx, batch, retries, started, rowBytesHint, early()), {
       retries: m.maxAttempts - 1,
       minTimeout: ctx.options.retryMinMs,
       maxTimeout: ctx.options.retryMaxMs,
@@ -89,7 +87,7 @@ async function batchTransaction(
 ) {
   const m = ctx.migration
   // Before the write lock is taken: see stillCurrent.
-  const read = await stillCurrent(trx, ctx, batch, prefetched)
+  const source = await stillCurrent(trx, ctx, batch, prefetched)
   // Where the dialect can, the limits and the bypass ride on the fence: one statement opens the batch.
   const settings = ctx.dialect.batchSettings?.(trx, m, ctx.writeBypass?.token)
   if (!settings) await ctx.dialect.beginBatch(trx, m)
@@ -98,7 +96,7 @@ async function batchTransaction(
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
-  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint, read)
+  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint, source)
   const bypass = settings ? undefined : ctx.writeBypass // the settings switched it on already
   const { rows, keys, bytes, cut } = await (bypass ? bypass(trx, apply) : apply())
   const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)

@@ -6,7 +6,8 @@ import { type BatchRead, readRows } from './read-batch-rows.ts'
 /** A batch's rows read before its transaction, and what had been committed when the reading began. */
 export interface Prefetched {
   batchId: number
-  stamp: string
+  /** null once stale: a retry of the batch after the first attempt. */
+  stamp: string | null
   read: BatchRead
 }
 
@@ -24,20 +25,24 @@ export async function prefetchRows(ctx: WorkerContext, batch: Batch, rowBytesHin
   return { batchId: batch.id, stamp, read: await readRows(ctx.knex, ctx, batch, rowBytesHint) }
 }
 
+/** What the batch's transaction does about its rows: use the early read, or read them under the lock, at most `maxRows`. */
+export interface RowSource {
+  read?: BatchRead
+  maxRows?: number
+}
+
 /**
  * The first statement of the batch's transaction: the prefetched rows when nothing was committed
  * since they were read, by another connection or through this one (an app writing through
- * evolvekit's own knex), else undefined and the batch reads its rows again. Asked before the
- * batch takes the write lock: its first write then fails with a busy error, and the batch is
- * retried, if anything was committed in between (SQLite's snapshot rule), so no row it writes
- * can have changed since it was read.
+ * evolvekit's own knex, or the runner's own heartbeat). Asked before the batch takes the write
+ * lock: its first write then fails with a busy error, and the batch is retried, if anything was
+ * committed in between (SQLite's snapshot rule), so no row it writes can have changed since it
+ * was read. When something was, the batch reads its rows again under the lock, and only a third
+ * as many: it was sized to hold the lock only to write them, and reading them too would hold it
+ * about twice as long (the rest goes back as a pending batch).
  */
-export async function stillCurrent(
-  trx: Knex.Transaction,
-  ctx: WorkerContext,
-  batch: Batch,
-  p?: Prefetched,
-): Promise<BatchRead | undefined> {
-  if (!p || p.batchId !== batch.id || !ctx.dialect.commitStamp) return undefined
-  return (await ctx.dialect.commitStamp(trx)) === p.stamp ? p.read : undefined
+export async function stillCurrent(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, p?: Prefetched): Promise<RowSource> {
+  if (!p || p.batchId !== batch.id || !ctx.dialect.commitStamp) return {}
+  if (p.stamp !== null && (await ctx.dialect.commitStamp(trx)) === p.stamp) return { read: p.read }
+  return { maxRows: Math.max(1, Math.ceil(p.read.rows.length / 3)) }
 }

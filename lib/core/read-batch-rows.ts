@@ -24,16 +24,26 @@ export interface BatchRead {
  * rest goes back as a new pending batch, in this same transaction, so a crash loses neither.
  * Retry batches are never cut: their failure records were taken whole (and they are small).
  */
-export async function readBatchRows(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number) {
-  return settleRead(trx, ctx, batch, await readRows(trx, ctx, batch, rowBytesHint))
+export async function readBatchRows(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number, maxRows?: number) {
+  return settleRead(trx, ctx, batch, await readRows(trx, ctx, batch, rowBytesHint, maxRows))
 }
 
-/** The reading of `readBatchRows`, which writes nothing: `db` may be a transaction or not (see prefetch.ts). */
-export async function readRows(db: Knex | Knex.Transaction, ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<BatchRead> {
+/**
+ * The reading of `readBatchRows`, which writes nothing: `db` may be a transaction or not (see
+ * prefetch.ts). `maxRows` cuts the batch like the byte cap does (a scan batch read under the lock
+ * after its early read went stale: see prefetch.ts).
+ */
+export async function readRows(
+  db: Knex | Knex.Transaction,
+  ctx: WorkerContext,
+  batch: Batch,
+  rowBytesHint?: number,
+  maxRows = Infinity,
+): Promise<BatchRead> {
   const m = ctx.migration
   const budget = ctx.options.maxBatchBytes
   const whole: BatchBounds = { lo: batch.lo, hi: batch.hi, keys: batch.keys }
-  if (batch.phase === 'retry' || !Number.isFinite(budget)) {
+  if (batch.phase === 'retry' || (!Number.isFinite(budget) && !Number.isFinite(maxRows))) {
     const rows: AnyRow[] = await lockedRowsQuery(db, ctx.dialect, m, whole)
     return { rows, bytes: rows.reduce((n, r) => n + rowBytes(r), 0) }
   }
@@ -42,7 +52,8 @@ export async function readRows(db: Knex | Knex.Transaction, ctx: WorkerContext, 
   let after: unknown = undefined
   for (;;) {
     const perRow = rows.length > 0 ? bytes / rows.length : rowBytesHint
-    const chunk = perRow === undefined ? FIRST_CHUNK : Math.max(1, Math.floor((budget - bytes) / Math.max(1, perRow)))
+    const byBytes = perRow === undefined ? FIRST_CHUNK : Math.max(1, Math.floor((budget - bytes) / Math.max(1, perRow)))
+    const chunk = Math.min(byBytes, maxRows - rows.length)
     const got: AnyRow[] = await lockedRowsQuery(db, ctx.dialect, m, whole, after, chunk)
     for (const row of got) {
       rows.push(row)
@@ -50,7 +61,7 @@ export async function readRows(db: Knex | Knex.Transaction, ctx: WorkerContext, 
     }
     if (got.length < chunk) return { rows, bytes } // the range is exhausted
     after = keyOf(m, got[got.length - 1]!)
-    if (bytes >= budget) return { rows, bytes, cutAfter: after }
+    if (bytes >= budget || rows.length >= maxRows) return { rows, bytes, cutAfter: after }
   }
 }
 
