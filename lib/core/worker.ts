@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
+import type { Batch } from '../store/batches.ts'
 import type { Run } from '../store/runs.ts'
 import { claimNext, readTurn } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
@@ -91,7 +92,7 @@ async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 
 /** Hold back, or claim and evolve one batch, or close the pass. */
 async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
   const { sizer } = state
-  const { migration: m, options: o } = ctx
+  const { options: o } = ctx
   const { run, open } = await readTurn(ctx)
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
   if (run.state === 'paused') return hold(ctx, o.pollMs)
@@ -102,42 +103,58 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   const claiming = performance.now()
   const next = await claimNext(ctx, run, size, open)
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
-  if (next.kind === 'batch') {
-    if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
-    const claimed = performance.now()
-    const early = readsEarly(ctx, sizer)
-    const prefetched = early ? await prefetchRows(ctx, next.batch, sizer.rowBytes) : undefined
-    // The pause owed to the app, counted from the claim's write: a writer whose try met that write
-    // tries again within its next sleep, no longer than the pause.
-    if (early) await delay(Math.max(ctx.turn.at, claimed + ctx.turn.gap) - performance.now())
-    const writing = performance.now()
-    const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
-    let outcome: Awaited<ReturnType<typeof executeBatch>>
-    let letGo: number
-    try {
-      outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes, prefetched)
-    } finally {
-      // The pause after a batch starts as it lets go of the database, with what its commit put off.
-      letGo = performance.now()
-      await checkpoint?.()
-    }
-    state.conflicts = 0
-    if (outcome && outcome.rows > 0 && outcome.bytes > 0) sizer.observeBytes(outcome.rows, outcome.bytes)
-    // A batch the byte cap cut short says nothing about the time a full one takes.
-    if (next.planned && outcome && !outcome.cut) {
-      sizer.observe(size, outcome.durationMs)
-      if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
-    }
-    if (outcome) await aimForContention(ctx, sizer)
-    // The lock was held from the claim on, unless reading the rows first left it free long enough
-    // for a writer who came during the claim to get in: then from the batch's transaction on.
-    const pause = (ms: number) => ctx.dialect.pauseAfterBatchMs?.(ms) ?? 0
-    const heldFrom = prefetched && writing - claimed >= pause(claimed - claiming) ? writing : claiming
-    const gap = outcome ? pause(letGo - heldFrom) : 0
-    if (gap > 0) Object.assign(ctx.turn, { at: letGo + gap, gap })
-  } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
+  if (next.kind === 'batch') await evolveClaimed(ctx, state, run, next, size, claiming)
+  else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
+}
+
+/**
+ * Evolves a claimed batch, then sets when the next may start: after the pause owed to the app. A
+ * batch that reads its rows early (SQLite, nobody else writing) reads them first, in that pause.
+ */
+async function evolveClaimed(
+  ctx: WorkerContext,
+  state: LoopState,
+  run: Run,
+  next: { batch: Batch; planned?: boolean },
+  size: number,
+  claiming: number,
+): Promise<void> {
+  const { sizer } = state
+  const m = ctx.migration
+  if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
+  const claimed = performance.now()
+  const early = readsEarly(ctx, sizer)
+  const prefetched = early ? await prefetchRows(ctx, next.batch, sizer.rowBytes) : undefined
+  // The pause owed to the app, counted from the claim's write: a writer whose try met that write
+  // tries again within its next sleep, no longer than the pause.
+  if (early) await delay(Math.max(ctx.turn.at, claimed + ctx.turn.gap) - performance.now())
+  const writing = performance.now()
+  const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
+  let outcome: Awaited<ReturnType<typeof executeBatch>>
+  let letGo: number
+  try {
+    outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes, prefetched)
+  } finally {
+    // The pause after a batch starts as it lets go of the database, with what its commit put off.
+    letGo = performance.now()
+    await checkpoint?.()
+  }
+  state.conflicts = 0
+  if (outcome && outcome.rows > 0 && outcome.bytes > 0) sizer.observeBytes(outcome.rows, outcome.bytes)
+  // A batch the byte cap cut short says nothing about the time a full one takes.
+  if (next.planned && outcome && !outcome.cut) {
+    sizer.observe(size, outcome.durationMs)
+    if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
+  }
+  if (outcome) await aimForContention(ctx, sizer)
+  // The lock was held from the claim on, unless reading the rows first left it free long enough
+  // for a writer who came during the claim to get in: then from the batch's transaction on.
+  const pause = (ms: number) => ctx.dialect.pauseAfterBatchMs?.(ms) ?? 0
+  const heldFrom = prefetched && writing - claimed >= pause(claimed - claiming) ? writing : claiming
+  const gap = outcome ? pause(letGo - heldFrom) : 0
+  if (gap > 0) Object.assign(ctx.turn, { at: letGo + gap, gap })
 }
 
 /** How long no other connection may have written before batches aim at the quiet target. */
