@@ -87,8 +87,9 @@ export interface DialectBatches {
    */
   deferCheckpoint?(knex: Knex): Promise<() => Promise<void>>
   /**
-   * Optional: what has been committed, as a value that changes with any commit but the batch's
-   * own (SQLite: `PRAGMA data_version` and the connection's change count). Read in a transaction,
+   * Optional: what has been committed, as a value that changes with any commit by another
+   * connection and any write through this one (SQLite: `PRAGMA data_version` and the connection's
+   * change count). Read in a transaction,
    * it also pins the transaction to what it saw: the transaction's first write fails (busy) if
    * anything was committed since. Lets a batch read its rows before it takes a database-wide write
    * lock and use them if the stamp is unchanged once it writes (core/prefetch.ts).
