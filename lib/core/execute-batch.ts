@@ -87,7 +87,7 @@ async function batchTransaction(
 ) {
   const m = ctx.migration
   // Before the write lock is taken: see stillCurrent.
-  const source = await stillCurrent(trx, ctx, batch, prefetched)
+  const source = await stillCurrent(trx, ctx, prefetched)
   // Where the dialect can, the limits and the bypass ride on the fence: one statement opens the batch.
   const settings = ctx.dialect.batchSettings?.(trx, m, ctx.writeBypass?.token)
   if (!settings) await ctx.dialect.beginBatch(trx, m)

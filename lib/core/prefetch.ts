@@ -5,7 +5,6 @@ import { type BatchRead, readRows } from './read-batch-rows.ts'
 
 /** A batch's rows read before its transaction, and what had been committed when the reading began. */
 export interface Prefetched {
-  batchId: number
   /** null once stale: a retry of the batch after the first attempt. */
   stamp: string | null
   read: BatchRead
@@ -19,10 +18,10 @@ export interface Prefetched {
  * The worker does it only while nobody else writes (worker.ts, readsEarly).
  */
 export async function prefetchRows(ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<Prefetched | undefined> {
-  const { dialect, migration: m } = ctx
-  if (!dialect.commitStamp || m.mode === 'set' || batch.phase !== 'scan') return undefined
+  const { dialect } = ctx
+  if (!dialect.commitStamp || batch.phase !== 'scan') return undefined
   const stamp = await dialect.commitStamp(ctx.knex)
-  return { batchId: batch.id, stamp, read: await readRows(ctx.knex, ctx, batch, rowBytesHint) }
+  return { stamp, read: await readRows(ctx.knex, ctx, batch, rowBytesHint) }
 }
 
 /** What the batch's transaction does about its rows: use the early read, or read them under the lock, at most `maxRows`. */
@@ -41,8 +40,8 @@ export interface RowSource {
  * as many: it was sized to hold the lock only to write them, and reading them too would hold it
  * about twice as long (the rest goes back as a pending batch).
  */
-export async function stillCurrent(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, p?: Prefetched): Promise<RowSource> {
-  if (!p || p.batchId !== batch.id || !ctx.dialect.commitStamp) return {}
+export async function stillCurrent(trx: Knex.Transaction, ctx: WorkerContext, p?: Prefetched): Promise<RowSource> {
+  if (!p || !ctx.dialect.commitStamp) return {}
   if (p.stamp !== null && (await ctx.dialect.commitStamp(trx)) === p.stamp) return { read: p.read }
   return { maxRows: Math.max(1, Math.ceil(p.read.rows.length / 3)) }
 }

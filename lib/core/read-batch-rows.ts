@@ -42,7 +42,7 @@ export async function readRows(
 ): Promise<BatchRead> {
   const m = ctx.migration
   const budget = ctx.options.maxBatchBytes
-  const whole: BatchBounds = { lo: batch.lo, hi: batch.hi, keys: batch.keys }
+  const whole = boundsOf(batch)
   if (batch.phase === 'retry' || (!Number.isFinite(budget) && !Number.isFinite(maxRows))) {
     const rows: AnyRow[] = await lockedRowsQuery(db, ctx.dialect, m, whole)
     return { rows, bytes: rows.reduce((n, r) => n + rowBytes(r), 0) }
@@ -68,9 +68,13 @@ export async function readRows(
 /** In the batch's transaction: where the read was cut, the batch shrinks and its rest is queued. */
 export async function settleRead(trx: Knex.Transaction, ctx: WorkerContext, batch: Batch, read: BatchRead) {
   const { rows, bytes, cutAfter } = read
-  const whole: BatchBounds = { lo: batch.lo, hi: batch.hi, keys: batch.keys }
-  if (cutAfter === undefined) return { rows, bytes, bounds: whole, cut: false }
+  if (cutAfter === undefined) return { rows, bytes, bounds: boundsOf(batch), cut: false }
   return { rows, bytes, bounds: await cutBatch(trx, ctx, batch, cutAfter, rows), cut: true }
+}
+
+/** The key range (or keys) a batch spans, without its bookkeeping. */
+function boundsOf(batch: Batch): BatchBounds {
+  return { lo: batch.lo, hi: batch.hi, keys: batch.keys }
 }
 
 /** Shrinks the batch to end at `last` and queues the rest of it as a pending batch. */

@@ -129,7 +129,7 @@ async function evolveClaimed(
   const prefetched = early ? await prefetchRows(ctx, next.batch, sizer.rowBytes) : undefined
   // The pause owed to the app, counted from the claim's write: a writer whose try met that write
   // tries again within its next sleep, no longer than the pause.
-  if (early) await delay(Math.max(ctx.turn.at, claimed + ctx.turn.gap) - performance.now())
+  if (early) await delay(claimed + ctx.turn.gap - performance.now())
   const writing = performance.now()
   const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
   let outcome: Awaited<ReturnType<typeof executeBatch>>

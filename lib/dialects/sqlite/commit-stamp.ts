@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { withNativeConnection } from './native-connection.ts'
 
 interface Connection {
   prepare(sql: string): { get(): { version: number; changes: number } }
@@ -15,13 +16,8 @@ const STAMP = 'SELECT data_version AS version, total_changes() AS changes FROM p
  * later write of that transaction fails with SQLITE_BUSY_SNAPSHOT if anyone committed after it.
  */
 export async function sqliteCommitStamp(db: Knex | Knex.Transaction): Promise<string> {
-  // A transaction's client hands out its own connection; a knex's, its pool's one connection.
-  const client = db.client as { acquireConnection(): Promise<Connection>; releaseConnection(c: Connection): Promise<unknown> }
-  const connection = await client.acquireConnection()
-  try {
+  return withNativeConnection(db, (connection: Connection) => {
     const { version, changes } = connection.prepare(STAMP).get()
     return `${version}/${changes}`
-  } finally {
-    await client.releaseConnection(connection)
-  }
+  })
 }

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs'
 import type { Knex } from 'knex'
+import { withNativeConnection } from './native-connection.ts'
 
 /** Per knex (one connection per process: see knexConfig's pool): the last `PRAGMA data_version` read and what it told. */
 const seen = new WeakMap<Knex, { version: number; at: number }>()
@@ -38,12 +39,6 @@ export async function sqliteOthersWroteAt(knex: Knex): Promise<number> {
  * committed since it opened (the app, between the open and the first batch), or without a note.
  */
 async function atOpen(knex: Knex, version: number): Promise<number> {
-  const client = knex.client as { acquireConnection(): Promise<object>; releaseConnection(c: object): Promise<unknown> }
-  const connection = await client.acquireConnection()
-  try {
-    const note = walAtOpen.get(connection)
-    return note && note.version === version ? note.at : Date.now()
-  } finally {
-    await client.releaseConnection(connection)
-  }
+  const note = await withNativeConnection(knex, (connection: object) => walAtOpen.get(connection))
+  return note && note.version === version ? note.at : Date.now()
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import type { KeyColumns, RowChange } from '../dialect.ts'
 import { groupByColumns } from '../group-by-columns.ts'
 import { columnsOf, partsOf } from '../key-columns.ts'
+import { withNativeConnection } from './native-connection.ts'
 
 // Rows per statement: a statement of 100 rows prepared once and run again for every 100 rows took
 // half the time of one statement per 15,000 rows prepared anew (SQLite compiles each VALUES tuple,
@@ -26,8 +27,10 @@ const prepared = new WeakMap<Connection, Map<string, Statement>>()
  * transaction's own connection so the statements are prepared once per connection, not per batch.
  */
 export async function sqliteWriteBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number> {
-  // A transaction's client hands out the transaction's connection (no pool involved).
-  const connection = (await (trx.client as { acquireConnection(): Promise<Connection> }).acquireConnection()) as Connection
+  return withNativeConnection(trx, (connection: Connection) => writeBack(trx, connection, table, key, rows))
+}
+
+function writeBack(trx: Knex.Transaction, connection: Connection, table: string, key: KeyColumns, rows: RowChange[]): number {
   const keys = columnsOf(key)
   let written = 0
   for (const [columns, group] of groupByColumns(rows)) {
