@@ -27,17 +27,21 @@ async function cutToAThird(db: FreshSqlite, name: string): Promise<boolean> {
   return (await batchRows(db.knex, name)).some((b) => b.phase === 'scan' && b.rows === 34)
 }
 
-async function run(conn: Knex, name: string): Promise<void> {
+/** Batches of 100 rows, adaptive (the size kept between bounds of 100) or fixed as `--batch-size 100` fixes it. */
+const PINNED = { minBatchSize: 100, maxBatchSize: 100 }
+const FIXED = { batchSize: 100 }
+
+async function run(conn: Knex, name: string, size: typeof PINNED | typeof FIXED = PINNED): Promise<void> {
   const definition = defineMigration({
     table: TABLE,
     pending: (q) => q.where('counter', 0),
     columns: ['counter'],
     transform: (row) => ({ counter: Number(row.counter) + 1 }),
   })
-  // Fixed batches of 100 rows: 20 batches whatever the machine's speed. No heartbeat during the
-  // run: the runner's own write between a read and its batch would make that batch read again.
+  // Batches of 100 rows: 20 batches whatever the machine's speed. No heartbeat during the run:
+  // the runner's own write between a read and its batch would make that batch read again.
   const migrations = [parseMigration(name, `test:${name}`, definition)]
-  const runner = new Runner({ knex: conn, migrations, batchSize: 100, heartbeatMs: 600_000 })
+  const runner = new Runner({ knex: conn, migrations, ...size, heartbeatMs: 600_000 })
   const [result] = await runner.run()
   assert.equal(result?.state, 'done')
 }
@@ -141,6 +145,31 @@ describe('SQLite transform batches that read their rows before taking the write 
     const retried = await db.knex('evolve_batches').where({ run_name: 'between_check_and_write' }).andWhere('retries', '>', 0)
     assert.equal(retried.length, 1, 'that batch failed its first write and was tried again')
     assert.ok(await cutToAThird(db, 'between_check_and_write'), 'reading a third of its rows under the lock')
+    const [row] = await db.knex(TABLE).where({ id: changed })
+    assert.equal(row.counter, 10, "the app's value is kept")
+    assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS - 1, 10: 1 })
+  })
+
+  it('reads all of a fixed-size batch again under the lock when the app wrote since: --batch-size is kept exactly', async () => {
+    let changed: number | undefined
+    conn.on('query-response', (rows: { id: number }[], { sql, __knexTxId }: QueryData) => {
+      if (changed !== undefined || __knexTxId !== undefined || !isRowRead(sql) || rows.length < 2) return
+      changed = rows[rows.length - 1]!.id
+      appWriteSync(db, `UPDATE ${TABLE} SET counter = 10 WHERE id = ?`, [changed])
+    })
+    try {
+      await run(conn, 'fixed', FIXED)
+    } finally {
+      await conn.destroy()
+    }
+    assert.ok(changed !== undefined, 'the app wrote between a read and its batch')
+    assert.ok(reads.insideAfterOutside > 0, 'that batch read its rows again under the lock')
+    const scan = (await batchRows(db.knex, 'fixed')).filter((b) => b.phase === 'scan')
+    // Twenty batches of 100 keys, none cut: the one holding the app's row evolved the other 99.
+    assert.deepEqual(
+      scan.map((b) => b.rows).sort((a, b) => a - b),
+      [99, ...Array(ROWS / 100 - 1).fill(100)],
+    )
     const [row] = await db.knex(TABLE).where({ id: changed })
     assert.equal(row.counter, 10, "the app's value is kept")
     assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS - 1, 10: 1 })

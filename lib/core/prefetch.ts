@@ -8,6 +8,8 @@ export interface Prefetched {
   /** null once stale: a retry of the batch after the first attempt. */
   stamp: string | null
   read: BatchRead
+  /** How many rows the batch reads under the lock if the early read went stale; all when unset. */
+  staleRows?: number
 }
 
 /**
@@ -17,11 +19,18 @@ export interface Prefetched {
  * only to write, so a waiting app writer gets in during the reading as well as in the pause.
  * The worker does it only while nobody else writes (worker.ts, readsEarly).
  */
-export async function prefetchRows(ctx: WorkerContext, batch: Batch, rowBytesHint?: number): Promise<Prefetched | undefined> {
+export async function prefetchRows(
+  ctx: WorkerContext,
+  batch: Batch,
+  sizer: { rowBytes?: number; isFixed: boolean },
+): Promise<Prefetched | undefined> {
   const { dialect } = ctx
   if (!dialect.commitStamp || batch.phase !== 'scan') return undefined
   const stamp = await dialect.commitStamp(ctx.knex)
-  return { stamp, read: await readRows(ctx.knex, ctx, batch, rowBytesHint) }
+  const read = await readRows(ctx.knex, ctx, batch, sizer.rowBytes)
+  // A stale read is read again under the lock, a third of it (see stillCurrent), unless the size
+  // was fixed (`--batch-size`, an operator's choice): that is kept exactly, however long it holds.
+  return { stamp, read, staleRows: sizer.isFixed ? undefined : Math.max(1, Math.ceil(read.rows.length / 3)) }
 }
 
 /** What the batch's transaction does about its rows: use the early read, or read them under the lock, at most `maxRows`. */
@@ -37,11 +46,11 @@ export interface RowSource {
  * lock: its first write then fails with a busy error, and the batch is retried, if anything was
  * committed in between (SQLite's snapshot rule), so no row it writes can have changed since it
  * was read. When something was, the batch reads its rows again under the lock, and only a third
- * as many: it was sized to hold the lock only to write them, and reading them too would hold it
- * about twice as long (the rest goes back as a pending batch).
+ * as many (`staleRows`): it was sized to hold the lock only to write them, and reading them too
+ * would hold it about twice as long (the rest goes back as a pending batch).
  */
 export async function stillCurrent(trx: Knex.Transaction, ctx: WorkerContext, p?: Prefetched): Promise<RowSource> {
   if (!p || !ctx.dialect.commitStamp) return {}
   if (p.stamp !== null && (await ctx.dialect.commitStamp(trx)) === p.stamp) return { read: p.read }
-  return { maxRows: Math.max(1, Math.ceil(p.read.rows.length / 3)) }
+  return { maxRows: p.staleRows }
 }

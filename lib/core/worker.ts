@@ -126,7 +126,7 @@ async function evolveClaimed(
   if (run.throttleReason !== null) await ctx.store.runs.update(ctx.knex, m.name, { throttleReason: null, throttledAt: null })
   const claimed = performance.now()
   const early = readsEarly(ctx, sizer)
-  const prefetched = early ? await prefetchRows(ctx, next.batch, sizer.rowBytes) : undefined
+  const prefetched = early ? await prefetchRows(ctx, next.batch, sizer) : undefined
   // The pause owed to the app, counted from the claim's write: a writer whose try met that write
   // tries again within its next sleep, no longer than the pause.
   if (early) await delay(claimed + ctx.turn.gap - performance.now())
