@@ -3,7 +3,7 @@
  * again, in ms after its first try: it sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 ms, then
  * 100 ms at a time.
  */
-const TRIES_AT_MS = [0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228]
+export const TRIES_AT_MS = [0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228]
 const LAST_TRY_MS = TRIES_AT_MS[TRIES_AT_MS.length - 1]!
 /** After the last listed try it sleeps 100 ms between tries: the pause is a little longer. */
 const LONG_PAUSE_MS = 110
