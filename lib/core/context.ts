@@ -57,9 +57,10 @@ export interface WorkerContext {
    * single writer lock): one worker's turn at a time (`busy`), and when the next may start
    * (`at`, performance.now() time: the last batch's end and `gap`, the pause owed after it).
    * Otherwise siblings would take the lock back to back. `othersWroteAt`: when another
-   * connection was last seen to have written (Date.now() ms; see worker.ts).
+   * connection was last seen to have written (Date.now() ms; see worker.ts). `quiet`: while set,
+   * the runner's heartbeats wait for it (a batch's early read: prefetch.ts).
    */
-  turn: { busy: boolean; at: number; gap: number; othersWroteAt: number }
+  turn: { busy: boolean; at: number; gap: number; othersWroteAt: number; quiet?: Promise<void> }
   presence?: Presence
   /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
   writeBypass?: WriteBypass

@@ -61,7 +61,7 @@ export async function liveWorkers(store: Store, knex: Knex, name: string): Promi
  * presence mark, so that other processes can tell when this one dies (deadOwners).
  */
 export async function whileAlive<T>(
-  deps: { knex: Knex; store: Store; presence?: Presence; heartbeatMs: number },
+  deps: { knex: Knex; store: Store; presence?: Presence; heartbeatMs: number; turn?: { quiet?: Promise<void> } },
   workerId: string,
   runName: string,
   work: () => Promise<T>,
@@ -71,7 +71,10 @@ export async function whileAlive<T>(
   await store.workers.register(knex, workerId, runName)
   await presence?.markAlive(workerId)
   const beat = setInterval(() => {
-    store.workers.heartbeat(knex, workerId).catch(() => {}) // a missed beat only shortens the lease others see
+    // Not while a batch's early read needs this connection to stay quiet (prefetch.ts).
+    void Promise.resolve(deps.turn?.quiet)
+      .then(() => store.workers.heartbeat(knex, workerId))
+      .catch(() => {}) // a missed beat only shortens the lease others see
   }, deps.heartbeatMs)
   beat.unref()
   try {

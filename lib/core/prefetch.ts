@@ -10,6 +10,8 @@ export interface Prefetched {
   read: BatchRead
   /** How many rows the batch reads under the lock if the early read went stale; all when unset. */
   staleRows?: number
+  /** Lets the runner's heartbeats write again (see holdHeartbeats); once is enough, more is harmless. */
+  release: () => void
 }
 
 /**
@@ -26,11 +28,33 @@ export async function prefetchRows(
 ): Promise<Prefetched | undefined> {
   const { dialect } = ctx
   if (!dialect.commitStamp || batch.phase !== 'scan') return undefined
-  const stamp = await dialect.commitStamp(ctx.knex)
-  const read = await readRows(ctx.knex, ctx, batch, sizer.rowBytes)
-  // A stale read is read again under the lock, a third of it (see stillCurrent), unless the size
-  // was fixed (`--batch-size`, an operator's choice): that is kept exactly, however long it holds.
-  return { stamp, read, staleRows: sizer.isFixed ? undefined : Math.max(1, Math.ceil(read.rows.length / 3)) }
+  const release = holdHeartbeats(ctx.turn)
+  try {
+    const stamp = await dialect.commitStamp(ctx.knex)
+    const read = await readRows(ctx.knex, ctx, batch, sizer.rowBytes)
+    // A stale read is read again under the lock, a third of it (see stillCurrent), unless the size
+    // was fixed (`--batch-size`, an operator's choice): that is kept exactly, however long it holds.
+    return { stamp, read, staleRows: sizer.isFixed ? undefined : Math.max(1, Math.ceil(read.rows.length / 3)), release }
+  } catch (err) {
+    release()
+    throw err
+  }
+}
+
+/**
+ * The runner's heartbeat is a write through the same connection: one landing between the early
+ * read and the batch's transaction would make the rows stale, about once a second. So from the
+ * read on, heartbeats wait (liveness.ts) until the batch's transaction has the connection, which
+ * any later statement then queues behind; a heartbeat late by one batch changes nothing.
+ */
+function holdHeartbeats(turn: WorkerContext['turn']): () => void {
+  let release!: () => void
+  const quiet = new Promise<void>((resolve) => (release = resolve))
+  turn.quiet = quiet
+  return () => {
+    release()
+    if (turn.quiet === quiet) turn.quiet = undefined
+  }
 }
 
 /** What the batch's transaction does about its rows: use the early read, or read them under the lock, at most `maxRows`. */
@@ -51,6 +75,7 @@ export interface RowSource {
  */
 export async function stillCurrent(trx: Knex.Transaction, ctx: WorkerContext, p?: Prefetched): Promise<RowSource> {
   if (!p || !ctx.dialect.commitStamp) return {}
-  if (p.stamp !== null && (await ctx.dialect.commitStamp(trx)) === p.stamp) return { read: p.read }
-  return { maxRows: p.staleRows }
+  const current = p.stamp !== null && (await ctx.dialect.commitStamp(trx)) === p.stamp
+  p.release() // the transaction holds the connection now
+  return current ? { read: p.read } : { maxRows: p.staleRows }
 }

@@ -131,14 +131,16 @@ async function evolveClaimed(
   // tries again within its next sleep, no longer than the pause.
   if (early) await delay(claimed + ctx.turn.gap - performance.now())
   const writing = performance.now()
-  const checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
   let outcome: Awaited<ReturnType<typeof executeBatch>>
   let letGo: number
+  let checkpoint: (() => Promise<void>) | undefined
   try {
+    checkpoint = await ctx.dialect.deferCheckpoint?.(ctx.knex)
     outcome = await executeBatch(ctx, next.batch, state.conflicts, sizer.rowBytes, prefetched)
   } finally {
     // The pause after a batch starts as it lets go of the database, with what its commit put off.
     letGo = performance.now()
+    prefetched?.release() // the batch's transaction did, unless it never began
     await checkpoint?.()
   }
   state.conflicts = 0
