@@ -38,4 +38,8 @@ export function printSnapshotPlan(p: SnapshotPreflight): void {
   console.log(`  snapshot: extra disk for the copy about ${disk}`)
   for (const o of p.objects) console.log(`    ${o.kind} ${o.name}: ${o.action}`)
   for (const r of p.refused) console.log(`    REFUSED ${r.kind} ${r.name}: ${r.fix}`)
+  if (p.refused.length > 0)
+    console.log(
+      `  snapshot: refused (${p.refused.length}): \`evolve run\` stops on ${p.refused.length === 1 ? 'it' : 'them'} before changing anything`,
+    )
 }

@@ -7,7 +7,7 @@ export interface DependentObject {
   action: string
 }
 
-/** An object a swap cannot carry over correctly, and what the operator can do about it. */
+/** An object a swap cannot carry over correctly (or, added by the core, the migration itself or its key), and what the operator can do about it. */
 export interface Refusal {
   kind: string
   name: string

@@ -1,8 +1,9 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../../dialects/dialect.ts'
-import type { SnapshotDdl, SnapshotPreflight } from '../../dialects/snapshot-ddl.ts'
+import type { Refusal, SnapshotDdl, SnapshotPreflight } from '../../dialects/snapshot-ddl.ts'
 import { usage } from '../../errors.ts'
 import type { Migration } from '../migration.ts'
+import { keyName } from '../keys.ts'
 
 export function snapshotDdl(dialect: Dialect): SnapshotDdl {
   if (!dialect.snapshot)
@@ -10,31 +11,49 @@ export function snapshotDdl(dialect: Dialect): SnapshotDdl {
   return dialect.snapshot
 }
 
-/** Every dependent object and what the swap does with it (what `plan` shows). Reads only. */
-export function snapshotPreflight(knex: Knex, dialect: Dialect, m: Migration): Promise<SnapshotPreflight> {
-  return snapshotDdl(dialect).preflight(knex, m.table)
-}
-
-/** Refuses, before anything changes, a table with objects the swap cannot carry: each named, with what to do. */
-export async function assertCarriable(knex: Knex, dialect: Dialect, m: Migration): Promise<SnapshotPreflight> {
+/** What snapshot mode refuses in the migration itself, whatever depends on its table. */
+function migrationRefusals(m: Migration): Refusal[] {
+  const refused: Refusal[] = []
   // `up` writes tables by name (ctx.trx('users')): on a copy it would write the live table instead,
   // through the batch's read-only bypass, and the unevolved copy would then be swapped in.
-  if (m.mode === 'up') {
-    throw usage(
-      'E_SNAPSHOT_REFUSED',
-      `${m.file}: snapshot mode evolves a copy of "${m.table}", but \`up\` writes tables by name and would write the live one: use \`transform\` or \`set\`, or evolve in place (drop mode)`,
-    )
-  }
-  if (Array.isArray(m.key)) {
-    throw usage(
-      'E_SNAPSHOT_REFUSED',
-      `${m.file}: snapshot mode needs a single-column key, not ${m.key.join(', ')}: evolve this table in place (drop mode)`,
-    )
-  }
-  const found = await snapshotPreflight(knex, dialect, m)
+  if (m.mode === 'up')
+    refused.push({
+      kind: 'migration',
+      name: m.name,
+      fix: `snapshot mode evolves a copy of "${m.table}", but \`up\` writes tables by name and would write the live one: use \`transform\` or \`set\`, or evolve in place (drop mode)`,
+    })
+  if (Array.isArray(m.key))
+    refused.push({
+      kind: 'key',
+      name: keyName(m),
+      fix: `snapshot mode needs a single-column key, not ${m.key.join(', ')}: evolve this table in place (drop mode)`,
+    })
+  return refused
+}
+
+/** The dependent objects (and what the database refuses among them) and the migration's own refusals, apart. */
+async function preflightOf(knex: Knex, dialect: Dialect, m: Migration): Promise<{ found: SnapshotPreflight; own: Refusal[] }> {
+  return { found: await snapshotDdl(dialect).preflight(knex, m.table), own: migrationRefusals(m) }
+}
+
+/**
+ * The preflight, the one place that decides what snapshot mode refuses: every dependent object
+ * and what the swap does with it, and every refusal, the migration's own (an `up`, a composite
+ * key) first. `plan` shows it; `run` stops on the same refusals (assertCarriable). Reads only.
+ */
+export async function snapshotPreflight(knex: Knex, dialect: Dialect, m: Migration): Promise<SnapshotPreflight> {
+  const { found, own } = await preflightOf(knex, dialect, m)
+  return { ...found, refused: [...own, ...found.refused] }
+}
+
+/** Refuses, before anything changes, what the preflight refuses: every refusal named, with what to do, in one line. */
+export async function assertCarriable(knex: Knex, dialect: Dialect, m: Migration): Promise<SnapshotPreflight> {
+  const { found, own } = await preflightOf(knex, dialect, m)
+  if (own.length === 0 && found.refused.length === 0) return found
+  const reasons = own.map((r) => r.fix)
   if (found.refused.length > 0) {
     const list = found.refused.map((r) => `${r.kind} ${r.name}: ${r.fix}`).join('; ')
-    throw usage('E_SNAPSHOT_REFUSED', `${m.file}: snapshot mode cannot carry every object that depends on "${m.table}" — ${list}`)
+    reasons.push(`snapshot mode cannot carry every object that depends on "${m.table}" — ${list}`)
   }
-  return found
+  throw usage('E_SNAPSHOT_REFUSED', `${m.file}: ${reasons.join('; ')}`)
 }
