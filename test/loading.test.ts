@@ -93,6 +93,29 @@ module.exports = defineMigration({ table, pending: (q) => q.whereRaw('email <> l
       }))
   }
 
+  for (const [what, source, fragment] of [
+    ['throws on import', "throw new Error('no config for this migration')\n", 'no config for this migration'],
+    [
+      'has a syntax error',
+      "import { defineMigration } from 'evolvekit'\nexport default defineMigration({ table: 'users',\n",
+      'cannot load this migration',
+    ],
+    ['imports a missing module', "import { lower } from './_nowhere.ts'\nexport default lower\n", '_nowhere'],
+    ['has no default export', "export const table = 'users'\n", 'no default export'],
+  ] as const) {
+    it(`status, text and --json, stops with a one-line error naming a migration file that ${what}, and creates nothing`, () =>
+      withDb('sqlite', async (db) => {
+        const dir = await writeFiles({ '001_lower.ts': esm(0), '002_broken.ts': source })
+        await createUsers(db, { count: 9, pending: () => true })
+        for (const json of [[], ['--json']]) {
+          const result = await runCli(['status', ...json, '--db', db.url, '--dir', dir])
+          assertOneLineError(result, ['002_broken.ts', fragment])
+          assert.equal(result.stdout, '', 'no table, no row that looks pending')
+        }
+        assert.deepEqual(await trackingTables(db), [], 'no tracking tables were created')
+      }))
+  }
+
   it('a CommonJS knexfile (module.exports) names the database', () =>
     withDb('sqlite', async (db) => {
       assert.ok(db.dialect === 'sqlite')

@@ -11,6 +11,9 @@ export function registerStatus(program: Command): void {
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>()
       await withEvolve(opts, async (evolve) => {
+        // Every file must load and export a migration, as for plan and run: one that does not stops
+        // status with its one-line error, not a row that looks pending (evolve.status() lists names only).
+        await evolve.migrations()
         const progress = await evolve.status()
         const readOnly = await evolve.readOnly.status()
         // Loud, first, and on stderr under --json: read-only left on by a dead runner must not go unnoticed.
