@@ -74,6 +74,29 @@ const DB_CASES: Case[] = [
     fragments: ['001_set_missing.ts', 'display_name', '"set"'],
   },
   {
+    // Batches walk the key order: rows whose key moved ahead were met and shifted again, without end.
+    name: '`set` changing the key column',
+    files: { '001_set_key.ts': migrationSource(`{ table: 'users', set: { id: (k) => k.raw('id + 100000') } }`) },
+    fragments: ['001_set_key.ts', '"set.id"', 'key column', 'leave the key'],
+  },
+  {
+    name: '`set` changing a column of a composite key',
+    setup: async (db) => {
+      await db.knex.schema.createTable('members', (t) => {
+        t.integer('tenant_id').notNullable()
+        t.integer('id').notNullable()
+        t.primary(['tenant_id', 'id'])
+      })
+      await db.knex('members').insert([1, 2, 3].map((id) => ({ tenant_id: 1, id })))
+    },
+    files: {
+      '001_set_key_part.ts': migrationSource(
+        `{ table: 'members', key: ['tenant_id', 'id'], set: { tenant_id: (k) => k.raw('tenant_id + 100') } }`,
+      ),
+    },
+    fragments: ['001_set_key_part.ts', '"set.tenant_id"', 'key column'],
+  },
+  {
     // Would otherwise fail every batch, and splitting the failed batches would record healthy rows as failed.
     name: 'a `set` expression that produces invalid SQL',
     files: {

@@ -76,6 +76,14 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     if (!columns.includes(column)) {
       throw usage('E_MIGRATION_INVALID', `${m.file}: column "${column}" does not exist in "${m.table}" (field "set")`)
     }
+    // Batches walk the table in key order: a row whose key moved ahead of the scan would be met,
+    // and changed, again and again (a key shifted up never stops).
+    if (keys.includes(column)) {
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `${m.file}: field "set.${column}" changes the key column "${column}": batches walk the table in key order and would meet the moved rows again; leave the key as it is (re-key with a new column, then switch the key)`,
+      )
+    }
   }
   for (const [column, expression] of Object.entries(m.set ?? {})) {
     // Otherwise a typo, or a value of the wrong type, would fail every batch, and splitting the
