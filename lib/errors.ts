@@ -42,3 +42,35 @@ export function usage(code: string, message: string): EvolveUsageError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/**
+ * The allowed name a misspelt one most likely meant, for "did you mean …?": the same in another
+ * case, or one or two letters off (one for names of four letters or fewer). Else undefined.
+ */
+export function nearestName(name: string, allowed: readonly string[]): string | undefined {
+  const lower = name.toLowerCase()
+  const same = allowed.find((a) => a.toLowerCase() === lower)
+  if (same) return same
+  const limit = lower.length <= 4 ? 1 : 2
+  let best: { name: string; distance: number } | undefined
+  for (const a of allowed) {
+    const distance = editDistance(lower, a.toLowerCase())
+    if (distance <= limit && (!best || distance < best.distance)) best = { name: a, distance }
+  }
+  return best?.name
+}
+
+/** Letters inserted, deleted, changed or swapped with a neighbour (optimal string alignment distance). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  )
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
+    }
+  }
+  return d[a.length]![b.length]!
+}

@@ -88,5 +88,46 @@ for (const dialect of dialects) {
       }
       assert.equal(((await (await api.call('/read-only')).json()) as { readOnly: boolean }).readOnly, false)
     })
+
+    it('takes forSeconds up to 30 days as the CLI’s --for does, and refuses longer with E_READ_ONLY_BAD_FOR, changing nothing', async () => {
+      const month = 30 * 24 * 3600
+      try {
+        const longest = await api.call('/read-only', { method: 'PUT', json: { readOnly: true, tables: ['items'], forSeconds: month } })
+        assert.equal(longest.status, 200, await longest.clone().text())
+        const state = (await longest.json()) as { readOnly: boolean; expiresAt: string }
+        assert.equal(state.readOnly, true)
+        assert.ok(Math.abs(Date.parse(state.expiresAt) - (Date.now() + month * 1000)) < 60_000, state.expiresAt)
+
+        for (const json of [
+          { readOnly: true, tables: ['items'], forSeconds: month + 1 },
+          { readOnly: true, forSeconds: 0 },
+        ]) {
+          const res = await api.call('/read-only', { method: 'PUT', json })
+          assert.equal(res.status, 400, JSON.stringify(json))
+          const problem = await problemOf(res)
+          assert.equal(problem.field, 'forSeconds')
+          assert.equal(problem.code, 'E_READ_ONLY_BAD_FOR')
+          assert.equal(problem.detail, 'forSeconds: must be a whole number of seconds from 1 to 2592000 (30 days)')
+        }
+        assert.deepEqual((await (await api.call('/read-only')).json()) as unknown, { ...state })
+      } finally {
+        await api.call('/read-only', { method: 'PUT', json: { readOnly: false } })
+      }
+    })
+
+    it('names a misspelt field of the PUT body as unknown, with the field it likely meant, and changes nothing', async () => {
+      for (const [json, field, detail] of [
+        [{ readonly: true }, 'readonly', 'unknown field "readonly" in the body: did you mean "readOnly"?'],
+        [{ readOnly: true, mesage: 'x' }, 'mesage', 'unknown field "mesage" in the body: did you mean "message"?'],
+        [{ readOnly: false, froce: true }, 'froce', 'unknown field "froce" in the body: did you mean "force"?'],
+      ] as const) {
+        const res = await api.call('/read-only', { method: 'PUT', json })
+        assert.equal(res.status, 400, JSON.stringify(json))
+        const problem = await problemOf(res)
+        assert.equal(problem.field, field)
+        assert.equal(problem.detail, detail)
+      }
+      assert.equal(((await (await api.call('/read-only')).json()) as { readOnly: boolean }).readOnly, false)
+    })
   })
 }

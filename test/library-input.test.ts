@@ -210,7 +210,7 @@ for (const d of dialects) {
         await assertRefused(
           evolve.failures(NAME, { limt: 1 } as never),
           'E_CONFIG',
-          /^unknown failures option "limt" \(allowed: limit, after\)$/,
+          /^unknown failures option "limt": did you mean "limit"\? \(allowed: limit, after\)$/,
         )
         const first = await evolve.failures(NAME, { limit: 1 })
         assert.deepEqual(

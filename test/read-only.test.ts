@@ -4,12 +4,12 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import knex from 'knex'
-import { openEvolve } from '../lib/index.ts'
+import { EvolveUsageError, openEvolve } from '../lib/index.ts'
 import { isReadOnlyError } from '../lib/index.ts'
 import { withWriteBypass } from '../lib/core/read-only.ts'
 import { runCli } from './helpers/cli.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
-import { createItems, waitUntil } from './helpers/fixtures.ts'
+import { createItems, trackingTables, waitUntil } from './helpers/fixtures.ts'
 
 /** An app's writes and reads on connections that were all open before read-only was turned on. */
 interface AppConnections {
@@ -42,6 +42,17 @@ async function appConnections(db: FreshDatabase, n = 4): Promise<AppConnections[
     count: async () => Number((await pool('items').count({ n: '*' }))[0]!.n),
     close: async () => (i === 0 ? pool.destroy() : undefined),
   }))
+}
+
+/** Rejects with one line of EvolveUsageError of `code` matching `message`. */
+async function assertRefused(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof EvolveUsageError, `a usage error, not ${String(err)}`)
+    assert.equal(err.code, code, err.message)
+    assert.match(err.message, message)
+    assert.ok(!err.message.includes('\n'), `one line: ${err.message}`)
+    return true
+  })
 }
 
 async function refusal(write: () => Promise<void>): Promise<unknown> {
@@ -204,6 +215,75 @@ for (const dialect of dialects) {
           ['on', 'on', 'off'],
         )
       } finally {
+        await db.drop()
+      }
+    })
+
+    it('refuses unknown or mistyped options of readOnly.enable and disable with one usage error naming the option, changing nothing', async () => {
+      const db = await fresh(dialect)
+      const evolve = await openEvolve({ knex: db.knex, by: 'test' })
+      try {
+        await createItems(db.knex, 1)
+        // [options, code, message]: while off, each refused before the tracking tables exist.
+        const enables: [unknown, string, RegExp][] = [
+          [
+            { mesage: 'x' },
+            'E_CONFIG',
+            /^unknown read-only option "mesage": did you mean "message"\? \(allowed: message, tables, for, by, patienceMs\)$/,
+          ],
+          [{ message: 'x', Tables: ['items'] }, 'E_CONFIG', /^unknown read-only option "Tables": did you mean "tables"\?/],
+          [
+            { for: 1800 },
+            'E_READ_ONLY_BAD_FOR',
+            /^read-only option "for" must be a duration with its unit, such as '30m', .*at most '30d'.* \(found 1800\)$/,
+          ],
+          [
+            { tables: 'items' },
+            'E_CONFIG',
+            /^read-only option "tables" must be an array of table names, e\.g\. \['users'\] \(found "items"\)$/,
+          ],
+          [
+            { tables: ['items', 7] },
+            'E_CONFIG',
+            /^read-only option "tables" must be an array of table names.* \(found 7 at tables\[1\]\)$/,
+          ],
+          [{ message: 42 }, 'E_CONFIG', /^read-only option "message" must be a string \(found 42\)$/],
+          [{ by: {} }, 'E_CONFIG', /^read-only option "by" must be a non-empty string naming who acts.* \(found an object\)$/],
+          [null, 'E_CONFIG', /^read-only options must be an object \(found null\)$/],
+        ]
+        for (const [options, code, message] of enables) {
+          await assertRefused(evolve.readOnly.enable(options as never), code, message)
+          assert.equal((await evolve.readOnly.status()).readOnly, false, JSON.stringify(options))
+        }
+        assert.deepEqual(await trackingTables(db), [], 'nothing was written: not even the tracking tables')
+        await db.knex('items').insert({ id: 2, counter: 0 }) // no guard was installed
+
+        // While on for items: a bad toggle leaves it exactly as it was.
+        const on = await evolve.readOnly.enable({ tables: ['items'], message: 'items only' })
+        await assertRefused(
+          evolve.readOnly.enable({ message: 'everything', tabels: ['items'] } as never),
+          'E_CONFIG',
+          /"tabels": did you mean "tables"\?/,
+        )
+        await assertRefused(
+          evolve.readOnly.disable({ froce: true } as never),
+          'E_CONFIG',
+          /^unknown read-only option "froce": did you mean "force"\? \(allowed: by, force\)$/,
+        )
+        await assertRefused(
+          evolve.readOnly.disable({ force: 'yes' } as never),
+          'E_CONFIG',
+          /^read-only option "force" must be true or false \(found "yes"\)$/,
+        )
+        assert.deepEqual(await evolve.readOnly.status(), on)
+        await assert.rejects(db.knex('items').insert({ id: 3, counter: 0 }), (err) => isReadOnlyError(err))
+        assert.deepEqual(
+          (await db.knex('evolve_read_only_audit').orderBy('id')).map((a) => a.action),
+          ['on'],
+        )
+        await evolve.readOnly.disable()
+      } finally {
+        await evolve.close()
         await db.drop()
       }
     })

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import type { EvolveEmitter } from '../core/events.ts'
 import { type EnableReadOnlyOptions, type ReadOnlyState, disableReadOnly, enableReadOnly, readOnlyStatus } from '../core/read-only.ts'
+import { checkDisableReadOnlyOptions, checkEnableReadOnlyOptions } from './start-options.ts'
 
 export { snapshotHolding } from '../core/snapshot/names.ts'
 import type { Store } from '../store/store.ts'
@@ -31,8 +32,12 @@ export class ReadOnlyAdmin {
     return readOnlyStatus(this.store, this.knex)
   }
 
-  /** Turns it on (or changes its message, expiry, or widens its tables). Bad input throws `EvolveUsageError` and changes nothing. */
-  async enable(opts: EnableReadOnlyOptions & { by?: string } = {}): Promise<ReadOnlyState> {
+  /**
+   * Turns it on (or changes its message, expiry, or widens its tables). Bad input (an unknown
+   * option, a wrong type, `for` without a unit) throws `EvolveUsageError` and changes nothing.
+   */
+  async enable(options: EnableReadOnlyOptions & { by?: string } = {}): Promise<ReadOnlyState> {
+    const opts = checkEnableReadOnlyOptions(options)
     const state = await enableReadOnly(this.store, this.knex, { ...opts, by: opts.by ?? this.by })
     this.events.emit('read-only', state)
     return state
@@ -41,8 +46,10 @@ export class ReadOnlyAdmin {
   /**
    * Turns it off; harmless when it is off. A snapshot run's switch is refused (`E_READ_ONLY_HELD`:
    * the app's writes would be lost at its swap; `cancel` the run instead) unless `force`.
+   * An unknown option or a wrong type throws `EvolveUsageError` and changes nothing.
    */
-  async disable(opts: { by?: string; force?: boolean } = {}): Promise<ReadOnlyState> {
+  async disable(options: { by?: string; force?: boolean } = {}): Promise<ReadOnlyState> {
+    const opts = checkDisableReadOnlyOptions(options)
     const before = await readOnlyStatus(this.store, this.knex)
     const state = await disableReadOnly(this.store, this.knex, { by: opts.by ?? this.by, force: opts.force })
     if (before.readOnly) this.events.emit('read-only', state)

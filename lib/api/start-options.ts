@@ -1,9 +1,9 @@
-// The options the admin object takes from code (run/retry/plan/failures, openEvolve's `run`),
-// checked before anything happens: a mistake is one usage error naming the option, what it
+// The options the admin object takes from code (run/retry/plan/failures, openEvolve's `run`,
+// readOnly.enable/disable), checked before anything happens: a mistake is one usage error naming the option, what it
 // must be and what was found; an unknown key is refused, never ignored.
 import { z } from 'zod'
 import type { RunOptions } from '../core/context.ts'
-import { usage } from '../errors.ts'
+import { nearestName, usage } from '../errors.ts'
 import { CONFIG_RUN_OPTIONS, batchBoundsProblem, ms, positiveInt } from '../config/run-options-schema.ts'
 
 const MODE = { message: "must be 'online' (the default) or 'snapshot'" }
@@ -36,6 +36,28 @@ const isKeyPart = (v: unknown) =>
 const key = z.custom<unknown>((v) => isKeyPart(v) || (Array.isArray(v) && v.length > 0 && v.every(isKeyPart)), { message: KEY })
 const failuresSchema = z.object({ limit: positiveInt.optional(), after: key.optional() }).strict()
 
+// readOnly.enable / disable. The values are checked further where they are used (the message's
+// length, the tables against the catalog, the duration's unit and range), still before any change.
+const TEXT = { message: 'must be a string' }
+const TABLES = { message: "must be an array of table names, e.g. ['users']" }
+// A bare number has no unit: 1800 meant as seconds would be taken as 1.8 s, or the other way round.
+const FOR = { message: "must be a duration with its unit, such as '30m', '2h', '90s' or '1d' (at most '30d'), not a bare number" }
+const BY = { message: "must be a non-empty string naming who acts, e.g. 'deploy-bot'" }
+const BOOLEAN = { message: 'must be true or false' }
+const by = z.string(BY).min(1, BY)
+const enableReadOnlySchema = z
+  .object({
+    message: z.string(TEXT).optional(),
+    tables: z.array(z.string(TABLES), TABLES).optional(),
+    for: z.string(FOR).optional(),
+    by: by.optional(),
+    patienceMs: ms.optional(),
+  })
+  .strict()
+const disableReadOnlySchema = z.object({ by: by.optional(), force: z.boolean(BOOLEAN).optional() }).strict()
+/** A bad `for` is the read-only module's own error, whatever its form. */
+const READ_ONLY_CODES = { for: 'E_READ_ONLY_BAD_FOR' }
+
 /** `evolve.run` / `retry` / `latencyUnwatched` options. */
 export function checkStartOptions(value: unknown): StartOptions {
   return check(startSchema, value, 'run option')
@@ -57,27 +79,50 @@ export function checkFailuresOptions(value: unknown): { limit?: number; after?: 
   return check(failuresSchema, value, 'failures option')
 }
 
-/** `hints`: what to do instead, by unknown key. */
-function check<S extends z.ZodObject>(schema: S, value: unknown, what: string, where = '', hints: Record<string, string> = {}): z.infer<S> {
+/** `evolve.readOnly.enable` options (its `by` included). */
+export function checkEnableReadOnlyOptions(value: unknown): z.infer<typeof enableReadOnlySchema> {
+  return check(enableReadOnlySchema, value, 'read-only option', '', {}, READ_ONLY_CODES)
+}
+
+/** `evolve.readOnly.disable` options. */
+export function checkDisableReadOnlyOptions(value: unknown): z.infer<typeof disableReadOnlySchema> {
+  return check(disableReadOnlySchema, value, 'read-only option')
+}
+
+/** `hints`: what to do instead, by unknown key; `codes`: the error code of a bad value, by key (default E_CONFIG). */
+function check<S extends z.ZodObject>(
+  schema: S,
+  value: unknown,
+  what: string,
+  where = '',
+  hints: Record<string, string> = {},
+  codes: Record<string, string> = {},
+): z.infer<S> {
   const result = schema.safeParse(value)
   if (result.success) {
     const bounds = batchBoundsProblem(result.data as { minBatchSize?: number; maxBatchSize?: number })
     if (bounds) throw usage('E_CONFIG', `${where}${bounds}`)
     return result.data
   }
-  const issue = result.error.issues[0]!
+  // An unknown key first: a misspelt option is the likelier mistake than the value next to it.
+  const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!
   const allowed = Object.keys(schema.shape)
   if (issue.code === 'unrecognized_keys') {
     const unknown = issue.keys[0]!
     if (Object.hasOwn(hints, unknown))
       throw usage('E_CONFIG', `${where}"${unknown}" is not a ${what} but a choice of each run: ${hints[unknown]}`)
-    const near = allowed.find((k) => k.toLowerCase() === unknown.toLowerCase())
+    const near = nearestName(unknown, allowed)
     const hint = near ? `: did you mean "${near}"?` : ''
     throw usage('E_CONFIG', `${where}unknown ${what} "${unknown}"${hint} (allowed: ${allowed.join(', ')})`)
   }
   if (issue.path.length === 0) throw usage('E_CONFIG', `${where}${what}s must be an object (found ${shown(value)})`)
   const name = String(issue.path[0])
-  throw usage('E_CONFIG', `${where}${what} "${name}" ${issue.message} (found ${shown((value as Record<string, unknown>)[name])})`)
+  const code = Object.hasOwn(codes, name) ? codes[name]! : 'E_CONFIG'
+  const given = (value as Record<string, unknown>)[name]
+  // A bad element of an array is shown, not the array.
+  const index = issue.path[1]
+  const found = Array.isArray(given) && typeof index === 'number' ? `${shown(given[index])} at ${name}[${index}]` : shown(given)
+  throw usage(code, `${where}${what} "${name}" ${issue.message} (found ${found})`)
 }
 
 /** A value as an error message shows it: short, strings quoted. */

@@ -25,8 +25,8 @@ export interface EnableReadOnlyOptions {
   message?: string
   /** Tables to guard; default every user table (never the `evolve_*` tables). */
   tables?: string[]
-  /** Turns itself off after this long: `'30m'`, `'2h'` or milliseconds. */
-  for?: string | number
+  /** Turns itself off after this long: `'90s'`, `'30m'`, `'2h'`, `'1d'`, at most `'30d'` (a bare number is refused: it has no unit). */
+  for?: string
   /** How long to keep trying when the app's transactions hold the tables' locks. Default 60 s. */
   patienceMs?: number
 }

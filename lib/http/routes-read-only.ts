@@ -12,7 +12,7 @@ export function readOnlyRoutes(app: FastifyInstance, evolve: Evolve): void {
 
   app.put('/read-only', async (request) => {
     const ro = admin()
-    const body = parse(ReadOnlyBody, request.body, 'body')
+    const body = parse(ReadOnlyBody, request.body, 'body', { forSeconds: 'E_READ_ONLY_BAD_FOR' })
     const from = (await ro.status()).readOnly
     if (!body.readOnly) {
       const extra = (['message', 'tables', 'forSeconds'] as const).find((f) => body[f] !== undefined)
@@ -25,7 +25,7 @@ export function readOnlyRoutes(app: FastifyInstance, evolve: Evolve): void {
     const state = await ro.enable({
       message: body.message,
       tables: body.tables,
-      for: body.forSeconds === undefined ? undefined : body.forSeconds * 1000,
+      for: body.forSeconds === undefined ? undefined : `${body.forSeconds}s`,
       by: request.actor,
     })
     audit(request, {

@@ -1,5 +1,7 @@
 import { z } from 'zod'
-import { badRequest } from './problem.ts'
+import { MAX_DURATION_MS } from '../core/duration.ts'
+import { nearestName } from '../errors.ts'
+import { HttpProblem } from './problem.ts'
 
 // One zod schema per input and output: routes validate with them and /openapi.json is generated
 // from them, so the document cannot drift from what the server accepts.
@@ -20,18 +22,22 @@ export const FailuresQuery = z
   })
   .strict()
 
+/** The longest read-only period, as the CLI's `--for` (30d) and the library's `for` take it. */
+export const MAX_FOR_SECONDS = MAX_DURATION_MS / 1000
+const FOR_SECONDS = { message: `must be a whole number of seconds from 1 to ${MAX_FOR_SECONDS} (30 days)` }
+
 export const ReadOnlyBody = z
   .object({
     readOnly: z.boolean(),
     message: z.string().max(500).optional().describe('shown to the app’s users, e.g. as a banner'),
     tables: z.array(z.string().min(1).max(200)).max(1000).optional().describe('only these tables; default every user table'),
     forSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600)
+      .number(FOR_SECONDS)
+      .int(FOR_SECONDS)
+      .min(1, FOR_SECONDS)
+      .max(MAX_FOR_SECONDS, FOR_SECONDS)
       .optional()
-      .describe('switch off by itself after this long'),
+      .describe('switch off by itself after this long, at most 30 days'),
     force: z
       .boolean()
       .optional()
@@ -102,22 +108,31 @@ export const Problem = z.object({
 })
 
 /**
- * Validates `value` or throws a 400 naming the first offending field: an unknown field,
- * a wrong type, a value out of range.
+ * Validates `value` or throws a 400 naming the offending field: an unknown field first (a
+ * misspelt field also leaves the one it meant missing), else the first wrong type or value out
+ * of range. `codes`: the problem's `code` when a field (by its top-level name) is wrong.
  */
-export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'query' | 'path'): z.output<T> {
+export function parse<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: 'body' | 'query' | 'path',
+  codes: Record<string, string> = {},
+): z.output<T> {
   const result = schema.safeParse(value ?? {})
   if (result.success) return result.data
-  const issue = result.error.issues[0]!
+  const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!
   if (issue.code === 'unrecognized_keys') {
     const field = [...issue.path, issue.keys[0]].join('.')
-    return fail(`unknown field "${field}" in the ${where}`, field)
+    const near =
+      issue.path.length === 0 && schema instanceof z.ZodObject ? nearestName(issue.keys[0]!, Object.keys(schema.shape)) : undefined
+    return fail(`unknown field "${field}" in the ${where}${near ? `: did you mean "${near}"?` : ''}`, field)
   }
   const field = issue.path.join('.')
   if (!field) return fail(`the ${where} must be a JSON object`)
-  return fail(`${field}: ${issue.message}`, field)
+  const top = String(issue.path[0])
+  return fail(`${field}: ${issue.message}`, field, Object.hasOwn(codes, top) ? codes[top] : undefined)
 }
 
-function fail(detail: string, field?: string): never {
-  throw badRequest(detail, field)
+function fail(detail: string, field?: string, code?: string): never {
+  throw new HttpProblem(400, 'Bad Request', detail, { ...(field ? { field } : {}), ...(code ? { code } : {}) })
 }
