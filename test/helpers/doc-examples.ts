@@ -93,7 +93,7 @@ function classify(doc: string, line: number, lang: ExampleLang, code: string, ma
 
 /**
  * The `evolve` invocations of an sh block: one token list per command after `evolve` (or
- * `npx evolve`), for the CLI check. Comments, pipes, `&&` and `;` separate commands.
+ * `npx evolve`, `node_modules/.bin/evolve`), for the CLI check. Comments, pipes, `&&` and `;` separate commands.
  */
 export function evolveCommands(code: string): string[][] {
   const commands: string[][] = []
@@ -102,7 +102,7 @@ export function evolveCommands(code: string): string[][] {
     for (const part of line.split(/&&|\|\|?|;|&/)) {
       const words = (part.match(/'[^']*'|"[^"]*"|\S+/g) ?? []).filter((w) => !/^\w+=/.test(w))
       const start = words[0] === 'npx' ? 1 : 0
-      if (words[start] === 'evolve') commands.push(words.slice(start + 1))
+      if (words[start] === 'evolve' || words[start]?.endsWith('node_modules/.bin/evolve')) commands.push(words.slice(start + 1))
     }
   }
   return commands

@@ -2,7 +2,7 @@
 // lib/index.ts and 'evolvekit/http' to lib/http/index.ts (tsconfig `paths`, which tsx honours too), every other package to the repo's
 // node_modules (a symlink), and a SQLite file app.db holds a seeded `users` table.
 import { execFile } from 'node:child_process'
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, symlink, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
@@ -44,8 +44,8 @@ export const SEEDED_USERS = 2000
 
 /**
  * The project a page's runnable examples share, in order: app.db with `users (id, email, name)`,
- * 2000 rows, the even ids with upper-case letters in their e-mail; `evolve` on PATH is this
- * repo's CLI. Nothing else: no config file, no migrations directory.
+ * 2000 rows, the even ids with upper-case letters in their e-mail; `evolve` on PATH (and
+ * node_modules/.bin/evolve) is this repo's CLI. Nothing else: no config file, no migrations directory.
  */
 export async function runnableProject(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
   const dir = await scratchProject('evk-docs-run-', {
@@ -63,7 +63,15 @@ export async function runnableProject(): Promise<{ dir: string; env: NodeJS.Proc
     for (let i = 1; i <= SEEDED_USERS; i++) insert.run(i, i % 2 === 0 ? `User${i}@Example.COM` : `user${i}@example.com`, `User ${i}`)
   })()
   db.close()
-  const bin = path.join(dir, '.bin')
+  // node_modules/.bin/evolve as npm links it (the README runs it by that path), in a node_modules
+  // of its own: the shared one is the repo's.
+  const modules = path.join(dir, 'node_modules')
+  await unlink(modules)
+  await mkdir(modules)
+  for (const entry of await readdir(path.join(repoRoot, 'node_modules'))) {
+    if (entry !== '.bin') await symlink(path.join(repoRoot, 'node_modules', entry), path.join(modules, entry), 'dir')
+  }
+  const bin = path.join(modules, '.bin')
   await mkdir(bin)
   await writeFile(path.join(bin, 'evolve'), `#!/bin/sh\nexec "${process.execPath}" "${cliPath}" "$@"\n`)
   await chmod(path.join(bin, 'evolve'), 0o755)
