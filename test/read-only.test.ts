@@ -205,6 +205,15 @@ for (const dialect of dialects) {
         assert.equal(status.message, 'items only')
         assert.equal((await cli('on', '--tables', 'items,orders')).code, 0)
         await assert.rejects(db.knex('orders').insert({ id: 2 }), (err) => isReadOnlyError(err))
+        // On for every table: asking for fewer would make some writable again, so it is refused.
+        assert.equal((await cli('on', '--message', 'all of it')).code, 0)
+        const narrower = await cli('on', '--tables', 'items', '--message', 'items again')
+        assert.equal(narrower.code, 2)
+        assert.match(narrower.stderr, /already on for every table .*turn it off first .*evolve readonly on --tables items/)
+        assert.equal(narrower.stderr.trim().split('\n').length, 1)
+        const whole = JSON.parse((await cli('status', '--json')).stdout)
+        assert.equal(whole.tables, null)
+        assert.equal(whole.message, 'all of it')
         assert.equal((await cli('off')).code, 0)
         const again = await cli('off')
         assert.equal(again.code, 0)
@@ -212,7 +221,7 @@ for (const dialect of dialects) {
         await db.knex('orders').insert({ id: 2 })
         assert.deepEqual(
           (await db.knex('evolve_read_only_audit').orderBy('id')).map((a) => a.action),
-          ['on', 'on', 'off'],
+          ['on', 'on', 'on', 'off'],
         )
       } finally {
         await db.drop()

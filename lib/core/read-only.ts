@@ -71,7 +71,11 @@ export async function enableReadOnly(
       const missing = current.tables.filter((t) => !target!.includes(t))
       if (missing.length > 0 && !opts.widen) throw conflict(current, target)
       target = [...new Set([...current.tables, ...target])]
-    } else if (on && current.tables === null) target = null
+    } else if (on && current.tables === null) {
+      // Narrowing would let the app write to tables someone made read-only: say so, change nothing.
+      if (target !== null && !opts.widen) throw narrowing(current, target)
+      target = null
+    }
     // Turned on again while on: what is not said again stays as it was.
     const text = opts.message ?? (on ? current.message : null) ?? message
     await guard.removeAll(trx)
@@ -204,6 +208,13 @@ function conflict(current: ReadOnlyRow, asked: string[]): EvolveError {
   return usage(
     'E_READ_ONLY_CONFLICT',
     `read-only is already on for ${current.tables!.join(', ')} (by ${current.by}); to widen it, name them all: evolve readonly on --tables ${all} (or leave out --tables for every table)`,
+  )
+}
+
+function narrowing(current: ReadOnlyRow, asked: string[]): EvolveError {
+  return usage(
+    'E_READ_ONLY_CONFLICT',
+    `read-only is already on for every table (by ${current.by}); to make only ${asked.join(', ')} read-only, turn it off first (evolve readonly off), then evolve readonly on --tables ${asked.join(',')}`,
   )
 }
 
