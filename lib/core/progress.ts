@@ -72,6 +72,9 @@ export async function getProgress(store: Store, knex: Knex, name: string): Promi
   const progress = await runProgress(store, knex, name)
   const snapshot = await snapshotProgress(store, knex, name)
   if (!snapshot) return progress
+  // Pending again, but `evolve run` refuses until the kept copy is dropped: say so where people look.
+  if (snapshot.step === 'reverted' && progress.state === 'pending')
+    return { ...progress, stateText: `reverted (evolve cleanup ${name}, then it can run again)`, snapshot }
   // The rows are evolved by the copy's run: they are this run's rows.
   return snapshot.evolved
     ? { ...progress, done: snapshot.evolved.done, failed: snapshot.evolved.failed, snapshot }

@@ -19,7 +19,7 @@ async function snapshotOf(store: Store, knex: Knex, name: string): Promise<Snaps
   if (!snap)
     throw usage(
       'E_SNAPSHOT_NONE',
-      `"${name}" has no snapshot: only a run in snapshot mode (mode: 'snapshot', or --mode snapshot) keeps a backup`,
+      `"${name}" has no snapshot: it was not run in snapshot mode (mode: 'snapshot', or --mode snapshot), or its revert was cleaned up already`,
     )
   return snap
 }
