@@ -138,6 +138,12 @@ for (const d of dialects) {
         assert.equal(runner.child.exitCode, null, 'the runner waits for resume')
         assert.equal(await step(db), 'evolve', 'nothing is swapped while paused')
         assert.deepEqual(await allRows(db.knex, 'users'), before)
+        // The copy's rows are the run's rows: what remains is counted from them too.
+        const shown = JSON.parse((await runCli(['status', '--json', '--db', db.url, '--dir', ws.dir])).stdout)
+        const paused = shown.find((p: { name: string }) => p.name === NAME)
+        assert.ok(paused.done >= 150, `the copy's first batches are done (${paused.done})`)
+        assert.equal(paused.total, ROWS)
+        assert.equal(paused.done + paused.failed + paused.remaining, ROWS, JSON.stringify(paused))
 
         const resumed = await runCli(['resume', NAME, '--db', db.url])
         assert.equal(resumed.code, 0, output(resumed))

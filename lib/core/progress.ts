@@ -75,10 +75,12 @@ export async function getProgress(store: Store, knex: Knex, name: string): Promi
   // Pending again, but `evolve run` refuses until the kept copy is dropped: say so where people look.
   if (snapshot.step === 'reverted' && progress.state === 'pending')
     return { ...progress, stateText: `reverted (evolve cleanup ${name}, then it can run again)`, snapshot }
-  // The rows are evolved by the copy's run: they are this run's rows.
-  return snapshot.evolved
-    ? { ...progress, done: snapshot.evolved.done, failed: snapshot.evolved.failed, snapshot }
-    : { ...progress, snapshot }
+  if (!snapshot.evolved) return { ...progress, snapshot }
+  // The rows are evolved by the copy's run: they are this run's rows, and what remains is counted from them.
+  const { done, failed } = snapshot.evolved
+  const remaining =
+    progress.remaining === null || progress.total === null ? progress.remaining : Math.max(0, progress.total - done - failed)
+  return { ...progress, done, failed, remaining, snapshot }
 }
 
 async function runProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
