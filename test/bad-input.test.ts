@@ -360,6 +360,39 @@ describe('without a usable database', { concurrency: 2 }, () => {
     assertUsageError(await runCli(['run'], { cwd }), ['{ filename', '"./app.db"', 'evolve.config.json'])
   })
 
+  it('a SQLite connection with a misspelt field names that field', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.json': JSON.stringify({ client: 'better-sqlite3', connection: { filenam: './app.db' } }),
+      'migrations/001_lower.ts': migrationSource(LOWER),
+    })
+    assertUsageError(await runCli(['run'], { cwd }), ['{ filename', 'not an object with "filenam"', 'evolve.config.json'])
+  })
+
+  it('a config file names a misspelt nested field by its path, and a wrong type without the shape of the whole file', async () => {
+    const nested = await writeFiles({
+      'evolve.config.json': JSON.stringify({
+        client: 'better-sqlite3',
+        connection: { filename: './app.db' },
+        migrations: { directry: 'm' },
+      }),
+    })
+    const result = await runCli(['run'], { cwd: nested })
+    assertUsageError(result, ['evolve.config.json', 'unknown field "migrations.directry"'])
+    const typed = await writeFiles({
+      'evolve.config.json': JSON.stringify({ client: 'better-sqlite3', connection: { filename: './app.db' }, targetBatchMs: 'fast' }),
+    })
+    const wrongType = await runCli(['run'], { cwd: typed })
+    assertUsageError(wrongType, ['evolve.config.json', 'field "targetBatchMs"'])
+    assert.doesNotMatch(wrongType.stderr, /expected defineConfig/)
+  })
+
+  it('a config file with a syntax error says on which line', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.ts': "export default {\n  client: 'better-sqlite3',\n  connection: { filename: './app.db' ,,\n}\n",
+    })
+    assertUsageError(await runCli(['run'], { cwd }), ['evolve.config.ts', 'cannot load this config file', '(line 3, column'])
+  })
+
   it('a config file with minBatchSize above maxBatchSize is a usage error naming both', async () => {
     const cwd = await writeFiles({
       'evolve.config.json': JSON.stringify({

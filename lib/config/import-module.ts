@@ -53,7 +53,12 @@ export async function importUserModule(file: string, what: string, shown = file)
   try {
     return defaultExport(await (await loader()).import(file))
   } catch (err) {
-    const firstLine = errorMessage(err).split('\n')[0]
-    throw usage('E_LOAD', `${shown}: cannot load this ${what}: ${firstLine}`)
+    const [first, ...rest] = errorMessage(err)
+      .split('\n')
+      .map((line) => line.trim())
+    // A syntax error says where on a line of its own (`/path/file.ts:3:36`): keep that part.
+    const at = rest.map((line) => /:(\d+):(\d+)$/.exec(line)).find((m) => m !== null)
+    const where = at ? ` (line ${at[1]}, column ${at[2]})` : ''
+    throw usage('E_LOAD', `${shown}: cannot load this ${what}: ${first}${where}`)
   }
 }

@@ -111,9 +111,12 @@ function parseConfig(file: string, value: unknown, needsConnection: boolean): z.
   const result = configSchema.safeParse(value)
   if (!result.success) {
     const issue = result.error.issues[0]!
-    const where =
-      issue.code === 'unrecognized_keys' ? `unknown field "${issue.keys[0]}"` : `field "${issue.path.join('.')}": ${issue.message}`
-    throw usage('E_CONFIG', `${file}: ${where} (expected defineConfig({ client, connection, migrations }))`)
+    if (issue.code === 'unrecognized_keys') {
+      const field = [...issue.path, issue.keys[0]].join('.')
+      const expected = issue.path.length === 0 ? ' (expected defineConfig({ client, connection, migrations }))' : ''
+      throw usage('E_CONFIG', `${file}: unknown field "${field}"${expected}`)
+    }
+    throw usage('E_CONFIG', `${file}: field "${issue.path.join('.')}": ${issue.message}`)
   }
   const { client, connection } = result.data
   const bounds = batchBoundsProblem(result.data)

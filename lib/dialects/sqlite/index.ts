@@ -23,7 +23,13 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   describeTarget(connection) {
     if (!connection || typeof connection !== 'object' || !('filename' in connection)) {
-      const got = typeof connection === 'string' ? `"${connection}"` : typeof connection
+      const fields = connection && typeof connection === 'object' ? Object.keys(connection) : []
+      const got =
+        typeof connection === 'string'
+          ? `"${connection}"`
+          : fields.length > 0
+            ? `an object with ${fields.map((f) => `"${f}"`).join(', ')}`
+            : typeof connection
       return { target: 'SQLite', problem: `a better-sqlite3 connection is { filename: './app.db' }, not ${got}: fix "connection"` }
     }
     const file = String(connection.filename)
