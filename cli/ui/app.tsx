@@ -1,10 +1,11 @@
 /** @jsxRuntime automatic @jsxImportSource react */
 // (tsx compiles with the tsconfig of the directory evolve runs in: this file must not depend on it.)
 import { Box, type Key, Text, useApp, useInput } from 'ink'
-import { useRef, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { errorMessage } from '../../lib/errors.ts'
-import type { UiAdmin } from './admin.ts'
+import type { UiAdmin, UiEvent } from './admin.ts'
 import { ConfirmDialog } from './confirm-dialog.tsx'
+import { describeEvent } from './describe-event.ts'
 import { DetailPane } from './detail-pane.tsx'
 import { FailuresView } from './failures-view.tsx'
 import { Footer } from './footer.tsx'
@@ -34,6 +35,16 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
   // Key handlers can run before the effect that hands them this render's values: read these.
   const latest = useRef({ rows, row })
   latest.current = { rows, row }
+  // "… runs in this process" is true only until that run ends: then the footer says how it ended.
+  useEffect(() => {
+    const ended = (e: UiEvent) => {
+      if (e.name === 'local:end') setNotice(`${String(e.data.run)}: ${describeEvent(e)}`)
+    }
+    admin.events.on('event', ended)
+    return () => {
+      admin.events.off('event', ended)
+    }
+  }, [admin])
 
   const act = (doing: string, work: () => Promise<unknown>, done: (r: unknown) => string) => {
     setNotice(doing)

@@ -80,6 +80,10 @@ describe('the dashboard', () => {
     await frame(ui.lastFrame, /❯ 20260102_backfill/)
     ui.stdin.write('r')
     await frame(ui.lastFrame, '20260102_backfill runs in this process')
+    // Once that run ends, the footer no longer says it runs here.
+    admin.events.emit('event', { name: 'local:end', data: { run: '20260102_backfill', state: 'failed', error: 'boom' }, at: Date.now() })
+    const ended = await frame(ui.lastFrame, '20260102_backfill: run in this process ended: failed: boom')
+    assert.doesNotMatch(ended, /runs in this process/)
     assert.deepEqual(admin.calls, [
       ['scaleBatchSize', '20260101_lowercase-emails', 2],
       ['scaleBatchSize', '20260101_lowercase-emails', 0.5],
