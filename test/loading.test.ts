@@ -2,7 +2,10 @@
 // `module.exports`) next to ES modules and TypeScript, and the rule for helper modules (a file
 // name starting with `_` is skipped; any other file must export a migration).
 import assert from 'node:assert/strict'
+import { utimes, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { describe, it } from 'node:test'
+import { openEvolve } from '../lib/index.ts'
 import { output, runCli } from './helpers/cli.ts'
 import { type FreshDatabase, withDb } from './helpers/databases.ts'
 import { createUsers, newEmail, rowsOf, runRow, trackingTables, writeFiles } from './helpers/fixtures.ts'
@@ -29,6 +32,38 @@ function assertOneLineError(result: Awaited<ReturnType<typeof runCli>>, fragment
 }
 
 describe('loading migration files', { concurrency: 2 }, () => {
+  it('a process that stays up runs a migration file as it is now: a retry after the file was fixed runs the fix', () =>
+    withDb('sqlite', async (db) => {
+      const broken = `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'users',
+  transform: (row) => {
+    if (row.id % 2 === 0) throw new Error('not fixed yet')
+    return { email: row.email.toLowerCase() }
+  },
+})
+`
+      const cwd = await writeFiles({ 'migrations/001_fix.ts': broken })
+      const file = path.join(cwd, 'migrations', '001_fix.ts')
+      await createUsers(db, { count: 20, pending: () => true })
+      const evolve = await openEvolve({ db: db.url, dir: path.join(cwd, 'migrations') })
+      try {
+        await (
+          await evolve.run(['001_fix'])
+        ).done
+        assert.equal((await evolve.failures('001_fix')).length, 10, 'the even ids failed')
+        await writeFile(file, broken.replace("throw new Error('not fixed yet')", 'return { email: row.email.toLowerCase() }'))
+        await utimes(file, new Date(), new Date(Date.now() + 5000)) // a later mtime, whatever the clock's resolution
+        await (
+          await evolve.retry('001_fix')
+        ).done
+        assert.deepEqual(await evolve.failures('001_fix'), [], 'the retry ran the fixed file')
+      } finally {
+        await evolve.close()
+      }
+      await assertAllEvolved(db)
+    }))
+
   it('CommonJS migrations, as .js in a package without "type": "module" and as .cjs, are listed by status and evolved by run', () =>
     withDb('sqlite', async (db) => {
       // A CommonJS project, as many knex projects are: no "type" in its package.json.

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Jiti } from 'jiti'
@@ -51,7 +52,9 @@ export function defaultExport(mod: unknown): unknown {
  */
 export async function importUserModule(file: string, what: string, shown = file): Promise<unknown> {
   try {
-    return defaultExport(await (await loader()).import(file))
+    const modules = await loader()
+    forgetIfEdited(modules, file)
+    return defaultExport(await modules.import(file))
   } catch (err) {
     const [first, ...rest] = errorMessage(err)
       .split('\n')
@@ -61,4 +64,24 @@ export async function importUserModule(file: string, what: string, shown = file)
     const where = at ? ` (line ${at[1]}, column ${at[2]})` : ''
     throw usage('E_LOAD', `${shown}: cannot load this ${what}: ${first}${where}`)
   }
+}
+
+/** When each file was last modified as it was imported. */
+const importedAt = new Map<string, number>()
+
+/**
+ * A process that stays up (`evolve ui`, `evolve serve`, an app holding the admin object) loads a
+ * migration again when its author fixed it meanwhile: a retry must run the file as it is now, not
+ * as it was when the process started. (What the file imports is not reloaded.)
+ */
+function forgetIfEdited(modules: Jiti, file: string): void {
+  let modified: number
+  try {
+    modified = statSync(file).mtimeMs
+  } catch {
+    return // the import reports a missing file
+  }
+  const before = importedAt.get(file)
+  if (before !== undefined && before !== modified) delete modules.cache[file]
+  importedAt.set(file, modified)
 }
