@@ -12,7 +12,13 @@ export class EvolveError extends Error {
 }
 
 /** Bad input from a person: a flag, a config, a migration file. Nothing was changed. */
-export class EvolveUsageError extends EvolveError {}
+export class EvolveUsageError extends EvolveError {
+  /**
+   * When the message names a file or directory: the same mistake said without the path, for
+   * someone who is not on this machine (the admin API's clients never see a path).
+   */
+  pathFreeMessage?: string
+}
 
 /** A database could not be reached or is not what the migration expects. */
 export class EvolveConnectionError extends EvolveError {
@@ -35,8 +41,11 @@ export class LostClaimError extends EvolveError {
   }
 }
 
-export function usage(code: string, message: string): EvolveUsageError {
-  return new EvolveUsageError(code, message)
+/** A usage error; `pathFreeMessage` when `message` names a file or directory (see EvolveUsageError). */
+export function usage(code: string, message: string, pathFreeMessage?: string): EvolveUsageError {
+  const err = new EvolveUsageError(code, message)
+  if (pathFreeMessage !== undefined) err.pathFreeMessage = pathFreeMessage
+  return err
 }
 
 export function errorMessage(err: unknown): string {

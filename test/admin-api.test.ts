@@ -6,7 +6,7 @@ import type { Knex } from 'knex'
 import { type Evolve, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
 import { type ApiServer, TOKEN, openEvents, problemOf, startApi } from './helpers/admin-api.ts'
 import { dialects, fresh, runnerKnex, type FreshDatabase } from './helpers/databases.ts'
-import { createUsers } from './helpers/fixtures.ts'
+import { createUsers, migrationSource, tempDir, writeFiles } from './helpers/fixtures.ts'
 import { waitUntil } from './helpers/fixtures.ts'
 
 const POISONED = '20260101000000_count'
@@ -177,6 +177,7 @@ for (const dialect of dialects) {
         ['limit=abc', 'limit'],
         ['limit=0', 'limit'],
         ['limit=2&sort=key', 'sort'],
+        ['after=[10,1]', 'after'],
       ]) {
         const res = await api.call(`/runs/${POISONED}/failures?${query}`)
         assert.equal(res.status, 400, query)
@@ -193,6 +194,8 @@ for (const dialect of dialects) {
         ['GET', '/runs/no_such_run'],
         ['GET', '/runs/no_such_run/failures'],
         ['POST', '/runs/no_such_run/pause'],
+        ['POST', '/runs/no_such_run/resume'],
+        ['POST', '/runs/no_such_run/cancel'],
         ['POST', '/runs/no_such_run/retry-failures'],
       ]) {
         const res = await api.call(path!, { method })
@@ -206,9 +209,14 @@ for (const dialect of dialects) {
       const problem = await problemOf(pauseFailed)
       assert.equal(problem.state, 'failed')
       assert.match(String(problem.detail), /failed/)
-      const resumeNever = await api.call(`/runs/${NEVER}/resume`, { method: 'POST' })
-      assert.equal(resumeNever.status, 409)
-      assert.equal((await problemOf(resumeNever)).state, 'pending')
+      assert.equal(problem.code, 'E_BAD_STATE')
+      for (const action of ['pause', 'resume', 'cancel', 'retry-failures']) {
+        const never = await api.call(`/runs/${NEVER}/${action}`, { method: 'POST' })
+        assert.equal(never.status, 409, `${action} of a migration that has not run`)
+        const notRun = await problemOf(never)
+        assert.deepEqual([notRun.state, notRun.code, notRun.detail], ['pending', 'E_UNKNOWN_RUN', `migration "${NEVER}" has not run yet`])
+      }
+      assert.equal((await runner.progress(NEVER)).state, 'pending')
     })
 
     it('pauses, resumes and cancels a live run, recording the token name and reason, and streams the changes and progress ticks', async () => {
@@ -265,6 +273,54 @@ for (const dialect of dialects) {
       } finally {
         await bare.close()
       }
+    })
+
+    it('errors about the migration files of the server say what is wrong without a file path: an unknown migration, a file that does not load or export one, two files of one name, no directory', async () => {
+      const other = migrationSource(`{ table: 'users', set: { dup: (k) => k.raw('dup') } }`)
+      const cases: { files: Record<string, string>; code: string; detail: RegExp; path: string }[] = [
+        {
+          files: { '20260102_other.ts': other },
+          code: 'E_UNKNOWN_MIGRATION',
+          detail: new RegExp(`^no migration named "${POISONED}" \\(found: 20260102_other\\)$`),
+          path: `/runs/${POISONED}/retry-failures`,
+        },
+        {
+          files: { [`${POISONED}.ts`]: 'export default defineMigration({ table: ' },
+          code: 'E_LOAD',
+          detail: new RegExp(`^migration "${POISONED}" cannot be loaded \\(a syntax error`),
+          path: `/runs/${POISONED}/retry-failures`,
+        },
+        {
+          files: { [`${POISONED}.ts`]: 'export default 42' },
+          code: 'E_MIGRATION_INVALID',
+          detail: new RegExp(`^migration "${POISONED}": the default export must be defineMigration`),
+          path: `/runs/${POISONED}/retry-failures`,
+        },
+        {
+          files: { [`${POISONED}.ts`]: other, [`${POISONED}.js`]: other },
+          code: 'E_DUPLICATE_MIGRATION',
+          detail: new RegExp(`^migration "${POISONED}" is defined by two files \\(${POISONED}.js, ${POISONED}.ts\\); rename one$`),
+          path: '/status',
+        },
+        { files: {}, code: 'E_NO_MIGRATIONS_DIR', detail: /^the migrations directory does not exist$/, path: '/status' },
+      ]
+      for (const { files, code, detail, path } of cases) {
+        const dir = code === 'E_NO_MIGRATIONS_DIR' ? `${await tempDir()}/gone` : await writeFiles(files)
+        const served = await startApi({ knex: apiDb, migrations: dir })
+        try {
+          const res = await served.call(path, { method: path === '/status' ? 'GET' : 'POST' })
+          assert.equal(res.status, 400, code)
+          const problem = await problemOf(res)
+          assert.equal(problem.code, code)
+          assert.match(String(problem.detail), detail)
+          assert.ok(!JSON.stringify(problem).includes(dir), `${code}: no path in ${JSON.stringify(problem)}`)
+          assert.doesNotMatch(String(problem.detail), /[/\\]/, `${code}: no path`)
+        } finally {
+          await served.close()
+        }
+      }
+      assert.equal((await db.knex('evolve_batches').where({ run_name: POISONED, phase: 'retry' })).length, 0, 'nothing queued')
+      assert.equal((await runner.progress(POISONED)).state, 'failed')
     })
 
     it('retry-failures queues the failed objects for the runners without serving them, and a runner then evolves each once', async () => {

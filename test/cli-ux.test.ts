@@ -8,7 +8,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { EvolveNotDoneError, assertDone, loadMigrations } from '../lib/index.ts'
-import { repoRoot, runCli, spawnCli, statusJson } from './helpers/cli.ts'
+import { assertUsageError, output, repoRoot, runCli, spawnCli, statusJson } from './helpers/cli.ts'
 import { fresh } from './helpers/databases.ts'
 import {
   countBatches,
@@ -188,6 +188,89 @@ export default defineMigration({
       assert.equal(result.stderr.trim(), `evolve: no migration named "nope" in ${project.migrationsDir} (found: ${project.name})`)
     } finally {
       await project.cleanup()
+      await db.drop()
+    }
+  })
+
+  it('pause, resume and cancel of a name that is no migration say so as run does, and of a migration not run yet that it has not run', async () => {
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    const project = await makeProject(db, setMigration(10))
+    try {
+      const unknown = `no migration named "nope" in ${project.migrationsDir} (found: ${project.name})`
+      const asRun = await runCli(['run', 'nope', ...project.dbFlags])
+      assertUsageError(asRun, [unknown])
+      for (const action of ['pause', 'resume', 'cancel']) {
+        const mistyped = await runCli([action, 'nope', ...project.dbFlags])
+        assertUsageError(mistyped, [unknown])
+        assert.equal(mistyped.stderr, asRun.stderr, `${action} says what run says`)
+        const notRun = await runCli([action, project.name, ...project.dbFlags])
+        assertUsageError(notRun, [`migration "${project.name}" has not run yet: nothing to ${action}`])
+      }
+    } finally {
+      await project.cleanup()
+      await db.drop()
+    }
+  })
+})
+
+describe('failures page by page', () => {
+  // Ten rows of a composite key, every one failing: ap 1-4, eu 1-3, us 1-3 in key order.
+  const NAME = '20260101000000_hits'
+  const KEYS = [...[1, 2, 3, 4].map((seq) => ['ap', seq]), ...[1, 2, 3].map((seq) => ['eu', seq]), ...[1, 2, 3].map((seq) => ['us', seq])]
+
+  it('say how many failed in all and give the --after of the next page, and refuse an --after that is not shaped like the key', async () => {
+    const db = await fresh('sqlite')
+    await db.knex.schema.createTable('events', (t) => {
+      t.string('region').notNullable()
+      t.integer('seq').notNullable()
+      t.integer('hits').notNullable()
+      t.primary(['region', 'seq'])
+    })
+    await db.knex('events').insert(KEYS.map(([region, seq]) => ({ region, seq, hits: 0 })))
+    const dir = await writeFiles({
+      [`${NAME}.ts`]: migrationSource(
+        `{ table: 'events', key: ['region', 'seq'], transform: (row) => { throw new Error('no hits for ' + row.region) } }`,
+      ),
+    })
+    const flags = ['--db', db.url, '--dir', dir]
+    try {
+      const run = await runCli(['run', ...flags])
+      assert.equal(run.code, 1, output(run))
+
+      const listed: unknown[] = []
+      const pages: string[][] = []
+      let after: string[] = []
+      for (let page = 0; page < 10; page++) {
+        const result = await runCli(['failures', NAME, '--limit', '3', ...after, ...flags])
+        assert.equal(result.code, 0, output(result))
+        const lines = result.stdout.trimEnd().split('\n')
+        pages.push(lines)
+        const rows = lines.slice(1).filter((line) => line.startsWith('['))
+        listed.push(...rows.map((line) => JSON.parse(line.split(/\s{2,}/)[0]!)))
+        const next = lines.find((line) => line.startsWith('next page: '))
+        if (!next) break
+        assert.equal(next, `next page: evolve failures ${NAME} --limit 3 --after '${JSON.stringify(listed.at(-1))}'`)
+        after = ['--after', JSON.stringify(listed.at(-1))]
+      }
+      assert.deepEqual(listed, KEYS, 'every key once, in key order')
+      assert.deepEqual(
+        pages.map((lines) => lines.find((line) => / failed/.test(line))),
+        [3, 3, 3, 1].map((n) => `10 failed (${n} listed here): fix the cause, then \`evolve retry ${NAME}\``),
+      )
+      assert.ok(!pages.at(-1)!.some((line) => line.startsWith('next page')), 'no next page after the last')
+      const all = await runCli(['failures', NAME, ...flags])
+      assert.match(all.stdout, new RegExp(`\\n10 failed: fix the cause, then \`evolve retry ${NAME}\`\\n$`))
+
+      for (const bad of ['"ap"', 'eu', '["ap",1,2]']) {
+        const result = await runCli(['failures', NAME, '--after', bad, ...flags])
+        assertUsageError(result, [
+          `--after `,
+          `is not a key of ${NAME}: give 2 parts, one per key column, as a JSON array, e.g. --after '["ap",1]'`,
+        ])
+        assert.equal(result.stdout, '')
+      }
+    } finally {
       await db.drop()
     }
   })

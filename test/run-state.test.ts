@@ -71,7 +71,13 @@ for (const d of dialects) {
           assert.equal(paused.changedBy, 'alice')
           assert.equal(paused.changeReason, 'peak traffic')
 
-          await assert.rejects(evolve.pause('no-such-run'), (err: EvolveUsageError) => err.code === 'E_UNKNOWN_RUN')
+          for (const action of ['pause', 'resume', 'cancel'] as const) {
+            await assert.rejects(
+              evolve[action]('no-such-run'),
+              (err: EvolveUsageError) =>
+                err.code === 'E_UNKNOWN_MIGRATION' && err.message === 'no migration named "no-such-run" (found: 001_count)',
+            )
+          }
           assert.equal(await evolve.resume('001_count', { by: 'bob' }), 'running')
           const [result] = await handle.done
           assert.equal(result?.state, 'done')

@@ -1,5 +1,8 @@
 import type { Command } from 'commander'
 import { afterFailures } from '../../lib/api/completion.ts'
+import { AfterKeyError } from '../../lib/api/evolve.ts'
+import { keyText } from '../../lib/api/key-shape.ts'
+import { usage } from '../../lib/errors.ts'
 import { type GlobalOptions, withEvolve } from '../context.ts'
 import { table } from '../format.ts'
 import { jsonValue, positiveInt } from '../parse.ts'
@@ -11,21 +14,47 @@ export function registerFailures(program: Command): void {
     .argument('<name>', 'migration name')
     .option('--json', 'print an array of { key, error, attempts, ... }')
     .option('--limit <n>', 'at most this many', positiveInt('--limit'))
-    .option('--after <key>', 'start after this key (JSON, e.g. 42 or "abc"): the last key of the previous page', jsonValue('--after'))
+    .option(
+      '--after <key>',
+      'start after this key (JSON, e.g. 42, "abc" or ["eu",42] for a composite key): the last key of the previous page',
+      jsonValue('--after'),
+    )
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; limit?: number; after?: unknown }>()
       await withEvolve(opts, async (evolve) => {
-        const failures = await evolve.failures(name, { limit: opts.limit, after: opts.after })
+        const page = await evolve.failurePage(name, { limit: opts.limit, after: opts.after }).catch((err: unknown) => {
+          if (err instanceof AfterKeyError) throw badAfter(err)
+          throw err
+        })
+        const { failures, total, next } = page
         if (opts.json) {
           console.log(JSON.stringify(failures, null, 2))
           return
         }
         if (failures.length === 0) {
-          console.log(`${name}: no failed objects`)
+          console.log(
+            total === 0 ? `${name}: no failed objects` : `${name}: no failed objects after ${keyText(opts.after)} (${total} in all)`,
+          )
           return
         }
         console.log(table([['KEY', 'ATTEMPTS', 'ERROR'], ...failures.map((f) => [JSON.stringify(f.key), String(f.attempts), f.error])]))
-        console.log(`${failures.length} failed: ${afterFailures(name)}`)
+        const listed = failures.length < total ? ` (${failures.length} listed here)` : ''
+        console.log(`${total} failed${listed}: ${afterFailures(name)}`)
+        if (next !== null) console.log(`next page: evolve failures ${name} --limit ${opts.limit} --after ${shellQuoted(keyText(next))}`)
       })
     })
+}
+
+/** `--after` with the wrong shape for the run's keys, said with the form the flag takes. */
+function badAfter(err: AfterKeyError): Error {
+  const form = err.parts === 1 ? 'a single value: the key has one column' : `${err.parts} parts, one per key column, as a JSON array`
+  return usage(
+    'E_BAD_FLAG',
+    `--after ${shellQuoted(keyText(err.found))} is not a key of ${err.run}: give ${form}, e.g. --after ${shellQuoted(keyText(err.example))}`,
+  )
+}
+
+/** A JSON key as a shell word: bare when it is a number or plain word, else in single quotes. */
+function shellQuoted(text: string): string {
+  return /^[\w.-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
 }

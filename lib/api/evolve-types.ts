@@ -13,6 +13,15 @@ export interface FailedObject {
   updatedAt: string
 }
 
+/** One page of a run's failed objects: `evolve.failurePage`. */
+export interface FailurePage {
+  failures: FailedObject[]
+  /** Every failed object of the run, on this page or any other. */
+  total: number
+  /** The `after` of the next page (this page's last key), or null when no more follow. */
+  next: unknown
+}
+
 /** Options of one `run` or `retry`: the config file's run options, overridden by these. */
 export interface StartOptions extends Partial<RunOptions> {
   /** Workers in this process. Default 1. */

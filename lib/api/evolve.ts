@@ -12,6 +12,7 @@ import { type RevertResult, cleanupSnapshot, revertSnapshot } from '../core/snap
 import { reportedAppLatency } from '../core/throttle.ts'
 import { validateMigrations } from '../core/validate.ts'
 import { usage } from '../errors.ts'
+import { compareKeys } from '../store/compare-keys.ts'
 import type { RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { type ControlAction, controlRun } from './control.ts'
@@ -19,9 +20,11 @@ import { ReadOnlyAdmin } from './read-only.ts'
 import { RunHandle } from './run-handle.ts'
 import { checkFailuresOptions, checkPlanOptions, checkStartOptions } from './start-options.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
-import type { EvolveParts, FailedObject, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+import type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+import { checkKeyShape } from './key-shape.ts'
 
-export type { EvolveParts, FailedObject, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+export type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+export { AfterKeyError } from './key-shape.ts'
 
 /**
  * The admin object every front end uses (the CLI, the HTTP API, the terminal UI, an app):
@@ -168,7 +171,10 @@ export class Evolve {
    */
   async queueRetry(name: string, who: Who = {}): Promise<{ queued: number; state: RunState }> {
     const run = (await this.store.has(this.knex)) ? await this.store.runs.get(this.knex, name) : undefined
-    if (!run) throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to retry (see \`evolve status\`)`)
+    if (!run) {
+      await this.mustExist(name)
+      throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to retry (see \`evolve status\`)`)
+    }
     if (run.state === 'done') throw nothingToRetry(name)
     const [m] = await this.migrations([name])
     const batchSize = this.parts.runDefaults.batchSize ?? m!.batchSize
@@ -195,8 +201,24 @@ export class Evolve {
     return this.control(name, 'cancel', who)
   }
 
-  private control(name: string, action: ControlAction, who: Who) {
-    return controlRun(this.store, this.events, this.knex, name, action, { by: who.by ?? this.parts.by, reason: who.reason })
+  private async control(name: string, action: ControlAction, who: Who): Promise<RunState> {
+    try {
+      return await controlRun(this.store, this.events, this.knex, name, action, { by: who.by ?? this.parts.by, reason: who.reason })
+    } catch (err) {
+      // No run: a migration that has not started, or a name that is neither a migration nor a run.
+      if ((err as { code?: string }).code === 'E_UNKNOWN_RUN') await this.mustExist(name)
+      throw err
+    }
+  }
+
+  /** Throws E_UNKNOWN_MIGRATION, as `run` does, when `name` is neither a migration nor a run the database knows. */
+  private async mustExist(name: string): Promise<void> {
+    const known = await this.names()
+    if (known.includes(name)) return
+    const found = `(found: ${known.join(', ') || 'none'})`
+    const dir = this.parts.migrationsDir
+    if (dir === undefined) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" ${found}`)
+    throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" in ${dir} ${found}`, `no migration named "${name}" ${found}`)
   }
 
   /**
@@ -205,17 +227,30 @@ export class Evolve {
    * so are a `limit` that is not a positive integer and an `after` that is not a key (E_CONFIG).
    */
   async failures(name: string, options: { limit?: number; after?: unknown } = {}): Promise<FailedObject[]> {
+    return (await this.failurePage(name, options)).failures
+  }
+
+  /**
+   * `failures`, with the run's count of failed objects (`total`, every page together) and the
+   * `after` of the next page (`next`: the last key of this one, or null when none follow). An
+   * `after` not shaped like the run's keys (a composite key's array of one part per key column,
+   * or a single value) is refused (E_CONFIG), as is one that is no key at all.
+   */
+  async failurePage(name: string, options: { limit?: number; after?: unknown } = {}): Promise<FailurePage> {
     const opts = checkFailuresOptions(options)
     if (!(await this.store.has(this.knex)) || !(await this.store.runs.get(this.knex, name))) {
-      const known = await this.names()
-      if (!known.includes(name)) {
-        const where = this.parts.migrationsDir ? ` in ${this.parts.migrationsDir}` : ''
-        throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}"${where} (found: ${known.join(', ') || 'none'})`)
-      }
+      await this.mustExist(name)
       throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: see \`evolve status\``)
     }
-    const page = await this.store.failures.page(this.knex, name, opts)
-    return page.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString(), updatedAt: new Date(f.updatedAt).toISOString() }))
+    const all = await this.store.failures.list(this.knex, name)
+    if (opts.after !== undefined && all.length > 0) checkKeyShape(name, opts.after, all[0]!.key)
+    const rest = opts.after === undefined ? all : all.filter((f) => compareKeys(f.key, opts.after) > 0)
+    const page = opts.limit === undefined ? rest : rest.slice(0, opts.limit)
+    return {
+      failures: page.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString(), updatedAt: new Date(f.updatedAt).toISOString() })),
+      total: all.length,
+      next: page.length < rest.length ? page.at(-1)!.key : null,
+    }
   }
 
   /** The app latency last reported with `reportAppLatency` (within 10 s), or null. */

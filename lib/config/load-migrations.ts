@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { extname, join, relative, resolve } from 'node:path'
-import { usage } from '../errors.ts'
+import { EvolveUsageError, usage } from '../errors.ts'
 import type { Migration } from '../core/migration.ts'
 import { importUserModule } from './import-module.ts'
 import { parseMigration } from './migration-schema.ts'
@@ -19,14 +19,22 @@ export function isMigrationFile(file: string): boolean {
 /** The migration files of a directory, in file-name order, without importing them. */
 export function listMigrationFiles(dir: string): { name: string; file: string }[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw usage('E_NO_MIGRATIONS_DIR', `migrations directory ${dir} does not exist: create it with \`evolve init\` or pass --dir`)
+    throw usage(
+      'E_NO_MIGRATIONS_DIR',
+      `migrations directory ${dir} does not exist: create it with \`evolve init\` or pass --dir`,
+      'the migrations directory does not exist',
+    )
   }
   const files = readdirSync(dir).filter(isMigrationFile).sort()
   const seen = new Map<string, string>()
   return files.map((f) => {
     const name = f.slice(0, -extname(f).length)
     if (seen.has(name))
-      throw usage('E_DUPLICATE_MIGRATION', `${join(dir, f)}: migration "${name}" is also defined by ${seen.get(name)}; rename one`)
+      throw usage(
+        'E_DUPLICATE_MIGRATION',
+        `${join(dir, f)}: migration "${name}" is also defined by ${seen.get(name)}; rename one`,
+        `migration "${name}" is defined by two files (${seen.get(name)}, ${f}); rename one`,
+      )
     seen.set(name, f)
     return { name, file: join(dir, f) }
   })
@@ -40,13 +48,34 @@ export async function loadMigrations(dir: string, names: string[] = [], cwd = pr
   const unknown = names.filter((n) => !all.some((m) => m.name === n))
   if (unknown.length > 0) {
     const known = all.map((m) => m.name).join(', ') || 'none'
-    throw usage('E_UNKNOWN_MIGRATION', `no migration named "${unknown[0]}" in ${dir} (found: ${known})`)
+    throw usage(
+      'E_UNKNOWN_MIGRATION',
+      `no migration named "${unknown[0]}" in ${dir} (found: ${known})`,
+      `no migration named "${unknown[0]}" (found: ${known})`,
+    )
   }
   const chosen = names.length > 0 ? all.filter((m) => names.includes(m.name)) : all
   const migrations: Migration[] = []
   for (const { name, file } of chosen) {
     const shown = relative(cwd, file) || file
-    migrations.push(parseMigration(name, shown, await importUserModule(file, 'migration', shown)))
+    try {
+      migrations.push(parseMigration(name, shown, await importUserModule(file, 'migration', shown)))
+    } catch (err) {
+      throw withoutPath(err, name, shown)
+    }
   }
   return migrations
+}
+
+/**
+ * A file's error (`<file>: …`) said by the migration's name instead, for pathFreeMessage. What
+ * follows a load error is the loader's own first line, which may name files: it is left out.
+ */
+function withoutPath(err: unknown, name: string, shown: string): unknown {
+  if (!(err instanceof EvolveUsageError) || err.pathFreeMessage !== undefined || !err.message.startsWith(`${shown}: `)) return err
+  err.pathFreeMessage =
+    err.code === 'E_LOAD'
+      ? `migration "${name}" cannot be loaded (a syntax error, a missing import, or an error it throws): fix its file`
+      : `migration "${name}": ${err.message.slice(shown.length + 2)}`
+  return err
 }

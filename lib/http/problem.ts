@@ -25,7 +25,8 @@ export class HttpProblem extends Error {
 
 export const badRequest = (detail: string, field?: string) => new HttpProblem(400, 'Bad Request', detail, field ? { field } : {})
 export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail)
-export const conflict = (detail: string, state?: string) => new HttpProblem(409, 'Conflict', detail, state ? { state } : {})
+export const conflict = (detail: string, state?: string, code?: string) =>
+  new HttpProblem(409, 'Conflict', detail, { ...(state ? { state } : {}), ...(code ? { code } : {}) })
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -50,14 +51,19 @@ const CONFLICTS = new Set(['E_BAD_STATE', 'E_RUN_STOPPED', 'E_RUN_CHANGED', 'E_N
 
 /**
  * Turns anything thrown into a problem. Only messages written for users (HttpProblem, usage
- * errors, Fastify's own client errors) reach the client; anything else is logged here and
- * answered with a bare 500, so no stack trace, SQL or file path ever leaves the server.
+ * errors said without file paths, Fastify's own client errors) reach the client; anything else
+ * is logged here and answered with a bare 500, so no stack trace, SQL or file path ever leaves
+ * the server.
  */
 export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof HttpProblem) return sendProblem(reply, err.status, err.detail, err.extensions)
   if (err instanceof EvolveUsageError) {
-    if (CONFLICTS.has(err.code)) return sendProblem(reply, 409, err.message, { code: err.code })
-    return sendProblem(reply, 400, err.message, { code: err.code })
+    // A message about the server's own files (its migrations directory, a file that does not
+    // load) names them: the client is told the mistake without the path, the log has it all.
+    const detail = err.pathFreeMessage ?? err.message
+    if (err.pathFreeMessage !== undefined) request.log.warn({ code: err.code }, err.message)
+    if (CONFLICTS.has(err.code)) return sendProblem(reply, 409, detail, { code: err.code })
+    return sendProblem(reply, 400, detail, { code: err.code })
   }
   if (err instanceof EvolveConnectionError) {
     request.log.error({ err }, 'database unavailable')

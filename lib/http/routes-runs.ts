@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Evolve } from '../api/evolve.ts'
+import { AfterKeyError, type Evolve } from '../api/evolve.ts'
+import { keyShape, keyText } from '../api/key-shape.ts'
 import { audit, reasonOf } from './audit.ts'
-import { conflict, notFound } from './problem.ts'
+import { badRequest, conflict, notFound } from './problem.ts'
 import { ControlBody, EmptyBody, FailuresQuery, RunName, parse } from './schemas.ts'
 
 const ACTIONS = ['pause', 'resume', 'cancel'] as const
@@ -17,9 +18,10 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
   // A forbidden transition answers 409 with the state the run is in now.
   const refused = async (name: string, err: unknown): Promise<never> => {
     const code = (err as { code?: string }).code
-    if (code === 'E_UNKNOWN_RUN') throw conflict(`migration "${name}" has not run yet`, 'pending')
+    // A known migration that has not started: the run exists for GET /runs/:name (pending), so not a 404.
+    if (code === 'E_UNKNOWN_RUN') throw conflict(`migration "${name}" has not run yet`, 'pending', code)
     if (code === 'E_BAD_STATE' || code === 'E_RUN_STOPPED' || code === 'E_NOTHING_TO_RETRY' || code === 'E_RUN_CHANGED') {
-      throw conflict((err as Error).message, (await evolve.progress(name)).state)
+      throw conflict((err as Error).message, (await evolve.progress(name)).state, code)
     }
     throw err
   }
@@ -32,7 +34,14 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
     const name = await known(request)
     const query = parse(FailuresQuery, request.query, 'query')
     const after = query.after === undefined ? undefined : jsonOrString(query.after)
-    const failures = await evolve.failures(name, { limit: query.limit, after }).catch((err) => refused(name, err))
+    const failures = await evolve.failures(name, { limit: query.limit, after }).catch((err) => {
+      if (err instanceof AfterKeyError)
+        throw badRequest(
+          `after ${keyText(err.found)} is not a key of this run: give ${keyShape(err.parts)}, e.g. ${keyText(err.example)}`,
+          'after',
+        )
+      return refused(name, err)
+    })
     return { failures, next: failures.length === query.limit ? failures.at(-1)!.key : null }
   })
 
