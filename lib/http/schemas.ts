@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MAX_DURATION_MS } from '../core/duration.ts'
+import { MAX_DURATION_MS } from '../api/read-only.ts'
 import { nearestName } from '../errors.ts'
 import { HttpProblem } from './problem.ts'
 
