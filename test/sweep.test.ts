@@ -79,6 +79,11 @@ for (const d of dialects) {
 
         const cli = spawnCli(['run', '--batch-size', '20'], { cwd })
         await waitUntil('the run to be held', async () => (await runRow(db.knex, '001_lower'))?.throttleReason === 'held by the test')
+        // The total (rows pending at the start) is counted before the app writes below.
+        await waitUntil(
+          'the total to be counted',
+          async () => (await db.knex('evolve_runs').where({ name: '001_lower' }).first())?.total_estimate != null,
+        )
         assert.ok((await countBatches(db.knex, '001_lower', { state: 'done' })) >= 1, 'some batches are done')
         const [first] = await db.knex('items').where({ id: 2 })
         assert.equal(first.email, newShape(2), 'row 2 was evolved by the scan already')
@@ -108,6 +113,10 @@ for (const d of dialects) {
         const status = await statusJson('001_lower', [], { cwd })
         assert.equal(status.state, 'done')
         assert.equal(status.failed, 0)
+        // Each row counts once: the scan's 200 and row 10,001 it met past the old end; row 2, evolved
+        // again by the sweep, is not counted twice (nor are the rows the sweep found in passed ranges).
+        assert.equal(status.done, count + 1, JSON.stringify(status))
+        assert.equal(status.total, count + 1, 'the total grew to the row the scan met beyond it')
       }))
 
     it('a migration that never moves its rows out of pending ends failed with those rows recorded, not looping forever', () =>
@@ -146,6 +155,70 @@ for (const d of dialects) {
           (JSON.parse(failuresCli.stdout) as { key: number }[]).map((f) => f.key).sort((a, b) => a - b),
           stuckIds,
         )
+      }))
+
+    it('a migration that leaves every row pending stops at maxFailures in its sweep, recording that many, and counts each row once', () =>
+      withDb(d, async (db) => {
+        const count = 1111
+        await db.knex.schema.createTable('docs', (t) => {
+          t.integer('id').primary()
+          t.text('title')
+        })
+        await insertChunked(
+          db.knex,
+          'docs',
+          Array.from({ length: count }, (_, i) => ({ id: i + 1, title: `Title 1${i + 1}` })),
+        )
+        const dir = await writeFiles({
+          '4_noop.ts': migrationSource(`{
+            table: 'docs',
+            pending: (q) => q.where('title', 'like', 'Title 1%'),
+            transform: (r) => ({ title: r.title }),
+          }`),
+        })
+
+        const result = await runCli(['run', '--db', db.url, '--dir', dir])
+        assert.equal(result.code, 1, output(result))
+
+        const run = await runRow(db.knex, '4_noop')
+        assert.equal(run?.state, 'failed')
+        assert.equal(run?.sweepPass, 1, 'it stopped in its first sweep')
+        assert.match(run?.lastError ?? '', /^stopped after 100 failed objects \(maxFailures 100\)/)
+        assert.equal((await failureRows(db.knex, '4_noop')).length, 100, 'the sweep recorded no more than maxFailures')
+
+        const status = await statusJson('4_noop', ['--db', db.url, '--dir', dir])
+        assert.equal(status.failed, 100)
+        assert.equal(status.total, count)
+        assert.equal(status.done, count, 'the rows the scan evolved, each once: the sweep evolving them again adds none')
+      }))
+
+    it('rows a sweep recorded as still pending, retried after the migration is fixed, are counted done once', () =>
+      withDb(d, async (db) => {
+        const count = 30
+        await seedItems(db, count)
+        const stuckIds = [4, 10, 22, 60]
+        const dir = await writeFiles({
+          '001_forgetful.ts': migrationSource(`{
+            table: 'items',
+            pending: (q) => q.whereRaw('email <> lower(email)'),
+            transform: (row) => (${JSON.stringify(stuckIds)}.includes(row.id) ? null : { email: row.email.toLowerCase() }),
+          }`),
+        })
+        const first = await runCli(['run', '--db', db.url, '--dir', dir])
+        assert.equal(first.code, 1, output(first))
+        assert.equal((await failureRows(db.knex, '001_forgetful')).length, stuckIds.length)
+
+        // The fix: every row now leaves the pending set.
+        await writeFiles({ '001_forgetful.ts': migrationSource(LOWER) }, dir)
+        const retry = await runCli(['retry', '001_forgetful', '--db', db.url, '--dir', dir])
+        assert.equal(retry.code, 0, output(retry))
+
+        const status = await statusJson('001_forgetful', ['--db', db.url, '--dir', dir])
+        assert.equal(status.state, 'done')
+        assert.equal(status.failed, 0)
+        assert.equal(status.total, count)
+        assert.equal(status.done, count, JSON.stringify(status))
+        for (const row of await rowsOf(db.knex, 'items')) assert.equal(row.email, newShape(row.id as number), `row ${row.id}`)
       }))
   })
 }

@@ -3,6 +3,7 @@ import { LostClaimError, errorMessage } from '../errors.ts'
 import type { Batch } from '../store/batches.ts'
 import type { Knex } from 'knex'
 import { encodeKey } from '../store/db.ts'
+import type { Taken } from '../store/failures.ts'
 import { pendingKeys } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
@@ -72,7 +73,7 @@ async function attempt(ctx: WorkerContext, batch: Batch, retries: number, starte
   const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started, rowBytesHint, prefetched))
   for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
   const { rows, bytes, cut } = outcome
-  return { rows, bytes, cut, stuck: outcome.stuck.length, durationMs: performance.now() - trxStarted }
+  return { rows, bytes, cut, stuck: outcome.stillPending, durationMs: performance.now() - trxStarted }
 }
 
 /** The data change and the batch's bookkeeping: they commit together or not at all. */
@@ -94,23 +95,40 @@ async function batchTransaction(
   if (!(await ctx.store.batches.fence(trx, batch.id, ctx.workerId, settings))) throw new LostClaimError(batch.id)
   // A retry batch evolves only the failed objects it can take: never one a concurrent or
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
-  const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, number>()
+  const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, Taken>()
   const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
   const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint, source)
   const bypass = settings ? undefined : ctx.writeBypass // the settings switched it on already
   const { rows, keys, bytes, cut } = await (bypass ? bypass(trx, apply) : apply())
-  const stuck = batch.phase === 'scan' ? [] : await recordStuck(trx, ctx, keys, taken)
-  await ctx.store.batches.finish(trx, batch.id, { state: 'done', rows, retries, durationMs: performance.now() - started })
+  const { stuck, recorded } = batch.phase === 'scan' ? { stuck: [], recorded: [] } : await recordStuck(trx, ctx, keys, taken)
+  const still = new Set(stuck.map(encodeKey))
+  await ctx.store.batches.finish(trx, batch.id, {
+    state: 'done',
+    rows: batch.phase === 'retry' ? newlyDone(keys, still, taken) : rows,
+    retries,
+    durationMs: performance.now() - started,
+  })
   // A swept object that evolved cleanly now is no longer a failure (a retry's were taken above).
   if (batch.phase === 'sweep') {
-    const still = new Set(stuck.map(encodeKey))
     await ctx.store.failures.clear(
       trx,
       m.name,
       keys.filter((k) => !still.has(encodeKey(k))),
     )
   }
-  return { rows, stuck, bytes, cut }
+  return { rows, stuck: recorded, stillPending: stuck.length, bytes, cut }
+}
+
+/**
+ * The rows a retry batch adds to `done`: those it evolved cleanly, less those whose failure said
+ * they still matched `pending`: a sweep or retry recorded that after the scan had evolved, and
+ * counted, the row. A row counts as done once, however many passes evolve it.
+ */
+function newlyDone(keys: unknown[], still: Set<string>, taken: Map<string, Taken>): number {
+  return keys.filter((k) => {
+    const key = encodeKey(k)
+    return !still.has(key) && taken.get(key)?.error !== STUCK
+  }).length
 }
 
 const STUCK = 'still matches "pending" after it was evolved: the migration does not move it out of the pending set'
@@ -119,11 +137,31 @@ const STUCK = 'still matches "pending" after it was evolved: the migration does 
  * Sweeps and retries check their own work: a row they evolved that still matches
  * `pending` would be swept forever, so it is recorded as failed instead. The rows are
  * still locked by this transaction, so the app cannot have changed them meanwhile.
+ * Objects failed already are recorded again (counted once); new ones only until the run
+ * has `maxFailures`, where it stops (the caller stops it after the commit): a batch of
+ * a thousand such rows must not record a thousand. The rest stay pending, unrecorded, for
+ * the run that follows a fix. Returns the keys still pending and the keys recorded.
  */
-async function recordStuck(trx: Knex.Transaction, ctx: WorkerContext, keys: unknown[], taken: Map<string, number>): Promise<unknown[]> {
+async function recordStuck(
+  trx: Knex.Transaction,
+  ctx: WorkerContext,
+  keys: unknown[],
+  taken: Map<string, Taken>,
+): Promise<{ stuck: unknown[]; recorded: unknown[] }> {
   const m = ctx.migration
-  if (!m.pending || keys.length === 0) return []
+  if (!m.pending || keys.length === 0) return { stuck: [], recorded: [] }
   const stuck = await pendingKeys(trx, m, { keys })
-  for (const key of stuck) await ctx.store.failures.record(trx, m.name, key, STUCK, 1 + (taken.get(encodeKey(key)) ?? 0))
-  return stuck
+  if (stuck.length === 0) return { stuck, recorded: [] }
+  const failed = await ctx.store.failures.recorded(trx, m.name, stuck)
+  let room = m.maxFailures - (await ctx.store.failures.count(trx, m.name))
+  const recorded: unknown[] = []
+  for (const key of stuck) {
+    const encoded = encodeKey(key)
+    // A retry's objects were failures until it took their records: they count already.
+    const known = failed.has(encoded) || taken.has(encoded)
+    if (!known && room-- <= 0) continue
+    await ctx.store.failures.record(trx, m.name, key, STUCK, 1 + (taken.get(encoded)?.attempts ?? 0))
+    recorded.push(key)
+  }
+  return { stuck, recorded }
 }

@@ -15,6 +15,11 @@ export interface RunProgress {
   failed: number
   /** Estimate: rows pending when the run started, less those done since. null before the run starts. */
   remaining: number | null
+  /**
+   * Rows pending when the run started (counted beside its first batches), or `done` when the scan
+   * evolved more (rows the app wrote ahead of it meanwhile). `done` counts each row once: rows the
+   * scan evolved and failed objects a retry evolved; rows the sweeps evolve again are not added.
+   */
   total: number | null
   phase: string
   sweepPass: number
@@ -96,7 +101,10 @@ async function runProgress(store: Store, knex: Knex, name: string): Promise<RunP
 
 /** Pure arithmetic: a run row and its counts → what `status` shows. */
 export function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
-  const remaining = run.state === 'done' ? 0 : run.totalEstimate === null ? null : Math.max(0, run.totalEstimate - totals.rowsDone - failed)
+  // Rows the app writes in the old shape ahead of the scan after the total was counted (or a
+  // planner's estimate that fell short) make done pass the stored total: the total grows to it.
+  const total = run.totalEstimate === null ? null : Math.max(run.totalEstimate, totals.rowsDone)
+  const remaining = run.state === 'done' ? 0 : total === null ? null : Math.max(0, total - totals.rowsDone - failed)
   // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
   const rate = recent === null ? averageRate(run, totals) : workers > 0 ? currentRate(run, recent) : null
   // A reason left behind by a runner that was stopped is stale: no worker is holding back.
@@ -108,7 +116,7 @@ export function progressOf(run: Run, totals: BatchTotals, failed: number, worker
     done: totals.rowsDone,
     failed,
     remaining,
-    total: run.totalEstimate,
+    total,
     phase: run.phase,
     sweepPass: run.sweepPass,
     batches: totals.batchesDone,
@@ -146,7 +154,8 @@ function currentRate(run: Run, recent: Recent): number | null {
 
 function averageRate(run: Run, totals: BatchTotals): number | null {
   const end = run.finishedAt ?? totals.lastBatchAt
-  if (run.startedAt === null || end === null || totals.rowsDone === 0) return null
+  if (run.startedAt === null || end === null || totals.rowsEvolved === 0) return null
   const seconds = (end - run.startedAt) / 1000
-  return seconds > 0 ? totals.rowsDone / seconds : null
+  // The work done, sweeps included, as the current rate counts it.
+  return seconds > 0 ? totals.rowsEvolved / seconds : null
 }

@@ -214,19 +214,28 @@ export class BatchesStore {
     return (await this.recentRows(db, runName, windowMs)) + num(inFlight?.n)
   }
 
+  /**
+   * What `status` shows of a run's batches. `rowsDone` counts each row once: the scan meets every
+   * row at most once, and a retry batch counts only objects no batch counted before (execute-batch).
+   * Sweep batches are left out: the rows they evolve are mostly rows the scan evolved and counted
+   * already (the app wrote them in the old shape again, or the migration left them pending), and
+   * which ones is not recorded (these tables never grow with the rows). `rowsEvolved` counts every
+   * row every batch evolved, sweeps included: the work done, for the rate.
+   */
   async totals(db: Db, runName: string): Promise<BatchTotals> {
     const rows = await db(TABLES.batches)
       .where({ run_name: runName })
-      .select('state')
+      .select('state', 'phase')
       .count({ n: '*' })
       .sum({ rows: 'rows', retries: 'retries' })
       .max({ last: 'finished_at' })
-      .groupBy('state')
-    const totals: BatchTotals = { rowsDone: 0, batchesDone: 0, retries: 0, lastBatchAt: null }
+      .groupBy('state', 'phase')
+    const totals: BatchTotals = { rowsDone: 0, rowsEvolved: 0, batchesDone: 0, retries: 0, lastBatchAt: null }
     for (const r of rows as Record<string, unknown>[]) {
       totals.retries += num(r.retries)
       if (r.state === 'done' || r.state === 'failed') {
-        totals.rowsDone += num(r.rows)
+        if (r.phase !== 'sweep') totals.rowsDone += num(r.rows)
+        totals.rowsEvolved += num(r.rows)
         totals.batchesDone += num(r.n)
       }
       const last = numOrNull(r.last)
@@ -246,7 +255,10 @@ export class BatchesStore {
 }
 
 export interface BatchTotals {
+  /** Rows evolved, each counted once (see `totals`). */
   rowsDone: number
+  /** Rows evolved by every batch, a row swept again counted again: the work done. */
+  rowsEvolved: number
   batchesDone: number
   retries: number
   lastBatchAt: number | null

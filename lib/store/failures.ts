@@ -14,6 +14,12 @@ export interface Failure {
   updatedAt: number
 }
 
+/** A failure record a retry batch took: the attempts so far and the error it was recorded with. */
+export interface Taken {
+  attempts: number
+  error: string
+}
+
 /** The failed objects of each run, one row per key. */
 export class FailuresStore {
   constructor(private readonly dialect: Dialect) {}
@@ -34,19 +40,19 @@ export class FailuresStore {
 
   /**
    * Takes the failure records of `keys` for a retry batch: locks them, deletes them and
-   * returns the keys taken, with their attempts so far. A key whose record is gone was
+   * returns the keys taken, with their attempts so far and their error. A key whose record is gone was
    * taken by another retry batch (a second `evolve retry`) and must not be evolved again;
    * a concurrent taker waits on the lock and then finds it gone.
    */
-  async take(db: Db, runName: string, keys: unknown[]): Promise<Map<string, number>> {
-    const taken = new Map<string, number>()
+  async take(db: Db, runName: string, keys: unknown[]): Promise<Map<string, Taken>> {
+    const taken = new Map<string, Taken>()
     for (let i = 0; i < keys.length; i += KEY_CHUNK) {
       const encoded = keys.slice(i, i + KEY_CHUNK).map(encodeKey)
-      const rows: { key: string; attempts: unknown }[] = await this.dialect.lockRows(
-        db(TABLES.failures).where({ run_name: runName }).whereIn('key', encoded).select('key', 'attempts'),
+      const rows: { key: string; attempts: unknown; error: unknown }[] = await this.dialect.lockRows(
+        db(TABLES.failures).where({ run_name: runName }).whereIn('key', encoded).select('key', 'attempts', 'error'),
       )
       if (rows.length === 0) continue
-      for (const r of rows) taken.set(String(r.key), num(r.attempts))
+      for (const r of rows) taken.set(String(r.key), { attempts: num(r.attempts), error: String(r.error) })
       await db(TABLES.failures)
         .where({ run_name: runName })
         .whereIn(
@@ -56,6 +62,19 @@ export class FailuresStore {
         .delete()
     }
     return taken
+  }
+
+  /** Which of `keys` (encoded) have a failure recorded. */
+  async recorded(db: Db, runName: string, keys: unknown[]): Promise<Set<string>> {
+    const found = new Set<string>()
+    for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+      const rows: { key: string }[] = await db(TABLES.failures)
+        .where({ run_name: runName })
+        .whereIn('key', keys.slice(i, i + KEY_CHUNK).map(encodeKey))
+        .select('key')
+      for (const r of rows) found.add(String(r.key))
+    }
+    return found
   }
 
   /** An object that now evolved cleanly is no longer a failure. */

@@ -27,7 +27,7 @@ const run = (over: Partial<Run> = {}): Run => ({
   updatedAt: 0,
   ...over,
 })
-const totals = { rowsDone: 400, batchesDone: 4, retries: 2, lastBatchAt: 20_000 }
+const totals = { rowsDone: 400, rowsEvolved: 400, batchesDone: 4, retries: 2, lastBatchAt: 20_000 }
 
 describe('progress arithmetic', () => {
   it('rate over the recent window, remaining and ETA from it', () => {
@@ -58,6 +58,12 @@ describe('progress arithmetic', () => {
     assert.equal(p.rowsPerSecond, 10, '400 rows over 40 s')
     assert.equal(p.remaining, 0)
     assert.equal(p.etaSeconds, null)
+  })
+
+  it('a total the scan outgrew (rows the app wrote ahead of it) grows to done instead of showing done above it', () => {
+    const p = progressOf(run({ totalEstimate: 350 }), totals, 0, 1, { rows: 300, now: 40_000 })
+    assert.equal(p.total, 400)
+    assert.equal(p.remaining, 0)
   })
 
   it('state text names the throttle reason while workers hold back', () => {
