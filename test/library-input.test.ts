@@ -3,7 +3,8 @@
 // changed: no tracking tables, no run moved, the data as it was.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { type Evolve, EvolveUsageError, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
+import { type Evolve, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
+import { assertRefused } from './helpers/cli.ts'
 import { dialects, type FreshDatabase, withDb } from './helpers/databases.ts'
 import { createItems, failureRows, rowsOf, runRow, tempDir, trackingTables } from './helpers/fixtures.ts'
 
@@ -22,17 +23,6 @@ const poisoned = () =>
       },
     }),
   )
-
-/** Rejects with an EvolveUsageError of `code` whose message matches `message`. */
-async function assertRefused(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof EvolveUsageError, `a usage error, not ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    assert.match(err.message, message)
-    assert.ok(!err.message.includes('\n'), `one line: ${err.message}`)
-    return true
-  })
-}
 
 /** Seeds `items`; the returned check asserts there are still no tracking tables and the data is as it was. */
 async function untouched(db: FreshDatabase): Promise<() => Promise<void>> {

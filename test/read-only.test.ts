@@ -4,10 +4,10 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import knex from 'knex'
-import { EvolveUsageError, openEvolve } from '../lib/index.ts'
+import { openEvolve } from '../lib/index.ts'
 import { isReadOnlyError } from '../lib/index.ts'
 import { withWriteBypass } from '../lib/core/read-only.ts'
-import { runCli } from './helpers/cli.ts'
+import { assertRefused, runCli } from './helpers/cli.ts'
 import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
 import { createItems, trackingTables, waitUntil } from './helpers/fixtures.ts'
 
@@ -42,17 +42,6 @@ async function appConnections(db: FreshDatabase, n = 4): Promise<AppConnections[
     count: async () => Number((await pool('items').count({ n: '*' }))[0]!.n),
     close: async () => (i === 0 ? pool.destroy() : undefined),
   }))
-}
-
-/** Rejects with one line of EvolveUsageError of `code` matching `message`. */
-async function assertRefused(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof EvolveUsageError, `a usage error, not ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    assert.match(err.message, message)
-    assert.ok(!err.message.includes('\n'), `one line: ${err.message}`)
-    return true
-  })
 }
 
 async function refusal(write: () => Promise<void>): Promise<unknown> {

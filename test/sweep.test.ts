@@ -22,6 +22,14 @@ import {
 const oldShape = (id: number) => `Item-${id}@Example.COM`
 const newShape = (id: number) => oldShape(id).toLowerCase()
 
+/** A migration that declines the rows of `stuckIds`: they stay pending however often they are handed over. */
+const forgetful = (stuckIds: number[]) =>
+  migrationSource(`{
+    table: 'items',
+    pending: (q) => q.whereRaw('email <> lower(email)'),
+    transform: (row) => (${JSON.stringify(stuckIds)}.includes(row.id) ? null : { email: row.email.toLowerCase() }),
+  }`)
+
 /** items (id, email): ids 2, 4, …, 2 * count, every row in the old shape. */
 async function seedItems(db: FreshDatabase, count: number): Promise<void> {
   await db.knex.schema.createTable('items', (t) => {
@@ -123,14 +131,7 @@ for (const d of dialects) {
       withDb(d, async (db) => {
         await seedItems(db, 30)
         const stuckIds = [4, 10, 22, 60]
-        const dir = await writeFiles({
-          '001_forgetful.ts': migrationSource(`{
-            table: 'items',
-            pending: (q) => q.whereRaw('email <> lower(email)'),
-            // Declines some rows: they stay pending however often they are handed over.
-            transform: (row) => (${JSON.stringify(stuckIds)}.includes(row.id) ? null : { email: row.email.toLowerCase() }),
-          }`),
-        })
+        const dir = await writeFiles({ '001_forgetful.ts': forgetful(stuckIds) })
 
         const result = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(result.code, 1, output(result))
@@ -197,13 +198,7 @@ for (const d of dialects) {
         const count = 30
         await seedItems(db, count)
         const stuckIds = [4, 10, 22, 60]
-        const dir = await writeFiles({
-          '001_forgetful.ts': migrationSource(`{
-            table: 'items',
-            pending: (q) => q.whereRaw('email <> lower(email)'),
-            transform: (row) => (${JSON.stringify(stuckIds)}.includes(row.id) ? null : { email: row.email.toLowerCase() }),
-          }`),
-        })
+        const dir = await writeFiles({ '001_forgetful.ts': forgetful(stuckIds) })
         const first = await runCli(['run', '--db', db.url, '--dir', dir])
         assert.equal(first.code, 1, output(first))
         assert.equal((await failureRows(db.knex, '001_forgetful')).length, stuckIds.length)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { after } from 'node:test'
-import type { RunProgress } from '../../lib/index.ts'
+import { EvolveUsageError, type RunProgress } from '../../lib/index.ts'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -204,4 +204,15 @@ export function assertUsageError(result: CliResult, fragments: string[]): void {
   assert.match(lines[0]!, /^evolve: /)
   for (const fragment of fragments) assert.ok(lines[0]!.includes(fragment), `stderr names ${JSON.stringify(fragment)}: ${lines[0]}`)
   for (const stream of [result.stdout, result.stderr]) assert.doesNotMatch(stream, /^\s+at /m, `no stack trace:\n${output(result)}`)
+}
+
+/** The library's counterpart: rejects with one line of EvolveUsageError of `code` matching `message`. */
+export async function assertRefused(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof EvolveUsageError, `a usage error, not ${String(err)}`)
+    assert.equal(err.code, code, err.message)
+    assert.match(err.message, message)
+    assert.ok(!err.message.includes('\n'), `one line: ${err.message}`)
+    return true
+  })
 }
