@@ -124,6 +124,11 @@ for (const dialect of dialects) {
         [40],
       )
       assert.equal(second.next, null)
+      // A full last page says it is the last, and every page gives the run's total.
+      const whole = (await (await api.call(`/runs/${POISONED}/failures?limit=${ROWS / 10}`)).json()) as typeof first & { total: number }
+      assert.equal(whole.failures.length, ROWS / 10)
+      assert.equal(whole.next, null)
+      assert.equal(whole.total, ROWS / 10)
       const notRun = await api.call(`/runs/${NEVER}/failures`)
       assert.equal(notRun.status, 409)
       assert.equal((await problemOf(notRun)).state, 'pending')

@@ -34,7 +34,7 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
     const name = await known(request)
     const query = parse(FailuresQuery, request.query, 'query')
     const after = query.after === undefined ? undefined : jsonOrString(query.after)
-    const failures = await evolve.failures(name, { limit: query.limit, after }).catch((err) => {
+    const page = await evolve.failurePage(name, { limit: query.limit, after }).catch((err) => {
       if (err instanceof AfterKeyError)
         throw badRequest(
           `after ${keyText(err.found)} is not a key of this run: give ${keyShape(err.parts)}, e.g. ${keyText(err.example)}`,
@@ -42,7 +42,7 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
         )
       return refused(name, err)
     })
-    return { failures, next: failures.length === query.limit ? failures.at(-1)!.key : null }
+    return page // { failures, total, next }: next is null on the last page, even a full one
   })
 
   for (const action of ACTIONS) {

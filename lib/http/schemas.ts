@@ -91,7 +91,8 @@ export const FailedObject = z.object({
 })
 export const FailuresResponse = z.object({
   failures: z.array(FailedObject),
-  next: z.unknown().describe('pass as `after` for the next page; null at the end'),
+  total: z.number().int().describe("the run's failed objects, every page together"),
+  next: z.unknown().describe('pass as `after` for the next page; null on the last page'),
 })
 
 export const ControlResponse = z.object({ name: z.string(), state: RunStateEnum })
