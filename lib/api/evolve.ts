@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
 import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
-import { enqueueFailures, nothingToRetry } from '../core/enqueue-failures.ts'
+import { enqueueFailures, notRunYet, nothingToRetry } from '../core/enqueue-failures.ts'
 import { EvolveEmitter } from '../core/events.ts'
 import { liveWorkers } from '../core/liveness.ts'
 import { type Migration, inSnapshotMode } from '../core/migration.ts'
@@ -173,7 +173,7 @@ export class Evolve {
     const run = (await this.store.has(this.knex)) ? await this.store.runs.get(this.knex, name) : undefined
     if (!run) {
       await this.mustExist(name)
-      throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to retry (see \`evolve status\`)`)
+      throw notRunYet(name)
     }
     if (run.state === 'done') throw nothingToRetry(name)
     const [m] = await this.migrations([name])

@@ -32,7 +32,8 @@ export async function enqueueFailures(
 ): Promise<number> {
   const failures = await store.failures.list(knex, m.name)
   const run = await store.runs.get(knex, m.name)
-  if (!run || failures.length === 0) throw nothingToRetry(m.name)
+  if (!run) throw notRunYet(m.name)
+  if (failures.length === 0) throw nothingToRetry(m.name)
   // A pause or cancel is an operator's decision: retry must not quietly override it.
   if (run.state === 'paused' || run.state === 'cancelled') {
     throw usage('E_RUN_STOPPED', `migration "${m.name}" is ${run.state}: \`evolve resume ${m.name}\` first, then retry`)
@@ -73,4 +74,9 @@ export async function enqueueFailures(
 
 export function nothingToRetry(name: string) {
   return usage('E_NOTHING_TO_RETRY', `migration "${name}" has no failed objects to retry (see \`evolve status\`)`)
+}
+
+/** Retry of a migration that never ran: the same code as pause/resume/cancel of one. */
+export function notRunYet(name: string) {
+  return usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to retry; \`evolve run ${name}\` runs it`)
 }

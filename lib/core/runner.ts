@@ -9,7 +9,7 @@ import { EvolveEmitter } from './events.ts'
 import { type Migration, inSnapshotMode } from './migration.ts'
 import { countTotal } from './count-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
-import { enqueueFailures, nothingToRetry } from './enqueue-failures.ts'
+import { enqueueFailures, notRunYet } from './enqueue-failures.ts'
 import { finishReadOnlyRun, runActor, startReadOnlyRun } from './read-only-run.ts'
 import { assertRunMayGuard } from './read-only.ts'
 import { readOnlyActor } from './snapshot/names.ts'
@@ -95,7 +95,7 @@ export class Runner {
     const m = this.migration(name)
     await this.validate()
     // Without tracking tables there is nothing to retry: say so without creating them.
-    if (!(await this.store.has(this.config.knex))) throw nothingToRetry(name)
+    if (!(await this.store.has(this.config.knex))) throw notRunYet(name)
     await this.store.ensure(this.config.knex)
     // Objects queued already (by the admin API, or a retry that died before serving them) are served, not queued twice.
     await enqueueFailures(this.store, this.events, this.config.knex, m, this.options.batchSize ?? m.batchSize, this.by, {
