@@ -90,6 +90,33 @@ for (const [dialect, cases] of [
           assert.equal(Number(scan?.n), Math.ceil(ROWS / 7), 'each scan batch spans 7 keys in the key order')
         }))
     }
+
+    it('failures of a bytes key are listed with the key as hex, in the table and in --json', () =>
+      withDb(dialect, async (db) => {
+        const bytes = dialect === 'postgres' ? POSTGRES.bytea! : SQLITE.blob!
+        await seed(db, bytes)
+        const dir = await writeFiles({
+          '001_fail.ts': migrationSource(`{
+            table: 'items',
+            transform: (row) => {
+              if (row.name === 'row 3') throw new Error('cannot evolve row 3')
+              return { name: row.name.toUpperCase() }
+            },
+          }`),
+        })
+        assert.equal((await runCli(['run', '--db', db.url, '--dir', dir])).code, 1)
+        const hex = Buffer.from(bytes.values(3).id as Buffer).toString('hex') // 03fc03
+        const listed = await runCli(['failures', '001_fail', '--db', db.url, '--dir', dir])
+        assert.equal(listed.code, 0, output(listed))
+        assert.match(listed.stdout, new RegExp(`"${hex}"\\s+1\\s+cannot evolve row 3`))
+        assert.doesNotMatch(listed.stdout, /Buffer/)
+        const json = await runCli(['failures', '001_fail', '--json', '--db', db.url, '--dir', dir])
+        assert.equal(json.code, 0, output(json))
+        assert.deepEqual(
+          (JSON.parse(json.stdout) as { key: unknown }[]).map((f) => f.key),
+          [hex],
+        )
+      }))
   })
 }
 

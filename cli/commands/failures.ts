@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { afterFailures } from '../../lib/api/completion.ts'
 import { AfterKeyError } from '../../lib/api/evolve.ts'
-import { keyText } from '../../lib/api/key-shape.ts'
+import { keyJson, keyText } from '../../lib/api/key-shape.ts'
 import { usage } from '../../lib/errors.ts'
 import { type GlobalOptions, withEvolve } from '../context.ts'
 import { table } from '../format.ts'
@@ -28,7 +28,7 @@ export function registerFailures(program: Command): void {
         })
         const { failures, total, next } = page
         if (opts.json) {
-          console.log(JSON.stringify(failures, null, 2))
+          console.log(JSON.stringify(failures, keyJson, 2))
           return
         }
         if (failures.length === 0) {
@@ -37,7 +37,7 @@ export function registerFailures(program: Command): void {
           )
           return
         }
-        console.log(table([['KEY', 'ATTEMPTS', 'ERROR'], ...failures.map((f) => [JSON.stringify(f.key), String(f.attempts), f.error])]))
+        console.log(table([['KEY', 'ATTEMPTS', 'ERROR'], ...failures.map((f) => [keyText(f.key), String(f.attempts), f.error])]))
         const listed = failures.length < total ? ` (${failures.length} listed here)` : ''
         console.log(`${total} failed${listed}: ${afterFailures(name)}`)
         if (next !== null) console.log(`next page: evolve failures ${name} --limit ${opts.limit} --after ${shellQuoted(keyText(next))}`)

@@ -32,13 +32,16 @@ export function keyShape(parts: number): string {
 
 /** A key as JSON, the form `--after` and the API's `after` take (bigints as their digits, bytes as hex). */
 export function keyText(key: unknown): string {
+  return JSON.stringify(key, keyJson)
+}
+
+/** JSON.stringify's replacer for keys anywhere in a value (`evolve failures --json`): bigints as their digits, bytes as hex. */
+export function keyJson(_: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString()
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex')
   // A Buffer reaches the replacer as its toJSON(), { type: 'Buffer', data }.
-  return JSON.stringify(key, (_, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString()
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex')
-    const buffer = v as { type?: unknown; data?: unknown }
-    if (typeof v === 'object' && v !== null && buffer.type === 'Buffer' && Array.isArray(buffer.data))
-      return Buffer.from(buffer.data).toString('hex')
-    return v
-  })
+  const buffer = v as { type?: unknown; data?: unknown }
+  if (typeof v === 'object' && v !== null && buffer.type === 'Buffer' && Array.isArray(buffer.data))
+    return Buffer.from(buffer.data).toString('hex')
+  return v
 }
