@@ -116,6 +116,10 @@ for (const [dialect, cases] of [
           (JSON.parse(json.stdout) as { key: unknown }[]).map((f) => f.key),
           [hex],
         )
+        // The key as printed pages on: nothing after the only failed key.
+        const after = await runCli(['failures', '001_fail', '--after', `"${hex}"`, '--db', db.url, '--dir', dir])
+        assert.equal(after.code, 0, output(after))
+        assert.match(after.stdout, /no failed objects after/)
       }))
   })
 }

@@ -21,7 +21,7 @@ import { RunHandle } from './run-handle.ts'
 import { checkFailuresOptions, checkPlanOptions, checkStartOptions } from './start-options.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
 import type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
-import { checkKeyShape } from './key-shape.ts'
+import { checkKeyShape, likeKeys } from './key-shape.ts'
 
 export type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 export { AfterKeyError } from './key-shape.ts'
@@ -244,7 +244,8 @@ export class Evolve {
     }
     const all = await this.store.failures.list(this.knex, name)
     if (opts.after !== undefined && all.length > 0) checkKeyShape(name, opts.after, all[0]!.key)
-    const rest = opts.after === undefined ? all : all.filter((f) => compareKeys(f.key, opts.after) > 0)
+    const after = opts.after === undefined || all.length === 0 ? opts.after : likeKeys(opts.after, all[0]!.key)
+    const rest = after === undefined ? all : all.filter((f) => compareKeys(f.key, after) > 0)
     const page = opts.limit === undefined ? rest : rest.slice(0, opts.limit)
     return {
       failures: page.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString(), updatedAt: new Date(f.updatedAt).toISOString() })),

@@ -25,6 +25,16 @@ export function checkKeyShape(run: string, after: unknown, sample: unknown): voi
   if (parts !== given || Array.isArray(sample) !== Array.isArray(after)) throw new AfterKeyError(run, parts, sample, after)
 }
 
+/**
+ * `after` read as the run's keys are: a part that is hex text where the key has bytes becomes
+ * those bytes. Keys are printed that way (keyText), so a key copied from a page pages on.
+ */
+export function likeKeys(after: unknown, sample: unknown): unknown {
+  if (Array.isArray(after) && Array.isArray(sample)) return after.map((part, i) => likeKeys(part, sample[i]))
+  const bytes = Buffer.isBuffer(sample) || sample instanceof Uint8Array
+  return bytes && typeof after === 'string' && /^(?:[0-9a-f]{2})*$/i.test(after) ? Buffer.from(after, 'hex') : after
+}
+
 /** What a key of this many parts is: `an array of 2 parts, one per key column`. */
 export function keyShape(parts: number): string {
   return parts === 1 ? 'a single value (the key has one column)' : `an array of ${parts} parts, one per key column`
