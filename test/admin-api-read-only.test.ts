@@ -115,6 +115,16 @@ for (const dialect of dialects) {
       }
     })
 
+    it('refuses a banner message over 500 characters with the code and wording the CLI gives, changing nothing', async () => {
+      const before = (await (await api.call('/read-only')).json()) as unknown
+      const res = await api.call('/read-only', { method: 'PUT', json: { readOnly: true, message: 'x'.repeat(501) } })
+      assert.equal(res.status, 400)
+      const problem = await problemOf(res)
+      assert.equal(problem.code, 'E_READ_ONLY_MESSAGE_TOO_LONG')
+      assert.match(String(problem.detail), /501 characters; keep it to 500/)
+      assert.deepEqual((await (await api.call('/read-only')).json()) as unknown, before)
+    })
+
     it('names a misspelt field of the PUT body as unknown, with the field it likely meant, and changes nothing', async () => {
       for (const [json, field, detail] of [
         [{ readonly: true }, 'readonly', 'unknown field "readonly" in the body: did you mean "readOnly"?'],

@@ -29,7 +29,8 @@ const FOR_SECONDS = { message: `must be a whole number of seconds from 1 to ${MA
 export const ReadOnlyBody = z
   .object({
     readOnly: z.boolean(),
-    message: z.string().max(500).optional().describe('shown to the app’s users, e.g. as a banner'),
+    // Its length is checked where the CLI's and the library's is: one code (E_READ_ONLY_MESSAGE_TOO_LONG), one wording.
+    message: z.string().optional().describe('shown to the app’s users, e.g. as a banner; at most 500 characters'),
     tables: z.array(z.string().min(1).max(200)).max(1000).optional().describe('only these tables; default every user table'),
     forSeconds: z
       .number(FOR_SECONDS)
