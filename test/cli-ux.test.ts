@@ -192,6 +192,28 @@ export default defineMigration({
     }
   })
 
+  it('a migration named without its timestamp, or with a typo, is told the name it likely meant', async () => {
+    const db = await fresh('sqlite')
+    await createItems(db.knex, 20)
+    const project = await makeProject(db, setMigration(10)) // 20260101000000_bump
+    try {
+      for (const [command, given] of [
+        ['run', 'bump'],
+        ['pause', 'bump'],
+        ['failures', '20260101000000_bumq'],
+      ]) {
+        const result = await runCli([command!, given!, ...project.dbFlags])
+        assertUsageError(result, [`no migration named "${given}"`, `: did you mean "${project.name}"?`])
+      }
+      const far = await runCli(['run', 'nothing-like-it', ...project.dbFlags])
+      assertUsageError(far, ['no migration named "nothing-like-it"'])
+      assert.doesNotMatch(far.stderr, /did you mean/)
+    } finally {
+      await project.cleanup()
+      await db.drop()
+    }
+  })
+
   it('pause, resume and cancel of a name that is no migration say so as run does, and of a migration not run yet that it has not run', async () => {
     const db = await fresh('sqlite')
     await createItems(db.knex, 20)

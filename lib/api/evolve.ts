@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
+import { knownNames, listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
 import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
 import { enqueueFailures, notRunYet, nothingToRetry } from '../core/enqueue-failures.ts'
 import { EvolveEmitter } from '../core/events.ts'
@@ -65,7 +65,13 @@ export class Evolve {
     if (migrations) {
       const unknown = names.find((n) => !migrations.some((m) => m.name === n))
       if (unknown)
-        throw usage('E_UNKNOWN_MIGRATION', `no migration named "${unknown}" (found: ${migrations.map((m) => m.name).join(', ') || 'none'})`)
+        throw usage(
+          'E_UNKNOWN_MIGRATION',
+          `no migration named "${unknown}" ${knownNames(
+            unknown,
+            migrations.map((m) => m.name),
+          )}`,
+        )
       return names.length > 0 ? migrations.filter((m) => names.includes(m.name)) : migrations
     }
     if (!migrationsDir) {
@@ -215,7 +221,7 @@ export class Evolve {
   private async mustExist(name: string): Promise<void> {
     const known = await this.names()
     if (known.includes(name)) return
-    const found = `(found: ${known.join(', ') || 'none'})`
+    const found = knownNames(name, known)
     const dir = this.parts.migrationsDir
     if (dir === undefined) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" ${found}`)
     throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" in ${dir} ${found}`, `no migration named "${name}" ${found}`)

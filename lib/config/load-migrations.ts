@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { extname, join, relative, resolve } from 'node:path'
-import { EvolveUsageError, usage } from '../errors.ts'
+import { EvolveUsageError, nearestName, usage } from '../errors.ts'
 import type { Migration } from '../core/migration.ts'
 import { importUserModule } from './import-module.ts'
 import { parseMigration } from './migration-schema.ts'
@@ -47,11 +47,14 @@ export async function loadMigrations(dir: string, names: string[] = [], cwd = pr
   const all = listMigrationFiles(dir)
   const unknown = names.filter((n) => !all.some((m) => m.name === n))
   if (unknown.length > 0) {
-    const known = all.map((m) => m.name).join(', ') || 'none'
+    const found = knownNames(
+      unknown[0]!,
+      all.map((m) => m.name),
+    )
     throw usage(
       'E_UNKNOWN_MIGRATION',
-      `no migration named "${unknown[0]}" in ${dir} (found: ${known})`,
-      `no migration named "${unknown[0]}" (found: ${known})`,
+      `no migration named "${unknown[0]}" in ${dir} ${found}`,
+      `no migration named "${unknown[0]}" ${found}`,
     )
   }
   const chosen = names.length > 0 ? all.filter((m) => names.includes(m.name)) : all
@@ -78,4 +81,13 @@ function withoutPath(err: unknown, name: string, shown: string): unknown {
       ? `migration "${name}" cannot be loaded (a syntax error, a missing import, or an error it throws): fix its file`
       : `migration "${name}": ${err.message.slice(shown.length + 2)}`
   return err
+}
+
+/**
+ * What a name that is no migration is told: the names there are, and the one it most likely
+ * meant (the name without its timestamp, `lowercase-emails`, or a typo of a letter or two).
+ */
+export function knownNames(name: string, known: readonly string[]): string {
+  const meant = known.find((k) => k.replace(/^\d+_/, '') === name) ?? nearestName(name, known)
+  return `(found: ${known.join(', ') || 'none'})${meant ? `: did you mean "${meant}"?` : ''}`
 }
