@@ -175,12 +175,15 @@ export { m, runs, isReadOnlyError, createAdminApi }
     )
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
     await run(process.execPath, [tsc, '-p', '.'], project)
-    // The older resolution (no `exports`): the declarations are found beside `main`'s .js file.
+    // The older resolution (no `exports`): the declarations are found beside `main`'s .js file,
+    // and evolvekit/http's through `typesVersions`.
     await writeFile(
       path.join(project, 'typed-cjs.ts'),
       `import { defineMigration, type RunProgress } from 'evolvekit'
+import { createAdminApi } from 'evolvekit/http'
 export const m = defineMigration({ table: 'users', transform: (row: { email: string }) => ({ email: row.email.toLowerCase() }) })
 export type Runs = RunProgress[]
+export const api = createAdminApi
 `,
     )
     const node10 = {
