@@ -75,6 +75,21 @@ describe('scaffolding', () => {
     assert.equal(status.code, 0, output(status))
     assert.match(status.stdout, /no migrations in/)
   })
+
+  it('init --config in a directory that does not exist makes it, and the paths in the file lead where init was told', async () => {
+    const cwd = await tempDir('evk-init-')
+    const made = await runCli(['init', '--config', 'conf/ops.config.ts', '--db', 'sqlite:./app.db'], { cwd })
+    assert.equal(made.code, 0, output(made))
+    const text = await readFile(path.join(cwd, 'conf', 'ops.config.ts'), 'utf8')
+    // Paths in a config file are relative to the file.
+    assert.match(text, /filename: "\.\.\/app\.db"/)
+    assert.match(text, /directory: "\.\.\/migrations"/)
+    assert.deepEqual(readdirSync(cwd).sort(), ['conf', 'migrations'])
+    new Database(path.join(cwd, 'app.db')).close()
+    const status = await runCli(['status', '--config', 'conf/ops.config.ts'], { cwd })
+    assert.equal(status.code, 0, output(status))
+    assert.match(status.stdout, new RegExp(`no migrations in ${path.join(cwd, 'migrations').replace(/[/\\]/g, '.')}`))
+  })
 })
 
 for (const d of dialects) {

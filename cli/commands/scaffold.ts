@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CONFIG_FILES, resolveMigrationsDir } from '../../lib/config/resolve-config.ts'
 import { usage } from '../../lib/errors.ts'
@@ -28,7 +28,9 @@ export function registerScaffold(program: Command): void {
       const file = opts.config ?? 'evolve.config.ts'
       const dir = opts.dir ?? 'migrations'
       const db = opts.db ?? 'sqlite:./app.db'
-      writeFileSync(file, configTemplate(db, dir))
+      const text = configTemplate(db, dir, file)
+      mkdirSync(dirname(resolve(file)), { recursive: true }) // --config conf/evolve.config.ts makes conf/
+      writeFileSync(file, text)
       mkdirSync(dir, { recursive: true })
       // Only the default name is found on its own: another one is named again with every command.
       const find = opts.config === undefined ? '' : ` (pass --config ${file} to every command)`

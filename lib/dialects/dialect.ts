@@ -49,8 +49,12 @@ export interface Dialect extends DialectConnection, DialectBatches, DialectIntro
 export interface DialectConnection {
   /** Where a connection points, for messages (never with a password); and why it cannot be used, if it cannot. */
   describeTarget(connection: Knex.Config['connection']): { target: string; problem?: string }
-  /** The `connection:` of an evolve.config.ts that `evolve init --db <url>` writes, as source text. */
-  configConnectionSource(url: string): string
+  /**
+   * The `connection:` of an evolve.config.ts that `evolve init --db <url>` writes, as source text.
+   * `moved`: how a path relative to where `init` runs is written relative to the file instead
+   * (paths in a config file are relative to it).
+   */
+  configConnectionSource(url: string, moved: (path: string) => string): string
   /** Knex config for a connection URL of this dialect (pool hooks included). */
   knexConfig(connection: Knex.Config['connection'], pool?: Knex.PoolConfig): Knex.Config
 }

@@ -37,7 +37,7 @@ export const sqliteDialect: Dialect = {
     return existsSync(file) ? { target: file } : { target: file, problem: `SQLite database file ${file} does not exist: check the path` }
   },
   // The path as the user wrote it, relative to where they ran `init`.
-  configConnectionSource: (url) => `{ filename: ${JSON.stringify(url.slice('sqlite:'.length))} }`,
+  configConnectionSource: (url, moved) => `{ filename: ${JSON.stringify(moved(url.slice('sqlite:'.length)))} }`,
   knexConfig: (connection, pool) => ({
     client: 'better-sqlite3',
     connection,
