@@ -6,6 +6,8 @@ import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
+import { EvolveUsageError } from '../lib/errors.ts'
+import { checkTokens } from '../lib/http/index.ts'
 import { apiClient, openEvents } from './helpers/admin-api.ts'
 import { runCli, spawnCli, type RunningCli } from './helpers/cli.ts'
 import { dialects, fresh, freshSqlite } from './helpers/databases.ts'
@@ -155,3 +157,61 @@ describe('evolve serve', { concurrency: 2 }, () => {
 })
 
 const rmGate = (file: string) => rm(file, { force: true })
+
+describe('evolve serve with several names and token files', { concurrency: 2 }, () => {
+  it('refuses a token file in which two names share one token, naming both and printing neither token', async () => {
+    const db = await freshSqlite()
+    try {
+      const file = path.join(path.dirname(db.file), 'tokens.txt')
+      await writeFile(file, `deploy-pipeline:${DEPLOY}\nalice:${ALICE}\nbob:${DEPLOY}\n`)
+      const shared = await runCli(['serve', '--port', '0', '--db', db.url, '--token-file', file])
+      assert.equal(shared.code, 2, shared.stderr)
+      assert.match(shared.stderr, /"deploy-pipeline" and "bob" have the same token: give each name its own/)
+      assert.equal(shared.stderr.trim().split('\n').length, 1, shared.stderr)
+      assert.doesNotMatch(shared.stderr, /listening/)
+      assertNoToken(shared.stdout + shared.stderr, [DEPLOY, ALICE])
+      assert.throws(
+        () =>
+          checkTokens([
+            { name: 'deploy-pipeline', token: DEPLOY },
+            { name: 'bob', token: DEPLOY },
+          ]),
+        (err: EvolveUsageError) => err.code === 'E_API_TOKEN' && /"deploy-pipeline" and "bob" have the same token/.test(err.message),
+      )
+    } finally {
+      await db.drop()
+    }
+  })
+
+  it('merges the tokens of --token-file given twice, and refuses a name or a token that is in both files', async () => {
+    const db = await freshSqlite()
+    await db.knex.raw('select 1') // creates the file
+    const dir = path.dirname(db.file)
+    const [deployFile, aliceFile, againFile] = ['deploy.txt', 'alice.txt', 'again.txt'].map((f) => path.join(dir, f))
+    await writeFile(deployFile!, `deploy:${DEPLOY}\n`)
+    await writeFile(aliceFile!, `alice:${ALICE}\n`)
+    try {
+      const { cli: server, url } = await serve(['--db', db.url, '--token-file', deployFile!, '--token-file', aliceFile!])
+      try {
+        assert.match(server.stderr, /tokens: deploy, alice/)
+        assert.equal((await apiClient(url, DEPLOY).call('/read-only')).status, 200)
+        assert.equal((await apiClient(url, ALICE).call('/read-only')).status, 200)
+      } finally {
+        await server.kill('SIGTERM')
+      }
+      for (const again of [`bob:${DEPLOY}`, `deploy:${ALICE}-other`]) {
+        await writeFile(againFile!, `${again}\n`)
+        const refused = await runCli(['serve', '--port', '0', '--db', db.url, '--token-file', deployFile!, '--token-file', againFile!])
+        assert.equal(refused.code, 2, refused.stderr)
+        assert.match(refused.stderr, /--token-file .*deploy\.txt and .*again\.txt: /)
+        assert.match(
+          refused.stderr,
+          again.startsWith('bob') ? /"deploy" and "bob" have the same token/ : /token name "deploy" appears twice/,
+        )
+        assertNoToken(refused.stdout + refused.stderr, [DEPLOY, ALICE])
+      }
+    } finally {
+      await db.drop()
+    }
+  })
+})

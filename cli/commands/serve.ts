@@ -11,7 +11,7 @@ import { InvalidArgumentError } from 'commander'
 interface ServeOptions extends GlobalOptions {
   host: string
   port: number
-  tokenFile?: string
+  tokenFile: string[]
 }
 
 export function registerServe(program: Command): void {
@@ -20,7 +20,12 @@ export function registerServe(program: Command): void {
     .description('the admin HTTP API: status, pause/resume/cancel, retry, read-only, events, metrics')
     .option('--host <host>', 'address to listen on (anything but loopback exposes the API to the network)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 7070)
-    .option('--token-file <file>', 'bearer tokens, one name:token a line (default: EVOLVE_API_TOKEN, acting as "api")')
+    .option(
+      '--token-file <file>',
+      'bearer tokens, one name:token a line; repeat it to merge files (default: EVOLVE_API_TOKEN, acting as "api")',
+      (file: string, files: string[]) => [...files, file],
+      [] as string[],
+    )
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ServeOptions>()
       // Loaded here: Fastify costs every other command ~100 ms and ~20 MB.
@@ -55,16 +60,21 @@ export function registerServe(program: Command): void {
     })
 }
 
-async function loadTokens(file: string | undefined): Promise<ApiToken[]> {
+/** The tokens of every --token-file, merged (a name or a token in two files is refused), else EVOLVE_API_TOKEN's. */
+async function loadTokens(files: string[]): Promise<ApiToken[]> {
   const { checkTokens, parseTokenFile, tokensFromEnv } = await import('../../lib/http/auth.ts')
-  if (file === undefined) return checkTokens(tokensFromEnv(process.env), 'EVOLVE_API_TOKEN')
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw usage('E_API_TOKEN', `cannot read --token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  if (files.length === 0) return checkTokens(tokensFromEnv(process.env), 'EVOLVE_API_TOKEN')
+  const tokens: ApiToken[] = []
+  for (const file of files) {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      throw usage('E_API_TOKEN', `cannot read --token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    tokens.push(...parseTokenFile(text, `--token-file ${file}`))
   }
-  return parseTokenFile(text, `--token-file ${file}`)
+  return files.length === 1 ? tokens : checkTokens(tokens, `--token-file ${files.join(' and ')}`)
 }
 
 function port(value: string): number {

@@ -34,12 +34,16 @@ export function tokensFromEnv(env: Record<string, string | undefined>): ApiToken
   return token ? checkTokens([{ name: 'api', token }], 'EVOLVE_API_TOKEN') : []
 }
 
-/** Refuses an empty list, bad names, duplicate names and short tokens (a guessable token is no lock). */
+/**
+ * Refuses an empty list, bad names, duplicate names, short tokens (a guessable token is no lock)
+ * and one token for two names (it would act as whichever name came last).
+ */
 export function checkTokens(tokens: ApiToken[], source = 'tokens'): ApiToken[] {
   if (tokens.length === 0) {
     throw usage('E_API_NO_TOKEN', `the admin API needs at least one token: set EVOLVE_API_TOKEN or pass --token-file (lines of name:token)`)
   }
   const names = new Set<string>()
+  const owners = new Map<string, string>()
   for (const { name, token } of tokens) {
     if (!NAME.test(name)) throw usage('E_API_TOKEN', `${source}: token name "${name}" must be 1-64 letters, digits, _ . @ -`)
     if (names.has(name)) throw usage('E_API_TOKEN', `${source}: token name "${name}" appears twice`)
@@ -49,7 +53,15 @@ export function checkTokens(tokens: ApiToken[], source = 'tokens'): ApiToken[] {
         `${source}: the token of "${name}" must be at least ${MIN_TOKEN_LENGTH} characters without spaces (try \`openssl rand -hex 32\`)`,
       )
     }
+    const owner = owners.get(token)
+    if (owner !== undefined) {
+      throw usage(
+        'E_API_TOKEN',
+        `${source}: "${owner}" and "${name}" have the same token: give each name its own (\`openssl rand -hex 32\`)`,
+      )
+    }
     names.add(name)
+    owners.set(token, name)
   }
   return tokens
 }
