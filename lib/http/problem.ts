@@ -35,6 +35,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   501: 'Not Implemented',
   503: 'Service Unavailable',
@@ -80,4 +81,32 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return sendProblem(reply, fe.statusCode)
   request.log.error({ err }, 'unexpected error')
   return sendProblem(reply, 500, 'an unexpected error; the server log has the details')
+}
+
+/**
+ * The longest path parameter (a migration name, percent-decoded) the admin API's server routes:
+ * Fastify's default of 100 would answer 414 for a longer migration name. A run's name is stored
+ * in a 255-character column, so every name a run can have fits.
+ */
+export const MAX_PARAM_LENGTH = 1000
+
+/**
+ * Fastify's `frameworkErrors` server option: the errors its router answers before any route or
+ * hook (a malformed %-escape in the path, a path segment over `maxParamLength`) as problem+json
+ * too, instead of Fastify's own JSON. Set it with `maxParamLength` when you build the server:
+ * `Fastify({ maxParamLength: MAX_PARAM_LENGTH, frameworkErrors })`.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return sendProblem(reply, 400, 'the path has a malformed %-escape: encode the migration name with encodeURIComponent')
+  }
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const max = request.server.initialConfig.maxParamLength ?? 100
+    return sendProblem(
+      reply,
+      414,
+      `a part of the path is longer than ${max} characters (the server's maxParamLength): a migration name that long needs a larger maxParamLength`,
+    )
+  }
+  return errorHandler(err, request, reply)
 }
