@@ -8,15 +8,20 @@ import Fastify from 'fastify'
 import type { Knex } from 'knex'
 import {
   type Evolve,
+  EvolveUsageError,
   type ReadOnlySwitch,
+  createMigration,
   createReadOnlySwitch,
+  defineMigration,
   openEvolve,
   readOnlyErrorHandler,
   readOnlyFastify,
   readOnlyMiddleware,
   withReadOnly,
 } from '../lib/index.ts'
-import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
+import { adminApiPlugin } from '../lib/http/index.ts'
+import { TOKENS, apiClient } from './helpers/admin-api.ts'
+import { dialects, fresh, runnerKnex, type FreshDatabase } from './helpers/databases.ts'
 import { createItems, waitUntil } from './helpers/fixtures.ts'
 
 /** Routes every server has: GET /items (read + banner), POST /items (write), GET /visit (a GET that writes). */
@@ -125,6 +130,60 @@ for (const dialect of dialects) {
       })
     }
 
+    it("never refuses the embedded admin API in a Fastify app with readOnlyFastify: operators turn read-only off and pause a run while the app's writes get 503", async () => {
+      const NAME = '20260101000000_bump-items'
+      const bumpItems = createMigration(
+        NAME,
+        defineMigration({ table: 'items', batchSize: 1, transform: (row) => ({ counter: Number(row.counter) + 1 }) }),
+      )
+      // The runner's throttle holds the run before its first batch, so it is running when the API pauses it.
+      const runnerDb = runnerKnex(db)
+      const runner = await openEvolve({
+        knex: runnerDb,
+        migrations: [bumpItems],
+        run: { throttle: () => ({ reason: 'test gate', ms: 20 }) },
+      })
+      const admin = await openEvolve({ knex: db.knex, migrations: [bumpItems] })
+      const sw = createReadOnlySwitch(db.knex)
+      await sw.ready
+      const app = Fastify()
+      await app.register(readOnlyFastify(sw))
+      await app.register(adminApiPlugin, { prefix: '/evolve', evolve: admin, tokens: TOKENS })
+      app.post('/items', async (_request, reply) => (await insert(db.knex), reply.code(201).send({ ok: true })))
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+      const api = apiClient(`${url}/evolve`)
+      const handle = await runner.run([NAME])
+      try {
+        await waitUntil('the run held by its throttle', async () => (await runner.progress(NAME)).throttled === 'test gate')
+        const on = await api.call('/read-only', { method: 'PUT', json: { readOnly: true, message: 'Maintenance', tables: ['items'] } })
+        assert.equal(on.status, 200, await on.clone().text())
+        await sw.refresh()
+        assert.equal(sw.isReadOnly('items'), true)
+        assert.equal((await fetch(`${url}/items`, { method: 'POST' })).status, 503, "the app's write is refused")
+
+        const noToken = await api.call('/read-only', { method: 'PUT', token: null, json: { readOnly: false } })
+        assert.equal(noToken.status, 401, 'the admin API still asks for its token (not the read-only 503)')
+        const paused = await api.call(`/runs/${NAME}/pause`, { method: 'POST', json: { reason: 'maintenance' } })
+        assert.equal(paused.status, 200, await paused.clone().text())
+        assert.deepEqual(await paused.json(), { name: NAME, state: 'paused' })
+        const off = await api.call('/read-only', { method: 'PUT', json: { readOnly: false } })
+        assert.equal(off.status, 200, await off.clone().text())
+        assert.equal(((await off.json()) as { readOnly: boolean }).readOnly, false)
+        await sw.refresh()
+        assert.equal((await fetch(`${url}/items`, { method: 'POST' })).status, 201, "the app's writes work again")
+      } finally {
+        handle.stop()
+        await handle.done.catch(() => {})
+        await evolve.readOnly.disable({ force: true })
+        await app.close()
+        await sw.close()
+        await admin.close()
+        await runner.close()
+        await runnerDb.destroy()
+      }
+    })
+
     it('turns itself off in the app when its --for runs out, with nothing else looking', async () => {
       const sw = createReadOnlySwitch(db.knex)
       await sw.ready
@@ -139,3 +198,82 @@ for (const dialect of dialects) {
     })
   })
 }
+
+describe('read-only switch and middleware arguments', () => {
+  let db: FreshDatabase
+  let evolve: Evolve
+  before(async () => {
+    db = await fresh('sqlite')
+    evolve = await openEvolve({ knex: db.knex, by: 'test' })
+  })
+  after(async () => {
+    await evolve.close()
+    await db.drop()
+  })
+
+  /** Throws at once: one line, E_CONFIG, matching `message`. */
+  const refused = (make: () => unknown, message: RegExp) =>
+    assert.throws(make, (err: unknown) => {
+      assert.ok(err instanceof EvolveUsageError, String(err))
+      assert.equal(err.code, 'E_CONFIG')
+      assert.match(err.message, message)
+      assert.doesNotMatch(err.message, /\n/)
+      return true
+    })
+
+  it('createReadOnlySwitch refuses, when it is created, a pollMs that is not a whole number of milliseconds of at least 10, an unknown option with the one it likely meant, and anything but a knex instance', async () => {
+    for (const pollMs of ['1s', 0, -5, 1.5, 9, Number.NaN]) {
+      refused(
+        () => createReadOnlySwitch(db.knex, { pollMs } as never),
+        /^createReadOnlySwitch: option "pollMs" must be a whole number of milliseconds, at least 10, e\.g\. 500 \(found .+\)$/,
+      )
+    }
+    refused(
+      () => createReadOnlySwitch(db.knex, { polMs: 100 } as never),
+      /unknown option "polMs": did you mean "pollMs"\? \(allowed: pollMs\)/,
+    )
+    refused(() => createReadOnlySwitch(db.knex, 500 as never), /options must be an object .*\(found 500\)/)
+    refused(() => createReadOnlySwitch(evolve as never), /needs a knex instance, not the admin object: pass evolve\.knex/)
+    refused(() => createReadOnlySwitch(undefined as never), /needs your app's knex instance as its first argument.*\(found undefined\)/)
+    const fastest = createReadOnlySwitch(db.knex, { pollMs: 10 })
+    await fastest.ready
+    await fastest.close()
+  })
+
+  it('readOnlyMiddleware, readOnlyFastify, readOnlyErrorHandler and withReadOnly refuse bad arguments when they are created, naming the option and what it takes', async () => {
+    const sw = createReadOnlySwitch(db.knex)
+    await sw.ready
+    try {
+      const makers = {
+        readOnlyMiddleware: (s: unknown, o?: unknown) => readOnlyMiddleware(s as never, o as never),
+        readOnlyFastify: (s: unknown, o?: unknown) => readOnlyFastify(s as never, o as never),
+        readOnlyErrorHandler: (s: unknown, o?: unknown) => readOnlyErrorHandler(s as never, o as never),
+        withReadOnly: (s: unknown, o?: unknown) => withReadOnly(s as never, () => {}, o as never),
+      }
+      for (const [fn, make] of Object.entries(makers)) {
+        for (const retryAfterSeconds of [-5, 'soon', 1.5, 0]) {
+          refused(
+            () => make(sw, { retryAfterSeconds }),
+            new RegExp(`^${fn}: option "retryAfterSeconds" must be a whole number of seconds, at least 1, e\\.g\\. 120 \\(found .+\\)$`),
+          )
+        }
+        refused(
+          () => make(sw, { tabel: 'orders' }),
+          /unknown option "tabel": did you mean "table"\? \(allowed: table, isWrite, retryAfterSeconds\)/,
+        )
+        refused(() => make(sw, { table: '' }), /option "table" must be a table name, e\.g\. 'orders' \(found ""\)/)
+        refused(() => make(sw, { isWrite: true }), /option "isWrite" must be a function \(req\) => boolean/)
+        refused(
+          () => make(db.knex),
+          new RegExp(`^${fn} needs the switch: ${fn}\\(createReadOnlySwitch\\(knex\\)\\).*\\(found a knex instance\\)$`),
+        )
+        refused(() => make(evolve), /needs the switch.*\(found the admin object from openEvolve\)/)
+        refused(() => make(undefined), /needs the switch.*\(found undefined\)/)
+        make(sw, { table: 'orders', retryAfterSeconds: 120, isWrite: () => false })
+      }
+      refused(() => withReadOnly(sw, undefined as never), /withReadOnly\(sw, handler\): the handler must be a function/)
+    } finally {
+      await sw.close()
+    }
+  })
+})

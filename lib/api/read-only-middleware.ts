@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyPluginCallback } from 'fastify'
 import type { ReadOnlyState } from '../core/read-only.ts'
+import { usage } from '../errors.ts'
 import { isReadOnlyError } from './read-only-error.ts'
-import { type ReadOnlyMiddlewareOptions, refusal, refuses, sendRefusal } from './read-only-response.ts'
+import { ADMIN_ROUTE, type ReadOnlyMiddlewareOptions, checkMiddlewareArgs, refusal, refuses, sendRefusal } from './read-only-response.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
 
 export type { ReadOnlyMiddlewareOptions }
@@ -23,6 +24,7 @@ type ExpressResponse = ServerResponse & { locals?: Record<string, unknown>; head
  * ```
  */
 export function readOnlyMiddleware(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOptions = {}) {
+  opts = checkMiddlewareArgs('readOnlyMiddleware', sw, opts)
   return (req: IncomingMessage, res: ExpressResponse, next: Next): void => {
     if (res.locals) res.locals.readOnly = sw.state
     if (refuses(sw, req, opts)) return sendRefusal(sw, req, res, opts)
@@ -32,6 +34,7 @@ export function readOnlyMiddleware(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareO
 
 /** Express error handler: the database's read-only refusal in the middle of a request becomes the same 503. */
 export function readOnlyErrorHandler(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOptions = {}) {
+  opts = checkMiddlewareArgs('readOnlyErrorHandler', sw, opts)
   return (err: unknown, req: IncomingMessage, res: ExpressResponse, next: Next): void => {
     if (!isReadOnlyError(err) || res.headersSent) return next(err)
     sendRefusal(sw, req, res, opts)
@@ -48,7 +51,8 @@ declare module 'fastify' {
 /**
  * Fastify plugin: refuses write requests with 503 while read-only is on, decorates every
  * request with `request.readOnly`, and turns the database's refusal in a handler into
- * the same 503. Applies to the whole app (not encapsulated).
+ * the same 503. Applies to the whole app (not encapsulated), except the routes of the embedded
+ * admin API (`adminApiPlugin`), so operators can always turn read-only off.
  *
  * @example
  * ```ts
@@ -56,10 +60,13 @@ declare module 'fastify' {
  * ```
  */
 export function readOnlyFastify(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOptions = {}): FastifyPluginCallback {
+  opts = checkMiddlewareArgs('readOnlyFastify', sw, opts)
   const plugin: FastifyPluginCallback = (fastify, _options, done) => {
     fastify.decorateRequest('readOnly', null)
     fastify.addHook('onRequest', (request, reply, hookDone) => {
       request.readOnly = sw.state
+      // The admin API's own routes (adminApiPlugin marks them): refusing them would lock operators out.
+      if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[ADMIN_ROUTE]) return hookDone()
       if (!refuses(sw, request.raw, opts)) return hookDone()
       const answer = refusal(sw.state, request.raw, opts)
       void reply.code(answer.status).header('Retry-After', answer.retryAfter).type(answer.type).send(answer.body)
@@ -92,6 +99,8 @@ export function withReadOnly<Req extends IncomingMessage, Res extends ServerResp
   handler: (req: Req & { readOnly: ReadOnlyState }, res: Res) => unknown,
   opts: ReadOnlyMiddlewareOptions = {},
 ) {
+  opts = checkMiddlewareArgs('withReadOnly', sw, opts)
+  if (typeof handler !== 'function') throw usage('E_CONFIG', 'withReadOnly(sw, handler): the handler must be a function (req, res) => …')
   return async (req: Req, res: Res): Promise<void> => {
     const request = Object.assign(req, { readOnly: sw.state })
     if (refuses(sw, req, opts)) return sendRefusal(sw, req, res, opts)

@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ReadOnlyState } from '../core/read-only.ts'
 import { DEFAULT_READ_ONLY_MESSAGE } from '../core/read-only.ts'
+import { nearestName, usage } from '../errors.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
+
+/**
+ * The Fastify route config key the admin API (adminApiPlugin) sets on its routes: readOnlyFastify
+ * never refuses them, so operators can turn read-only off in an app that embeds the admin API.
+ */
+export const ADMIN_ROUTE = 'evolvekitAdmin'
 
 export interface ReadOnlyMiddlewareOptions {
   /** Which requests write; default POST, PUT, PATCH and DELETE. */
@@ -10,6 +17,68 @@ export interface ReadOnlyMiddlewareOptions {
   table?: string
   /** Retry-After when the switch has no expiry. Default 60 s. */
   retryAfterSeconds?: number
+}
+
+/** What each option takes, for the error naming a wrong one. */
+const MIDDLEWARE_OPTIONS: Record<keyof ReadOnlyMiddlewareOptions, { takes: string; ok: (v: unknown) => boolean }> = {
+  table: { takes: "a table name, e.g. 'orders'", ok: (v) => typeof v === 'string' && v.length > 0 },
+  isWrite: { takes: "a function (req) => boolean, e.g. (req) => req.method !== 'GET'", ok: (v) => typeof v === 'function' },
+  retryAfterSeconds: { takes: 'a whole number of seconds, at least 1, e.g. 120', ok: (v) => Number.isSafeInteger(v) && (v as number) >= 1 },
+}
+
+/**
+ * Checks an options object when a middleware or switch is created (not per request): an unknown
+ * key is named with the one it likely meant, a bad value with what it takes. E_CONFIG.
+ */
+export function checkOptions<T>(fn: string, opts: unknown, spec: Record<string, { takes: string; ok: (v: unknown) => boolean }>): T {
+  if (opts === undefined) return {} as T
+  const allowed = Object.keys(spec)
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+    throw usage('E_CONFIG', `${fn}: options must be an object such as { ${allowed[0]}: … } (found ${shown(opts)})`)
+  for (const key of Object.keys(opts)) {
+    if (Object.hasOwn(spec, key)) continue
+    const near = nearestName(key, allowed)
+    throw usage('E_CONFIG', `${fn}: unknown option "${key}"${near ? `: did you mean "${near}"?` : ''} (allowed: ${allowed.join(', ')})`)
+  }
+  for (const [key, value] of Object.entries(opts)) {
+    if (value !== undefined && !spec[key]!.ok(value))
+      throw usage('E_CONFIG', `${fn}: option "${key}" must be ${spec[key]!.takes} (found ${shown(value)})`)
+  }
+  return opts as T
+}
+
+/** A value as an error message shows it: short, strings quoted. */
+export function shown(value: unknown): string {
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (typeof value === 'object') return 'an object'
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text
+}
+
+/** What a knex instance looks like: a function with a client and raw(). */
+export function isKnex(value: unknown): boolean {
+  return typeof value === 'function' && typeof (value as { raw?: unknown }).raw === 'function' && 'client' in value
+}
+
+/**
+ * The middleware's arguments, checked when it is created: the switch (not a knex instance or the
+ * admin object) and its options.
+ */
+export function checkMiddlewareArgs(fn: string, sw: unknown, opts: unknown): ReadOnlyMiddlewareOptions {
+  const isSwitch =
+    sw !== null && typeof sw === 'object' && typeof (sw as { isReadOnly?: unknown }).isReadOnly === 'function' && 'state' in sw
+  if (!isSwitch) {
+    const found = isKnex(sw)
+      ? 'a knex instance'
+      : sw !== null && typeof sw === 'object' && isKnex((sw as { knex?: unknown }).knex)
+        ? 'the admin object from openEvolve'
+        : shown(sw)
+    throw usage('E_CONFIG', `${fn} needs the switch: ${fn}(createReadOnlySwitch(knex)), awaiting its ready before serving (found ${found})`)
+  }
+  return checkOptions<ReadOnlyMiddlewareOptions>(fn, opts, MIDDLEWARE_OPTIONS)
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])

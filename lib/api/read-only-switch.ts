@@ -1,11 +1,40 @@
 import { EventEmitter } from 'node:events'
 import type { Knex } from 'knex'
 import { type ReadOnlyState, readOnlyStatus } from '../core/read-only.ts'
+import { usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
+import { checkOptions, isKnex, shown } from './read-only-response.ts'
 
 export interface ReadOnlySwitchOptions {
-  /** How often the state is read where the database cannot push changes (SQLite), and as a safety net on PostgreSQL. Default 500 ms / 5 s. */
+  /**
+   * How often the state is read where the database cannot push changes (SQLite), and as a safety
+   * net on PostgreSQL: a whole number of milliseconds, at least 10. Default 500 ms / 5 s.
+   */
   pollMs?: number
+}
+
+/** Polling faster than this would be a query storm on the app's pool, not a faster switch. */
+export const MIN_POLL_MS = 10
+
+const SWITCH_OPTIONS = {
+  pollMs: {
+    takes: `a whole number of milliseconds, at least ${MIN_POLL_MS}, e.g. 500`,
+    ok: (v: unknown) => Number.isSafeInteger(v) && (v as number) >= MIN_POLL_MS,
+  },
+}
+
+/** The switch's arguments, checked before anything is read: a knex instance and known options. */
+function checkSwitchArgs(knex: unknown, opts: unknown): ReadOnlySwitchOptions {
+  if (!isKnex(knex)) {
+    const evolve = knex !== null && typeof knex === 'object' && isKnex((knex as { knex?: unknown }).knex)
+    throw usage(
+      'E_CONFIG',
+      evolve
+        ? "createReadOnlySwitch needs a knex instance, not the admin object: pass evolve.knex (or your app's knex)"
+        : `createReadOnlySwitch needs your app's knex instance as its first argument, e.g. createReadOnlySwitch(knex) (found ${shown(knex)})`,
+    )
+  }
+  return checkOptions<ReadOnlySwitchOptions>('createReadOnlySwitch', opts, SWITCH_OPTIONS)
 }
 
 const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
@@ -34,6 +63,7 @@ export class ReadOnlySwitch extends EventEmitter<{ change: [ReadOnlyState] }> {
     opts: ReadOnlySwitchOptions = {},
   ) {
     super()
+    opts = checkSwitchArgs(knex, opts)
     const guard = storeFor(knex).dialect.readOnlyGuard
     const pollMs = opts.pollMs ?? (guard?.listen ? 5000 : 500)
     this.ready = (async () => {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Knex } from 'knex'
 import type { Evolve } from '../api/evolve.ts'
 import { type OpenWithKnex, openEvolve } from '../api/open-evolve.ts'
+import { ADMIN_ROUTE } from '../api/read-only-response.ts'
 import { usage } from '../errors.ts'
 import { type ApiToken, checkTokens, requireToken } from './auth.ts'
 import { metricsRoute } from './metrics-route.ts'
@@ -52,6 +53,8 @@ export async function adminApiPlugin(app: FastifyInstance, opts: AdminApiPluginO
   app.decorateRequest('actor', '')
   app.addHook('onRoute', (route) => {
     route.bodyLimit ??= BODY_LIMIT
+    // Marked as the admin API's: readOnlyFastify in the same app never refuses these routes.
+    route.config = { ...route.config, [ADMIN_ROUTE]: true }
   })
   app.addHook('onRequest', async (request, reply) => {
     if ((request.routeOptions.config as { public?: boolean }).public) return
