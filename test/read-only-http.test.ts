@@ -162,6 +162,9 @@ for (const dialect of dialects) {
         assert.equal(sw.isReadOnly('items'), true)
         assert.equal((await fetch(`${url}/items`, { method: 'POST' })).status, 503, "the app's write is refused")
 
+        const typo = await api.call('/read-onyl', { method: 'PUT', json: { readOnly: false } })
+        assert.equal(typo.status, 404, "a path that is no route gets the admin API's 404, not the 503")
+        assert.match(String((await typo.json()).detail), /no such endpoint/)
         const noToken = await api.call('/read-only', { method: 'PUT', token: null, json: { readOnly: false } })
         assert.equal(noToken.status, 401, 'the admin API still asks for its token (not the read-only 503)')
         const paused = await api.call(`/runs/${NAME}/pause`, { method: 'POST', json: { reason: 'maintenance' } })

@@ -67,6 +67,8 @@ export function readOnlyFastify(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOpti
       request.readOnly = sw.state
       // The admin API's own routes (adminApiPlugin marks them): refusing them would lock operators out.
       if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[ADMIN_ROUTE]) return hookDone()
+      // No route: nothing to write, and its 404 (the admin API's "no such endpoint" too) says more than a 503.
+      if (request.is404) return hookDone()
       if (!refuses(sw, request.raw, opts)) return hookDone()
       const answer = refusal(sw.state, request.raw, opts)
       void reply.code(answer.status).header('Retry-After', answer.retryAfter).type(answer.type).send(answer.body)
