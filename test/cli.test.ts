@@ -2,7 +2,7 @@
 // the read-only commands (plan, status), file order and formats, and its output off a TTY.
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
@@ -74,6 +74,16 @@ describe('scaffolding', () => {
     const status = await runCli(['status', '--config', 'ops.config.ts'], { cwd })
     assert.equal(status.code, 0, output(status))
     assert.match(status.stdout, /no migrations in/)
+  })
+
+  it('create refuses a name too long for a file name or a run, and takes one of 200 characters', async () => {
+    const cwd = await tempDir('evk-create-')
+    const long = await runCli(['create', 'x'.repeat(201)], { cwd })
+    assert.equal(long.code, 2, output(long))
+    assert.match(long.stderr.trimEnd(), /^evolve: migration name of 201 characters: keep it to 200/)
+    assert.equal(existsSync(path.join(cwd, 'migrations')) ? readdirSync(path.join(cwd, 'migrations')).length : 0, 0)
+    const longest = await runCli(['create', 'y'.repeat(200)], { cwd })
+    assert.equal(longest.code, 0, output(longest))
   })
 
   it('init --config in a directory that does not exist makes it, and the paths in the file lead where init was told', async () => {

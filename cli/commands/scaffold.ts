@@ -7,6 +7,8 @@ import type { GlobalOptions } from '../context.ts'
 import { hasPassword } from '../../lib/config/parse-url.ts'
 import { configTemplate, migrationTemplate } from './templates.ts'
 
+const MAX_NAME_LENGTH = 200
+
 export function registerScaffold(program: Command): void {
   program
     .command('init')
@@ -48,6 +50,14 @@ export function registerScaffold(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions>()
       if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) {
         throw usage('E_BAD_NAME', `migration name "${name}" must be letters, digits, - and _ (e.g. lowercase-emails)`)
+      }
+      // The file name (stamp, name, .ts) must fit a file system's 255 bytes, and the run's name
+      // (with a snapshot copy's `.shadow`) the tracking tables' 255 characters.
+      if (name.length > MAX_NAME_LENGTH) {
+        throw usage(
+          'E_BAD_NAME',
+          `migration name of ${name.length} characters: keep it to ${MAX_NAME_LENGTH} (say what it does in its description)`,
+        )
       }
       // Where `run` will look: --dir, else the config file's migrations directory.
       const dir = await resolveMigrationsDir({ ...opts, cwd: process.cwd(), env: process.env })
