@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import { EvolveUsageError } from '../lib/errors.ts'
 import { checkTokens } from '../lib/http/index.ts'
-import { apiClient, openEvents } from './helpers/admin-api.ts'
+import { apiClient, openEvents, problemOf } from './helpers/admin-api.ts'
 import { runCli, spawnCli, type RunningCli } from './helpers/cli.ts'
 import { dialects, fresh, freshSqlite } from './helpers/databases.ts'
 import { batchRows, counterHistogram, countBatches, createItems, makeProject, runRow, upMigration, waitUntil } from './helpers/fixtures.ts'
@@ -211,6 +211,39 @@ describe('evolve serve with several names and token files', { concurrency: 2 }, 
         assertNoToken(refused.stdout + refused.stderr, [DEPLOY, ALICE])
       }
     } finally {
+      await db.drop()
+    }
+  })
+})
+describe('evolve serve with a long migration name', () => {
+  it('reaches a run whose name is 103 characters long, and answers a too long or malformed path as problem+json', async () => {
+    const db = await freshSqlite()
+    await createItems(db.knex, 20)
+    const long = `20260101000000_${'backfill-'.repeat(9)}${'x'.repeat(7)}`
+    const project = await makeProject(db, upMigration({ batchSize: 10 }), { name: long })
+    try {
+      const run = await runCli(['run', ...project.flags], { cwd: project.dir })
+      assert.equal(run.code, 0, run.stderr)
+      const { cli: server, url } = await serve(project.dbFlags, { EVOLVE_API_TOKEN: DEPLOY })
+      try {
+        const api = apiClient(url, DEPLOY)
+        const one = await api.call(`/runs/${long}`)
+        assert.equal(one.status, 200, await one.clone().text())
+        assert.equal(((await one.json()) as { state: string }).state, 'done')
+        const pause = await api.call(`/runs/${long}/pause`, { method: 'POST' })
+        assert.equal(pause.status, 409)
+        assert.equal((await problemOf(pause)).state, 'done')
+        const tooLong = await api.call(`/runs/${'x'.repeat(1001)}`, { token: null })
+        assert.equal(tooLong.status, 414)
+        assert.match(String((await problemOf(tooLong)).detail), /longer than 1000 characters/)
+        const malformed = await api.call('/runs/%E0%A4%A', { token: null })
+        assert.equal(malformed.status, 400)
+        assert.match(String((await problemOf(malformed)).detail), /malformed %-escape/)
+      } finally {
+        await server.kill('SIGTERM')
+      }
+    } finally {
+      await project.cleanup()
       await db.drop()
     }
   })

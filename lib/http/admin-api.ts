@@ -7,7 +7,7 @@ import { usage } from '../errors.ts'
 import { type ApiToken, checkTokens, requireToken } from './auth.ts'
 import { metricsRoute } from './metrics-route.ts'
 import { openApiDocument } from './openapi.ts'
-import { errorHandler, sendProblem } from './problem.ts'
+import { MAX_PARAM_LENGTH, errorHandler, frameworkErrors, sendProblem } from './problem.ts'
 import { readOnlyRoutes } from './routes-read-only.ts'
 import { runRoutes } from './routes-runs.ts'
 import { eventRoutes } from './sse.ts'
@@ -92,6 +92,10 @@ export async function createAdminApi(options: AdminApiOptions): Promise<FastifyI
   const logger = options.logger ?? true
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    // Any run's name routes (Fastify's default, 100, answers 414 for longer ones), and the router's
+    // own refusals (a malformed %-escape, a segment over the limit) are problem+json too.
+    maxParamLength: MAX_PARAM_LENGTH,
+    frameworkErrors,
     ...(typeof logger === 'boolean' ? { logger: logger && { redact: REDACT } } : { loggerInstance: logger.child({}, { redact: REDACT }) }),
   })
   // An admin object opened here on the caller's knex is ours to close (it leaves knex open).
