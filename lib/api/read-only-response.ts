@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ReadOnlyState } from '../core/read-only.ts'
 import { DEFAULT_READ_ONLY_MESSAGE } from '../core/read-only.ts'
-import { nearestName, usage } from '../errors.ts'
+import { nearestName, shown, usage } from '../errors.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
 
 /**
@@ -45,17 +45,6 @@ export function checkOptions<T>(fn: string, opts: unknown, spec: Record<string, 
       throw usage('E_CONFIG', `${fn}: option "${key}" must be ${spec[key]!.takes} (found ${shown(value)})`)
   }
   return opts as T
-}
-
-/** A value as an error message shows it: short, strings quoted. */
-export function shown(value: unknown): string {
-  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (typeof value === 'bigint') return `${value}n`
-  if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return `an array of ${value.length}`
-  if (typeof value === 'object') return 'an object'
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text
 }
 
 /** What a knex instance looks like: a function with a client and raw(). */

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events'
 import type { Knex } from 'knex'
 import { type ReadOnlyState, readOnlyStatus } from '../core/read-only.ts'
-import { usage } from '../errors.ts'
+import { shown, usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
-import { checkOptions, isKnex, shown } from './read-only-response.ts'
+import { checkOptions, isKnex } from './read-only-response.ts'
 
 export interface ReadOnlySwitchOptions {
   /**

@@ -3,7 +3,7 @@
 // must be and what was found; an unknown key is refused, never ignored.
 import { z } from 'zod'
 import type { RunOptions } from '../core/context.ts'
-import { nearestName, usage } from '../errors.ts'
+import { nearestName, shown, usage } from '../errors.ts'
 import { CONFIG_RUN_OPTIONS, batchBoundsProblem, ms, positiveInt } from '../config/run-options-schema.ts'
 
 const MODE = { message: "must be 'online' (the default) or 'snapshot'" }
@@ -123,15 +123,4 @@ function check<S extends z.ZodObject>(
   const index = issue.path[1]
   const found = Array.isArray(given) && typeof index === 'number' ? `${shown(given[index])} at ${name}[${index}]` : shown(given)
   throw usage(code, `${where}${what} "${name}" ${issue.message} (found ${found})`)
-}
-
-/** A value as an error message shows it: short, strings quoted. */
-function shown(value: unknown): string {
-  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (typeof value === 'bigint') return `${value}n`
-  if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return `an array of ${value.length}`
-  if (typeof value === 'object') return 'an object'
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text
 }
