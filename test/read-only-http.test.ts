@@ -128,6 +128,26 @@ for (const dialect of dialects) {
           await sw.close()
         }
       })
+
+      it(`answers with the operator's message in ${framework} when the database refuses a write before the switch saw read-only go on`, async () => {
+        // A switch that will not poll during the test: only the database knows read-only is on (on
+        // PostgreSQL its notification may still arrive first: then the switch's own state is told).
+        const sw = createReadOnlySwitch(db.knex, { pollMs: 600_000 })
+        await sw.ready
+        const server = await start(db.knex, sw)
+        try {
+          await evolve.readOnly.enable({ message: 'Back at noon', tables: ['items'] })
+          const visit = await fetch(`${server.url}/visit`) // a GET that writes
+          assert.equal(visit.status, 503)
+          assert.equal((await visit.json()).detail, 'Back at noon')
+          // The refusal made the switch look again: it knows now.
+          await waitUntil('the switch on', async () => sw.isReadOnly('items'))
+        } finally {
+          await evolve.readOnly.disable()
+          await server.close()
+          await sw.close()
+        }
+      })
     }
 
     it("never refuses the embedded admin API in a Fastify app with readOnlyFastify: operators turn read-only off and pause a run while the app's writes get 503", async () => {

@@ -13,3 +13,12 @@ export function isReadOnlyError(err: unknown): boolean {
   // No connection to ask: any dialect's refusal counts (an app may talk to both).
   return ALL_DIALECTS.some((d) => d.readOnlyGuard?.isRefusal(err) ?? false)
 }
+
+/** The operator's message a database refusal carries (what read-only was turned on with), or null. */
+export function readOnlyMessageOf(err: unknown): string | null {
+  for (const d of ALL_DIALECTS) {
+    const message = d.readOnlyGuard?.refusalMessage(err)
+    if (message) return message
+  }
+  return null
+}

@@ -3,7 +3,15 @@ import type { FastifyPluginCallback } from 'fastify'
 import type { ReadOnlyState } from '../core/read-only.ts'
 import { usage } from '../errors.ts'
 import { isReadOnlyError } from './read-only-error.ts'
-import { ADMIN_ROUTE, type ReadOnlyMiddlewareOptions, checkMiddlewareArgs, refusal, refuses, sendRefusal } from './read-only-response.ts'
+import {
+  ADMIN_ROUTE,
+  type ReadOnlyMiddlewareOptions,
+  checkMiddlewareArgs,
+  refusal,
+  refusedState,
+  refuses,
+  sendRefusal,
+} from './read-only-response.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
 
 export type { ReadOnlyMiddlewareOptions }
@@ -37,7 +45,7 @@ export function readOnlyErrorHandler(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewar
   opts = checkMiddlewareArgs('readOnlyErrorHandler', sw, opts)
   return (err: unknown, req: IncomingMessage, res: ExpressResponse, next: Next): void => {
     if (!isReadOnlyError(err) || res.headersSent) return next(err)
-    sendRefusal(sw, req, res, opts)
+    sendRefusal(sw, req, res, opts, err)
   }
 }
 
@@ -76,7 +84,7 @@ export function readOnlyFastify(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOpti
     const previous = fastify.errorHandler
     fastify.setErrorHandler(function (error, request, reply) {
       if (!isReadOnlyError(error)) return previous.call(this, error, request, reply)
-      const answer = refusal(sw.state, request.raw, opts)
+      const answer = refusal(refusedState(sw, error), request.raw, opts)
       return reply.code(answer.status).header('Retry-After', answer.retryAfter).type(answer.type).send(answer.body)
     })
     done()
@@ -110,7 +118,7 @@ export function withReadOnly<Req extends IncomingMessage, Res extends ServerResp
       await handler(request, res)
     } catch (err) {
       if (!isReadOnlyError(err) || res.headersSent) throw err
-      sendRefusal(sw, req, res, opts)
+      sendRefusal(sw, req, res, opts, err)
     }
   }
 }

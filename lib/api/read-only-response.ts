@@ -3,6 +3,7 @@ import type { ReadOnlyState } from '../core/read-only.ts'
 import { DEFAULT_READ_ONLY_MESSAGE } from '../core/read-only.ts'
 import { nearestName, shown, usage } from '../errors.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
+import { readOnlyMessageOf } from './read-only-error.ts'
 
 /**
  * The Fastify route config key the admin API (adminApiPlugin) sets on its routes: readOnlyFastify
@@ -99,9 +100,25 @@ export function refusal(state: ReadOnlyState, req: IncomingMessage, opts: ReadOn
   return { status: 503, retryAfter, type: 'application/problem+json', body: JSON.stringify(problem) }
 }
 
-/** Sends the 503 on a plain node response (Express's `res` is one too). */
-export function sendRefusal(sw: ReadOnlySwitch, req: IncomingMessage, res: ServerResponse, opts: ReadOnlyMiddlewareOptions): void {
-  const answer = refusal(sw.state, req, opts)
+/**
+ * The state a 503 tells. For the database's refusal of a write (`err`) that came before the
+ * switch saw read-only go on (it polls), the message the refusal carries, and the switch looks again.
+ */
+export function refusedState(sw: ReadOnlySwitch, err?: unknown): ReadOnlyState {
+  if (err === undefined || sw.state.readOnly) return sw.state
+  void sw.refresh().catch(() => {})
+  return { ...sw.state, readOnly: true, message: readOnlyMessageOf(err) ?? sw.state.message }
+}
+
+/** Sends the 503 on a plain node response (Express's `res` is one too); `err`: the database's refusal, if it was one. */
+export function sendRefusal(
+  sw: ReadOnlySwitch,
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: ReadOnlyMiddlewareOptions,
+  err?: unknown,
+): void {
+  const answer = refusal(refusedState(sw, err), req, opts)
   res.statusCode = answer.status
   res.setHeader('Retry-After', answer.retryAfter)
   res.setHeader('Content-Type', answer.type)

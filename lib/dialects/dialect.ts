@@ -160,6 +160,8 @@ export interface ReadOnlyGuard {
   bypass<T>(trx: Knex.Transaction, token: string, fn: () => Promise<T>): Promise<T>
   /** True for the refusal `install`'s triggers raise. */
   isRefusal(err: unknown): boolean
+  /** The operator's message such a refusal carries (what `install` was given), or null for any other error. */
+  refusalMessage(err: unknown): string | null
   /** Tells every listener, on commit of `trx`, that the switch changed. */
   notify?(trx: Knex.Transaction): Promise<void>
   /** Hears changes made by any process; where missing, apps poll. */

@@ -4,6 +4,8 @@ import { listenPostgres } from './listen.ts'
 const TRIGGER = 'evolve_read_only'
 const FUNCTION = 'evolve_read_only_refuse'
 const CHANNEL = 'evolve_read_only'
+/** What every refusal's message starts with, before the operator's message. */
+const MARK = 'read-only: '
 /** The transaction-local setting that carries the runner's token past the triggers (batchSettings sets it too). */
 export const BYPASS_SETTING = 'evolvekit.bypass'
 /** SQLSTATE read_only_sql_transaction: what a hot standby answers too, so apps may already handle it. */
@@ -41,7 +43,7 @@ export const postgresReadOnlyGuard: ReadOnlyGuard = {
     for (const table of tables) {
       await trx.raw(
         `CREATE TRIGGER ${TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ?? FOR EACH STATEMENT
-           EXECUTE FUNCTION ${FUNCTION}(${literal(`read-only: ${message}`)}, ${literal(token)})`,
+           EXECUTE FUNCTION ${FUNCTION}(${literal(`${MARK}${message}`)}, ${literal(token)})`,
         [table],
       )
     }
@@ -56,6 +58,11 @@ export const postgresReadOnlyGuard: ReadOnlyGuard = {
     return fn()
   },
   isRefusal: (err) => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === READ_ONLY_SQLSTATE,
+  refusalMessage(err) {
+    if (!postgresReadOnlyGuard.isRefusal(err)) return null
+    const text = String((err as { message?: unknown }).message)
+    return text.includes(MARK) ? text.slice(text.indexOf(MARK) + MARK.length) : null
+  },
   async notify(trx) {
     await trx.raw('SELECT pg_notify(?, ?)', [CHANNEL, ''])
   },

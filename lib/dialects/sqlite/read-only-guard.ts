@@ -54,6 +54,11 @@ export const sqliteReadOnlyGuard: ReadOnlyGuard = {
         .catch(() => {})
     }
   },
+  refusalMessage(err) {
+    if (!sqliteReadOnlyGuard.isRefusal(err)) return null
+    const text = String((err as { message?: unknown }).message)
+    return text.slice(text.indexOf(MARK) + MARK.length)
+  },
   isRefusal(err) {
     if (typeof err !== 'object' || err === null) return false
     const { code, message } = err as { code?: unknown; message?: unknown }
