@@ -79,6 +79,7 @@ for (const d of dialects) {
         assert.equal(twice.status, 409)
         const problem = await problemOf(twice)
         assert.equal(problem.code, 'E_RETRY_QUEUED')
+        assert.equal(problem.state, 'running', 'a 409 says the state the run is in')
         assert.equal(
           problem.detail,
           `the ${BAD_IDS.length} failed objects of "${NAME}" are queued for retry already: \`evolve run ${NAME}\` serves them`,
