@@ -69,6 +69,11 @@ export function nearestName(name: string, allowed: readonly string[]): string | 
   return best?.name
 }
 
+/** `: did you mean "x"?` for the name `name` most likely meant (nearestName, or `meant`), else nothing. */
+export function didYouMean(name: string, allowed: readonly string[], meant = nearestName(name, allowed)): string {
+  return meant ? `: did you mean "${meant}"?` : ''
+}
+
 /** Letters inserted, deleted, changed or swapped with a neighbour (optimal string alignment distance). */
 function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ReadOnlyState } from '../core/read-only.ts'
 import { DEFAULT_READ_ONLY_MESSAGE } from '../core/read-only.ts'
-import { nearestName, shown, usage } from '../errors.ts'
+import { didYouMean, shown, usage } from '../errors.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
 import { readOnlyMessageOf } from './read-only-error.ts'
 
@@ -38,8 +38,7 @@ export function checkOptions<T>(fn: string, opts: unknown, spec: Record<string, 
     throw usage('E_CONFIG', `${fn}: options must be an object such as { ${allowed[0]}: … } (found ${shown(opts)})`)
   for (const key of Object.keys(opts)) {
     if (Object.hasOwn(spec, key)) continue
-    const near = nearestName(key, allowed)
-    throw usage('E_CONFIG', `${fn}: unknown option "${key}"${near ? `: did you mean "${near}"?` : ''} (allowed: ${allowed.join(', ')})`)
+    throw usage('E_CONFIG', `${fn}: unknown option "${key}"${didYouMean(key, allowed)} (allowed: ${allowed.join(', ')})`)
   }
   for (const [key, value] of Object.entries(opts)) {
     if (value !== undefined && !spec[key]!.ok(value))
@@ -53,6 +52,11 @@ export function isKnex(value: unknown): boolean {
   return typeof value === 'function' && typeof (value as { raw?: unknown }).raw === 'function' && 'client' in value
 }
 
+/** What the admin object from openEvolve looks like where a knex or a switch belongs: one holding a knex. */
+export function isAdminObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && isKnex((value as { knex?: unknown }).knex)
+}
+
 /**
  * The middleware's arguments, checked when it is created: the switch (not a knex instance or the
  * admin object) and its options.
@@ -61,11 +65,7 @@ export function checkMiddlewareArgs(fn: string, sw: unknown, opts: unknown): Rea
   const isSwitch =
     sw !== null && typeof sw === 'object' && typeof (sw as { isReadOnly?: unknown }).isReadOnly === 'function' && 'state' in sw
   if (!isSwitch) {
-    const found = isKnex(sw)
-      ? 'a knex instance'
-      : sw !== null && typeof sw === 'object' && isKnex((sw as { knex?: unknown }).knex)
-        ? 'the admin object from openEvolve'
-        : shown(sw)
+    const found = isKnex(sw) ? 'a knex instance' : isAdminObject(sw) ? 'the admin object from openEvolve' : shown(sw)
     throw usage('E_CONFIG', `${fn} needs the switch: ${fn}(createReadOnlySwitch(knex)), awaiting its ready before serving (found ${found})`)
   }
   return checkOptions<ReadOnlyMiddlewareOptions>(fn, opts, MIDDLEWARE_OPTIONS)

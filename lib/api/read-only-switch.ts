@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 import { type ReadOnlyState, readOnlyStatus } from '../core/read-only.ts'
 import { shown, usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
-import { checkOptions, isKnex } from './read-only-response.ts'
+import { checkOptions, isAdminObject, isKnex } from './read-only-response.ts'
 
 export interface ReadOnlySwitchOptions {
   /**
@@ -26,10 +26,9 @@ const SWITCH_OPTIONS = {
 /** The switch's arguments, checked before anything is read: a knex instance and known options. */
 function checkSwitchArgs(knex: unknown, opts: unknown): ReadOnlySwitchOptions {
   if (!isKnex(knex)) {
-    const evolve = knex !== null && typeof knex === 'object' && isKnex((knex as { knex?: unknown }).knex)
     throw usage(
       'E_CONFIG',
-      evolve
+      isAdminObject(knex)
         ? "createReadOnlySwitch needs a knex instance, not the admin object: pass evolve.knex (or your app's knex)"
         : `createReadOnlySwitch needs your app's knex instance as its first argument, e.g. createReadOnlySwitch(knex) (found ${shown(knex)})`,
     )

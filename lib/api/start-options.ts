@@ -3,7 +3,7 @@
 // must be and what was found; an unknown key is refused, never ignored.
 import { z } from 'zod'
 import type { RunOptions } from '../core/context.ts'
-import { nearestName, shown, usage } from '../errors.ts'
+import { didYouMean, shown, usage } from '../errors.ts'
 import { CONFIG_RUN_OPTIONS, batchBoundsProblem, ms, positiveInt } from '../config/run-options-schema.ts'
 
 const MODE = { message: "must be 'online' (the default) or 'snapshot'" }
@@ -111,9 +111,7 @@ function check<S extends z.ZodObject>(
     const unknown = issue.keys[0]!
     if (Object.hasOwn(hints, unknown))
       throw usage('E_CONFIG', `${where}"${unknown}" is not a ${what} but a choice of each run: ${hints[unknown]}`)
-    const near = nearestName(unknown, allowed)
-    const hint = near ? `: did you mean "${near}"?` : ''
-    throw usage('E_CONFIG', `${where}unknown ${what} "${unknown}"${hint} (allowed: ${allowed.join(', ')})`)
+    throw usage('E_CONFIG', `${where}unknown ${what} "${unknown}"${didYouMean(unknown, allowed)} (allowed: ${allowed.join(', ')})`)
   }
   if (issue.path.length === 0) throw usage('E_CONFIG', `${where}${what}s must be an object (found ${shown(value)})`)
   const name = String(issue.path[0])

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { extname, join, relative, resolve } from 'node:path'
-import { EvolveUsageError, nearestName, usage } from '../errors.ts'
+import { EvolveUsageError, didYouMean, nearestName, usage } from '../errors.ts'
 import type { Migration } from '../core/migration.ts'
 import { importUserModule } from './import-module.ts'
 import { parseMigration } from './migration-schema.ts'
@@ -88,6 +88,6 @@ function withoutPath(err: unknown, name: string, shown: string): unknown {
  * meant (the name without its timestamp, `lowercase-emails`, or a typo of a letter or two).
  */
 export function knownNames(name: string, known: readonly string[]): string {
-  const meant = known.find((k) => k.replace(/^\d+_/, '') === name) ?? nearestName(name, known)
-  return `(found: ${known.join(', ') || 'none'})${meant ? `: did you mean "${meant}"?` : ''}`
+  const undated = known.find((k) => k.replace(/^\d+_/, '') === name)
+  return `(found: ${known.join(', ') || 'none'})${didYouMean(name, known, undated ?? nearestName(name, known))}`
 }

@@ -83,9 +83,7 @@ export async function getProgress(store: Store, knex: Knex, name: string): Promi
   if (!snapshot.evolved) return { ...progress, snapshot }
   // The rows are evolved by the copy's run: they are this run's rows, and what remains is counted from them.
   const { done, failed } = snapshot.evolved
-  const remaining =
-    progress.remaining === null || progress.total === null ? progress.remaining : Math.max(0, progress.total - done - failed)
-  return { ...progress, done, failed, remaining, snapshot }
+  return { ...progress, done, failed, remaining: remainingOf(progress.state, progress.total, done, failed), snapshot }
 }
 
 async function runProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
@@ -104,7 +102,7 @@ export function progressOf(run: Run, totals: BatchTotals, failed: number, worker
   // Rows the app writes in the old shape ahead of the scan after the total was counted (or a
   // planner's estimate that fell short) make done pass the stored total: the total grows to it.
   const total = run.totalEstimate === null ? null : Math.max(run.totalEstimate, totals.rowsDone)
-  const remaining = run.state === 'done' ? 0 : total === null ? null : Math.max(0, total - totals.rowsDone - failed)
+  const remaining = remainingOf(run.state, total, totals.rowsDone, failed)
   // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
   const rate = recent === null ? averageRate(run, totals) : workers > 0 ? currentRate(run, recent) : null
   // A reason left behind by a runner that was stopped is stale: no worker is holding back.
@@ -158,4 +156,9 @@ function averageRate(run: Run, totals: BatchTotals): number | null {
   const seconds = (end - run.startedAt) / 1000
   // The work done, sweeps included, as the current rate counts it.
   return seconds > 0 ? totals.rowsEvolved / seconds : null
+}
+
+/** Rows still to evolve: none once done, unknown without a total. */
+function remainingOf(state: RunState, total: number | null, done: number, failed: number): number | null {
+  return state === 'done' ? 0 : total === null ? null : Math.max(0, total - done - failed)
 }

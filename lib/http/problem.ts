@@ -23,7 +23,8 @@ export class HttpProblem extends Error {
   }
 }
 
-export const badRequest = (detail: string, field?: string) => new HttpProblem(400, 'Bad Request', detail, field ? { field } : {})
+export const badRequest = (detail: string, field?: string, code?: string) =>
+  new HttpProblem(400, 'Bad Request', detail, { ...(field ? { field } : {}), ...(code ? { code } : {}) })
 export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail)
 export const conflict = (detail: string, state?: string, code?: string) =>
   new HttpProblem(409, 'Conflict', detail, { ...(state ? { state } : {}), ...(code ? { code } : {}) })
@@ -47,8 +48,15 @@ export function sendProblem(reply: FastifyReply, status: number, detail?: string
   return reply.code(status).type('application/problem+json').send(body)
 }
 
-// Usage errors whose message is about state, not input: the run exists but cannot do that now.
-const CONFLICTS = new Set(['E_BAD_STATE', 'E_RUN_STOPPED', 'E_RUN_CHANGED', 'E_NOTHING_TO_RETRY', 'E_READ_ONLY_HELD', 'E_RETRY_QUEUED'])
+/** Usage errors whose message is about state, not input: the run exists but cannot do that now (409). */
+export const CONFLICTS: ReadonlySet<string> = new Set([
+  'E_BAD_STATE',
+  'E_RUN_STOPPED',
+  'E_RUN_CHANGED',
+  'E_NOTHING_TO_RETRY',
+  'E_READ_ONLY_HELD',
+  'E_RETRY_QUEUED',
+])
 
 /**
  * Turns anything thrown into a problem. Only messages written for users (HttpProblem, usage

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AfterKeyError, type Evolve } from '../api/evolve.ts'
 import { keyShape, keyText } from '../api/key-shape.ts'
 import { audit, reasonOf } from './audit.ts'
-import { badRequest, conflict, notFound } from './problem.ts'
+import { CONFLICTS, badRequest, conflict, notFound } from './problem.ts'
 import { ControlBody, EmptyBody, FailuresQuery, RunName, parse } from './schemas.ts'
 
 const ACTIONS = ['pause', 'resume', 'cancel'] as const
@@ -20,7 +20,7 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
     const code = (err as { code?: string }).code
     // A known migration that has not started: the run exists for GET /runs/:name (pending), so not a 404.
     if (code === 'E_UNKNOWN_RUN') throw conflict(`migration "${name}" has not run yet`, 'pending', code)
-    if (code !== undefined && STATE_CONFLICTS.has(code)) {
+    if (code !== undefined && CONFLICTS.has(code)) {
       throw conflict((err as Error).message, (await evolve.progress(name)).state, code)
     }
     throw err
@@ -66,9 +66,6 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
     return { name, state, queued }
   })
 }
-
-/** Refusals of a transition the run cannot make now: 409 with the state it is in. */
-const STATE_CONFLICTS = new Set(['E_BAD_STATE', 'E_RUN_STOPPED', 'E_NOTHING_TO_RETRY', 'E_RUN_CHANGED', 'E_RETRY_QUEUED'])
 
 // Keys come back as JSON values (numbers stay numbers); a bare string is a string key.
 function jsonOrString(value: string): unknown {

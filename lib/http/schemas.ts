@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { MAX_DURATION_MS } from '../api/read-only.ts'
-import { nearestName } from '../errors.ts'
-import { HttpProblem } from './problem.ts'
+import { didYouMean } from '../errors.ts'
+import { badRequest } from './problem.ts'
 
 // One zod schema per input and output: routes validate with them and /openapi.json is generated
 // from them, so the document cannot drift from what the server accepts.
@@ -125,9 +125,8 @@ export function parse<T extends z.ZodType>(
   const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!
   if (issue.code === 'unrecognized_keys') {
     const field = [...issue.path, issue.keys[0]].join('.')
-    const near =
-      issue.path.length === 0 && schema instanceof z.ZodObject ? nearestName(issue.keys[0]!, Object.keys(schema.shape)) : undefined
-    return fail(`unknown field "${field}" in the ${where}${near ? `: did you mean "${near}"?` : ''}`, field)
+    const hint = issue.path.length === 0 && schema instanceof z.ZodObject ? didYouMean(issue.keys[0]!, Object.keys(schema.shape)) : ''
+    return fail(`unknown field "${field}" in the ${where}${hint}`, field)
   }
   const field = issue.path.join('.')
   if (!field) return fail(`the ${where} must be a JSON object`)
@@ -136,5 +135,5 @@ export function parse<T extends z.ZodType>(
 }
 
 function fail(detail: string, field?: string, code?: string): never {
-  throw new HttpProblem(400, 'Bad Request', detail, { ...(field ? { field } : {}), ...(code ? { code } : {}) })
+  throw badRequest(detail, field, code)
 }
