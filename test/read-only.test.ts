@@ -235,6 +235,8 @@ for (const dialect of dialects) {
             'E_READ_ONLY_BAD_FOR',
             /^read-only option "for" must be a duration with its unit, such as '30m', .*at most '30d'.* \(found 1800\)$/,
           ],
+          // A string that is no duration: the library's own name for it, not the CLI's --for.
+          [{ for: 'soon' }, 'E_READ_ONLY_BAD_FOR', /^read-only option "for" takes a duration such as 30m, .*got "soon"$/],
           [
             { tables: 'items' },
             'E_CONFIG',

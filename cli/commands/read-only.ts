@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { type ReadOnlyState, snapshotHolding } from '../../lib/api/read-only.ts'
+import { type ReadOnlyState, parseDuration, snapshotHolding } from '../../lib/api/read-only.ts'
 import { type GlobalOptions, withEvolve } from '../context.ts'
 
 interface OnFlags extends GlobalOptions {
@@ -22,6 +22,8 @@ export function registerReadOnly(program: Command): void {
     .option('--json', 'print the new state as JSON')
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<OnFlags>()
+      // Checked here so that a bad value is told by the flag's name (the library names its option).
+      if (opts.for !== undefined) parseDuration(opts.for, '--for')
       await withEvolve(opts, async (evolve) => {
         const tables = opts.tables === undefined ? undefined : opts.tables.split(',')
         print(await evolve.readOnly.enable({ message: opts.message, tables, for: opts.for }), opts.json)

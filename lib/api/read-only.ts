@@ -5,7 +5,7 @@ import { checkDisableReadOnlyOptions, checkEnableReadOnlyOptions } from './start
 
 export { snapshotHolding } from '../core/snapshot/names.ts'
 /** The longest read-only window a `for` may ask for (30 days), in ms: the front ends' own limits say the same. */
-export { MAX_DURATION_MS } from '../core/duration.ts'
+export { MAX_DURATION_MS, parseDuration } from '../core/duration.ts'
 import type { Store } from '../store/store.ts'
 
 export type { ReadOnlyState, EnableReadOnlyOptions }
