@@ -136,10 +136,14 @@ for (const dialect of dialects) {
         await sw.ready
         const server = await start(db.knex, sw)
         try {
-          await evolve.readOnly.enable({ message: 'Back at noon', tables: ['items'] })
+          const on = await evolve.readOnly.enable({ message: 'Back at noon', tables: ['items'], for: '1h' })
           const visit = await fetch(`${server.url}/visit`) // a GET that writes
           assert.equal(visit.status, 503)
-          assert.equal((await visit.json()).detail, 'Back at noon')
+          const problem = await visit.json()
+          assert.equal(problem.detail, 'Back at noon')
+          // The switch looked before answering: the 503 tells when it began and ends, as a polled one does.
+          assert.deepEqual([problem.since, problem.expiresAt], [on.since, on.expiresAt])
+          assert.ok(Number(visit.headers.get('retry-after')) > 3000, 'Retry-After counts down to the expiry')
           // The refusal made the switch look again: it knows now.
           await waitUntil('the switch on', async () => sw.isReadOnly('items'))
         } finally {

@@ -35,7 +35,7 @@ export function readOnlyMiddleware(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareO
   opts = checkMiddlewareArgs('readOnlyMiddleware', sw, opts)
   return (req: IncomingMessage, res: ExpressResponse, next: Next): void => {
     if (res.locals) res.locals.readOnly = sw.state
-    if (refuses(sw, req, opts)) return sendRefusal(sw, req, res, opts)
+    if (refuses(sw, req, opts)) return void sendRefusal(sw, req, res, opts).catch(next)
     next()
   }
 }
@@ -45,7 +45,7 @@ export function readOnlyErrorHandler(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewar
   opts = checkMiddlewareArgs('readOnlyErrorHandler', sw, opts)
   return (err: unknown, req: IncomingMessage, res: ExpressResponse, next: Next): void => {
     if (!isReadOnlyError(err) || res.headersSent) return next(err)
-    sendRefusal(sw, req, res, opts, err)
+    sendRefusal(sw, req, res, opts, err).catch(next)
   }
 }
 
@@ -82,9 +82,9 @@ export function readOnlyFastify(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOpti
       void reply.code(answer.status).header('Retry-After', answer.retryAfter).type(answer.type).send(answer.body)
     })
     const previous = fastify.errorHandler
-    fastify.setErrorHandler(function (error, request, reply) {
+    fastify.setErrorHandler(async function (error, request, reply) {
       if (!isReadOnlyError(error)) return previous.call(this, error, request, reply)
-      const answer = refusal(refusedState(sw, error), request.raw, opts)
+      const answer = refusal(await refusedState(sw, error), request.raw, opts)
       return reply.code(answer.status).header('Retry-After', answer.retryAfter).type(answer.type).send(answer.body)
     })
     done()
@@ -118,7 +118,7 @@ export function withReadOnly<Req extends IncomingMessage, Res extends ServerResp
       await handler(request, res)
     } catch (err) {
       if (!isReadOnlyError(err) || res.headersSent) throw err
-      sendRefusal(sw, req, res, opts, err)
+      await sendRefusal(sw, req, res, opts, err)
     }
   }
 }

@@ -102,23 +102,27 @@ export function refusal(state: ReadOnlyState, req: IncomingMessage, opts: ReadOn
 
 /**
  * The state a 503 tells. For the database's refusal of a write (`err`) that came before the
- * switch saw read-only go on (it polls), the message the refusal carries, and the switch looks again.
+ * switch saw read-only go on (it polls), the switch looks now, so the answer has the switch's
+ * since and expiry too; if it cannot look (or sees off: turned off meanwhile), the message the
+ * refusal carries.
  */
-export function refusedState(sw: ReadOnlySwitch, err?: unknown): ReadOnlyState {
+export async function refusedState(sw: ReadOnlySwitch, err?: unknown): Promise<ReadOnlyState> {
   if (err === undefined || sw.state.readOnly) return sw.state
-  void sw.refresh().catch(() => {})
+  await sw.refresh().catch(() => {}) // the app's own error is answered either way
+  if (sw.state.readOnly) return sw.state
   return { ...sw.state, readOnly: true, message: readOnlyMessageOf(err) ?? sw.state.message }
 }
 
 /** Sends the 503 on a plain node response (Express's `res` is one too); `err`: the database's refusal, if it was one. */
-export function sendRefusal(
+export async function sendRefusal(
   sw: ReadOnlySwitch,
   req: IncomingMessage,
   res: ServerResponse,
   opts: ReadOnlyMiddlewareOptions,
   err?: unknown,
-): void {
-  const answer = refusal(refusedState(sw, err), req, opts)
+): Promise<void> {
+  const answer = refusal(await refusedState(sw, err), req, opts)
+  if (res.headersSent) return // the handler answered while the switch looked
   res.statusCode = answer.status
   res.setHeader('Retry-After', answer.retryAfter)
   res.setHeader('Content-Type', answer.type)
