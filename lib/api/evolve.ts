@@ -1,5 +1,4 @@
 import type { Knex } from 'knex'
-import { knownNames, listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
 import { type PlanDescription, describePlan } from '../core/describe-plan.ts'
 import { enqueueFailures, notRunYet, nothingToRetry } from '../core/enqueue-failures.ts'
 import { EvolveEmitter } from '../core/events.ts'
@@ -12,16 +11,16 @@ import { type RevertResult, cleanupSnapshot, revertSnapshot } from '../core/snap
 import { reportedAppLatency } from '../core/throttle.ts'
 import { validateMigrations } from '../core/validate.ts'
 import { usage } from '../errors.ts'
-import { compareKeys } from '../store/compare-keys.ts'
 import type { RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { type ControlAction, controlRun } from './control.ts'
 import { ReadOnlyAdmin } from './read-only.ts'
 import { RunHandle } from './run-handle.ts'
-import { checkFailuresOptions, checkPlanOptions, checkStartOptions } from './start-options.ts'
+import { checkPlanOptions, checkStartOptions } from './start-options.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
 import type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
-import { checkKeyShape, likeKeys } from './key-shape.ts'
+import { pageFailures } from './failure-page.ts'
+import { NO_MIGRATIONS, migrationNames, pickMigrations, unknownName } from './migration-names.ts'
 
 export type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 export { AfterKeyError } from './key-shape.ts'
@@ -60,33 +59,14 @@ export class Evolve {
   }
 
   /** Loads the migrations (all, or those named) and checks each definition; unknown names are an error. The database checks come with plan and run. */
-  async migrations(names: string[] = []): Promise<Migration[]> {
-    const { migrations, migrationsDir } = this.parts
-    if (migrations) {
-      const unknown = names.find((n) => !migrations.some((m) => m.name === n))
-      if (unknown)
-        throw usage(
-          'E_UNKNOWN_MIGRATION',
-          `no migration named "${unknown}" ${knownNames(
-            unknown,
-            migrations.map((m) => m.name),
-          )}`,
-        )
-      return names.length > 0 ? migrations.filter((m) => names.includes(m.name)) : migrations
-    }
-    if (!migrationsDir) {
-      if (names.length > 0) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${names[0]}": ${NO_MIGRATIONS}`)
-      return []
-    }
-    return loadMigrations(migrationsDir, names)
+  migrations(names: string[] = []): Promise<Migration[]> {
+    return pickMigrations(this.parts, names)
   }
 
   /** Names of every migration (files, without importing them) and every run the database knows. */
   async names(): Promise<string[]> {
-    const { migrations, migrationsDir } = this.parts
-    const files = migrations ? migrations.map((m) => m.name) : migrationsDir ? listMigrationFiles(migrationsDir).map((f) => f.name) : []
     const runs = (await this.store.has(this.knex)) ? (await this.store.runs.list(this.knex)).map((r) => r.name) : []
-    return [...new Set([...files, ...runs])].sort()
+    return [...new Set([...migrationNames(this.parts), ...runs])].sort()
   }
 
   /** Every migration and its run, in name order. Reads only. */
@@ -220,11 +200,7 @@ export class Evolve {
   /** Throws E_UNKNOWN_MIGRATION, as `run` does, when `name` is neither a migration nor a run the database knows. */
   private async mustExist(name: string): Promise<void> {
     const known = await this.names()
-    if (known.includes(name)) return
-    const found = knownNames(name, known)
-    const dir = this.parts.migrationsDir
-    if (dir === undefined) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" ${found}`)
-    throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}" in ${dir} ${found}`, `no migration named "${name}" ${found}`)
+    if (!known.includes(name)) throw unknownName(name, known, this.parts.migrationsDir)
   }
 
   /**
@@ -242,22 +218,8 @@ export class Evolve {
    * `after` not shaped like the run's keys (a composite key's array of one part per key column,
    * or a single value) is refused (E_CONFIG), as is one that is no key at all.
    */
-  async failurePage(name: string, options: { limit?: number; after?: unknown } = {}): Promise<FailurePage> {
-    const opts = checkFailuresOptions(options)
-    if (!(await this.store.has(this.knex)) || !(await this.store.runs.get(this.knex, name))) {
-      await this.mustExist(name)
-      throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: see \`evolve status\``)
-    }
-    const all = await this.store.failures.list(this.knex, name)
-    if (opts.after !== undefined && all.length > 0) checkKeyShape(name, opts.after, all[0]!.key)
-    const after = opts.after === undefined || all.length === 0 ? opts.after : likeKeys(opts.after, all[0]!.key)
-    const rest = after === undefined ? all : all.filter((f) => compareKeys(f.key, after) > 0)
-    const page = opts.limit === undefined ? rest : rest.slice(0, opts.limit)
-    return {
-      failures: page.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString(), updatedAt: new Date(f.updatedAt).toISOString() })),
-      total: all.length,
-      next: page.length < rest.length ? page.at(-1)!.key : null,
-    }
+  failurePage(name: string, options: { limit?: number; after?: unknown } = {}): Promise<FailurePage> {
+    return pageFailures(this.store, this.knex, name, options, (n) => this.mustExist(n))
   }
 
   /** The app latency last reported with `reportAppLatency` (within 10 s), or null. */
@@ -285,9 +247,6 @@ export class Evolve {
     return this.parts.onClose()
   }
 }
-
-const NO_MIGRATIONS =
-  "this admin object was opened without migrations: pass them with the knex, a directory or a Migration[] (openEvolve({ knex, migrations: './migrations' }), createAdminApi({ knex, migrations }))"
 
 function defined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
