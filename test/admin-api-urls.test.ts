@@ -31,6 +31,10 @@ describe('the admin API in an app built with maxParamLength and frameworkErrors'
       await evolve.run()
     ).done
     app = Fastify({ maxParamLength: MAX_PARAM_LENGTH, frameworkErrors })
+    // The app parses forms for its own routes: the admin API still takes JSON only.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+    )
     await app.register(adminApiPlugin, { prefix: '/evolve', evolve, tokens: TOKENS })
     await app.listen({ host: '127.0.0.1', port: 0 })
     api = apiClient(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/evolve`, TOKEN)
@@ -66,5 +70,24 @@ describe('the admin API in an app built with maxParamLength and frameworkErrors'
     const problem = await problemOf(res)
     assert.match(String(problem.detail), /malformed %-escape: encode the migration name with encodeURIComponent/)
     assert.ok(!JSON.stringify(problem).includes('FST_'), 'no Fastify code')
+  })
+
+  it('under its prefix answers a wrong method 405 with Allow, an unknown path 404, and a form body 415 though the app parses forms', async () => {
+    const wrong = await api.call('/read-only', { method: 'DELETE' })
+    assert.equal(wrong.status, 405)
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD, PUT')
+    assert.equal((await problemOf(wrong)).code, 'E_METHOD_NOT_ALLOWED')
+    const pauseByGet = await api.call(`/runs/${LONG}/pause`)
+    assert.deepEqual([pauseByGet.status, pauseByGet.headers.get('allow')], [405, 'POST'])
+    const unknown = await api.call('/read-onyl', { method: 'DELETE' })
+    assert.equal(unknown.status, 404)
+    assert.equal((await problemOf(unknown)).code, 'E_NO_SUCH_ENDPOINT')
+    const form = await api.call(`/runs/${LONG}/pause`, {
+      method: 'POST',
+      body: 'reason=deploy',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    assert.equal(form.status, 415)
+    assert.equal((await problemOf(form)).code, 'E_NOT_JSON')
   })
 })

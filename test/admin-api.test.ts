@@ -92,7 +92,7 @@ for (const dialect of dialects) {
           const res = await api.call(path, { method, token, json: method === 'GET' ? undefined : { readOnly: true } })
           assert.equal(res.status, 401, `${method} ${path} with token ${token === null ? 'none' : 'wrong'}`)
           assert.equal(res.headers.get('www-authenticate'), 'Bearer')
-          assert.deepEqual(await problemOf(res), { type: 'about:blank', title: 'Unauthorized', status: 401 })
+          assert.deepEqual(await problemOf(res), { type: 'about:blank', title: 'Unauthorized', status: 401, code: 'E_UNAUTHORIZED' })
         }
       }
       const basic = await api.call('/status', {

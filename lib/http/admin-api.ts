@@ -5,9 +5,11 @@ import { type OpenWithKnex, openEvolve } from '../api/open-evolve.ts'
 import { ADMIN_ROUTE } from '../api/read-only-response.ts'
 import { usage } from '../errors.ts'
 import { type ApiToken, checkTokens, requireToken } from './auth.ts'
+import { notFoundOrWrongMethod } from './methods.ts'
 import { metricsRoute } from './metrics-route.ts'
 import { openApiDocument } from './openapi.ts'
-import { MAX_PARAM_LENGTH, errorHandler, frameworkErrors, sendProblem } from './problem.ts'
+import { MAX_PARAM_LENGTH, errorHandler, frameworkErrors } from './problem.ts'
+import { checkQuery } from './query.ts'
 import { readOnlyRoutes } from './routes-read-only.ts'
 import { runRoutes } from './routes-runs.ts'
 import { eventRoutes } from './sse.ts'
@@ -60,8 +62,17 @@ export async function adminApiPlugin(app: FastifyInstance, opts: AdminApiPluginO
     if ((request.routeOptions.config as { public?: boolean }).public) return
     return auth(request, reply)
   })
+  app.addHook('preValidation', checkQuery)
+  // Every body is JSON: a text/plain body (Fastify parses it by default) or one of a parser the
+  // host app added gets 415 here, as any other type does, instead of a 400 about its content.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error'),
+  )
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((_request, reply) => sendProblem(reply, 404, 'no such endpoint: see /openapi.json'))
+  app.setNotFoundHandler(notFoundOrWrongMethod(app))
 
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }))
   runRoutes(app, evolve)

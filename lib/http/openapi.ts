@@ -95,7 +95,9 @@ function operation(op: Op) {
         ? { 'text/event-stream': { schema: { type: 'string' } } }
         : { 'application/json': { schema: json(op.ok) } }
   const responses: Record<string, unknown> = { 200: { description: 'OK', content: ok } }
-  for (const status of op.errors)
+  // Every route refuses a query parameter it does not take (400), and every body not sent as JSON (415).
+  const errors = new Set([...op.errors, 400, ...(op.body ? [415] : [])])
+  for (const status of [...errors].sort())
     responses[status] = {
       description: 'problem',
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },

@@ -25,7 +25,7 @@ export class HttpProblem extends Error {
 
 export const badRequest = (detail: string, field?: string, code?: string) =>
   new HttpProblem(400, 'Bad Request', detail, { ...(field ? { field } : {}), ...(code ? { code } : {}) })
-export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail)
+export const notFound = (detail: string, code: string) => new HttpProblem(404, 'Not Found', detail, { code })
 export const conflict = (detail: string, state?: string, code?: string) =>
   new HttpProblem(409, 'Conflict', detail, { ...(state ? { state } : {}), ...(code ? { code } : {}) })
 
@@ -42,8 +42,23 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
+/**
+ * The `code` of a 4xx sent without one: every client error carries one, so a client can branch
+ * on it without parsing the detail (docs/admin-api.md lists them all). Any other 4xx (one
+ * Fastify makes itself) is E_BAD_REQUEST.
+ */
+const STATUS_CODES: Record<number, string> = {
+  401: 'E_UNAUTHORIZED',
+  405: 'E_METHOD_NOT_ALLOWED',
+  413: 'E_BODY_TOO_LARGE',
+  414: 'E_PATH_TOO_LONG',
+  415: 'E_NOT_JSON',
+}
+
 export function sendProblem(reply: FastifyReply, status: number, detail?: string, extensions: Record<string, unknown> = {}): FastifyReply {
+  const code = extensions.code ?? STATUS_CODES[status] ?? (status < 500 ? 'E_BAD_REQUEST' : undefined)
   const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Internal Server Error', status, ...extensions }
+  if (code !== undefined) body.code = code
   if (detail !== undefined) body.detail = detail
   return reply.code(status).type('application/problem+json').send(body)
 }
@@ -81,11 +96,12 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
   const fe = err as FastifyError
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, 'the request body is larger than the limit')
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, 'send the body as application/json')
-  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendProblem(reply, 400, 'the body is empty but says it is JSON: send {} or no body')
-  if (fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return sendProblem(reply, 400, 'the Content-Length does not match the body')
-  // The JSON parser's own message names the position, not our code: safe, and useful.
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return sendProblem(reply, 400, 'the body is empty but says it is JSON: send {} or no body', { code: 'E_BAD_BODY' })
+  if (fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
+    return sendProblem(reply, 400, 'the Content-Length does not match the body', { code: 'E_BAD_BODY' })
   if (err instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
-    return sendProblem(reply, 400, 'the body is not valid JSON')
+    return sendProblem(reply, 400, 'the body is not valid JSON', { code: 'E_BAD_JSON' })
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return sendProblem(reply, fe.statusCode)
   request.log.error({ err }, 'unexpected error')
   return sendProblem(reply, 500, 'an unexpected error; the server log has the details')
@@ -106,7 +122,9 @@ export const MAX_PARAM_LENGTH = 1000
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err.code === 'FST_ERR_BAD_URL') {
-    return sendProblem(reply, 400, 'the path has a malformed %-escape: encode the migration name with encodeURIComponent')
+    return sendProblem(reply, 400, 'the path has a malformed %-escape: encode the migration name with encodeURIComponent', {
+      code: 'E_BAD_PATH',
+    })
   }
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     const max = request.server.initialConfig.maxParamLength ?? 100

@@ -16,12 +16,12 @@ export function readOnlyRoutes(app: FastifyInstance, evolve: Evolve): void {
     const from = (await ro.status()).readOnly
     if (!body.readOnly) {
       const extra = (['message', 'tables', 'forSeconds'] as const).find((f) => body[f] !== undefined)
-      if (extra) throw badRequest(`${extra}: only with readOnly: true`, extra)
+      if (extra) throw badRequest(`${extra}: only with readOnly: true`, extra, 'E_BAD_FIELD')
       const state = await ro.disable({ by: request.actor, force: body.force })
       audit(request, { action: 'read-only off', from: String(from), to: 'false' })
       return state
     }
-    if (body.force !== undefined) throw badRequest('force: only with readOnly: false', 'force')
+    if (body.force !== undefined) throw badRequest('force: only with readOnly: false', 'force', 'E_BAD_FIELD')
     const state = await ro.enable({
       message: body.message,
       tables: body.tables,

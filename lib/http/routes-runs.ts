@@ -12,7 +12,7 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
   const known = async (request: FastifyRequest): Promise<string> => {
     const { name } = parse(RunName, request.params, 'path')
     // The usage errors of the admin layer name the migrations directory: say less here.
-    if (!(await evolve.exists(name))) throw notFound(`no migration or run named "${name}"`)
+    if (!(await evolve.exists(name))) throw notFound(`no migration or run named "${name}": see GET /status for the names`, 'E_NO_SUCH_RUN')
     return name
   }
   // A forbidden transition answers 409 with the state the run is in now.
@@ -30,7 +30,7 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
 
   app.get('/runs/:name', async (request) => evolve.progress(await known(request)))
 
-  app.get('/runs/:name/failures', async (request) => {
+  app.get('/runs/:name/failures', { config: { query: FailuresQuery } }, async (request) => {
     const name = await known(request)
     const query = parse(FailuresQuery, request.query, 'query')
     const after = query.after === undefined ? undefined : jsonOrString(query.after)
@@ -39,6 +39,7 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
         throw badRequest(
           `after ${keyText(err.found)} is not a key of this run: give ${keyShape(err.parts)}, e.g. ${keyText(err.example)}`,
           'after',
+          'E_BAD_PARAMETER',
         )
       return refused(name, err)
     })

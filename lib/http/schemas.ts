@@ -12,6 +12,9 @@ export const ControlBody = z
   .object({ reason: z.string().max(500).optional().describe('why, stored with the run and shown by `status`') })
   .strict()
 
+/** The query of every route that declares none: any parameter is refused, not ignored. */
+export const NoQuery = z.object({}).strict()
+
 /** retry-failures takes no fields: the run records `retry N failed objects` as the reason. */
 export const EmptyBody = z.object({}).strict()
 
@@ -109,6 +112,13 @@ export const Problem = z.object({
   code: z.string().optional(),
 })
 
+/** The codes of a refused input, by where it was: a client can tell a typo from a wrong value. */
+const INPUT_CODES = {
+  body: { unknown: 'E_UNKNOWN_FIELD', bad: 'E_BAD_FIELD' },
+  query: { unknown: 'E_UNKNOWN_PARAMETER', bad: 'E_BAD_PARAMETER' },
+  path: { unknown: 'E_BAD_PATH', bad: 'E_BAD_PATH' },
+} as const
+
 /**
  * Validates `value` or throws a 400 naming the offending field: an unknown field first (a
  * misspelt field also leaves the one it meant missing), else the first wrong type or value out
@@ -125,15 +135,25 @@ export function parse<T extends z.ZodType>(
   const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!
   if (issue.code === 'unrecognized_keys') {
     const field = [...issue.path, issue.keys[0]].join('.')
-    const hint = issue.path.length === 0 && schema instanceof z.ZodObject ? didYouMean(issue.keys[0]!, Object.keys(schema.shape)) : ''
-    return fail(`unknown field "${field}" in the ${where}${hint}`, field)
+    const known = issue.path.length === 0 && schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined
+    // A query string is short and seen whole in the URL: say every parameter the endpoint takes.
+    if (where === 'query') {
+      const takes = known?.length ? `this endpoint takes only ${known.join(', ')}` : 'this endpoint takes none'
+      const hint = known ? didYouMean(field, known) : ''
+      return fail(
+        `unknown query parameter "${field}"${hint ? `${hint} T${takes.slice(1)}` : `: ${takes}`}`,
+        field,
+        INPUT_CODES.query.unknown,
+      )
+    }
+    return fail(`unknown field "${field}" in the ${where}${known ? didYouMean(field, known) : ''}`, field, INPUT_CODES[where].unknown)
   }
   const field = issue.path.join('.')
-  if (!field) return fail(`the ${where} must be a JSON object`)
+  if (!field) return fail(`the ${where} must be a JSON object`, undefined, where === 'body' ? 'E_BAD_BODY' : INPUT_CODES[where].bad)
   const top = String(issue.path[0])
-  return fail(`${field}: ${issue.message}`, field, Object.hasOwn(codes, top) ? codes[top] : undefined)
+  return fail(`${field}: ${issue.message}`, field, Object.hasOwn(codes, top) ? codes[top] : INPUT_CODES[where].bad)
 }
 
-function fail(detail: string, field?: string, code?: string): never {
+function fail(detail: string, field: string | undefined, code: string | undefined): never {
   throw badRequest(detail, field, code)
 }
