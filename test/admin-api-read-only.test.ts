@@ -1,7 +1,9 @@
 // GET/PUT /read-only of the admin API: the read-only switch (evolve.readOnly) over HTTP.
 import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import type { Knex } from 'knex'
+import { pino } from 'pino'
 import { type Evolve, isReadOnlyError, openEvolve } from '../lib/index.ts'
 import { type ApiServer, openEvents, problemOf, startApi } from './helpers/admin-api.ts'
 import { dialects, fresh, runnerKnex, type FreshDatabase } from './helpers/databases.ts'
@@ -15,13 +17,21 @@ for (const dialect of dialects) {
     let apiDb: Knex
     let evolve: Evolve
     let api: ApiServer
+    // The server's log lines (pino JSON), to read its audit entries.
+    const lines: Record<string, unknown>[] = []
+    const log = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>)
+        done()
+      },
+    })
 
     before(async () => {
       db = await fresh(dialect)
       await createItems(db.knex, 10)
       apiDb = runnerKnex(db)
       evolve = await openEvolve({ knex: apiDb })
-      api = await startApi(evolve)
+      api = await startApi(evolve, { logger: pino(log) })
     })
 
     after(async () => {
@@ -138,6 +148,34 @@ for (const dialect of dialects) {
         assert.equal(problem.detail, detail)
       }
       assert.equal(((await (await api.call('/read-only')).json()) as { readOnly: boolean }).readOnly, false)
+    })
+
+    it('writes the audit entries of read-only changes with from and to as the switch’s state objects, as GET /read-only gives them', async () => {
+      const at = lines.length
+      const on = await api.call('/read-only', {
+        method: 'PUT',
+        json: { readOnly: true, message: 'back at noon', tables: ['items'], forSeconds: 60 },
+      })
+      const stateOn = (await on.json()) as Record<string, unknown>
+      const off = await api.call('/read-only', { method: 'PUT', json: { readOnly: false } })
+      const stateOff = (await off.json()) as Record<string, unknown>
+      const audits = lines.slice(at).flatMap((l) => (l.audit ? [l.audit as Record<string, unknown>] : []))
+      assert.deepEqual(
+        audits.map((a) => [a.action, a.by]),
+        [
+          ['read-only on', 'ops'],
+          ['read-only off', 'ops'],
+        ],
+      )
+      const [enabled, disabled] = audits as [Record<string, unknown>, Record<string, unknown>]
+      assert.deepEqual(enabled.to, stateOn)
+      assert.equal(typeof enabled.from, 'object')
+      assert.deepEqual(Object.keys(enabled.from as object).sort(), KEYS)
+      assert.equal((enabled.from as { readOnly: boolean }).readOnly, false)
+      assert.equal(enabled.forSeconds, 60)
+      assert.deepEqual(disabled.from, stateOn, 'what was switched off: its message, tables, by and expiry')
+      assert.deepEqual(disabled.to, stateOff)
+      assert.equal(disabled.force, false)
     })
   })
 }

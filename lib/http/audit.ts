@@ -1,11 +1,15 @@
 import type { FastifyRequest } from 'fastify'
+import type { Evolve } from '../api/evolve.ts'
+
+type ReadOnlyState = Awaited<ReturnType<Evolve['readOnly']['status']>>
 
 export interface AuditEntry {
   /** What was done: `pause`, `resume`, `cancel`, `retry-failures`, `read-only on`, `read-only off`. */
   action: string
   run?: string
-  from?: string | null
-  to?: string
+  /** A run's state before and after; for the read-only switch, its whole state as GET /read-only gives it. */
+  from?: string | ReadOnlyState | null
+  to?: string | ReadOnlyState
   reason?: string | null
   [detail: string]: unknown
 }

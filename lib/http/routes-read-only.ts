@@ -13,12 +13,12 @@ export function readOnlyRoutes(app: FastifyInstance, evolve: Evolve): void {
   app.put('/read-only', async (request) => {
     const ro = admin()
     const body = parse(ReadOnlyBody, request.body, 'body', { forSeconds: 'E_READ_ONLY_BAD_FOR' })
-    const from = (await ro.status()).readOnly
+    const from = await ro.status()
     if (!body.readOnly) {
       const extra = (['message', 'tables', 'forSeconds'] as const).find((f) => body[f] !== undefined)
       if (extra) throw badRequest(`${extra}: only with readOnly: true`, extra, 'E_BAD_FIELD')
       const state = await ro.disable({ by: request.actor, force: body.force })
-      audit(request, { action: 'read-only off', from: String(from), to: 'false' })
+      audit(request, { action: 'read-only off', from, to: state, force: body.force ?? false })
       return state
     }
     if (body.force !== undefined) throw badRequest('force: only with readOnly: false', 'force', 'E_BAD_FIELD')
@@ -28,14 +28,9 @@ export function readOnlyRoutes(app: FastifyInstance, evolve: Evolve): void {
       for: body.forSeconds === undefined ? undefined : `${body.forSeconds}s`,
       by: request.actor,
     })
-    audit(request, {
-      action: 'read-only on',
-      from: String(from),
-      to: 'true',
-      message: body.message ?? null,
-      tables: body.tables ?? null,
-      forSeconds: body.forSeconds ?? null,
-    })
+    // The switch's whole state before and after, as GET /read-only gives it: the message, tables
+    // and expiry set are in `to`, and what was replaced (an earlier message, by whom) in `from`.
+    audit(request, { action: 'read-only on', from, to: state, forSeconds: body.forSeconds ?? null })
     return state
   })
 }

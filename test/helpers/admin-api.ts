@@ -16,10 +16,10 @@ export interface ApiServer {
 /** Serves `evolve`, or an admin object the API opens itself on a knex. */
 export async function startApi(
   source: Evolve | Pick<AdminApiOptions, 'knex' | 'migrations'>,
-  opts: { watchIntervalMs?: number } = {},
+  opts: Pick<AdminApiOptions, 'watchIntervalMs' | 'logger'> = {},
 ): Promise<ApiServer> {
   const serve = source instanceof Evolve ? { evolve: source } : source
-  const app = await createAdminApi({ ...serve, tokens: TOKENS, logger: false, watchIntervalMs: opts.watchIntervalMs ?? 100 })
+  const app = await createAdminApi({ ...serve, tokens: TOKENS, logger: opts.logger ?? false, watchIntervalMs: opts.watchIntervalMs ?? 100 })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
