@@ -1,5 +1,5 @@
-// The admin API in an app's own Fastify server built as docs/admin-api.md says (maxParamLength,
-// frameworkErrors), on a real loopback port through global fetch: a run whose name is longer
+// The admin API in an app's own Fastify server built as docs/admin-api.md says (routerOptions'
+// maxParamLength, frameworkErrors), on a real loopback port through global fetch: a run whose name is longer
 // than Fastify's default of 100 characters is reachable, and the router's own refusals (a
 // malformed %-escape, a path segment over the limit) are problem+json like every other error.
 import assert from 'node:assert/strict'
@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Evolve, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
 import { MAX_PARAM_LENGTH, adminApiPlugin, frameworkErrors } from '../lib/http/index.ts'
-import { TOKEN, TOKENS, apiClient, problemOf } from './helpers/admin-api.ts'
+import { TOKEN, TOKENS, apiClient, problemOf, startApi } from './helpers/admin-api.ts'
 import { freshSqlite, type FreshSqlite } from './helpers/databases.ts'
 import { createItems } from './helpers/tables.ts'
 
@@ -30,7 +30,7 @@ describe('the admin API in an app built with maxParamLength and frameworkErrors'
     await (
       await evolve.run()
     ).done
-    app = Fastify({ maxParamLength: MAX_PARAM_LENGTH, frameworkErrors })
+    app = Fastify({ routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, frameworkErrors })
     // The app parses forms for its own routes: the admin API still takes JSON only.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
       done(null, Object.fromEntries(new URLSearchParams(String(body)))),
@@ -89,5 +89,24 @@ describe('the admin API in an app built with maxParamLength and frameworkErrors'
     })
     assert.equal(form.status, 415)
     assert.equal((await problemOf(form)).code, 'E_NOT_JSON')
+  })
+
+  it('createAdminApi (and so `evolve serve`) starts without a Fastify deprecation warning', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const served = await startApi(evolve)
+      const res = await served.call(`/runs/${'x'.repeat(MAX_PARAM_LENGTH + 1)}`)
+      assert.match(String((await problemOf(res)).detail), new RegExp(`longer than ${MAX_PARAM_LENGTH} characters`))
+      await served.close()
+      await new Promise((resolve) => setImmediate(resolve)) // process.emitWarning emits on the next tick
+    } finally {
+      process.off('warning', onWarning)
+    }
+    assert.deepEqual(
+      warnings.map((w) => `${w.name}: ${w.message}`),
+      [],
+    )
   })
 })

@@ -105,7 +105,8 @@ export async function createAdminApi(options: AdminApiOptions): Promise<FastifyI
     bodyLimit: BODY_LIMIT,
     // Any run's name routes (Fastify's default, 100, answers 414 for longer ones), and the router's
     // own refusals (a malformed %-escape, a segment over the limit) are problem+json too.
-    maxParamLength: MAX_PARAM_LENGTH,
+    // In routerOptions: Fastify 5 warns (FSTDEP022) on every start for a top-level maxParamLength.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
     ...(typeof logger === 'boolean' ? { logger: logger && { redact: REDACT } } : { loggerInstance: logger.child({}, { redact: REDACT }) }),
   })

@@ -118,7 +118,7 @@ export const MAX_PARAM_LENGTH = 1000
  * Fastify's `frameworkErrors` server option: the errors its router answers before any route or
  * hook (a malformed %-escape in the path, a path segment over `maxParamLength`) as problem+json
  * too, instead of Fastify's own JSON. Set it with `maxParamLength` when you build the server:
- * `Fastify({ maxParamLength: MAX_PARAM_LENGTH, frameworkErrors })`.
+ * `Fastify({ routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, frameworkErrors })`.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err.code === 'FST_ERR_BAD_URL') {
@@ -127,7 +127,9 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
     })
   }
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    const max = request.server.initialConfig.maxParamLength ?? 100
+    // Set in routerOptions, initialConfig.maxParamLength still says Fastify's default.
+    const config = request.server.initialConfig
+    const max = config.routerOptions?.maxParamLength ?? config.maxParamLength ?? 100
     return sendProblem(
       reply,
       414,
