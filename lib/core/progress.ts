@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { BatchTotals } from '../store/batches.ts'
+import type { BatchTotals } from '../store/batch-totals.ts'
 import type { Run, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { liveWorkers } from './liveness.ts'

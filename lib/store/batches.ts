@@ -1,53 +1,12 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
-import { type Db, type Phase, decodeKey, encodeKey, num, numOrNull } from './db.ts'
+import { type Batch, type BatchBounds, boundsColumns, toBatch } from './batch-row.ts'
+import { type BatchTotals, tallyTotals } from './batch-totals.ts'
+import { type Db, decodeKey, num } from './db.ts'
 import { TABLES } from './schema.ts'
 
-export type BatchState = 'pending' | 'claimed' | 'done' | 'split' | 'failed'
-
-/** A batch is a key range (lo, hi] or, for re-driven failures, an explicit key list. */
-export interface Batch {
-  id: number
-  runName: string
-  phase: Phase | 'retry'
-  lo: unknown
-  hi: unknown
-  keys: unknown[] | null
-  state: BatchState
-  owner: string | null
-  attempts: number
-}
-
-export interface BatchBounds {
-  lo?: unknown
-  hi?: unknown
-  keys?: unknown[] | null
-}
-
-/** The columns `toBatch` reads. */
-export const BATCH_COLUMNS = ['id', 'run_name', 'phase', 'lo', 'hi', 'keys', 'state', 'owner', 'attempts'] as const
-
-export function toBatch(row: Record<string, unknown>): Batch {
-  return {
-    id: num(row.id),
-    runName: String(row.run_name),
-    phase: row.phase as Batch['phase'],
-    lo: row.lo == null ? undefined : decodeKey(String(row.lo)),
-    hi: row.hi == null ? undefined : decodeKey(String(row.hi)),
-    keys: row.keys == null ? null : (decodeKey(String(row.keys)) as unknown[]),
-    state: row.state as BatchState,
-    owner: (row.owner as string | null) ?? null,
-    attempts: num(row.attempts),
-  }
-}
-
-function boundsColumns(bounds: BatchBounds) {
-  return {
-    lo: bounds.lo === undefined ? null : encodeKey(bounds.lo),
-    hi: bounds.hi === undefined ? null : encodeKey(bounds.hi),
-    keys: bounds.keys ? encodeKey(bounds.keys) : null,
-  }
-}
+// The row type lives in batch-row.ts; re-exported so the core keeps importing it from the batches table's module.
+export type { Batch, BatchBounds } from './batch-row.ts'
 
 /**
  * For a claim's WHERE: the run is running. A pause or cancel that landed since the worker
@@ -214,14 +173,7 @@ export class BatchesStore {
     return (await this.recentRows(db, runName, windowMs)) + num(inFlight?.n)
   }
 
-  /**
-   * What `status` shows of a run's batches. `rowsDone` counts each row once: the scan meets every
-   * row at most once, and a retry batch counts only objects no batch counted before (execute-batch).
-   * Sweep batches are left out: the rows they evolve are mostly rows the scan evolved and counted
-   * already (the app wrote them in the old shape again, or the migration left them pending), and
-   * which ones is not recorded (these tables never grow with the rows). `rowsEvolved` counts every
-   * row every batch evolved, sweeps included: the work done, for the rate.
-   */
+  /** What `status` shows of a run's batches (batch-totals.ts says how rows are counted). */
   async totals(db: Db, runName: string): Promise<BatchTotals> {
     const rows = await db(TABLES.batches)
       .where({ run_name: runName })
@@ -230,18 +182,7 @@ export class BatchesStore {
       .sum({ rows: 'rows', retries: 'retries' })
       .max({ last: 'finished_at' })
       .groupBy('state', 'phase')
-    const totals: BatchTotals = { rowsDone: 0, rowsEvolved: 0, batchesDone: 0, retries: 0, lastBatchAt: null }
-    for (const r of rows as Record<string, unknown>[]) {
-      totals.retries += num(r.retries)
-      if (r.state === 'done' || r.state === 'failed') {
-        if (r.phase !== 'sweep') totals.rowsDone += num(r.rows)
-        totals.rowsEvolved += num(r.rows)
-        totals.batchesDone += num(r.n)
-      }
-      const last = numOrNull(r.last)
-      if (last !== null && (totals.lastBatchAt === null || last > totals.lastBatchAt)) totals.lastBatchAt = last
-    }
-    return totals
+    return tallyTotals(rows as Record<string, unknown>[])
   }
 
   /** The keys of a run's retry batches not finished yet (pending, or claimed by a worker): queued for a retry already. */
@@ -252,14 +193,4 @@ export class BatchesStore {
       .select('keys')
     return rows.flatMap((r: { keys: unknown }) => (r.keys == null ? [] : (decodeKey(String(r.keys)) as unknown[])))
   }
-}
-
-export interface BatchTotals {
-  /** Rows evolved, each counted once (see `totals`). */
-  rowsDone: number
-  /** Rows evolved by every batch, a row swept again counted again: the work done. */
-  rowsEvolved: number
-  batchesDone: number
-  retries: number
-  lastBatchAt: number | null
 }

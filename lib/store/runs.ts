@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
-import { BATCH_COLUMNS, type Batch, toBatch } from './batches.ts'
+import { BATCH_COLUMNS, type Batch, toBatch } from './batch-row.ts'
 import { type Db, type Phase, num, numOrNull } from './db.ts'
 import { TABLES } from './schema.ts'
 
