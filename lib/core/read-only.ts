@@ -4,22 +4,13 @@ import { EvolveError, usage } from '../errors.ts'
 import type { ReadOnlyRow } from '../store/read-only.ts'
 import { type Store, storeFor } from '../store/store.ts'
 import { parseDuration } from './duration.ts'
+import { assertCovers, conflict, heldBySnapshot, narrowing } from './read-only-conflicts.ts'
+import { OFF, type ReadOnlyState, expired, toState } from './read-only-state.ts'
 import { snapshotHolding } from './snapshot/names.ts'
 import { togglePatiently } from './toggle-patiently.ts'
 
-/** The read-only switch as every front end shows it. */
-export interface ReadOnlyState {
-  readOnly: boolean
-  message: string | null
-  /** null = every user table. */
-  tables: string[] | null
-  /** ISO time it was turned on. */
-  since: string | null
-  /** `user@host`, an API token's name, or `run <migration>`. */
-  by: string | null
-  /** ISO time it turns itself off, or null. */
-  expiresAt: string | null
-}
+// The state's shape lives in read-only-state.ts; re-exported so the front ends' layer keeps importing it from the switch.
+export type { ReadOnlyState } from './read-only-state.ts'
 
 export interface EnableReadOnlyOptions {
   message?: string
@@ -33,8 +24,6 @@ export interface EnableReadOnlyOptions {
 
 export const DEFAULT_READ_ONLY_MESSAGE = 'This site is read-only for maintenance; please try again in a few minutes.'
 export const MAX_MESSAGE_LENGTH = 500
-
-const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
 
 /**
  * Turns read-only on: triggers on the guarded tables refuse every app write (connections
@@ -169,16 +158,8 @@ export function isRefusal(store: Store, err: unknown): boolean {
   return store.dialect.readOnlyGuard?.isRefusal(err) ?? false
 }
 
-export function toState(row: ReadOnlyRow): ReadOnlyState {
-  if (!row.enabled) return OFF
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-  return { readOnly: true, message: row.message, tables: row.tables, since: iso(row.since), by: row.by, expiresAt: iso(row.expiresAt) }
-}
-
 /** How long one toggle's DDL may wait for a table lock before it lets the app through and tries again. */
 const LOCK_TIMEOUT_MS = 100
-
-const expired = (row: ReadOnlyRow) => row.expiresAt !== null && row.expiresAt <= row.now
 
 function guardOf(store: Store): ReadOnlyGuard {
   const guard = store.dialect.readOnlyGuard
@@ -201,46 +182,4 @@ async function checkTables(store: Store, knex: Knex, tables: string[]): Promise<
     checked.push(known.includes(name) || same.length !== 1 ? name : same[0]!)
   }
   return [...new Set(checked)]
-}
-
-function conflict(current: ReadOnlyRow, asked: string[]): EvolveError {
-  const all = [...new Set([...(current.tables ?? []), ...asked])].join(',')
-  return usage(
-    'E_READ_ONLY_CONFLICT',
-    `read-only is already on for ${current.tables!.join(', ')} (by ${current.by}); to widen it, name them all: evolve readonly on --tables ${all} (or leave out --tables for every table)`,
-  )
-}
-
-function narrowing(current: ReadOnlyRow, asked: string[]): EvolveError {
-  return usage(
-    'E_READ_ONLY_CONFLICT',
-    `read-only is already on for every table (by ${current.by}); to make only ${asked.join(', ')} read-only, turn it off first (evolve readonly off), then evolve readonly on --tables ${asked.join(',')}`,
-  )
-}
-
-function heldBySnapshot(current: ReadOnlyRow, run: string): EvolveError {
-  return usage(
-    'E_READ_ONLY_HELD',
-    `read-only is held by snapshot run "${run}" while it evolves a copy of ${current.tables?.join(', ') ?? 'its table'}: writes let in now would be lost at the swap. \`evolve cancel ${run}\` lets them in safely (the table untouched); --force turns it off anyway`,
-  )
-}
-
-/**
- * Refuses, before anything changes, a run (`by`) that would have to change someone else's switch
- * to guard `tables`; the toggle itself checks again (enableReadOnly with `widen`).
- */
-export async function assertRunMayGuard(store: Store, knex: Knex, by: string, tables: string[]): Promise<void> {
-  if (!store.dialect.readOnlyGuard || !(await store.readOnly.exists(knex))) return
-  const current = await store.readOnly.get(knex)
-  if (current.enabled && !expired(current) && current.by !== by) assertCovers(current, by, tables)
-}
-
-function assertCovers(current: ReadOnlyRow, by: string, tables: string[]): void {
-  const uncovered = current.tables === null ? [] : tables.filter((t) => !current.tables!.includes(t))
-  if (uncovered.length === 0) return
-  const all = [...new Set([...(current.tables ?? []), ...uncovered])].join(',')
-  throw usage(
-    'E_READ_ONLY_CONFLICT',
-    `${by} needs ${uncovered.join(', ')} read-only, but read-only is on for ${current.tables!.join(', ')} by ${current.by}, who turns it off: widen it (evolve readonly on --tables ${all}) or turn it off, then run again`,
-  )
 }
