@@ -42,7 +42,7 @@ export type { ReadOnlyMiddlewareOptions } from './api/read-only-middleware.ts'
 
 // Lower level: the engine itself
 export { Runner } from './core/runner.ts'
-export type { RunnerOptions } from './core/runner.ts'
+export type { RunnerOptions } from './core/runner-options.ts'
 export type { RunOptions } from './core/context.ts'
 export type { PacingOptions } from './core/pacing.ts'
 export type { ThrottleOptions, ThrottleAnswer, ThrottleSource } from './core/throttle.ts'

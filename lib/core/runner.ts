@@ -1,39 +1,26 @@
 import { hostname } from 'node:os'
-import type { Knex } from 'knex'
-import type { Dialect, Presence } from '../dialects/dialect.ts'
+import type { Dialect } from '../dialects/dialect.ts'
 import { usage } from '../errors.ts'
-import type { Run } from '../store/runs.ts'
 import { type Store, storeFor } from '../store/store.ts'
-import { RUN_DEFAULTS, type RunOptions, type WorkerContext } from './context.ts'
+import { RUN_DEFAULTS, type RunOptions } from './context.ts'
 import { EvolveEmitter } from './events.ts'
 import { type Migration, inSnapshotMode } from './migration.ts'
 import { countTotal } from './count-total.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { enqueueFailures, notRunYet } from './enqueue-failures.ts'
-import { finishReadOnlyRun, runActor, startReadOnlyRun } from './read-only-run.ts'
+import { runActor } from './read-only-run.ts'
 import { assertRunMayGuard } from './read-only-conflicts.ts'
 import { readOnlyActor } from './snapshot/names.ts'
 import { openRun } from './open-run.ts'
 import { validateMigrations } from './validate.ts'
 import { Wakeup } from './wakeup.ts'
-import { newWorkerId, runWorker } from './worker.ts'
+import { newWorkerId } from './worker.ts'
 import { whileAlive } from './liveness.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
-import { type BatchSizer, type PacingOptions, defaultMaxBatchSize } from './pacing.ts'
+import type { BatchSizer } from './pacing.ts'
 import { validateRunOptions } from './validate-options.ts'
-
-export interface RunnerOptions extends Partial<RunOptions> {
-  knex: Knex
-  migrations: Migration[]
-  /** Workers in this process. Default 1. */
-  workers?: number
-  /** Who this runner is in the runs' history (`status` shows it). Default `runner <host>:<pid>`. */
-  by?: string
-  /** Where events go; by default the Runner's own. */
-  events?: EvolveEmitter
-  /** Every migration of this run in snapshot mode (`'snapshot'`) or in place (`'online'`), whatever its file says; default: as each file says. */
-  mode?: 'online' | 'snapshot'
-}
+import { type RunnerOptions, dialectPace, stripUndefined } from './runner-options.ts'
+import { type Serving, serveRun } from './serve-run.ts'
 
 /**
  * Runs migrations against a live database. Several runners, in one process or on
@@ -56,6 +43,7 @@ export class Runner {
   private readonly turn = { busy: false, at: 0, gap: 0, othersWroteAt: -Infinity }
   private readonly options: RunOptions
   private readonly sizers = new Set<BatchSizer>()
+  private readonly serving: Serving
 
   constructor(private readonly config: RunnerOptions) {
     this.store = storeFor(config.knex)
@@ -63,6 +51,8 @@ export class Runner {
     this.events = config.events ?? new EvolveEmitter()
     this.by = config.by ?? `runner ${hostname()}:${process.pid}`
     this.options = { ...RUN_DEFAULTS, ...dialectPace(this.dialect, config), ...stripUndefined(config) }
+    const { store, dialect, events, by, abort, wakeup, turn, options, sizers } = this
+    this.serving = { config, store, dialect, events, by, abort, wakeup, turn, options, sizers }
   }
 
   /** Checks the options and every migration against the database; throws before anything has changed. */
@@ -101,7 +91,7 @@ export class Runner {
     await enqueueFailures(this.store, this.events, this.config.knex, m, this.options.batchSize ?? m.batchSize, this.by, {
       acceptQueued: true,
     })
-    return this.serve(m)
+    return serveRun(this.serving, m)
   }
 
   /** Asks the workers to finish their current batch and stop; the run stays resumable. */
@@ -143,7 +133,7 @@ export class Runner {
     let progress: RunProgress
     try {
       // run:start reports the state the run starts in; `resumed` still comes from the run as it was.
-      progress = await this.serve(m, run.state === 'paused' ? run : { ...run, state: 'running' })
+      progress = await serveRun(this.serving, m, run.state === 'paused' ? run : { ...run, state: 'running' })
     } finally {
       await counting // never rejects
     }
@@ -180,70 +170,6 @@ export class Runner {
     }
   }
 
-  private async serve(m: Migration, before?: Run): Promise<RunProgress> {
-    const { knex } = this.config
-    const run = before ?? (await this.store.runs.get(knex, m.name))
-    this.events.emit('run:start', {
-      run: m.name,
-      state: run?.state ?? 'running',
-      total: run?.totalEstimate ?? null,
-      resumed: (run?.startedAt ?? null) !== null,
-    })
-    const readOnly = await startReadOnlyRun(this.store, knex, this.events, m)
-    const presence = await this.dialect.openPresence?.(knex, (name) => {
-      if (name === m.name) this.wakeup.wake()
-    })
-    // This serve's own stop signal: stop() ends it, and so does one worker's fatal error,
-    // which must not leave the Runner stopped for a later run() or retry().
-    const stopping = new AbortController()
-    const stop = () => stopping.abort()
-    this.abort.signal.addEventListener('abort', stop, { once: true })
-    if (this.abort.signal.aborted) stop()
-    try {
-      const count = Math.max(1, this.config.workers ?? 1)
-      // One worker's fatal error stops its siblings (after their current batch) before
-      // presence closes under them; then the first error is thrown.
-      const settled = await Promise.allSettled(
-        Array.from({ length: count }, () =>
-          runWorker({ ...this.context(m, stopping.signal, presence), writeBypass: readOnly.writeBypass }).catch((err: unknown) => {
-            stop()
-            throw err
-          }),
-        ),
-      )
-      const failed = settled.find((r) => r.status === 'rejected')
-      if (failed) throw failed.reason
-    } finally {
-      readOnly.stop()
-      this.abort.signal.removeEventListener('abort', stop)
-      await presence?.close()
-    }
-    const progress = await getProgress(this.store, knex, m.name)
-    // Only a finished run gives the table back: paused, stopped or failed, it stays read-only (safe).
-    if (progress.state === 'done') await finishReadOnlyRun(this.store, knex, this.events, m)
-    return progress
-  }
-
-  private context(m: Migration, signal: AbortSignal, presence?: Presence): WorkerContext {
-    const { knex } = this.config
-    return {
-      knex,
-      dialect: this.dialect,
-      store: this.store,
-      migration: m,
-      events: this.events,
-      workerId: newWorkerId(),
-      by: this.by,
-      // How many rows a batch may span depends on what it holds (pacing.ts), unless the caller says.
-      options: { ...this.options, maxBatchSize: this.config.maxBatchSize ?? defaultMaxBatchSize(m.mode) },
-      signal,
-      wakeup: this.wakeup,
-      turn: this.turn,
-      presence,
-      sizers: this.sizers,
-    }
-  }
-
   private migration(name: string): Migration {
     const m = this.config.migrations.find((x) => x.name === name)
     if (!m) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${name}"`)
@@ -253,13 +179,3 @@ export class Runner {
 
 /** Nobody else writes the copy: batches as long as a second, none of the live table's throttles. */
 const SHADOW_PACE = { targetBatchMs: 1000, maxBatchSize: 100_000 } as const
-
-/** The dialect's batch durations, unless the caller set one: then that one, whoever else writes. */
-function dialectPace(dialect: Dialect, config: RunnerOptions): Partial<PacingOptions> {
-  if (config.targetBatchMs !== undefined) return { quietTargetBatchMs: config.quietTargetBatchMs }
-  return stripUndefined({ targetBatchMs: dialect.targetBatchMs, quietTargetBatchMs: dialect.quietTargetBatchMs })
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
-}
