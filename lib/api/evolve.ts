@@ -6,6 +6,7 @@ import { liveWorkers } from '../core/liveness.ts'
 import { type Migration, inSnapshotMode } from '../core/migration.ts'
 import { type RunProgress, getProgress } from '../core/progress.ts'
 import { Runner } from '../core/runner.ts'
+import { stripUndefined } from '../core/strip-undefined.ts'
 import { snapshotPreflight } from '../core/snapshot/preflight.ts'
 import { type RevertResult, cleanupSnapshot, revertSnapshot } from '../core/snapshot/revert.ts'
 import { reportedAppLatency } from '../core/throttle.ts'
@@ -169,7 +170,7 @@ export class Evolve {
   }
 
   private runner(migrations: Migration[], opts: StartOptions): Runner {
-    return new Runner({ ...this.parts.runDefaults, ...defined(opts), knex: this.knex, migrations, events: this.events })
+    return new Runner({ ...this.parts.runDefaults, ...stripUndefined(opts), knex: this.knex, migrations, events: this.events })
   }
 
   /** Pauses a run on every machine; workers finish their batch and wait. */
@@ -229,7 +230,7 @@ export class Evolve {
 
   /** True when a run with these options has an app latency limit but nothing to measure it by. */
   async latencyUnwatched(opts: StartOptions = {}): Promise<boolean> {
-    const o = { ...this.parts.runDefaults, ...defined(checkStartOptions(opts)) }
+    const o = { ...this.parts.runDefaults, ...stripUndefined(checkStartOptions(opts)) }
     return o.maxAppLatencyMs !== undefined && !o.latencyProbe && (await this.reportedAppLatency()) === null
   }
 
@@ -246,8 +247,4 @@ export class Evolve {
   close(): Promise<void> {
     return this.parts.onClose()
   }
-}
-
-function defined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

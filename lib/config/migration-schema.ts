@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { usage } from '../errors.ts'
 import { type Migration, MIGRATION_DEFAULTS } from '../core/migration.ts'
+import { stripUndefined } from '../core/strip-undefined.ts'
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' })
 const POSITIVE = { message: 'must be a positive integer' }
@@ -87,7 +88,7 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
   return {
     ...MIGRATION_DEFAULTS,
     table: def.table,
-    ...(Object.fromEntries(Object.entries(def).filter(([, v]) => v !== undefined)) as Partial<Migration>),
+    ...(stripUndefined(def) as Partial<Migration>),
     name,
     file,
     description: def.description ?? null,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import type { BatchTotals } from '../store/batch-totals.ts'
 import type { Run, RunState } from '../store/runs.ts'
+import { isoOrNull } from '../store/db.ts'
 import type { Store } from '../store/store.ts'
 import { liveWorkers } from './liveness.ts'
 import { type SnapshotProgress, snapshotProgress } from './snapshot/progress.ts'
@@ -124,8 +125,8 @@ export function progressOf(run: Run, totals: BatchTotals, failed: number, worker
     workers,
     rowsPerSecond: rate === null ? null : Math.round(rate),
     etaSeconds: rate && remaining !== null && run.state === 'running' ? Math.ceil(remaining / rate) : null,
-    startedAt: run.startedAt === null ? null : new Date(run.startedAt).toISOString(),
-    finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
+    startedAt: isoOrNull(run.startedAt),
+    finishedAt: isoOrNull(run.finishedAt),
     lastError: run.lastError,
     changedBy: run.changedBy,
     changeReason: run.changeReason,

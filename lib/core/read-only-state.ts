@@ -1,3 +1,4 @@
+import { isoOrNull as iso } from '../store/db.ts'
 import type { ReadOnlyRow } from '../store/read-only.ts'
 
 /*
@@ -24,7 +25,6 @@ export const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null
 
 export function toState(row: ReadOnlyRow): ReadOnlyState {
   if (!row.enabled) return OFF
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
   return { readOnly: true, message: row.message, tables: row.tables, since: iso(row.since), by: row.by, expiresAt: iso(row.expiresAt) }
 }
 

@@ -153,11 +153,6 @@ export async function writeBypassFor(
   return (trx, fn) => guard.bypass(trx, token, fn)
 }
 
-/** True for the database's refusal of a write in read-only mode (either dialect). */
-export function isRefusal(store: Store, err: unknown): boolean {
-  return store.dialect.readOnlyGuard?.isRefusal(err) ?? false
-}
-
 /** How long one toggle's DDL may wait for a table lock before it lets the app through and tries again. */
 const LOCK_TIMEOUT_MS = 100
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { stripUndefined } from './strip-undefined.ts'
 import type { Dialect } from '../dialects/dialect.ts'
 import type { RunOptions } from './context.ts'
 import type { EvolveEmitter } from './events.ts'
@@ -28,8 +29,4 @@ export interface RunnerOptions extends Partial<RunOptions> {
 export function dialectPace(dialect: Dialect, config: RunnerOptions): Partial<PacingOptions> {
   if (config.targetBatchMs !== undefined) return { quietTargetBatchMs: config.quietTargetBatchMs }
   return stripUndefined({ targetBatchMs: dialect.targetBatchMs, quietTargetBatchMs: dialect.quietTargetBatchMs })
-}
-
-export function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -19,7 +19,8 @@ import { whileAlive } from './liveness.ts'
 import { runSnapshot } from './snapshot/run-snapshot.ts'
 import type { BatchSizer } from './pacing.ts'
 import { validateRunOptions } from './validate-options.ts'
-import { type RunnerOptions, dialectPace, stripUndefined } from './runner-options.ts'
+import { type RunnerOptions, dialectPace } from './runner-options.ts'
+import { stripUndefined } from './strip-undefined.ts'
 import { type Serving, serveRun } from './serve-run.ts'
 
 /**

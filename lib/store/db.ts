@@ -39,3 +39,5 @@ function fromTagged(value: unknown): unknown {
 /** pg returns bigint as string and SQLite booleans as 0/1: normalise at the boundary. */
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+/** A stored epoch-ms time as front ends show it: ISO 8601, or null. */
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())

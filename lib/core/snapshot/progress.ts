@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { isoOrNull as iso } from '../../store/db.ts'
 import type { SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import { SNAPSHOT_STEPS, shadowRunName } from './names.ts'
@@ -22,8 +23,6 @@ export interface SnapshotProgress {
   swappedAt: string | null
   error: string | null
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 export async function snapshotProgress(store: Store, knex: Knex, name: string): Promise<SnapshotProgress | undefined> {
   // Tracking tables from before snapshot mode have no snapshots table: then no run used it.
