@@ -12,8 +12,8 @@ import { TOKEN, TOKENS, apiClient, problemOf, startApi } from './helpers/admin-a
 import { freshSqlite, type FreshSqlite } from './helpers/databases.ts'
 import { createItems } from './helpers/tables.ts'
 
-// 103 characters, as in the user trial: what `evolve create` accepts and a run may be named.
-const LONG = `20260101000000_${'backfill-'.repeat(9)}${'x'.repeat(7)}`
+// 215 characters: the longest name `evolve create` makes (its stamp, _, 200 characters).
+const LONG = `20260101000000_${'backfill-'.repeat(22)}${'x'.repeat(2)}`
 
 describe('the admin API in an app built with maxParamLength and frameworkErrors', () => {
   let db: FreshSqlite
@@ -22,7 +22,7 @@ describe('the admin API in an app built with maxParamLength and frameworkErrors'
   let api: ReturnType<typeof apiClient>
 
   before(async () => {
-    assert.equal(LONG.length, 103)
+    assert.equal(LONG.length, 215)
     db = await freshSqlite()
     await createItems(db.knex, 20)
     const migration = createMigration(LONG, defineMigration({ table: 'items', transform: (row) => ({ counter: Number(row.counter) + 1 }) }))
@@ -46,7 +46,7 @@ describe('the admin API in an app built with maxParamLength and frameworkErrors'
     await db?.drop()
   })
 
-  it('reaches a run whose name is 103 characters long, to read it and to be told it cannot pause', async () => {
+  it('reaches a run with the longest name evolve create makes (215 characters), to read it and to be told it cannot pause', async () => {
     const run = await api.call(`/runs/${LONG}`)
     assert.equal(run.status, 200, await run.clone().text())
     assert.deepEqual(((await run.json()) as { name: string; state: string }).state, 'done')

@@ -6,7 +6,8 @@ import { badRequest } from './problem.ts'
 // One zod schema per input and output: routes validate with them and /openapi.json is generated
 // from them, so the document cannot drift from what the server accepts.
 
-export const RunName = z.object({ name: z.string().min(1).max(200) }).strict()
+// The tracking tables' width: `evolve create` names reach 215 characters (stamp, _, 200), a snapshot copy's run 7 more.
+export const RunName = z.object({ name: z.string().min(1).max(255) }).strict()
 
 export const ControlBody = z
   .object({ reason: z.string().max(500).optional().describe('why, stored with the run and shown by `status`') })
