@@ -10,7 +10,9 @@ export function formatDuration(seconds: number | null): string {
 /** One human line for a run: what `run` prints as progress and `status` as a row. */
 export function progressLine(p: RunProgress): string {
   const total = p.total === null ? '' : `/${p.total}`
-  const pct = p.total ? ` (${Math.min(100, Math.floor((100 * p.done) / Math.max(1, p.total)))}%)` : ''
+  // A done run handled every row (its total is done + failed): 100 %, whatever failed.
+  const share = p.state === 'done' ? 100 : Math.min(100, Math.floor((100 * p.done) / Math.max(1, p.total ?? 0)))
+  const pct = p.total || p.state === 'done' ? ` (${share}%)` : ''
   const parts = [`${p.name}: ${p.stateText}`, `${p.done}${total} rows${pct}`]
   if (p.failed > 0) parts.push(`${p.failed} failed`)
   if (p.retries > 0) parts.push(`${p.retries} retries`)

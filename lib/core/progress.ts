@@ -20,6 +20,7 @@ export interface RunProgress {
    * Rows pending when the run started (counted beside its first batches), or `done` when the scan
    * evolved more (rows the app wrote ahead of it meanwhile). `done` counts each row once: rows the
    * scan evolved and failed objects a retry evolved; rows the sweeps evolve again are not added.
+   * Once done it is what the run handled, `done + failed`: a done run never reads as unfinished.
    */
   total: number | null
   phase: string
@@ -84,7 +85,8 @@ export async function getProgress(store: Store, knex: Knex, name: string): Promi
   if (!snapshot.evolved) return { ...progress, snapshot }
   // The rows are evolved by the copy's run: they are this run's rows, and what remains is counted from them.
   const { done, failed } = snapshot.evolved
-  return { ...progress, done, failed, remaining: remainingOf(progress.state, progress.total, done, failed), snapshot }
+  const total = totalOf(progress.state, progress.total, done, failed)
+  return { ...progress, done, failed, total, remaining: remainingOf(progress.state, total, done, failed), snapshot }
 }
 
 async function runProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
@@ -100,9 +102,7 @@ async function runProgress(store: Store, knex: Knex, name: string): Promise<RunP
 
 /** Pure arithmetic: a run row and its counts → what `status` shows. */
 export function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
-  // Rows the app writes in the old shape ahead of the scan after the total was counted (or a
-  // planner's estimate that fell short) make done pass the stored total: the total grows to it.
-  const total = run.totalEstimate === null ? null : Math.max(run.totalEstimate, totals.rowsDone)
+  const total = totalOf(run.state, run.totalEstimate, totals.rowsDone, failed)
   const remaining = remainingOf(run.state, total, totals.rowsDone, failed)
   // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
   const rate = recent === null ? averageRate(run, totals) : workers > 0 ? currentRate(run, recent) : null
@@ -157,6 +157,18 @@ function averageRate(run: Run, totals: BatchTotals): number | null {
   const seconds = (end - run.startedAt) / 1000
   // The work done, sweeps included, as the current rate counts it.
   return seconds > 0 ? totals.rowsEvolved / seconds : null
+}
+
+/**
+ * The total a user reads beside `done`. The stored one is counted when the run starts: rows the app
+ * writes in the old shape ahead of the scan (or a planner's estimate that fell short) make done pass
+ * it, so it grows to done; rows the app itself moves out of `pending` meanwhile (or a snapshot run's
+ * count of the whole table) leave it above what was ever to do, so a done run's total is what it
+ * handled, and `done, 10000/10001 rows (99%)` cannot read as unfinished.
+ */
+function totalOf(state: RunState, stored: number | null, done: number, failed: number): number | null {
+  if (state === 'done') return done + failed
+  return stored === null ? null : Math.max(stored, done)
 }
 
 /** Rows still to evolve: none once done, unknown without a total. */
