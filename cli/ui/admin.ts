@@ -26,6 +26,10 @@ export interface UiRow {
   progress: RunProgress
   /** The migration file failed to load or validate: the row says why; the others stay usable. */
   problem: string | null
+  /** A run the database knows with no file in this migrations directory (another `--dir`'s): shown with its state. */
+  noFile: boolean
+  /** A snapshot run's copy run (`<name>.shadow`): the name of that snapshot run; shown under it. */
+  copyOf: string | null
   workers: { host: string; pid: number }[]
   /** Driven by a run handle in this process (so `+`/`-` and a clean stop on quit apply). */
   local: boolean

@@ -2,13 +2,27 @@ import { EVENT_NAMES, type Evolve, type RunHandle } from '../../lib/index.ts'
 import { errorMessage } from '../../lib/errors.ts'
 import { readOnlyOf, type ReadOnlyState, type UiEvent, type UiRow, type UiSnapshot } from './admin.ts'
 
+/** The copy run of snapshot run `x` is named `x.shadow` (lib/core/snapshot). */
+const SHADOW = '.shadow'
+/** problemOf's answer for a name the database knows but this migrations directory has no file for. */
+const NO_FILE = Symbol('no file')
+
+/** Each copy run right under its snapshot run (names sort `x_y` before `x.shadow` otherwise). */
+function copiesUnderTheirRuns(rows: UiRow[]): UiRow[] {
+  const names = new Set(rows.map((r) => r.name))
+  const copies = rows.filter((r) => r.copyOf !== null && names.has(r.copyOf))
+  const out = rows.filter((r) => !copies.includes(r))
+  for (const copy of copies) out.splice(out.findIndex((r) => r.name === copy.copyOf) + 1, 0, copy)
+  return out
+}
+
 /**
  * The UI's side of the admin layer, next to one `Evolve`: builds the dashboard's snapshot,
  * keeps the run handles started from the UI, and passes every event on.
  */
 export class UiBackend {
   private readonly handles = new Map<string, RunHandle>()
-  private readonly problems = new Map<string, string | null>()
+  private readonly problems = new Map<string, string | typeof NO_FILE | null>()
   private readonly stopWatch: () => void
 
   constructor(
@@ -34,25 +48,30 @@ export class UiBackend {
     const rows: UiRow[] = []
     for (const name of names) {
       const handle = this.handles.get(name)
+      const problem = await this.problemOf(name)
+      // A run without a file here is no broken file: a snapshot run's copy, or another --dir's migration.
+      const noFile = problem === NO_FILE
       rows.push({
         name,
         progress: await this.evolve.progress(name),
-        problem: await this.problemOf(name),
+        problem: typeof problem === 'string' ? problem : null,
+        noFile,
+        copyOf: noFile && name.endsWith(SHADOW) ? name.slice(0, -SHADOW.length) : null,
         workers: (await this.evolve.workers(name)).map(({ host, pid }) => ({ host, pid })),
         local: handle !== undefined,
         localBatchSize: handle?.batchSize ?? null,
       })
     }
     const problem = names.length === 0 ? `no migrations in ${this.evolve.migrationsDir ?? './migrations'}` : null
-    return { rows, problem, readOnly: await this.readOnlyState() }
+    return { rows: copiesUnderTheirRuns(rows), problem, readOnly: await this.readOnlyState() }
   }
 
   /** A file that fails to load or validate is named once per session (imports are cached anyway). */
-  private async problemOf(name: string): Promise<string | null> {
+  private async problemOf(name: string): Promise<string | typeof NO_FILE | null> {
     if (!this.problems.has(name)) {
       const problem = await this.evolve.migrations([name]).then(
         () => null,
-        (err) => errorMessage(err),
+        (err) => ((err as { code?: unknown }).code === 'E_UNKNOWN_MIGRATION' ? NO_FILE : errorMessage(err)),
       )
       this.problems.set(name, problem)
     }

@@ -13,6 +13,8 @@ export function DetailPane(props: { row: UiRow | undefined; events: UiEvent[]; r
   const lines: { text: string; color?: string }[] = []
   lines.push({ text: `${row.name} · ${p.stateText}${row.local ? ' · driven here' : ''}` })
   if (row.problem) lines.push({ text: row.problem, color: colour('red') })
+  if (row.copyOf !== null) lines.push({ text: `the copy's run of snapshot run ${row.copyOf}: evolve run ${row.copyOf} drives it` })
+  else if (row.noFile) lines.push({ text: 'no migration file here: a run the database knows (another --dir?); r needs its file' })
   const reasons = retryReasons(events, row.name)
   lines.push({
     text: `done ${count(p.done)} / ${count(p.total)} · failed ${count(p.failed)} · retries ${count(p.retries)}${reasons ? ` (${reasons})` : ''}`,

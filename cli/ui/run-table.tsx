@@ -47,9 +47,17 @@ function Row(props: { row: UiRow; selected: boolean; c: { name: number; bar: num
   const state = p.state + (row.local ? '*' : '')
   return (
     <Text inverse={selected}>
-      {marker + fit(row.name, c.name) + ' '}
+      {marker + nameCell(row, c.name) + ' '}
       <Text color={stateColour(p.state)}>{fit(state, 10)}</Text>
       {` ${bar(fraction, c.bar)}${pct} ${count(p.rowsPerSecond).padStart(8)} ${eta(p.etaSeconds).padStart(6)}`}
     </Text>
   )
+}
+
+/** The name, a snapshot run's copy indented under it, and `(no file here)` for another directory's run. */
+export function nameCell(row: UiRow, width: number): string {
+  if (row.copyOf !== null) return fit(`  └ ${row.name}`, width)
+  if (!row.noFile) return fit(row.name, width)
+  const mark = ' (no file here)'
+  return width > mark.length + 8 ? fit(row.name, width - mark.length) + mark : fit(row.name, width)
 }

@@ -11,7 +11,17 @@ export function progress(name: string, over: Partial<RunProgress> = {}): RunProg
 }
 
 export function row(name: string, over: Partial<RunProgress> = {}, extra: Partial<UiRow> = {}): UiRow {
-  return { name, progress: progress(name, over), problem: null, workers: [], local: false, localBatchSize: null, ...extra }
+  return {
+    name,
+    progress: progress(name, over),
+    problem: null,
+    noFile: false,
+    copyOf: null,
+    workers: [],
+    local: false,
+    localBatchSize: null,
+    ...extra,
+  }
 }
 
 export class FakeAdmin implements UiAdmin {
