@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { isReadOnlyError } from '../lib/index.ts'
 import { runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, fresh } from './helpers/databases.ts'
-import { counterHistogram, countBatches, createItems, makeProject, upMigration, waitUntil } from './helpers/fixtures.ts'
+import { counterHistogram, countBatches, createItems, makeProject, setMigration, upMigration, waitUntil } from './helpers/fixtures.ts'
 
 const ROWS = 200
 
@@ -50,6 +50,29 @@ for (const dialect of dialects) {
             ['off', 'run 20260101000000_bump'],
           ],
         )
+      } finally {
+        await project.cleanup()
+        await db.drop()
+      }
+    })
+
+    it('of `set` mode resume after a kill -9 while their table is read-only: the rerun checks `set` past the guard and finishes', async () => {
+      const db = await fresh(dialect)
+      await createItems(db.knex, ROWS)
+      const migration = setMigration(10).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'readonly',")
+      const project = await makeProject(db, migration)
+      try {
+        // 50 rows a second: four seconds of batches, time to kill the runner in the middle.
+        const run = spawnCli(['run', ...project.flags, '--batch-size', '10', '--max-rows-per-second', '50'], { cwd: project.dir })
+        await waitUntil('a few batches done', async () => (await countBatches(db.knex, project.name, { state: 'done' })) >= 3)
+        await run.kill('SIGKILL')
+        await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), (err) => isReadOnlyError(err))
+
+        // PostgreSQL's guard fires per statement: the check of `set` (an UPDATE matching no row) was refused.
+        const rerun = await runCli(['run', ...project.flags, '--batch-size', '10'], { cwd: project.dir })
+        assert.equal(rerun.code, 0, rerun.stderr)
+        assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+        assert.equal(JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout).readOnly, false)
       } finally {
         await project.cleanup()
         await db.drop()
