@@ -145,12 +145,22 @@ export class Runner {
   private async runSnapshot(m: Migration): Promise<RunProgress> {
     const { knex } = this.config
     const evolve = (inner: Migration) => this.evolveShadow(inner)
-    const ctx = { knex, store: this.store, dialect: this.dialect, events: this.events, by: this.by, signal: this.abort.signal, evolve }
+    const workerId = newWorkerId()
+    const ctx = {
+      knex,
+      store: this.store,
+      dialect: this.dialect,
+      events: this.events,
+      by: this.by,
+      workerId,
+      signal: this.abort.signal,
+      evolve,
+    }
     // Served like a run by its workers, so that a cancel can tell when nobody is left to unwind it (snapshot/control.ts).
     const presence = await this.dialect.openPresence?.(knex, () => {})
     try {
       const deps = { knex, store: this.store, presence, heartbeatMs: this.options.heartbeatMs }
-      return await whileAlive(deps, newWorkerId(), m.name, () => runSnapshot(ctx, m))
+      return await whileAlive(deps, workerId, m.name, () => runSnapshot(ctx, m))
     } finally {
       await presence?.close()
     }

@@ -9,7 +9,9 @@ import { changeRunState } from '../run-state.ts'
 import { isSwapped, stateAtStep } from './control.ts'
 import { snapshotNames } from './names.ts'
 import { assertCarriable } from './preflight.ts'
+import { claimDriver, releaseDriver } from './driver.ts'
 import { doStep } from './steps.ts'
+import type { SnapshotRow } from '../../store/snapshots.ts'
 import { abort } from './unwind.ts'
 import { SnapshotAbort } from './verify.ts'
 
@@ -19,6 +21,8 @@ export interface SnapshotContext {
   dialect: Dialect
   events: EvolveEmitter
   by: string
+  /** The worker this process serves the run as (registered, so that others can tell it lives): the snapshot's driver. */
+  workerId: string
   signal: AbortSignal
   /** Evolves the copy with the Runner's worker loop (large batches, no throttle); its final progress. */
   evolve(inner: Migration): Promise<RunProgress>
@@ -32,7 +36,7 @@ export interface SnapshotContext {
  */
 export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<RunProgress> {
   const { knex, store } = ctx
-  let run = await store.runs.get(knex, m.name)
+  const run = await store.runs.get(knex, m.name)
   if (run?.state === 'done') {
     ctx.events.emit('run:skip', { run: m.name, state: run.state, reason: 'already done' })
     return getProgress(store, knex, m.name)
@@ -45,12 +49,27 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
     )
   // Refused before anything changes (only the tracking tables exist by now).
   if (!snap || snap.step === 'preflight') await assertCarriable(knex, ctx.dialect, m)
-  run ??= await store.runs.ensure(knex, {
+  await store.runs.ensure(knex, {
     name: m.name,
     description: m.description ?? undefined,
     batchSize: m.batchSize,
     totalEstimate: null,
   })
+  snap = await store.snapshots.ensure(knex, m.name, m.table, (id) => snapshotNames(m.table, id))
+  // Before this process changes anything: another live one driving the run refuses this one.
+  await claimDriver(knex, store, snap, ctx.workerId)
+  try {
+    return await driveSnapshot(ctx, m, snap)
+  } finally {
+    await releaseDriver(knex, snap, ctx.workerId)
+  }
+}
+
+async function driveSnapshot(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Promise<RunProgress> {
+  const { knex, store } = ctx
+  // Read again once driving: a process that drove it until now may have moved it on.
+  const run = (await store.runs.get(knex, m.name))!
+  if (run.state === 'done') return getProgress(store, knex, m.name)
   // A paused run stays paused (it waits below for `evolve resume`), as an in-place run does.
   if (run.state !== 'running' && run.state !== 'paused') {
     const reason = run.startedAt === null ? 'start' : 'resume'
@@ -61,7 +80,6 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
       patch: { startedAt: run.startedAt ?? 'now', finishedAt: null, lastError: null },
     })
   }
-  snap = await store.snapshots.ensure(knex, m.name, m.table, (id) => snapshotNames(m.table, id))
   ctx.events.emit('run:start', {
     run: m.name,
     state: run.state === 'paused' ? 'paused' : 'running',
