@@ -281,6 +281,17 @@ describe('failures page by page', () => {
         [3, 3, 3, 1].map((n) => `10 failed (${n} listed here): fix the cause, then \`evolve retry ${NAME}\``),
       )
       assert.ok(!pages.at(-1)!.some((line) => line.startsWith('next page')), 'no next page after the last')
+      // --json gives the page as the text does: the failures, how many in all, the next page's --after.
+      const first = await runCli(['failures', NAME, '--limit', '3', '--json', ...flags])
+      assert.equal(first.code, 0, output(first))
+      const page = JSON.parse(first.stdout) as { failures: { key: unknown; error: string }[]; total: number; next: unknown }
+      assert.deepEqual(
+        page.failures.map((f) => f.key),
+        KEYS.slice(0, 3),
+      )
+      assert.match(page.failures[0]!.error, /no hits for ap/)
+      assert.equal(page.total, 10)
+      assert.deepEqual(page.next, ['ap', 3])
       const all = await runCli(['failures', NAME, ...flags])
       assert.match(all.stdout, new RegExp(`\\n10 failed: fix the cause, then \`evolve retry ${NAME}\`\\n$`))
 

@@ -113,7 +113,7 @@ for (const [dialect, cases] of [
         const json = await runCli(['failures', '001_fail', '--json', '--db', db.url, '--dir', dir])
         assert.equal(json.code, 0, output(json))
         assert.deepEqual(
-          (JSON.parse(json.stdout) as { key: unknown }[]).map((f) => f.key),
+          (JSON.parse(json.stdout) as { failures: { key: unknown }[] }).failures.map((f) => f.key),
           [hex],
         )
         // The key as printed pages on: nothing after the only failed key.

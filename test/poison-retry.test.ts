@@ -66,7 +66,9 @@ for (const d of dialects) {
 
         const listed = await cli('failures', '001_lower', '--json')
         assert.equal(listed.code, 0, output(listed))
-        const failures = (JSON.parse(listed.stdout) as { key: number; error: string; attempts: number }[]).sort((a, b) => a.key - b.key)
+        const failures = (JSON.parse(listed.stdout) as { failures: { key: number; error: string; attempts: number }[] }).failures.sort(
+          (a, b) => a.key - b.key,
+        )
         assert.deepEqual(
           failures.map((f) => f.key),
           POISON,

@@ -153,7 +153,7 @@ for (const d of dialects) {
         const failuresCli = await runCli(['failures', '001_forgetful', '--json', '--db', db.url, '--dir', dir])
         assert.equal(failuresCli.code, 0, output(failuresCli))
         assert.deepEqual(
-          (JSON.parse(failuresCli.stdout) as { key: number }[]).map((f) => f.key).sort((a, b) => a - b),
+          (JSON.parse(failuresCli.stdout) as { failures: { key: number }[] }).failures.map((f) => f.key).sort((a, b) => a - b),
           stuckIds,
         )
       }))

@@ -12,7 +12,7 @@ export function registerFailures(program: Command): void {
     .command('failures')
     .description('the objects a run could not evolve, with their errors (in key order)')
     .argument('<name>', 'migration name')
-    .option('--json', 'print an array of { key, error, attempts, ... }')
+    .option('--json', 'print the page as { failures: [{ key, error, attempts, ... }], total, next }')
     .option('--limit <n>', 'at most this many', positiveInt('--limit'))
     .option(
       '--after <key>',
@@ -28,7 +28,8 @@ export function registerFailures(program: Command): void {
         })
         const { failures, total, next } = page
         if (opts.json) {
-          console.log(JSON.stringify(failures, keyJson, 2))
+          // The page as evolve.failurePage() gives it: how many in all, and the next page's --after.
+          console.log(JSON.stringify({ failures, total, next }, keyJson, 2))
           return
         }
         if (failures.length === 0) {

@@ -185,9 +185,9 @@ export interface FailureEntry {
   attempts: number
 }
 
-/** `evolve failures <name> --json`, parsed. */
+/** The failures of `evolve failures <name> --json` (its page `{ failures, total, next }`), parsed. */
 export async function failuresJson(name: string, flags: string[], opts: CliOptions = {}): Promise<FailureEntry[]> {
-  return json<FailureEntry[]>(['failures', name, ...flags], opts)
+  return (await json<{ failures: FailureEntry[] }>(['failures', name, ...flags], opts)).failures
 }
 
 /** Environment for a CLI process whose clock (Date.now) runs `skewMs` off, like a host with a skewed clock. */
