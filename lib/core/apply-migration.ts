@@ -8,6 +8,7 @@ import { setUpdateQuery } from './planner.ts'
 import type { RowSource } from './prefetch.ts'
 import { readBatchRows, settleRead } from './read-batch-rows.ts'
 import { guardRows } from './row-guard.ts'
+import { dropUnchanged, noteLossy } from './unchanged-values.ts'
 
 /** What one batch did: rows evolved, their keys, and the row data it held in memory. */
 export interface Applied {
@@ -49,11 +50,13 @@ export async function applyMigration(
     await m.up!(rows, { trx, migration: m.name, batch: { id: batch.id, lo: bounds.lo, hi: bounds.hi, keys: bounds.keys ?? null } })
     return applied
   }
+  const columns = Object.keys(rows[0]!)
+  const noted = rows.map((row) => noteLossy(row, columns)) // before the transform, which may change the row in place
   const results = rows.map((row) => m.transform!(row))
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
   const changes: RowChange[] = []
   settled.forEach((changed, i) => {
-    const kept = changed ? withoutKey(m, keys[i], definedOnly(changed)) : undefined
+    const kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted[i])) : undefined
     if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
   })
   if (changes.length > 0) await ctx.dialect.writeBack(trx, m.table, m.key, changes)

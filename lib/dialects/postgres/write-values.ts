@@ -13,7 +13,16 @@ export function toJsonValue(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`
   if (typeof value === 'bigint') return value.toString()
   if (value instanceof Date) return localTimestamp(value)
-  return value
+  return driverText(value) ?? value
+}
+
+/**
+ * The text of a value of the driver's own types (an interval read from PostgreSQL), as pg sends
+ * it (`toPostgres`): its JSON form ({"days":1}) is no input the column type reads.
+ */
+function driverText(value: unknown): string | undefined {
+  const toPostgres = (value as { toPostgres?: unknown } | null)?.toPostgres
+  return typeof toPostgres === 'function' ? String(toPostgres.call(value, (v: unknown) => v)) : undefined
 }
 
 /** A value as one element of a typed array: the text its column type's input reads, or null for NULL. */
@@ -31,7 +40,7 @@ export function toElement(kind: Exclude<ValueKind, null>, value: unknown): strin
     case 'object':
       if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`
       if (value instanceof Date) return localTimestamp(value)
-      return objectText(value)
+      return driverText(value) ?? objectText(value)
     default:
       return null // functions and symbols: JSON.stringify leaves them out, so the jsonb form writes NULL
   }
