@@ -49,9 +49,14 @@ function Row(props: { row: UiRow; selected: boolean; c: { name: number; bar: num
     <Text inverse={selected}>
       {marker + nameCell(row, c.name) + ' '}
       <Text color={stateColour(p.state)}>{fit(state, 10)}</Text>
-      {` ${bar(fraction, c.bar)}${pct} ${count(p.rowsPerSecond).padStart(8)} ${eta(p.etaSeconds).padStart(6)}`}
+      {` ${bar(fraction, c.bar)}${pct} ${count(rateNow(p)).padStart(8)} ${eta(p.etaSeconds).padStart(6)}`}
     </Text>
   )
+}
+
+/** ROWS/S is the rate now: none for a run that is not running (rowsPerSecond is then its average). */
+function rateNow(p: UiRow['progress']): number | null {
+  return p.state === 'running' ? p.rowsPerSecond : null
 }
 
 /** The name, a snapshot run's copy indented under it, and `(no file here)` for another directory's run. */

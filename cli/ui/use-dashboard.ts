@@ -32,7 +32,9 @@ export function useDashboard(admin: UiAdmin, intervalMs = 1000): Dashboard {
         if (stopped) return
         for (const row of s.rows) {
           const series = rates.get(row.name) ?? []
-          series.push(row.progress.rowsPerSecond ?? 0)
+          // An ended or paused run's rowsPerSecond is its average over the run: no rate now, so 0,
+          // and its sparkline decays to ▁ as the samples of its last running minute slide out.
+          series.push(row.progress.state === 'running' ? (row.progress.rowsPerSecond ?? 0) : 0)
           rates.set(row.name, series.slice(-KEEP_RATES))
         }
         setSnapshot(s)

@@ -76,4 +76,24 @@ describe('the detail pane', () => {
     await frame(ui.lastFrame, /rate {2}\S*▁\S*█/)
     ui.unmount()
   })
+
+  it('shows no current rate once a run stops running: ROWS/S blank, the sparkline decays to ▁', async () => {
+    const admin = new FakeAdmin()
+    let ticks = 0
+    const original = admin.snapshot.bind(admin)
+    admin.snapshot = async () => {
+      // Running at 5,000 rows/s for 20 refreshes, then done: its rowsPerSecond is then the run's average.
+      const state = ++ticks <= 20 ? 'running' : 'done'
+      admin.rows = [row('emails', { state, rowsPerSecond: 5000, done: 100, total: 100 })]
+      return original()
+    }
+    const ui = render(createElement(App, { admin, size: { width: 80, height: 24 }, refreshMs: 5 }))
+    await frame(ui.lastFrame, /emails\s+running.*5,000/)
+    // 60 samples shown at 80 columns (a minute at one a second): after 80 refreshes no running one is left.
+    const f = await frame(ui.lastFrame, () => ticks > 90)
+    assert.match(f, /emails\s+done\s+█+\s+100%\s+–/, 'no rate in ROWS/S')
+    assert.doesNotMatch(f, /5,000/)
+    assert.match(f, /rate {2}▁+ {2}last/, 'the sparkline has decayed')
+    ui.unmount()
+  })
 })
