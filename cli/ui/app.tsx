@@ -127,7 +127,16 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
   }
   if (mode === 'help') return <HelpScreen />
   if (mode === 'failures' && row) {
-    return <FailuresView admin={admin} name={row.name} width={width} height={height - 1} onClose={() => setMode('main')} />
+    return (
+      <FailuresView
+        admin={admin}
+        name={row.name}
+        failed={row.progress.failed}
+        width={width}
+        height={height - 1}
+        onClose={() => setMode('main')}
+      />
+    )
   }
 
   const readOnly = dash.snapshot?.readOnly ?? null

@@ -4,15 +4,25 @@ import { Box, Text, useInput } from 'ink'
 import { useEffect, useState } from 'react'
 import type { FailedObject } from '../../lib/index.ts'
 import { errorMessage } from '../../lib/errors.ts'
-import type { UiAdmin } from './admin.ts'
+import { keyText } from '../../lib/api/key-shape.ts'
+import type { UiAdmin, UiEvent } from './admin.ts'
+import { describeEvent } from './describe-event.ts'
 import { fit } from './look.ts'
 
 /**
  * A run's failed objects, one page at a time from the database (keyed paging: `after` is the
  * last key of the page before). ↑/↓ move, →/n next page, ←/b previous, R retries them all.
  */
-export function FailuresView(props: { admin: UiAdmin; name: string; width: number; height: number; onClose: () => void }) {
-  const { admin, name, width, height, onClose } = props
+export function FailuresView(props: {
+  admin: UiAdmin
+  name: string
+  /** The run's failed count as the dashboard last read it: the page is read again when it changes. */
+  failed: number
+  width: number
+  height: number
+  onClose: () => void
+}) {
+  const { admin, name, failed, width, height, onClose } = props
   const pageSize = Math.max(3, height - 5)
   // The `after` key of each page seen so far: the last entry is the current page's.
   const [afters, setAfters] = useState<unknown[]>([undefined])
@@ -20,6 +30,20 @@ export function FailuresView(props: { admin: UiAdmin; name: string; width: numbe
   const [cursor, setCursor] = useState(0)
   const [notice, setNotice] = useState<string | null>(null)
   const after = afters[afters.length - 1]
+  // Bumped when a retry driven here ends: the page it left behind is stale.
+  const [reads, setReads] = useState(0)
+
+  useEffect(() => {
+    const ended = (e: UiEvent) => {
+      if (e.name !== 'local:end' || e.data.run !== name) return
+      setNotice(`${name}: ${describeEvent(e)}`)
+      setReads((n) => n + 1)
+    }
+    admin.events.on('event', ended)
+    return () => {
+      admin.events.off('event', ended)
+    }
+  }, [admin, name])
 
   useEffect(() => {
     let live = true
@@ -31,7 +55,7 @@ export function FailuresView(props: { admin: UiAdmin; name: string; width: numbe
     return () => {
       live = false
     }
-  }, [admin, name, pageSize, after])
+  }, [admin, name, pageSize, after, failed, reads])
 
   useInput((input, key) => {
     if (key.escape || input === 'f' || input === 'q') onClose()
@@ -48,7 +72,9 @@ export function FailuresView(props: { admin: UiAdmin; name: string; width: numbe
     }
   })
 
-  const keyWidth = Math.min(24, Math.max(8, Math.floor(width / 4)))
+  const keys = (page ?? []).map((f) => keyText(f.key))
+  // Keys as wide as the page's longest, leaving the error at least a third of the line.
+  const keyWidth = Math.max(8, Math.min(Math.max(3, ...keys.map((k) => k.length)), width - 11 - Math.floor(width / 3)))
   return (
     <Box flexDirection="column">
       <Text bold>{` failures of ${name} · page ${afters.length}`}</Text>
@@ -60,7 +86,7 @@ export function FailuresView(props: { admin: UiAdmin; name: string; width: numbe
       ) : (
         page.map((f, i) => (
           <Text key={i} inverse={i === cursor}>
-            {`${i === cursor ? ' ❯ ' : '   '}${fit(JSON.stringify(f.key), keyWidth)} ${fit(String(f.attempts), 5)} ${fit(f.error, width - keyWidth - 11)}`}
+            {`${i === cursor ? ' ❯ ' : '   '}${fitKey(keys[i]!, keyWidth)} ${fit(String(f.attempts), 5)} ${fit(f.error, width - keyWidth - 11)}`}
           </Text>
         ))
       )}
@@ -68,4 +94,11 @@ export function FailuresView(props: { admin: UiAdmin; name: string; width: numbe
       <Text dimColor>{' ' + fit('↑↓ move  ←/b → /n page  R retry all  esc back', width - 2)}</Text>
     </Box>
   )
+}
+
+/** A key cut to `width` keeping its end: composite keys often differ only there (`["0000…0001",3]`). */
+function fitKey(text: string, width: number): string {
+  if (text.length <= width) return text.padEnd(width)
+  const head = Math.floor((width - 1) / 3)
+  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`
 }
