@@ -1,4 +1,4 @@
-// Bad input found by the CLI's commands (a latency probe the database refuses) and what `plan`
+// Bad input found by the CLI's commands (a latency probe the database refuses, a --metrics-port that is no port) and what `plan`
 // says of an empty migrations directory: one `evolve:` line and exit 2 for a mistake, and
 // nothing changed.
 import assert from 'node:assert/strict'
@@ -39,3 +39,26 @@ for (const d of dialects) {
       }))
   })
 }
+
+describe('--metrics-port', () => {
+  it('a port out of 0-65535 (or not a number) is refused up front in one line, exit 2, before any run starts', () =>
+    withDb('sqlite', async (db) => {
+      await createItems(db.knex, 10)
+      const dir = await writeFiles({ '001_bump.ts': setMigration(5) })
+      for (const bad of ['99999', '-1', '80.5', 'http']) {
+        const result = await runCli(['run', '--db', db.url, '--dir', dir, '--metrics-port', bad])
+        assertUsageError(result, ['--metrics-port', `takes a port, a whole number 0-65535`, `got "${bad}"`])
+        assert.doesNotMatch(result.stderr, /options\.port|Received type/, 'not node’s own message')
+      }
+      assert.deepEqual(await trackingTables(db), [], 'no run was started')
+    }))
+
+  it('0 serves on any free port and says which on stderr', () =>
+    withDb('sqlite', async (db) => {
+      await createItems(db.knex, 10)
+      const dir = await writeFiles({ '001_bump.ts': setMigration(5) })
+      const result = await runCli(['run', '--db', db.url, '--dir', dir, '--metrics-port', '0'])
+      assert.equal(result.code, 0, output(result))
+      assert.match(result.stderr, /^evolve: metrics at http:\/\/0\.0\.0\.0:[1-9]\d*\/metrics$/m)
+    }))
+})

@@ -5,7 +5,7 @@ import { usage } from '../../lib/errors.ts'
 import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
 import { EXIT } from '../fail.ts'
 import { progressLine } from '../format.ts'
-import { positiveInt } from '../parse.ts'
+import { portNumber, positiveInt } from '../parse.ts'
 import { printProgress } from '../progress-printer.ts'
 import { printJsonEvents, writeJson } from '../json-events.ts'
 
@@ -34,7 +34,11 @@ function withRunFlags(cmd: Command): Command {
     )
     .option('--max-replication-lag-ms <ms>', 'throttle while a replica lags more (PostgreSQL)', positiveInt('--max-replication-lag-ms'))
     .option('--max-app-latency-ms <ms>', "throttle while the app's latency is higher", positiveInt('--max-app-latency-ms'))
-    .option('--metrics-port <port>', 'serve Prometheus metrics at http://0.0.0.0:<port>/metrics', positiveInt('--metrics-port'))
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at http://0.0.0.0:<port>/metrics (0: any free port, printed on stderr)',
+      portNumber('--metrics-port'),
+    )
     .option('--log-format <format>', 'pretty (progress lines) or json (one structured entry per event)', logFormat, 'pretty')
     .option('--json', 'one JSON object per line on stdout: every event, a progress tick (at most 1/s per run), a final summary')
 }
@@ -118,7 +122,7 @@ async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () 
   if (opts.json) printJsonEvents(evolve)
   else if (log) (await import('../../lib/observe/log-events.ts')).logEvents(evolve.events, log)
   else if (!live) printProgress(evolve)
-  const server = opts.metricsPort ? await listen(evolve, opts.metricsPort) : undefined
+  const server = opts.metricsPort === undefined ? undefined : await listen(evolve, opts.metricsPort)
   let handle: RunHandle | undefined
   const stopOnSignal = () => {
     process.stderr.write('evolve: stopping after the current batch (press Ctrl-C again to abort)\n')
@@ -157,7 +161,12 @@ async function listen(evolve: Evolve, port: number) {
       import('../../lib/http/metrics-server.ts'),
       import('../../lib/observe/metrics.ts'),
     ])
-    return await serveMetrics(collectMetrics(evolve.events), port)
+    const server = await serveMetrics(collectMetrics(evolve.events), port)
+    const address = server.address()
+    // Any free port: say which, or the metrics cannot be found.
+    if (port === 0 && address && typeof address === 'object')
+      process.stderr.write(`evolve: metrics at http://0.0.0.0:${address.port}/metrics\n`)
+    return server
   } catch (err) {
     throw usage('E_METRICS_PORT', `cannot serve metrics on port ${port}: ${(err as Error).message}; pick another --metrics-port`)
   }

@@ -6,7 +6,7 @@ import { openEvolve } from '../../lib/api/open-evolve.ts'
 import { usage } from '../../lib/errors.ts'
 import type { ApiToken } from '../../lib/http/index.ts'
 import type { GlobalOptions } from '../context.ts'
-import { InvalidArgumentError } from 'commander'
+import { portNumber } from '../parse.ts'
 
 interface ServeOptions extends GlobalOptions {
   host: string
@@ -19,7 +19,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('the admin HTTP API: status, pause/resume/cancel, retry, read-only, events, metrics')
     .option('--host <host>', 'address to listen on (anything but loopback exposes the API to the network)', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0: any free port)', port, 7070)
+    .option('--port <port>', 'port to listen on (0: any free port)', portNumber('--port'), 7070)
     .option(
       '--token-file <file>',
       'bearer tokens, one name:token a line; repeat it to merge files (default: EVOLVE_API_TOKEN, acting as "api")',
@@ -75,12 +75,6 @@ async function loadTokens(files: string[]): Promise<ApiToken[]> {
     tokens.push(...parseTokenFile(text, `--token-file ${file}`))
   }
   return files.length === 1 ? tokens : checkTokens(tokens, `--token-file ${files.join(' and ')}`)
-}
-
-function port(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port takes 0-65535, got "${value}"`)
-  return n
 }
 
 function isLoopback(host: string): boolean {
