@@ -62,3 +62,22 @@ describe('--metrics-port', () => {
       assert.match(result.stderr, /^evolve: metrics at http:\/\/0\.0\.0\.0:[1-9]\d*\/metrics$/m)
     }))
 })
+
+describe('a misspelt field of evolve.config.*', () => {
+  it('is named with the field it likely meant, and batchsize with where a batch size is set', async () => {
+    const config = (extra: Record<string, unknown>) =>
+      JSON.stringify({ client: 'better-sqlite3', connection: { filename: './app.db' }, ...extra })
+    for (const [extra, says] of [
+      [{ maxbatchsize: 500 }, 'unknown field "maxbatchsize": did you mean "maxBatchSize"?'],
+      [{ targetBatchMS: 50 }, 'unknown field "targetBatchMS": did you mean "targetBatchMs"?'],
+      [{ migrations: { directry: 'm' } }, 'unknown field "migrations.directry": did you mean "directory"?'],
+      [
+        { batchsize: 500 },
+        'unknown field "batchsize": a config file bounds the batch size (minBatchSize, maxBatchSize); fix it with batchSize in the migration file, or --batch-size',
+      ],
+    ] as const) {
+      const cwd = await writeFiles({ 'evolve.config.json': config(extra) })
+      assertUsageError(await runCli(['status'], { cwd }), ['evolve.config.json', says])
+    }
+  })
+})

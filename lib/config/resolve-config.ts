@@ -4,7 +4,7 @@ import type { Knex } from 'knex'
 import { z } from 'zod'
 import { CONFIG_RUN_OPTIONS, batchBoundsProblem } from './run-options-schema.ts'
 import { dialectForClient } from '../dialects/for-knex.ts'
-import { usage } from '../errors.ts'
+import { didYouMean, usage } from '../errors.ts'
 import type { RunOptions } from '../core/context.ts'
 import { importUserModule } from './import-module.ts'
 import { parseDatabaseUrl } from './parse-url.ts'
@@ -106,15 +106,27 @@ async function readConfigFile(input: ConfigInput, needsConnection: boolean) {
   return { configFile, config, base, migrationsDir }
 }
 
+/**
+ * What a misspelt config field most likely meant (`batchsize`, `maxbatchsize`…), or ''. A batch size
+ * itself is no config field: the file bounds it, and the migration file or --batch-size fixes it.
+ */
+function unknownFieldHint(key: string, topLevel: boolean): string {
+  const allowed = topLevel ? Object.keys(configSchema.shape) : ['directory']
+  if (topLevel && key.toLowerCase() === 'batchsize')
+    return ': a config file bounds the batch size (minBatchSize, maxBatchSize); fix it with batchSize in the migration file, or --batch-size'
+  return didYouMean(key, allowed)
+}
+
 /** `needsConnection`: the file names the database (nothing else did), so client and connection must be there. */
 function parseConfig(file: string, value: unknown, needsConnection: boolean): z.infer<typeof configSchema> {
   const result = configSchema.safeParse(value)
   if (!result.success) {
     const issue = result.error.issues[0]!
     if (issue.code === 'unrecognized_keys') {
-      const field = [...issue.path, issue.keys[0]].join('.')
+      const key = issue.keys[0]!
+      const field = [...issue.path, key].join('.')
       const expected = issue.path.length === 0 ? ' (expected defineConfig({ client, connection, migrations }))' : ''
-      throw usage('E_CONFIG', `${file}: unknown field "${field}"${expected}`)
+      throw usage('E_CONFIG', `${file}: unknown field "${field}"${unknownFieldHint(key, issue.path.length === 0) || expected}`)
     }
     throw usage('E_CONFIG', `${file}: field "${issue.path.join('.')}": ${issue.message}`)
   }
