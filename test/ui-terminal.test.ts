@@ -42,7 +42,7 @@ describe('evolve ui in a terminal', { skip: hasTmux ? false : 'tmux is not insta
       const command = [process.execPath, cliPath, 'ui', '--db', db.url, '--dir', project.migrationsDir].map((a) => `'${a}'`).join(' ')
       startSession(session, repoRoot, `env NO_COLOR=1 ${command}; echo UI-EXITED $?; sleep 600`)
       let s = await screen(session, (x) => x.includes(project.name) && x.includes('pending'), 'the migration, pending')
-      assert.match(s, /1 migrations/)
+      assert.match(s, /· 1 migration · 0 workers/)
 
       tmux('send-keys', '-t', session, 'r')
       s = await screen(session, (x) => /running\*/.test(x) && /batch \d+ done/.test(x), 'the run going here')

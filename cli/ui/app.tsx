@@ -143,7 +143,9 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
   const banner = readOnly?.readOnly ? 1 : 0
   const problems = (dash.error ? 1 : 0) + (dash.snapshot?.problem ? 1 : 0)
   const room = Math.max(4, height - 8 - banner - problems)
-  const tableHeight = Math.max(1, Math.min(rows.length, Math.floor(room * 0.4)))
+  // The list takes what the detail pane can spare: its counts, rate and a few events (more on a tall terminal).
+  const detailMin = Math.min(12, Math.max(6, Math.floor(room * 0.4)))
+  const tableHeight = Math.max(1, Math.min(rows.length, room - detailMin))
   const workers = rows.reduce((n, r) => n + r.workers.length, 0)
   return (
     <Box flexDirection="column" width={width}>

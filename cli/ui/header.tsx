@@ -7,7 +7,7 @@ import { clock, colour, fit } from './look.ts'
 /** The top line (where, how many, workers) and, whenever read-only is on, its banner. */
 export function Header(props: { target: string; migrations: number; workers: number; readOnly: ReadOnlyState | null; width: number }) {
   const { target, migrations, workers, readOnly, width } = props
-  const left = ` evolvekit · ${target} · ${migrations} migrations · ${workers} workers`
+  const left = ` evolvekit · ${target} · ${plural(migrations, 'migration')} · ${plural(workers, 'worker')}`
   return (
     <Box flexDirection="column">
       <Text bold>{fit(left, width - 7) + ' ? help'}</Text>
@@ -25,4 +25,9 @@ export function Header(props: { target: string; migrations: number; workers: num
 
 export function Rule(props: { width: number }) {
   return <Text dimColor>{' ' + '─'.repeat(Math.max(0, props.width - 2))}</Text>
+}
+
+/** `1 worker`, `2 workers`, `0 workers`. */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
 }

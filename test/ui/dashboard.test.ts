@@ -34,7 +34,7 @@ describe('the dashboard', () => {
     assert.match(f, /❯ 20260101_lowercase-emails\s+running\*\s+█+░+\s+78%\s+41,200\s+0:12/)
     assert.match(f, /20260102_backfill\s+paused\s+█+░+\s+31%/)
     assert.match(f, /20260103_broken\s+invalid: migrations\/20260103_broken.ts/)
-    assert.match(f, /postgres:\/\/ops@db1\/app · 3 migrations · 1 workers/)
+    assert.match(f, /postgres:\/\/ops@db1\/app · 3 migrations · 1 worker /, 'one worker, singular')
     assert.match(f, /q quit/, 'the key list fits 80 columns')
     for (const line of f.split('\n')) assert.ok(line.length <= 80, `line fits 80 columns: ${line}`)
     ui.unmount()
@@ -145,5 +145,24 @@ describe('the dashboard', () => {
     const ui = show(admin, { width: 160, height: 40 })
     await frame(ui.lastFrame, 'migrations directory ./migrations does not exist')
     ui.unmount()
+  })
+
+  it('lists as many migrations as the terminal’s height leaves after the detail pane, and never draws past it', async () => {
+    const admin = new FakeAdmin()
+    admin.rows = Array.from({ length: 40 }, (_, i) =>
+      row(`m${String(i + 1).padStart(2, '0')}_backfill`, { state: 'done', done: 5, total: 5 }),
+    )
+    const listed = (f: string) => f.split('\n').filter((l) => /^ (❯| ) m\d\d_backfill/.test(l)).length
+    for (const [height, least] of [
+      [45, 25],
+      [24, 10],
+    ] as const) {
+      const ui = show(admin, { width: 80, height })
+      const f = await frame(ui.lastFrame, 'm01_backfill · done')
+      assert.ok(listed(f) >= least, `${listed(f)} rows listed at ${height} lines, expected ${least} or more:\n${f}`)
+      assert.ok(f.split('\n').length <= height, `the frame fits ${height} lines`)
+      assert.match(f, /q quit/)
+      ui.unmount()
+    }
   })
 })
