@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
 import { parseMigration } from '../lib/config/migration-schema.ts'
-import { type MigrationDefinition, Runner, defineMigration } from '../lib/index.ts'
+import { type AnyRow, type MigrationDefinition, Runner, defineMigration } from '../lib/index.ts'
 import { dialects, runnerKnex, type FreshDatabase, withDb } from './helpers/databases.ts'
 import { failureRows, insertChunked } from './helpers/fixtures.ts'
 
@@ -56,6 +56,33 @@ describe('a migration and the columns it declares', () => {
         const failures = await failureRows(db.knex, 'full_names')
         assert.equal(failures.length, ROWS)
         assert.match(failures[0]!.error, /read column "last" of "people", which is not in its `columns` \(first\): add "last" to `columns`/)
+      }))
+
+    it(`on ${dialect}: a transform returning a column the table does not have fails the run at its first batch, naming the column, with no row recorded as failed`, () =>
+      withDb(dialect, async (db) => {
+        await createPeople(db.knex)
+        const conn = runnerKnex(db)
+        try {
+          const migration = parseMigration('typo', 'test:typo', {
+            table: 'people',
+            batchSize: 2,
+            columns: ['first'],
+            transform: (row: AnyRow) => ({ ful_name: String(row.first) }),
+          })
+          const [result] = await new Runner({ knex: conn, migrations: [migration] }).run()
+          assert.equal(result?.state, 'failed')
+          assert.match(
+            String(result?.lastError),
+            /^transform of typo returned column "ful_name", which "people" does not have \(columns: id, first, last, full_name\): fix the migration, then `evolve run typo`$/,
+          )
+        } finally {
+          await conn.destroy()
+        }
+        // Not split down to single rows and recorded one by one: one batch tried, nothing failed or written.
+        assert.deepEqual(await failureRows(db.knex, 'typo'), [])
+        const batches = await db.knex('evolve_batches').where({ run_name: 'typo' }).select('state')
+        assert.ok(!batches.some((b) => b.state === 'split' || b.state === 'failed'), JSON.stringify(batches))
+        assert.ok((await people(db)).every((p) => p.full_name === null))
       }))
 
     it(`on ${dialect}: an up reading a column its \`columns\` leave out fails its rows the same way`, () =>

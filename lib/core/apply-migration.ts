@@ -7,6 +7,7 @@ import { keyColumns, keyOf, withoutKey } from './keys.ts'
 import { setUpdateQuery } from './planner.ts'
 import type { RowSource } from './prefetch.ts'
 import { readBatchRows, settleRead } from './read-batch-rows.ts'
+import { assertReturnedColumns } from './returned-columns.ts'
 import { guardRows } from './row-guard.ts'
 import { dropUnchanged, noteLossy } from './unchanged-values.ts'
 
@@ -59,7 +60,9 @@ export async function applyMigration(
     const kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted[i])) : undefined
     if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
   })
-  if (changes.length > 0) await ctx.dialect.writeBack(trx, m.table, m.key, changes)
+  if (changes.length === 0) return applied
+  await assertReturnedColumns(trx, ctx, changes)
+  await ctx.dialect.writeBack(trx, m.table, m.key, changes)
   return applied
 }
 

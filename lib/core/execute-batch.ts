@@ -1,5 +1,5 @@
 import pRetry from 'p-retry'
-import { LostClaimError, errorMessage } from '../errors.ts'
+import { EvolveUsageError, LostClaimError, errorMessage } from '../errors.ts'
 import type { Batch } from '../store/batches.ts'
 import type { Knex } from 'knex'
 import { encodeKey } from '../store/db.ts'
@@ -7,7 +7,7 @@ import type { Taken } from '../store/failures.ts'
 import { pendingKeys } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
-import { isolateFailure, stopIfTooManyFailures } from './isolate-failure.ts'
+import { failRun, isolateFailure, stopIfTooManyFailures } from './isolate-failure.ts'
 import { type Prefetched, stillCurrent } from './prefetch.ts'
 
 /**
@@ -62,6 +62,11 @@ export async function executeBatch(
     if (err instanceof LostClaimError) return null // another worker owns it now; our transaction rolled back
     // Asked to stop between attempts: not the batch's fault. The worker leaves and releases it.
     if (ctx.signal.aborted) return null
+    // The migration itself is wrong (returned-columns.ts): no row is to blame, the run stops at once.
+    if (err instanceof EvolveUsageError) {
+      await failRun(ctx, err.message)
+      return null
+    }
     await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
     return null
   }

@@ -69,7 +69,12 @@ export async function stopIfTooManyFailures(ctx: WorkerContext, lastError: strin
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed < m.maxFailures) return
   const message = `stopped after ${failed} failed objects (maxFailures ${m.maxFailures}); the migration is likely broken. Last error: ${lastError}. ${snapshotOfShadow(m.name) === undefined ? `Fix it, then \`evolve run ${m.name}\` continues and \`evolve retry ${m.name}\` re-drives the failed objects` : afterFailures(m.name).replace(/^f/, 'F')}`
-  const run = await ctx.store.runs.get(ctx.knex, m.name)
+  await failRun(ctx, message)
+}
+
+/** Ends a running run as failed with `message` (the migration is broken); lost to another change, nothing happens. */
+export async function failRun(ctx: WorkerContext, message: string): Promise<void> {
+  const run = await ctx.store.runs.get(ctx.knex, ctx.migration.name)
   if (run?.state !== 'running') return
   // Lost to another change (a sibling stopped it first, an operator paused it): nothing to add.
   await changeRunState(ctx.store, ctx.events, ctx.knex, run, {
