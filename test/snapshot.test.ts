@@ -176,11 +176,16 @@ for (const d of dialects) {
         try {
           const [result] = await (await evolve.run()).done
           assert.equal(result?.state, 'failed')
-          assert.match(result?.lastError ?? '', /snapshot stopped before the swap \(users untouched\): verify\(\) returned false/)
+          assert.match(
+            result?.lastError ?? '',
+            /snapshot stopped at verify, before the swap \(users untouched\): verify\(\) returned false/,
+          )
           assert.deepEqual(await allRows(db.knex, 'users'), before)
           assert.deepEqual(await tableNames(db), ['orders', 'users'], 'the copy is dropped')
           assert.ok(result?.snapshot?.readOnly?.until, 'read-only is off again')
-          assert.equal(result?.snapshot?.step, 'preflight', 'the next run starts over from a fresh copy')
+          assert.equal(result?.snapshot?.step, 'verify', 'status says where it stopped')
+          const snap = await db.knex('evolve_snapshots').first()
+          assert.equal(snap.step, 'preflight', 'the next run starts over from a fresh copy')
         } finally {
           await evolve.close()
           await knex.destroy()

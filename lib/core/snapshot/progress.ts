@@ -3,6 +3,7 @@ import { isoOrNull as iso } from '../../store/db.ts'
 import type { SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import { SNAPSHOT_STEPS, shadowRunName } from './names.ts'
+import { stoppedAt } from './unwind.ts'
 
 /** A snapshot run as `status` shows it (RunProgress.snapshot). */
 export interface SnapshotProgress {
@@ -33,9 +34,11 @@ export async function snapshotProgress(store: Store, knex: Knex, name: string): 
     ? { done: (await store.batches.totals(knex, inner.name)).rowsDone, failed: await store.failures.count(knex, inner.name) }
     : null
   const now = snap.readOnlyAt !== null && snap.readWriteAt === null ? await store.now(knex) : null
-  const position = SNAPSHOT_STEPS.indexOf(snap.step)
+  // Unwound before the swap: back at preflight, but where it stopped is what the operator needs.
+  const step = (snap.step === 'preflight' ? stoppedAt(snap.error) : undefined) ?? snap.step
+  const position = SNAPSHOT_STEPS.indexOf(step)
   return {
-    step: snap.step,
+    step,
     stepNumber: position < 0 ? null : position + 1,
     steps: SNAPSHOT_STEPS,
     table: snap.table,

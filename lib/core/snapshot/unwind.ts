@@ -1,13 +1,26 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../../dialects/dialect.ts'
-import type { SnapshotRow } from '../../store/snapshots.ts'
+import type { SnapshotRow, SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import type { EvolveEmitter } from '../events.ts'
 import type { Migration } from '../migration.ts'
 import { changeRunState } from '../run-state.ts'
-import { readOnlyActor, shadowRunName } from './names.ts'
+import { SNAPSHOT_STEPS, readOnlyActor, shadowRunName } from './names.ts'
 import { snapshotDdl } from './preflight.ts'
 import { turnReadOnlyOff } from './read-only-seam.ts'
+
+/*
+ * An unwound run is back at `preflight` (the next run starts over), but `status` should say where
+ * it stopped: its error names the step, in a form stoppedAt reads back (there is no column for it).
+ */
+const STOPPED = /^snapshot stopped at ([a-z-]+),/
+const stoppedPrefix = (step: SnapshotStep): string => `snapshot stopped at ${step},`
+
+/** The step an unwound run stopped at, from the error abort() recorded; undefined for any other error. */
+export function stoppedAt(error: string | null): SnapshotStep | undefined {
+  const step = error === null ? undefined : STOPPED.exec(error)?.[1]
+  return SNAPSHOT_STEPS.find((s) => s === step)
+}
 
 /** What unwinding needs of the snapshot run's context. */
 interface UnwindContext {
@@ -33,7 +46,7 @@ export async function abort(
   const { knex, store } = ctx
   await turnReadOnlyOff(store, knex, { tables: [m.table], by: readOnlyActor(m), message: '' })
   await snapshotDdl(ctx.dialect).dropTable(knex, snap.shadow)
-  const error = `snapshot stopped before the swap (${m.table} untouched): ${reason}`
+  const error = `${stoppedPrefix(snap.step)} before the swap (${m.table} untouched): ${reason}`
   await store.snapshots.update(knex, m.name, { step: 'preflight', error, readWriteAt: 'now' })
   if (end === 'cancelled') {
     await store.snapshots.forgetRun(knex, shadowRunName(m.name))
