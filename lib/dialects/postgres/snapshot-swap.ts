@@ -32,7 +32,11 @@ async function capture(trx: Knex.Transaction, spec: SwapSpec) {
     [rel],
   )
   const triggers = spec.carry
-    ? await q(trx, `SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = to_regclass(?) AND NOT tgisinternal`, [rel])
+    ? await q(
+        trx,
+        `SELECT tgname, tgenabled, pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = to_regclass(?) AND NOT tgisinternal`,
+        [rel],
+      )
     : []
   const policies = spec.carry
     ? await q(
@@ -53,6 +57,9 @@ async function capture(trx: Knex.Transaction, spec: SwapSpec) {
   )
   return { indexes, incomingIndexes, fksIn, views, triggers, policies, rls, sequences: sequences.filter((s) => s.seq) }
 }
+
+/** pg_trigger.tgenabled → the ALTER TABLE that sets it; O (enabled, origin and local) is what CREATE TRIGGER makes. */
+const TRIGGER_STATE: Record<string, string> = { D: 'DISABLE TRIGGER', R: 'ENABLE REPLICA TRIGGER', A: 'ENABLE ALWAYS TRIGGER' }
 
 const COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' }
 
@@ -92,7 +99,12 @@ export async function postgresSwap(
       const options = v.options ? ` WITH (${String(v.options)})` : ''
       await trx.raw(`CREATE OR REPLACE VIEW ${String(v.name)}${options} AS ${String(v.def)}`)
     }
-    for (const t of c.triggers) await trx.raw(String(t.def))
+    for (const t of c.triggers) {
+      await trx.raw(String(t.def))
+      // CREATE TRIGGER makes it enabled (O): a disabled, replica or always trigger keeps its state.
+      const state = TRIGGER_STATE[String(t.tgenabled)]
+      if (state) await trx.raw(`ALTER TABLE ${quoteTable(spec.table)} ${state} ${quoteIdent(String(t.tgname))}`)
+    }
     for (const p of c.policies) {
       const using = p.qual === null ? '' : ` USING (${String(p.qual)})`
       const check = p.checks === null ? '' : ` WITH CHECK (${String(p.checks)})`

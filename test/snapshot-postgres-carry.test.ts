@@ -1,0 +1,70 @@
+// What a PostgreSQL table carries besides its rows, through the swap and the revert: the
+// enabled state of each trigger, the name of an identity key's sequence, and (below) the
+// table's own properties.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { openEvolve } from '../lib/index.ts'
+import { runnerKnex, withDb, type FreshDatabase } from './helpers/databases.ts'
+import { migrationSource, writeFiles } from './helpers/fixtures.ts'
+
+const NAME = '001_shout'
+const ROWS = 50
+
+/** customers: an identity key and a name, upper-cased by the migration. */
+async function createCustomers(db: FreshDatabase): Promise<void> {
+  await db.knex.raw('CREATE TABLE customers (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)')
+  await db.knex.raw(`INSERT INTO customers (name) SELECT 'customer ' || g FROM generate_series(1, ${ROWS}) g`)
+}
+
+/** Opens the admin object on the migration; `fn` drives it. */
+async function withShout(db: FreshDatabase, fn: (evolve: Awaited<ReturnType<typeof openEvolve>>) => Promise<void>): Promise<void> {
+  const dir = await writeFiles({
+    [`${NAME}.ts`]: migrationSource(`{ mode: 'snapshot', table: 'customers', set: { name: (k) => k.raw('upper(name)') } }`),
+  })
+  const knex = runnerKnex(db)
+  const evolve = await openEvolve({ knex, migrations: dir })
+  try {
+    await fn(evolve)
+  } finally {
+    await evolve.close()
+    await knex.destroy()
+  }
+}
+
+async function runToDone(evolve: Awaited<ReturnType<typeof openEvolve>>): Promise<void> {
+  const [result] = await (await evolve.run()).done
+  assert.equal(result?.state, 'done', JSON.stringify(result))
+}
+
+describe('snapshot mode on PostgreSQL carries a table’s settings', () => {
+  it('each trigger keeps its enabled state (disabled, enabled, replica, always) through the swap and the revert', () =>
+    withDb('postgres', async (db) => {
+      await createCustomers(db)
+      await db.knex.raw('CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$')
+      for (const t of ['t_disabled', 't_origin', 't_replica', 't_always'])
+        await db.knex.raw(`CREATE TRIGGER ${t} BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION noop()`)
+      await db.knex.raw('ALTER TABLE customers DISABLE TRIGGER t_disabled')
+      await db.knex.raw('ALTER TABLE customers ENABLE REPLICA TRIGGER t_replica')
+      await db.knex.raw('ALTER TABLE customers ENABLE ALWAYS TRIGGER t_always')
+      const states = async () =>
+        (
+          await db.knex.raw(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND NOT tgisinternal AND tgname LIKE 't\\_%' ORDER BY 1",
+          )
+        ).rows
+      const expected = [
+        { tgname: 't_always', tgenabled: 'A' },
+        { tgname: 't_disabled', tgenabled: 'D' },
+        { tgname: 't_origin', tgenabled: 'O' },
+        { tgname: 't_replica', tgenabled: 'R' },
+      ]
+      assert.deepEqual(await states(), expected)
+      await withShout(db, async (evolve) => {
+        await runToDone(evolve)
+        assert.deepEqual(await states(), expected, 'after the swap')
+        await evolve.revert(NAME)
+        assert.deepEqual(await states(), expected, 'after the revert')
+        await evolve.cleanup(NAME)
+      })
+    }))
+})
