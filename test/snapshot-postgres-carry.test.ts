@@ -36,6 +36,8 @@ async function runToDone(evolve: Awaited<ReturnType<typeof openEvolve>>): Promis
   assert.equal(result?.state, 'done', JSON.stringify(result))
 }
 
+const one = async (db: FreshDatabase, sql: string): Promise<Record<string, unknown>> => (await db.knex.raw(sql)).rows[0]
+
 describe('snapshot mode on PostgreSQL carries a table’s settings', () => {
   it('each trigger keeps its enabled state (disabled, enabled, replica, always) through the swap and the revert', () =>
     withDb('postgres', async (db) => {
@@ -65,6 +67,34 @@ describe('snapshot mode on PostgreSQL carries a table’s settings', () => {
         await evolve.revert(NAME)
         assert.deepEqual(await states(), expected, 'after the revert')
         await evolve.cleanup(NAME)
+      })
+    }))
+
+  it('an identity key’s sequence keeps its name through the swap, the cleanup and the revert; the backup’s takes a backup name', () =>
+    withDb('postgres', async (db) => {
+      await createCustomers(db)
+      const seq = async () => String((await one(db, "SELECT pg_get_serial_sequence('customers', 'id') AS s")).s)
+      const exists = async (name: string) => Boolean((await one(db, `SELECT to_regclass('${name}') IS NOT NULL AS e`)).e)
+      const insert = async () => Number((await one(db, "INSERT INTO customers (name) VALUES ('new') RETURNING id")).id)
+      await withShout(db, async (evolve) => {
+        await runToDone(evolve)
+        assert.equal(await seq(), 'public.customers_id_seq', 'after the swap')
+        assert.equal(
+          String((await one(db, "SELECT pg_get_serial_sequence('customers__evolve_old_1', 'id') AS s")).s),
+          'public.customers_id_seq__evo1',
+        )
+        await evolve.revert(NAME, { force: true })
+        assert.equal(await seq(), 'public.customers_id_seq', 'after the revert')
+        assert.equal(await insert(), ROWS + 1, 'the key continues after the revert')
+        await evolve.cleanup(NAME)
+        assert.equal(await seq(), 'public.customers_id_seq')
+
+        // Run again (the revert was cleaned up), then drop the backup: the name stays the live table's.
+        await runToDone(evolve)
+        await evolve.cleanup(NAME)
+        assert.equal(await seq(), 'public.customers_id_seq', 'after the swap and the cleanup')
+        assert.equal(await exists('customers__evolve_new_2_id_seq'), false, 'no sequence under the copy’s name')
+        assert.equal(await insert(), ROWS + 2, 'the key continues')
       })
     }))
 })

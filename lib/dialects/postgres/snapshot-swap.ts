@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { type SwapSpec, quoteIdent, quoteTable, splitTable, withSuffix } from '../snapshot-ddl.ts'
+import { carrySequences } from './snapshot-sequences.ts'
 
 type Db = Knex | Knex.Transaction
 type Rows = Record<string, unknown>[]
@@ -119,25 +120,6 @@ export async function postgresSwap(
     const [marker] = await q(trx, 'SELECT txid_current() % 4294967296 AS xid')
     await inside(trx, String(marker!.xid))
   })
-}
-
-/** A key the new table hands out must be past every key either table ever held or handed out. */
-async function carrySequences(trx: Knex.Transaction, spec: SwapSpec, sequences: Rows): Promise<void> {
-  const rel = quoteTable(spec.table)
-  for (const s of sequences) {
-    const column = quoteIdent(String(s.attname))
-    const old = String(s.seq)
-    const [now] = await q(trx, 'SELECT pg_get_serial_sequence(?, ?) AS seq', [rel, String(s.attname)])
-    let seq = now?.seq ? String(now.seq) : null
-    if (!s.identity || seq === null) {
-      await trx.raw(`ALTER SEQUENCE ${old} OWNED BY ${rel}.${column}`)
-      seq = old
-    }
-    await trx.raw(
-      `SELECT setval(?::regclass, GREATEST((SELECT max(${column}) FROM ${rel}), (SELECT last_value FROM ${old}), (SELECT last_value FROM ${seq}), 1))`,
-      [seq],
-    )
-  }
 }
 
 /** Foreign keys the swap re-pointed NOT VALID, validated now (no lock that stops the app's writes). */
