@@ -2,7 +2,7 @@
 // the read-only commands (plan, status), file order and formats, and its output off a TTY.
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
@@ -129,22 +129,38 @@ for (const d of dialects) {
         for (const row of await rowsOf(db.knex, 'users')) assert.equal(row.email, newEmail(row.id as number))
       }))
 
-    it('create writes a timestamped migration that plan then loads', () =>
+    it('create writes a timestamped template that plan and run refuse until it is filled in, changing nothing', () =>
       withDb(d, async (db) => {
         const count = 20
         await createUsers(db, { count, pending: isPending })
+        const before = await rowsOf(db.knex, 'users')
         const cwd = await tempDir('evk-create-')
         const created = await runCli(['create', 'lowercase-emails'], { cwd })
         assert.equal(created.code, 0, output(created))
         const files = readdirSync(path.join(cwd, 'migrations'))
         assert.equal(files.length, 1)
         assert.match(files[0]!, /^\d{14}_lowercase-emails\.ts$/)
-        const name = files[0]!.replace(/\.ts$/, '')
 
+        // An unedited template must not evolve a real table (it once lower-cased users.email).
+        for (const command of ['plan', 'run']) {
+          const refused = await runCli([command, '--db', db.url], { cwd })
+          assert.equal(refused.code, 2, output(refused))
+          assert.match(refused.stderr, /table "TODO" does not exist \(field "table"\)/)
+        }
+        assert.deepEqual(await rowsOf(db.knex, 'users'), before)
+
+        // Filled in as its comments show, plan loads it.
+        const file = path.join(cwd, 'migrations', files[0]!)
+        const filled = readFileSync(file, 'utf8')
+          .replace("table: 'TODO'", "table: 'users'")
+          .replace("q.whereNull('TODO')", "q.whereRaw('email <> lower(email)')")
+          .replace("columns: ['TODO']", "columns: ['email']")
+          .replace('({ TODO: row.TODO })', '({ email: String(row.email).toLowerCase() })')
+        writeFileSync(file, filled)
         const plan = await runCli(['plan', '--db', db.url, '--json'], { cwd })
         assert.equal(plan.code, 0, output(plan))
         const [entry] = JSON.parse(plan.stdout) as { name: string; pending: number; rows: number }[]
-        assert.equal(entry?.name, name)
+        assert.equal(entry?.name, files[0]!.replace(/\.ts$/, ''))
         assert.equal(entry?.pending, pendingCount(count))
         assert.equal(entry?.rows, count)
       }))
