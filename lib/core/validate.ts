@@ -31,6 +31,15 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
   if (!facts) {
     throw usage('E_MIGRATION_INVALID', `${m.file}: table "${m.table}" does not exist (field "table")`)
   }
+  // A policy hiding rows from this role would leave them unevolved while the run reports done,
+  // and a snapshot's copy would lack them: the swap would drop them from the table.
+  const role = await dialect.rowSecurityRole?.(knex, m.table)
+  if (role) {
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${m.file}: row-level security of "${m.table}" hides rows from role "${role}" (field "table"): the run would evolve only the rows its policies show; run as a role with BYPASSRLS (or a superuser), or as the table's owner without FORCE ROW LEVEL SECURITY`,
+    )
+  }
   const columns = facts.map((c) => c.name)
   const keys = keyColumns(m)
   const missing = keys.find((name) => !columns.includes(name))

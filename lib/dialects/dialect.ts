@@ -119,6 +119,8 @@ export interface DialectIntrospection {
   tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
   /** True when a unique index (or primary key) of `table` covers only columns of `key`: no two rows share a key. */
   isUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean>
+  /** The connected role when row-level security hides rows of `table` from it (PostgreSQL); null when it sees every row. */
+  rowSecurityRole?(knex: Knex, table: string): Promise<string | null>
   /** The planner's row estimate for a query, where counting would be costly; null when unknown. */
   estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
   /** The worst replica's replay lag in ms; null when unknown. */

@@ -3,7 +3,7 @@ import type { Dialect } from '../dialect.ts'
 import { BYPASS_SETTING, postgresReadOnlyGuard } from './read-only-guard.ts'
 import { postgresSnapshot } from './snapshot.ts'
 import { classifyPostgresError } from './errors.ts'
-import { postgresEstimateRows, postgresIsUniqueColumn, postgresTableColumns } from './introspect.ts'
+import { postgresEstimateRows, postgresIsUniqueColumn, postgresRowSecurityRole, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 
@@ -51,6 +51,7 @@ export const postgresDialect: Dialect = {
   clockMs: (knex) => knex.raw('(extract(epoch FROM clock_timestamp()) * 1000)::bigint'),
   tableColumns: postgresTableColumns,
   isUniqueColumn: postgresIsUniqueColumn,
+  rowSecurityRole: postgresRowSecurityRole,
   openPresence: openPostgresPresence,
   isWorkerConnected: postgresIsWorkerConnected,
   notifyControl: postgresNotifyControl,

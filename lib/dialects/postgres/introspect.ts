@@ -41,6 +41,17 @@ export async function postgresIsUniqueColumn(knex: Knex, table: string, key: Key
   return rows.length > 0
 }
 
+/**
+ * The role evolvekit connects as, when row-level security filters what it sees of `table` (a
+ * policy applies to it: FORCE ROW LEVEL SECURITY on its own table, or another's table, without
+ * BYPASSRLS); else null. PostgreSQL's own judgement (row_security_active), not a copy of its rules.
+ */
+export async function postgresRowSecurityRole(knex: Knex, table: string): Promise<string | null> {
+  const { rows } = await knex.raw('SELECT row_security_active(to_regclass(?)) AS active, current_user AS role', [quoteQualified(table)])
+  const row = rows[0] as { active: boolean | null; role: string } | undefined
+  return row?.active ? row.role : null
+}
+
 /** `schema.table` (split on the first dot) or `table` (found by search_path), quoted for to_regclass. */
 export function quoteQualified(table: string): string {
   const dot = table.indexOf('.')
