@@ -38,6 +38,8 @@ export class Evolve {
   /** The site's read-only switch: `status()`, `enable({ message, tables, for })`, `disable()`. */
   readonly readOnly: ReadOnlyAdmin
   private readonly store: Store
+  /** The stop functions of this object's watch() calls still watching: close() calls them. */
+  private readonly watchers = new Set<() => Promise<void>>()
 
   constructor(private readonly parts: EvolveParts) {
     this.knex = parts.knex
@@ -72,8 +74,10 @@ export class Evolve {
 
   /** Every migration and its run, in name order. Reads only. */
   async status(): Promise<RunProgress[]> {
-    const names = await this.names()
-    return Promise.all(names.map((n) => this.progress(n)))
+    // One run at a time: in parallel, many runs would queue more reads than the pool has connections.
+    const all: RunProgress[] = []
+    for (const name of await this.names()) all.push(await this.progress(name))
+    return all
   }
 
   /** One run's progress (a `pending` entry for a migration that has not run). */
@@ -237,14 +241,22 @@ export class Evolve {
   /**
    * Follows every run from the database, whoever drives it: emits `run:state` for changes
    * made by other processes and a `progress` tick per active run (at most one a second by
-   * default). Returns a function that stops watching.
+   * default). Returns a function that stops watching; its promise settles once a read in
+   * flight is done. `close()` stops every watch of this object first.
    */
-  watch(opts: WatchOptions = {}): () => void {
-    return watchRuns(this, opts)
+  watch(opts: WatchOptions = {}): () => Promise<void> {
+    const stop = watchRuns(this, opts)
+    const unwatch = () => {
+      this.watchers.delete(unwatch)
+      return stop()
+    }
+    this.watchers.add(unwatch)
+    return unwatch
   }
 
-  /** Closes the database connection, if this object opened it. */
-  close(): Promise<void> {
+  /** Stops every `watch()` of this object (waiting for a read in flight), then closes the database connection, if this object opened it. */
+  async close(): Promise<void> {
+    await Promise.all([...this.watchers].map((unwatch) => unwatch()))
     return this.parts.onClose()
   }
 }

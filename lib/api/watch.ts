@@ -21,7 +21,7 @@ export interface WatchOptions {
  * `progress` tick for each run that is active or just changed. Polling works the same on
  * both databases, and one read a second is cheap next to a batch.
  */
-export function watchRuns(evolve: Watched, opts: WatchOptions): () => void {
+export function watchRuns(evolve: Watched, opts: WatchOptions): () => Promise<void> {
   const seen = new Map<string, RunState>()
   // Changes made in this process are announced as they happen: do not repeat them.
   const local = ({ run, to }: { run: string; to: RunState }) => seen.set(run, to)
@@ -32,7 +32,13 @@ export function watchRuns(evolve: Watched, opts: WatchOptions): () => void {
   let readOnly: string | undefined
   const localReadOnly = (state: ReadOnlyState) => (readOnly = JSON.stringify(state))
   evolve.events.on('read-only', localReadOnly)
-  const tick = async () => {
+  // The read in flight: stopping waits for it, so that closing the connection right after
+  // never aborts it (nor leaves the pool's queued acquires holding the process open).
+  let reading: Promise<void> = Promise.resolve()
+  const tick = () => {
+    reading = read()
+  }
+  const read = async () => {
     try {
       for (const p of await evolve.status()) report(evolve, seen, p)
       // Reading the switch also turns it off once its `for` has run out.
@@ -45,12 +51,13 @@ export function watchRuns(evolve: Watched, opts: WatchOptions): () => void {
     }
     if (!stopped) timer = setTimeout(tick, opts.intervalMs ?? 1000)
   }
-  void tick()
+  tick()
   return () => {
     stopped = true
     clearTimeout(timer)
     evolve.events.off('run:state', local)
     evolve.events.off('read-only', localReadOnly)
+    return reading
   }
 }
 
