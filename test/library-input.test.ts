@@ -86,6 +86,23 @@ for (const d of dialects) {
         }))
     }
 
+    it('migration names given as a string to run() or plan() are a usage error, and progress() of an unknown name says which it likely meant', () =>
+      withDb(d, async (db) => {
+        const unchanged = await untouched(db)
+        const evolve = await openEvolve({ knex: db.knex, migrations: [bump()] })
+        const names =
+          /^migration names must be an array of strings, e\.g\. run\(\['20260101000000_lowercase-emails'\]\) \(found "001_bump"\)$/
+        await assertRefused(evolve.run(NAME as never), 'E_CONFIG', names)
+        await assertRefused(evolve.plan(NAME as never), 'E_CONFIG', names)
+        await assertRefused(
+          evolve.progress('001_bmup'),
+          'E_UNKNOWN_MIGRATION',
+          /^no migration named "001_bmup" .*did you mean "001_bump"\?/,
+        )
+        assert.equal((await evolve.progress(NAME)).state, 'pending', 'a known migration that has not run is pending')
+        await unchanged()
+      }))
+
     it('bad options given to retry() are usage errors, and the failed run, its failures and the data stay as they were', () =>
       withDb(d, async (db) => {
         const evolve = await openEvolve({ knex: db.knex, migrations: [poisoned()] })

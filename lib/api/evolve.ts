@@ -76,12 +76,17 @@ export class Evolve {
   async status(): Promise<RunProgress[]> {
     // One run at a time: in parallel, many runs would queue more reads than the pool has connections.
     const all: RunProgress[] = []
-    for (const name of await this.names()) all.push(await this.progress(name))
+    for (const name of await this.names()) all.push(await getProgress(this.store, this.knex, name))
     return all
   }
 
-  /** One run's progress (a `pending` entry for a migration that has not run). */
-  progress(name: string): Promise<RunProgress> {
+  /**
+   * One run's progress (a `pending` entry for a migration that has not run). A name that is
+   * neither a migration nor a run is E_UNKNOWN_MIGRATION, as for pause or cancel: a script
+   * polling a misspelt name would otherwise wait on a made-up pending run forever.
+   */
+  async progress(name: string): Promise<RunProgress> {
+    await this.mustExist(name)
     return getProgress(this.store, this.knex, name)
   }
 

@@ -1,6 +1,6 @@
 import { knownNames, listMigrationFiles, loadMigrations } from '../config/load-migrations.ts'
 import type { Migration } from '../core/migration.ts'
-import { usage } from '../errors.ts'
+import { shown, usage } from '../errors.ts'
 import type { EvolveParts } from './evolve-types.ts'
 
 /** Where an admin object opened without migrations sends its user. */
@@ -11,6 +11,9 @@ type Source = Pick<EvolveParts, 'migrations' | 'migrationsDir'>
 
 /** The migrations (all, or those named) from a Migration[] or a directory; an unknown name is E_UNKNOWN_MIGRATION. */
 export async function pickMigrations({ migrations, migrationsDir }: Source, names: string[]): Promise<Migration[]> {
+  // From plain JavaScript, run('x') would fail deep inside with "names.find is not a function".
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+    throw usage('E_CONFIG', `migration names must be an array of strings, e.g. run(['20260101000000_lowercase-emails']) (found ${shown(names)})`)
   if (migrations) {
     const all = migrations.map((m) => m.name)
     const unknown = names.find((n) => !all.includes(n))
