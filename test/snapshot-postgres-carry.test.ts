@@ -97,4 +97,56 @@ describe('snapshot mode on PostgreSQL carries a table’s settings', () => {
         assert.equal(await insert(), ROWS + 2, 'the key continues')
       })
     }))
+
+  for (const identity of ['USING INDEX customers_name_key', 'FULL'])
+    it(`the table's settings come through the swap and the revert: UNLOGGED, fillfactor, statistics target, column storage and compression, REPLICA IDENTITY ${identity}`, () =>
+      withDb('postgres', async (db) => {
+        await db.knex.raw(
+          'CREATE UNLOGGED TABLE customers (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL UNIQUE) WITH (fillfactor = 70)',
+        )
+        await db.knex.raw(`INSERT INTO customers (name) SELECT 'customer ' || g FROM generate_series(1, ${ROWS}) g`)
+        await db.knex.raw('ALTER TABLE customers ALTER COLUMN name SET STATISTICS 500')
+        await db.knex.raw('ALTER TABLE customers ALTER COLUMN name SET STORAGE EXTERNAL')
+        await db.knex.raw('ALTER TABLE customers ALTER COLUMN name SET COMPRESSION pglz')
+        await db.knex.raw('ALTER TABLE customers ALTER COLUMN name SET (n_distinct = 100)') // not carried: plan says so
+        await db.knex.raw(`ALTER TABLE customers REPLICA IDENTITY ${identity}`)
+        const settings = async () =>
+          one(
+            db,
+            `SELECT c.relpersistence, c.reloptions, c.relreplident,
+                    (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisreplident) AS ident_index,
+                    (SELECT attstattarget FROM pg_attribute WHERE attrelid = c.oid AND attname = 'name') AS stats,
+                    (SELECT attstorage FROM pg_attribute WHERE attrelid = c.oid AND attname = 'name') AS storage,
+                    (SELECT attcompression FROM pg_attribute WHERE attrelid = c.oid AND attname = 'name') AS compression
+               FROM pg_class c WHERE c.oid = 'customers'::regclass`,
+          )
+        const before = await settings()
+        assert.deepEqual(before, {
+          relpersistence: 'u',
+          reloptions: ['fillfactor=70'],
+          relreplident: identity === 'FULL' ? 'f' : 'i',
+          ident_index: identity === 'FULL' ? null : 'customers_name_key',
+          stats: 500,
+          storage: 'e',
+          compression: 'p',
+        })
+        await withShout(db, async (evolve) => {
+          const plan = await evolve.plan()
+          const listed = JSON.stringify(plan)
+          const carried = [
+            'UNLOGGED',
+            'fillfactor=70',
+            'statistics target 500 (name)',
+            'compression pglz (name)',
+            `REPLICA IDENTITY ${identity}`,
+          ]
+          for (const setting of [...carried, 'column options (name) n_distinct=100","action":"not carried'])
+            assert.ok(listed.includes(setting), `plan lists ${setting}: ${listed}`)
+          await runToDone(evolve)
+          assert.deepEqual(await settings(), before, 'after the swap')
+          await evolve.revert(NAME, { force: true })
+          assert.deepEqual(await settings(), before, 'after the revert')
+          await evolve.cleanup(NAME)
+        })
+      }))
 })

@@ -1,20 +1,22 @@
 import type { Knex } from 'knex'
 import { quoteIdent, quoteTable, withSuffix } from '../snapshot-ddl.ts'
+import { carryReplicaIdentity, carrySettings, persistenceOf } from './snapshot-properties.ts'
 
 type Rows = Record<string, unknown>[]
 const q = async (db: Knex | Knex.Transaction, sql: string, bindings: Knex.RawBinding[] = []): Promise<Rows> =>
   (await db.raw(sql, bindings)).rows as Rows
 
-/** The copy's definition: LIKE copies columns, defaults, NOT NULL, CHECK, identity, generated columns, comments. */
+/** The copy's definition: LIKE copies columns, defaults, NOT NULL, CHECK, identity, generated columns, comments, column storage; the table's settings are set alike. */
 export async function postgresCreateShadow(knex: Knex, table: string, shadow: string): Promise<void> {
   await knex.transaction(async (trx) => {
     const [found] = await q(trx, 'SELECT to_regclass(?) IS NOT NULL AS found', [quoteTable(shadow)])
     if (found?.found) return
     await trx.raw(
-      `CREATE TABLE ${quoteTable(shadow)} (LIKE ${quoteTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING COMMENTS INCLUDING STORAGE)`,
+      `CREATE ${await persistenceOf(trx, table)}TABLE ${quoteTable(shadow)} (LIKE ${quoteTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING COMMENTS INCLUDING STORAGE)`,
     )
     const [c] = await q(trx, `SELECT obj_description(to_regclass(?), 'pg_class') AS comment`, [quoteTable(table)])
     if (c?.comment != null) await trx.raw(`COMMENT ON TABLE ${quoteTable(shadow)} IS ${trx.raw('?', [String(c.comment)]).toQuery()}`)
+    await carrySettings(trx, table, shadow)
   })
 }
 
@@ -89,6 +91,7 @@ export async function postgresBuildShadow(knex: Knex, table: string, shadow: str
     [rel],
   )
   if (owner && !owner.mine) await knex.raw(`ALTER TABLE ${target} OWNER TO ${String(owner.owner)}`)
+  await carryReplicaIdentity(knex, table, shadow, suffix)
 }
 
 /** `schema.name` or `name` as regclass prints it → the bare name (unquoted). */

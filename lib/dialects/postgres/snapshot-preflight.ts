@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { type DependentObject, type Refusal, type SnapshotPreflight, quoteTable } from '../snapshot-ddl.ts'
+import { settingObjects } from './snapshot-properties.ts'
 
 type Rows = Record<string, unknown>[]
 
@@ -99,7 +100,7 @@ export async function postgresPreflight(knex: Knex, table: string): Promise<Snap
   )) {
     if (!r.seq) continue
     const action = r.identity
-      ? "the new table's identity continues past the highest key and past the old sequence"
+      ? "the new table's identity keeps this name and continues past the highest key and past the old sequence"
       : 'OWNED BY the new table, setval past the highest key'
     objects.push({ kind: 'sequence', name: `${String(r.seq)} (${String(r.attname)})`, action })
   }
@@ -133,6 +134,7 @@ export async function postgresPreflight(knex: Knex, table: string): Promise<Snap
       name: String(r.pubname),
       fix: `subscribers would not follow the swap: ALTER PUBLICATION ${String(r.pubname)} DROP TABLE ${table}, run, then ADD TABLE it again and resync the subscribers (or run this migration in place)`,
     })
+  objects.push(...(await settingObjects(knex, table)))
   if (info.comment !== null) objects.push({ kind: 'comment', name: table, action: 'copied (column comments too)' })
   return { objects, refused, extraBytes: Number(info.bytes) }
 }
