@@ -48,9 +48,20 @@ async function install(): Promise<void> {
   packed = result!.files.map((f) => f.path)
   project = await tempDir('evk-scratch-')
   await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }))
+  // --engine-strict: every package installed must declare this Node as supported (a transitive
+  // cookie@2 wanting node >= 22 once made such installs fail; see light-my-request in package.json).
   await run(
     'npm',
-    ['install', path.join(out, result!.filename), '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    [
+      'install',
+      path.join(out, result!.filename),
+      '--engine-strict',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+    ],
     project,
   )
   const binding = 'build/Release/better_sqlite3.node'
