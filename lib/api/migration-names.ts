@@ -13,7 +13,10 @@ type Source = Pick<EvolveParts, 'migrations' | 'migrationsDir'>
 export async function pickMigrations({ migrations, migrationsDir }: Source, names: string[]): Promise<Migration[]> {
   // From plain JavaScript, run('x') would fail deep inside with "names.find is not a function".
   if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
-    throw usage('E_CONFIG', `migration names must be an array of strings, e.g. run(['20260101000000_lowercase-emails']) (found ${shown(names)})`)
+    throw usage(
+      'E_CONFIG',
+      `migration names must be an array of strings, e.g. run(['20260101000000_lowercase-emails']) (found ${shown(names)})`,
+    )
   if (migrations) {
     const all = migrations.map((m) => m.name)
     const unknown = names.find((n) => !all.includes(n))
