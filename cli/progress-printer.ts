@@ -34,6 +34,14 @@ export function printProgress(evolve: Evolve): void {
     console.log(`${run}: sweep ${pass}: ${pending} rows still pending (written in the old shape meanwhile)`),
   )
   events.on('snapshot:step', ({ run, step, table }) => console.log(`${run}: snapshot of ${table}: ${step}`))
+  // A readonly-mode run turns the switch on and off: the app's writes fail meanwhile, so say when.
+  events.on('read-only', (state) =>
+    console.log(
+      state.readOnly
+        ? `read-only: on for ${state.tables?.join(', ') ?? 'every table'} (by ${state.by}): the app's writes there are refused`
+        : "read-only: off: the app's writes go through again",
+    ),
+  )
   events.on('batch:takeover', ({ run, batchId }) => console.log(`${run}: took over batch ${batchId} from a dead worker`))
   // Every way a run ends says why: finished, failed at maxFailures, still written in the old shape.
   events.on('run:end', ({ run, state, error }) => console.log(error ? `${run}: ${state}: ${error}` : `${run}: ${state}`))

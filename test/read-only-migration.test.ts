@@ -26,6 +26,8 @@ for (const dialect of dialects) {
         await db.knex('other').insert({ id: 1 })
         const killed = await run.kill('SIGKILL')
         assert.equal(killed.signal, 'SIGKILL')
+        // The run said when the app's writes began to be refused.
+        assert.match(killed.stdout, /^read-only: on for items \(by run 20260101000000_bump\): the app's writes there are refused$/m)
 
         const status = await runCli(['readonly', 'status', ...project.dbFlags])
         assert.match(status.stdout, /READ-ONLY: ON for items .* by run 20260101000000_bump/)
@@ -35,8 +37,13 @@ for (const dialect of dialects) {
         assert.match(overview.stdout, /^READ-ONLY: ON/)
         await assert.rejects(db.knex('items').insert({ id: ROWS + 1, counter: 0 }), (err) => isReadOnlyError(err))
 
+        const plan = await runCli(['plan', ...project.flags], { cwd: project.dir })
+        assert.match(plan.stdout, /^ {2}read-only: the app's writes to items are refused while it runs \(mode: 'readonly'\)$/m)
+        assert.equal(JSON.parse((await runCli(['plan', '--json', ...project.flags], { cwd: project.dir })).stdout)[0].readOnly, true)
         const rerun = await runCli(['run', ...project.flags, '--batch-size', '10'], { cwd: project.dir })
         assert.equal(rerun.code, 0, rerun.stderr)
+        // The rerun found it on (the killed run's) and says when the app's writes go through again.
+        assert.match(rerun.stdout, /^read-only: off: the app's writes go through again$/m)
         assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
         const after = JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout)
         assert.equal(after.readOnly, false)

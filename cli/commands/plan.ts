@@ -31,6 +31,7 @@ export function registerPlan(program: Command): void {
             continue
           }
           console.log(`  state: ${p.state}; ${p.pending} rows pending of ${p.rows}; batches of ${p.batchSize}: about ${p.batches} batches`)
+          if (p.readOnly) console.log(`  read-only: the app's writes to ${p.table} are refused while it runs (mode: 'readonly')`)
           if (p.firstBatch) {
             console.log(`  first batch: ${p.firstBatch.range}`)
             for (const sql of p.firstBatch.sql) console.log(`    ${sql}`)

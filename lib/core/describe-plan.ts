@@ -20,6 +20,8 @@ export interface PlanDescription {
   batchSize: number
   batches: number
   firstBatch: { range: string; sql: string[] } | null
+  /** `mode: 'readonly'`: the app's writes to the table are refused while it runs. */
+  readOnly: boolean
   /** Snapshot mode: every dependent object and what the swap does with it, what it refuses, the extra disk. */
   snapshot?: SnapshotPreflight
 }
@@ -33,7 +35,15 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
   const run = (await store.has(knex)) ? await store.runs.get(knex, m.name) : undefined
   // The size a resumed run has learned is the size its next batches will have.
   const batchSize = fixedBatchSize ?? run?.batchSize ?? m.batchSize
-  const about = { name: m.name, description: m.description, mode: m.mode, table: m.table, key: keyName(m), batchSize }
+  const about = {
+    name: m.name,
+    description: m.description,
+    mode: m.mode,
+    table: m.table,
+    key: keyName(m),
+    batchSize,
+    readOnly: m.readOnly === true,
+  }
   if (run?.state === 'done') return { ...about, state: 'done', rows: null, pending: 0, batches: 0, firstBatch: null }
   const after = run?.cursor ? decodeKey(run.cursor) : undefined
   const sweeping = run?.phase === 'sweep'
