@@ -13,6 +13,12 @@ export interface GlobalOptions {
 /** Opens the admin object for one command and closes it afterwards. */
 export async function withEvolve<T>(options: GlobalOptions, fn: (evolve: Evolve) => Promise<T>, pool?: Knex.PoolConfig): Promise<T> {
   const evolve = await openEvolve({ db: options.db, config: options.config, dir: options.dir, pool, by: defaultActor() })
+  // On stderr, so --json output stays clean: the environment choosing another database than the
+  // config file names is easy to miss (a shell with DATABASE_URL exported for another project).
+  if (evolve.overriddenConnection)
+    console.error(
+      `evolve: using DATABASE_URL (${evolve.target}), not the connection in ${evolve.overriddenConnection}; unset DATABASE_URL or pass --db to choose`,
+    )
   try {
     return await fn(evolve)
   } finally {

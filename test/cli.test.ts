@@ -184,9 +184,16 @@ export default defineConfig({ client: '${clientOf(a)}', connection: ${connection
         const fromEnv = await runCli(['run'], { cwd, env: { DATABASE_URL: b.url } })
         assert.equal(fromEnv.code, 0, output(fromEnv))
         assert.deepEqual(await evolved(), [true, true, false], 'DATABASE_URL (B) beats the config file')
+        // Said on stderr (an exported DATABASE_URL is easy to forget), and only then: not for --db.
+        assert.match(
+          fromEnv.stderr,
+          /^evolve: using DATABASE_URL \(.+\), not the connection in .*evolve\.config\.ts; unset DATABASE_URL or pass --db to choose$/m,
+        )
+        assert.doesNotMatch(fromConfig.stderr, /using DATABASE_URL/)
 
         const fromFlag = await runCli(['run', '--db', c.url], { cwd, env: { DATABASE_URL: b.url } })
         assert.equal(fromFlag.code, 0, output(fromFlag))
+        assert.doesNotMatch(fromFlag.stderr, /using DATABASE_URL/)
         assert.deepEqual(await evolved(), [true, true, true], '--db (C) beats DATABASE_URL')
         assert.equal((await runRow(b.knex, '001_lower'))?.state, 'done')
         assert.equal((await runRow(c.knex, '001_lower'))?.state, 'done')

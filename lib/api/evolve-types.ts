@@ -41,6 +41,8 @@ export interface EvolveParts {
   runDefaults: Partial<RunOptions>
   /** Who acts when a call does not say: `user@host`. */
   by: string
+  /** The config file whose `connection` DATABASE_URL overrode, when it did (openEvolve by config). */
+  overriddenConnection?: string
   /** Called by close(): destroys the knex instance this object opened, if it did. */
   onClose: () => Promise<void>
 }

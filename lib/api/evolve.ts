@@ -57,6 +57,11 @@ export class Evolve {
     return this.store.dialect.describeTarget(this.knex.client.config.connection).target
   }
 
+  /** The config file whose `connection` an exported DATABASE_URL overrode, if one did. */
+  get overriddenConnection(): string | undefined {
+    return this.parts.overriddenConnection
+  }
+
   get migrationsDir(): string | undefined {
     return this.parts.migrationsDir
   }

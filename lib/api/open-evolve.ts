@@ -124,6 +124,7 @@ export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): P
     migrationsDir: config.migrationsDir,
     runDefaults: config.run,
     by: o.by ?? defaultActor(),
+    overriddenConnection: config.overriddenConnection,
     onClose: () => knex.destroy(),
   })
 }

@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   source: string
   /** Pacing and throttling from the config file. */
   run: Partial<RunOptions>
+  /** The config file whose `connection` DATABASE_URL took the place of (said on the CLI: it surprised users). */
+  overriddenConnection?: string
 }
 
 export const CONFIG_FILES = ['evolve.config.ts', 'evolve.config.mjs', 'evolve.config.js', 'evolve.config.json']
@@ -59,7 +61,12 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
       : undefined
   const { configFile, config, base, migrationsDir } = await readConfigFile(input, !urlSource)
   const run = config ? runOptions(config) : {}
-  if (urlSource) return { ...parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source), migrationsDir, source: urlSource.source, run }
+  if (urlSource) {
+    // --db is a choice made on the command line; an exported DATABASE_URL may be left over from elsewhere.
+    const overridden = urlSource.source === 'DATABASE_URL' && config?.connection !== undefined ? configFile : undefined
+    const parsed = parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source)
+    return { ...parsed, migrationsDir, source: urlSource.source, run, ...(overridden ? { overriddenConnection: overridden } : {}) }
+  }
   if (config) {
     return { client: config.client!, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile!, run }
   }
