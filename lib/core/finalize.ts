@@ -1,7 +1,8 @@
 import type { Run, RunPatch } from '../store/runs.ts'
 import { changeRunState } from './run-state.ts'
 import type { WorkerContext } from './context.ts'
-import { countPending } from './planner.ts'
+import { keyName } from './keys.ts'
+import { countNullKeys, countPending } from './planner.ts'
 import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
 
 /**
@@ -11,6 +12,21 @@ import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
  */
 export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   const m = ctx.migration
+  // Not done while rows sit outside every range: without `pending` they would go unnoticed, with it
+  // the sweeps would blame old app instances for rows no batch can reach.
+  const nullKeys = ctx.dialect.keysMayTakeNull ? await countNullKeys(ctx.knex, m) : 0
+  if (nullKeys > 0) {
+    const key = keyName(m)
+    const what = `${nullKeys} rows have a NULL ${key} (written during the run): no batch holds them, so they were not evolved`
+    // With `pending` a sweep finds them once they have a key; without, nothing tells them from the rest.
+    if (m.pending) {
+      const error = `${what}; give them a key (declare ${key} NOT NULL to keep it so), then \`evolve run ${m.name}\` sweeps them`
+      return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
+    }
+    // The scan goes on from where it ended, so a key sorting after the last one is evolved by the rerun.
+    const error = `${what}; give them a key (declare ${key} NOT NULL to keep it so): \`evolve run ${m.name}\` evolves those whose key sorts after the last it evolved; any other, evolve yourself (or declare \`pending\`, which the rerun sweeps)`
+    return endRun(ctx, run, 'failed', error, { scanDone: false })
+  }
   if (m.pending) {
     const failedKeys = (await ctx.store.failures.list(ctx.knex, m.name)).map((f) => f.key)
     // One snapshot: the total and the failed rows subtracted from it must agree.

@@ -104,6 +104,18 @@ export async function pendingKeys(db: Db, m: Migration, bounds: BatchBounds, lim
 }
 
 /**
+ * Rows (pending ones, with `pending`) whose key has a NULL part: no range holds them. Only SQLite
+ * lets one in, under a primary key that is not INTEGER (validation refuses a nullable key, but a
+ * NULL may be written during the run). The key's index answers it at once.
+ */
+export async function countNullKeys(db: Db, m: Migration): Promise<number> {
+  const query = batchQuery(db, m, {}, true).where((sub) => {
+    for (const column of keyColumns(m)) sub.orWhereNull(column)
+  })
+  return Number((await query.count({ n: '*' }).first())?.n ?? 0)
+}
+
+/**
  * Rows that still need evolving, not counting `excludeKeys` (the failed objects). The
  * exclusion is subtracted chunk by chunk, so any number of failures fits the databases'
  * limits on bound parameters.

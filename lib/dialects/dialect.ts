@@ -119,6 +119,11 @@ export interface DialectIntrospection {
   tableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined>
   /** True when a unique index (or primary key) of `table` covers only columns of `key`: no two rows share a key. */
   isUniqueColumn(knex: Knex, table: string, key: KeyColumns): Promise<boolean>
+  /**
+   * True where a key validated as NOT NULL may still take a NULL (SQLite: a primary key that is not
+   * INTEGER accepts one): the end of each pass then looks for rows no range holds.
+   */
+  keysMayTakeNull?: boolean
   /** The connected role when row-level security hides rows of `table` from it (PostgreSQL); null when it sees every row. */
   rowSecurityRole?(knex: Knex, table: string): Promise<string | null>
   /** The planner's row estimate for a query, where counting would be costly; null when unknown. */

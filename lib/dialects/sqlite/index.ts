@@ -102,6 +102,7 @@ export const sqliteDialect: Dialect = {
   clockMs: (knex) => knex.raw("CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"),
   tableColumns: sqliteTableColumns,
   isUniqueColumn: sqliteIsUniqueColumn,
+  keysMayTakeNull: true,
   readOnlyGuard: sqliteReadOnlyGuard,
   snapshot: sqliteSnapshot,
 }
