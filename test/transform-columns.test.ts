@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
 import { parseMigration } from '../lib/config/migration-schema.ts'
 import { type AnyRow, type MigrationDefinition, Runner, defineMigration } from '../lib/index.ts'
-import { dialects, runnerKnex, type FreshDatabase, withDb } from './helpers/databases.ts'
+import { dialects, runDefinition, runnerKnex, type FreshDatabase, withDb } from './helpers/databases.ts'
 import { failureRows, insertChunked } from './helpers/fixtures.ts'
 
 const ROWS = 6
@@ -21,15 +21,7 @@ async function createPeople(knex: Knex): Promise<void> {
   await insertChunked(knex, 'people', rows)
 }
 
-async function run(db: FreshDatabase, name: string, definition: MigrationDefinition): Promise<string | undefined> {
-  const conn = runnerKnex(db)
-  try {
-    const [result] = await new Runner({ knex: conn, migrations: [parseMigration(name, `test:${name}`, definition)] }).run()
-    return result?.state
-  } finally {
-    await conn.destroy()
-  }
-}
+const run = async (db: FreshDatabase, name: string, definition: MigrationDefinition) => (await runDefinition(db, name, definition))?.state
 
 const people = (db: FreshDatabase) => db.knex('people').orderBy('id').select('id', 'first', 'last', 'full_name')
 

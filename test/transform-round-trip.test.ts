@@ -5,23 +5,14 @@
 // must land as the same interval.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseMigration } from '../lib/config/migration-schema.ts'
-import { type AnyRow, type MigrationDefinition, Runner, defineMigration } from '../lib/index.ts'
-import { type FreshDatabase, runnerKnex, withDb } from './helpers/databases.ts'
+import { type AnyRow, type MigrationDefinition, defineMigration } from '../lib/index.ts'
+import { type FreshDatabase, runDefinition, withDb } from './helpers/databases.ts'
 
 // A zone with a spring-forward gap: 2024-03-10 02:30 does not exist in it, so a zone-less
 // timestamp at that time cannot be a Date in this process and back.
 process.env.TZ = 'America/New_York'
 
-async function run(db: FreshDatabase, name: string, definition: MigrationDefinition): Promise<string | undefined> {
-  const conn = runnerKnex(db)
-  try {
-    const [result] = await new Runner({ knex: conn, migrations: [parseMigration(name, `test:${name}`, definition)] }).run()
-    return result?.state
-  } finally {
-    await conn.destroy()
-  }
-}
+const run = async (db: FreshDatabase, name: string, definition: MigrationDefinition) => (await runDefinition(db, name, definition))?.state
 
 const spread = (row: AnyRow) => ({ ...row, email: String(row.email).toLowerCase() })
 const inPlace = (row: AnyRow) => {

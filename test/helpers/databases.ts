@@ -6,7 +6,9 @@ import path from 'node:path'
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
 import { connect } from '../../lib/config/connect.ts'
+import { parseMigration } from '../../lib/config/migration-schema.ts'
 import { parseDatabaseUrl } from '../../lib/config/parse-url.ts'
+import { type MigrationDefinition, type RunProgress, Runner } from '../../lib/index.ts'
 
 export const dialects = ['postgres', 'sqlite'] as const
 export type Dialect = (typeof dialects)[number]
@@ -111,6 +113,17 @@ export function runnerKnex(db: FreshDatabase): Knex {
   return db.dialect === 'postgres'
     ? knex({ client: 'pg', connection: db.url, pool: { min: 0, max: 5 } })
     : knex({ client: 'better-sqlite3', connection: { filename: db.file }, useNullAsDefault: true })
+}
+
+/** Runs one migration definition in this process as `name`, on its own connection: how its run ended. */
+export async function runDefinition(db: FreshDatabase, name: string, definition: MigrationDefinition): Promise<RunProgress | undefined> {
+  const conn = runnerKnex(db)
+  try {
+    const [result] = await new Runner({ knex: conn, migrations: [parseMigration(name, `test:${name}`, definition)] }).run()
+    return result
+  } finally {
+    await conn.destroy()
+  }
 }
 
 /** A SQLite connection opened as the CLI opens one: it notes when the file's WAL was last written. */
