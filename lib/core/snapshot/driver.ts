@@ -1,7 +1,6 @@
 import type { Knex } from 'knex'
 import { usage } from '../../errors.ts'
 import type { SnapshotRow } from '../../store/snapshots.ts'
-import { TABLES } from '../../store/schema.ts'
 import type { Store } from '../../store/store.ts'
 import { LEASE_MS, deadOwners } from '../liveness.ts'
 
@@ -22,23 +21,18 @@ const driverKey = (snap: SnapshotRow): string => `snapshot-driver:${snap.id}`
 export async function claimDriver(knex: Knex, store: Store, snap: SnapshotRow, workerId: string): Promise<void> {
   const key = driverKey(snap)
   for (;;) {
-    const now = store.dialect.clockMs(knex)
-    await knex(TABLES.control).insert({ key, value: workerId, updated_at: now }).onConflict('key').ignore()
-    const row: { value: string | null } | undefined = await knex(TABLES.control).where({ key }).first('value')
-    if (!row) continue // released between the insert and the read: try again
-    const holder = String(row.value)
+    const holder = await store.control.claim(knex, key, workerId)
+    if (holder === undefined || holder === null) continue // released between the insert and the read: try again
     if (holder === workerId) return
     if (!(await deadOwners(knex, store, [holder], LEASE_MS)).has(holder)) throw await busy(knex, store, snap, holder)
     // Its driver died (killed, its machine lost): take over, unless another process just did.
-    if ((await knex(TABLES.control).where({ key, value: holder }).update({ value: workerId, updated_at: now })) === 1) return
+    if (await store.control.replace(knex, key, holder, workerId)) return
   }
 }
 
 /** Lets the next process drive (a run that stopped, failed or finished). */
-export async function releaseDriver(knex: Knex, snap: SnapshotRow, workerId: string): Promise<void> {
-  await knex(TABLES.control)
-    .where({ key: driverKey(snap), value: workerId })
-    .delete()
+export async function releaseDriver(knex: Knex, store: Store, snap: SnapshotRow, workerId: string): Promise<void> {
+  await store.control.release(knex, driverKey(snap), workerId)
 }
 
 async function busy(knex: Knex, store: Store, snap: SnapshotRow, holder: string): Promise<Error> {

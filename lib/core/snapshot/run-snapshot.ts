@@ -61,7 +61,7 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
   try {
     return await driveSnapshot(ctx, m, snap)
   } finally {
-    await releaseDriver(knex, snap, ctx.workerId)
+    await releaseDriver(knex, ctx.store, snap, ctx.workerId)
   }
 }
 
