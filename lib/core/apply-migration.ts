@@ -9,7 +9,7 @@ import type { RowSource } from './prefetch.ts'
 import { readBatchRows, settleRead } from './read-batch-rows.ts'
 import { assertReturnedColumns } from './returned-columns.ts'
 import { guardRows } from './row-guard.ts'
-import { dropUnchanged, noteLossy } from './unchanged-values.ts'
+import { type Noted, dropUnchanged, noteLossy } from './unchanged-values.ts'
 
 /** What one batch did: rows evolved, their keys, and the row data it held in memory. */
 export interface Applied {
@@ -52,12 +52,17 @@ export async function applyMigration(
     return applied
   }
   const columns = Object.keys(rows[0]!)
-  const noted = rows.map((row) => noteLossy(row, columns)) // before the transform, which may change the row in place
+  // Before the transform, which may change the row in place; most tables hold none, and then no array is made.
+  let noted: Noted[] | undefined
+  rows.forEach((row, i) => {
+    const lossy = noteLossy(row, columns)
+    if (lossy) (noted ??= [])[i] = lossy
+  })
   const results = rows.map((row) => m.transform!(row))
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
   const changes: RowChange[] = []
   settled.forEach((changed, i) => {
-    const kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted[i])) : undefined
+    const kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted?.[i])) : undefined
     if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
   })
   if (changes.length === 0) return applied

@@ -16,7 +16,11 @@ const known = new WeakMap<Migration, Set<string>>()
 export async function assertReturnedColumns(trx: Knex.Transaction, ctx: WorkerContext, changes: RowChange[]): Promise<void> {
   const m = ctx.migration
   let columns = known.get(m)
-  const unknown = () => changes.flatMap((c) => Object.keys(c.changes)).find((column) => !columns!.has(column))
+  // A loop, not flatMap: a batch may hold 100,000 rows, and this runs for every batch.
+  const unknown = () => {
+    for (const change of changes) for (const column in change.changes) if (!columns!.has(column)) return column
+    return undefined
+  }
   if (columns && unknown() === undefined) return
   // First batch, or a column added since it was read: read the table's columns again, in the
   // batch's transaction (SQLite's one connection is the transaction's).
