@@ -1,9 +1,8 @@
 import { EVENT_NAMES, type Evolve, type RunHandle } from '../../lib/index.ts'
+import { snapshotOfShadow } from '../../lib/api/evolve.ts'
 import { errorMessage } from '../../lib/errors.ts'
 import { readOnlyOf, type ReadOnlyState, type UiEvent, type UiRow, type UiSnapshot } from './admin.ts'
 
-/** The copy run of snapshot run `x` is named `x.shadow` (lib/core/snapshot). */
-const SHADOW = '.shadow'
 /** problemOf's answer for a name the database knows but this migrations directory has no file for. */
 const NO_FILE = Symbol('no file')
 
@@ -56,7 +55,7 @@ export class UiBackend {
         progress: await this.evolve.progress(name),
         problem: typeof problem === 'string' ? problem : null,
         noFile,
-        copyOf: noFile && name.endsWith(SHADOW) ? name.slice(0, -SHADOW.length) : null,
+        copyOf: noFile ? (snapshotOfShadow(name) ?? null) : null,
         workers: (await this.evolve.workers(name)).map(({ host, pid }) => ({ host, pid })),
         local: handle !== undefined,
         localBatchSize: handle?.batchSize ?? null,

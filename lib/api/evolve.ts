@@ -25,6 +25,8 @@ import { NO_MIGRATIONS, migrationNames, pickMigrations, unknownName } from './mi
 
 export type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 export { AfterKeyError } from './key-shape.ts'
+/** The snapshot run whose copy run `name` is (`<run>.shadow`), or undefined: for front ends that list runs. */
+export { snapshotOfShadow } from '../core/snapshot/names.ts'
 
 /**
  * The admin object every front end uses (the CLI, the HTTP API, the terminal UI, an app):
