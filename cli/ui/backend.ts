@@ -1,4 +1,4 @@
-import { EVENT_NAMES, type Evolve, type RunHandle } from '../../lib/index.ts'
+import { EVENT_NAMES, type Evolve, type RunHandle, type RunProgress } from '../../lib/index.ts'
 import { snapshotOfShadow } from '../../lib/api/evolve.ts'
 import { errorMessage } from '../../lib/errors.ts'
 import { readOnlyOf, type ReadOnlyState, type UiEvent, type UiRow, type UiSnapshot } from './admin.ts'
@@ -38,21 +38,23 @@ export class UiBackend {
   }
 
   async snapshot(): Promise<UiSnapshot> {
-    let names: string[]
+    // Every run's progress in one call: progress(name) for each would list the names again for each.
+    let all: RunProgress[]
     try {
-      names = await this.evolve.names()
+      all = await this.evolve.status()
     } catch (err) {
       return { rows: [], problem: errorMessage(err), readOnly: await this.readOnlyState() }
     }
     const rows: UiRow[] = []
-    for (const name of names) {
+    for (const progress of all) {
+      const { name } = progress
       const handle = this.handles.get(name)
       const problem = await this.problemOf(name)
       // A run without a file here is no broken file: a snapshot run's copy, or another --dir's migration.
       const noFile = problem === NO_FILE
       rows.push({
         name,
-        progress: await this.evolve.progress(name),
+        progress,
         problem: typeof problem === 'string' ? problem : null,
         noFile,
         copyOf: noFile ? (snapshotOfShadow(name) ?? null) : null,
@@ -61,7 +63,7 @@ export class UiBackend {
         localBatchSize: handle?.batchSize ?? null,
       })
     }
-    const problem = names.length === 0 ? `no migrations in ${this.evolve.migrationsDir ?? './migrations'}` : null
+    const problem = all.length === 0 ? `no migrations in ${this.evolve.migrationsDir ?? './migrations'}` : null
     return { rows: copiesUnderTheirRuns(rows), problem, readOnly: await this.readOnlyState() }
   }
 

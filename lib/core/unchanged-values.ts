@@ -42,7 +42,6 @@ function stampOf(value: unknown): unknown {
   if (value instanceof Date) return `date:${value.getTime()}`
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto === Object.prototype || proto === null) return undefined // JSON
-  // A driver's own type (pg's interval): told by the text it is sent as.
-  const text = (value as { toPostgres?: (prepare: (v: unknown) => unknown) => unknown }).toPostgres?.((v) => v) ?? JSON.stringify(value)
-  return `object:${String(text)}`
+  // A driver's own type (pg's interval object): told by its JSON, which its fields make.
+  return `object:${JSON.stringify(value)}`
 }
