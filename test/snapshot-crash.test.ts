@@ -8,11 +8,10 @@
 // the crash fixtures, inside a batch transaction.
 import assert from 'node:assert/strict'
 import { rm, writeFile } from 'node:fs/promises'
-import path from 'node:path'
 import { describe, it } from 'node:test'
 import { runCli, spawnCli } from './helpers/cli.ts'
-import { dialects, fresh, type FreshDatabase } from './helpers/databases.ts'
-import { allRows, createShop, gatedLowercaseMigration, heldLine, newEmail, tableNames, workspace } from './helpers/fixtures.ts'
+import { dialects, type FreshDatabase } from './helpers/databases.ts'
+import { allRows, createShop, gatedLowercaseMigration, heldLine, heldSnapshotRun, newEmail, tableNames } from './helpers/fixtures.ts'
 
 const ROWS = 400
 const NAME = '001_lowercase'
@@ -24,11 +23,7 @@ async function step(db: FreshDatabase): Promise<string> {
 for (const d of dialects) {
   describe(`snapshot mode killed with SIGKILL on ${d}`, () => {
     it('resumes after kills during the copy, during the evolve, just before and just after the swap, the live table intact each time', async () => {
-      const db = await fresh(d)
-      const ws = await workspace()
-      const holdFile = path.join(path.dirname(ws.dir), 'hold')
-      const env = { EVOLVE_SNAPSHOT_HOLD_FILE: holdFile, EVOLVE_SNAPSHOT_COPY_CHUNK: '100' }
-      const args = ['run', '--db', db.url, '--dir', ws.dir]
+      const { db, ws, holdFile, env, args } = await heldSnapshotRun(d)
       try {
         await createShop(db, ROWS)
         const before = await allRows(db.knex, 'users')

@@ -8,11 +8,10 @@
 import assert from 'node:assert/strict'
 import { rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import path from 'node:path'
 import { describe, it } from 'node:test'
 import { assertUsageError, exitOf, runCli, spawnCli, type RunningCli } from './helpers/cli.ts'
-import { dialects, fresh } from './helpers/databases.ts'
-import { allRows, createShop, newEmail, snapshotMigration, tableNames, workspace } from './helpers/fixtures.ts'
+import { dialects } from './helpers/databases.ts'
+import { allRows, createShop, heldSnapshotRun, newEmail, snapshotMigration, tableNames } from './helpers/fixtures.ts'
 
 const ROWS = 600
 const NAME = '001_lowercase'
@@ -20,11 +19,7 @@ const NAME = '001_lowercase'
 for (const d of dialects) {
   describe(`two runners of one snapshot migration on ${d}`, () => {
     it('lets one drive it and refuses the other, naming the driver', async () => {
-      const db = await fresh(d)
-      const ws = await workspace()
-      const holdFile = path.join(path.dirname(ws.dir), 'hold')
-      const env = { EVOLVE_SNAPSHOT_HOLD_FILE: holdFile, EVOLVE_SNAPSHOT_COPY_CHUNK: '100' }
-      const args = ['run', '--db', db.url, '--dir', ws.dir]
+      const { db, ws, holdFile, env, args } = await heldSnapshotRun(d)
       try {
         await createShop(db, ROWS)
         await ws.migration(NAME, snapshotMigration())

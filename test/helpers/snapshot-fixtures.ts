@@ -1,10 +1,27 @@
 // A small shop for snapshot-mode tests: users with every kind of dependent object the swap
 // must carry (a foreign key in, a view, a trigger, an index, a sequence), and readers for
 // what the tests look at afterwards.
+import path from 'node:path'
 import type { Knex } from 'knex'
-import type { FreshDatabase } from './databases.ts'
+import { type Dialect, type FreshDatabase, fresh } from './databases.ts'
+import { type Workspace, workspace } from './files.ts'
 import { migrationSource } from './migration-sources.ts'
 import { addTouchCounter, insertChunked, oldEmail } from './tables.ts'
+
+/**
+ * A fresh database and a migrations workspace for `evolve run` processes of a snapshot migration
+ * that can be held at a step: they wait while `holdFile` names it (lib/core/snapshot/hold.ts), and
+ * copy in chunks of 100 rows, so a test can act in the middle of the copy.
+ */
+export async function heldSnapshotRun(
+  d: Dialect,
+): Promise<{ db: FreshDatabase; ws: Workspace; holdFile: string; env: Record<string, string>; args: string[] }> {
+  const db = await fresh(d)
+  const ws = await workspace()
+  const holdFile = path.join(path.dirname(ws.dir), 'hold')
+  const env = { EVOLVE_SNAPSHOT_HOLD_FILE: holdFile, EVOLVE_SNAPSHOT_COPY_CHUNK: '100' }
+  return { db, ws, holdFile, env, args: ['run', '--db', db.url, '--dir', ws.dir] }
+}
 
 /** users (id serial key, email unique, name indexed, touches counted by a trigger), orders → users, view user_emails. */
 export async function createShop(db: FreshDatabase, count: number): Promise<void> {
