@@ -132,16 +132,20 @@ async function swap(knex: Knex, spec: SwapSpec, inside: (trx: Knex.Transaction, 
 /**
  * AUTOINCREMENT never hands a key out twice, even after the row with it was deleted: its
  * counter (sqlite_sequence, renamed along with each table) must stay past the outgoing table's.
+ * The value moves from row to row inside SQLite: a JavaScript number bound as a parameter
+ * arrives as a REAL (30000.0), and sqlite_sequence's untyped column would keep it so.
  */
 async function carrySequence(trx: Knex.Transaction, spec: SwapSpec): Promise<void> {
   if ((await objectsOf(trx, 'table', 'sqlite_sequence')).length === 0) return
-  const [old] = (await trx.raw('SELECT seq FROM sqlite_sequence WHERE name = ?', [spec.outgoing])) as { seq: number }[]
+  const outgoing = 'SELECT seq FROM sqlite_sequence WHERE name = ?'
+  const [old] = (await trx.raw(outgoing, [spec.outgoing])) as { seq: number }[]
   if (!old) return
-  const updated = (await trx.raw('UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?', [old.seq, spec.table])) as {
-    changes?: number
-  }
+  const updated = (await trx.raw(`UPDATE sqlite_sequence SET seq = max(seq, (${outgoing})) WHERE name = ?`, [
+    spec.outgoing,
+    spec.table,
+  ])) as { changes?: number }
   if (!updated?.changes && /\bAUTOINCREMENT\b/i.test((await objectsOf(trx, 'table', spec.table))[0]?.sql ?? ''))
-    await trx.raw('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', [spec.table, old.seq])
+    await trx.raw(`INSERT INTO sqlite_sequence (name, seq) SELECT ?, seq FROM sqlite_sequence WHERE name = ?`, [spec.table, spec.outgoing])
 }
 
 /** SQLite keeps no row versions: triggers count the writes since the swap, for revert to see. */
