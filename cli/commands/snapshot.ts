@@ -13,7 +13,7 @@ export function registerSnapshot(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & { force?: boolean }>()
       await withEvolve(opts, async (evolve) => {
         const r = await evolve.revert(name, { force: opts.force })
-        if (r.lost) console.log(`${name}: --force lost ${r.lost}`)
+        if (r.lost) console.log(`${name}: writes lost by --force: ${r.lost}`)
         console.log(
           `${name}: reverted; ${r.table} holds its rows from before the swap; the evolved table is kept as ${r.kept} until \`evolve cleanup ${name}\``,
         )

@@ -43,10 +43,7 @@ export async function revertSnapshot(store: Store, knex: Knex, name: string, opt
   }
   const written = await ddl.writtenSince(knex, snap.table, snap.swapMarker ?? '0', snap.total ?? 0)
   if (written && !opts.force)
-    throw usage(
-      'E_SNAPSHOT_WRITTEN',
-      `${snap.table} was written since the swap (${written}): reverting would lose those writes; \`evolve revert ${name} --force\` reverts anyway`,
-    )
+    throw usage('E_SNAPSHOT_WRITTEN', `reverting ${snap.table} would lose ${written}: \`evolve revert ${name} --force\` reverts anyway`)
   const suffix = indexSuffixes(snap.id)
   const spec = {
     table: snap.table,

@@ -141,8 +141,11 @@ export async function postgresWrittenSince(knex: Knex, table: string, marker: st
   const written = Number(r?.written ?? 0)
   const total = Number(r?.total ?? 0)
   if (written === 0 && total === rowsAtSwap) return null
+  // Only row versions are seen: a deleted row leaves none, so deletes show as rows missing.
   const deleted = Math.max(0, rowsAtSwap - (total - written))
-  return `${written} rows inserted or updated and at least ${deleted} deleted since the swap (${total} rows now, ${rowsAtSwap} then)`
+  const rows = (n: number) => `${n} ${n === 1 ? 'row' : 'rows'}`
+  const what = [written > 0 ? `${rows(written)} inserted or updated` : '', deleted > 0 ? `at least ${rows(deleted)} deleted` : '']
+  return `${what.filter(Boolean).join(' and ')} since the swap (${rows(total)} now, ${rowsAtSwap} then)`
 }
 
 export async function postgresDropTable(knex: Knex, name: string): Promise<void> {

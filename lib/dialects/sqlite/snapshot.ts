@@ -172,8 +172,12 @@ export const sqliteSnapshot: SnapshotDdl = {
   swap,
   afterSwap: async () => {},
   async writtenSince(_knex, _table, marker) {
+    // Every row write counts, the app's triggers' own writes to the table included.
     const writes = Number(marker)
-    return writes > 0 ? `${writes} row writes (inserts, updates, deletes, trigger writes included) since the swap` : null
+    if (writes <= 0) return null
+    return writes === 1
+      ? '1 row write since the swap (an insert, update or delete, by the app or by a trigger)'
+      : `${writes} row writes since the swap (inserts, updates and deletes, by the app or by triggers)`
   },
   async dropTable(knex, name) {
     await knex.raw(`DROP TABLE IF EXISTS ${quoteIdent(name)}`)

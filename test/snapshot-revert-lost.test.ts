@@ -1,0 +1,60 @@
+// `evolve revert --force` after the app wrote to the swapped-in table: the refusal without
+// --force and the line with it say, in words that fit the count, exactly what would be (is) lost.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { openEvolve } from '../lib/index.ts'
+import { assertUsageError, output, runCli } from './helpers/cli.ts'
+import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
+import { createShop, snapshotMigration, writeFiles } from './helpers/fixtures.ts'
+
+const ROWS = 300
+const NAME = '001_lowercase'
+
+/** What each dialect says was written: SQLite counts row writes, PostgreSQL sees row versions and row counts. */
+const LOST = {
+  sqlite: {
+    one: '1 row write since the swap (an insert, update or delete, by the app or by a trigger)',
+    many: '3 row writes since the swap (inserts, updates and deletes, by the app or by triggers)',
+  },
+  postgres: {
+    one: `1 row inserted or updated since the swap (${ROWS + 1} rows now, ${ROWS} then)`,
+    many: `2 rows inserted or updated and at least 1 row deleted since the swap (${ROWS + 1} rows now, ${ROWS} then)`,
+  },
+}
+
+for (const d of dialects) {
+  describe(`evolve revert after writes since the swap on ${d}`, () => {
+    it('names what one write and what several would lose, refuses without --force, and says what --force lost', () =>
+      withDb(d, async (db) => {
+        await createShop(db, ROWS)
+        const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration('batchSize: 100,') })
+        const flags = ['--db', db.url, '--dir', dir]
+        const knex = runnerKnex(db)
+        const evolve = await openEvolve({ knex, migrations: dir })
+        try {
+          const [first] = await (await evolve.run()).done
+          assert.equal(first?.state, 'done', JSON.stringify(first))
+          await db.knex('users').insert({ email: 'one@example.com' })
+          assertUsageError(await runCli(['revert', NAME, ...flags]), [
+            `reverting users would lose ${LOST[d].one}: \`evolve revert ${NAME} --force\` reverts anyway`,
+          ])
+          const one = await runCli(['revert', NAME, '--force', ...flags])
+          assert.equal(one.code, 0, output(one))
+          assert.equal(one.stdout.split('\n')[0], `${NAME}: writes lost by --force: ${LOST[d].one}`)
+          assert.equal(Number((await db.knex('users').count({ n: '*' }))[0]!.n), ROWS, 'the inserted row went with the evolved table')
+
+          await evolve.cleanup(NAME)
+          const [second] = await (await evolve.run()).done
+          assert.equal(second?.state, 'done', JSON.stringify(second))
+          await db.knex('users').insert([{ email: 'two@example.com' }, { email: 'three@example.com' }])
+          await db.knex('users').where({ id: 100 }).delete() // no order names it
+          const many = await runCli(['revert', NAME, '--force', ...flags])
+          assert.equal(many.code, 0, output(many))
+          assert.equal(many.stdout.split('\n')[0], `${NAME}: writes lost by --force: ${LOST[d].many}`)
+        } finally {
+          await evolve.close()
+          await knex.destroy()
+        }
+      }))
+  })
+}
