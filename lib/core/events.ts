@@ -20,6 +20,13 @@ export interface EvolveEvents {
    */
   'run:total': [{ run: string; total: number | null; error: string | null }]
   'run:skip': [{ run: string; state: RunState; reason: string }]
+  /**
+   * A run ended in this process's view, once: done, failed or cancelled, whether this process ended
+   * it or its workers here stopped because another process did. A pause is no end, and neither is
+   * a Runner's stop() (a run handle's stop()), which leaves the run to whoever serves it next.
+   * `done` and `failed` count its rows evolved and objects failed; `error` says why it failed (null
+   * otherwise: a cancel's reason is in `run:state`), or, for a snapshot run, what its unwind undid.
+   */
   'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
   'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number }]
   /** batchId is null for a conflict met between batches (while claiming or bookkeeping). */

@@ -3,6 +3,7 @@ import type { Db } from '../store/db.ts'
 import type { Run, RunPatch, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
+import { snapshotOfShadow } from './snapshot/names.ts'
 
 /**
  * Every state a run may move to from each state. This table and `changeRunState` are the
@@ -33,7 +34,15 @@ export interface StateChange {
   patch?: Omit<RunPatch, 'state' | 'changedBy' | 'changeReason'>
   /** Other columns that must still hold the values `run` had (besides its state). */
   expected?: Omit<RunPatch, 'state'>
+  /**
+   * When `db` is a transaction and the run ends: the pool that reads the run's totals for
+   * `run:end` once the transaction committed (the transaction itself is finished by then).
+   */
+  pool?: Knex
 }
+
+/** The states a run ends in: `run:end` announces each of them. */
+export const ENDED: readonly RunState[] = ['done', 'failed', 'cancelled']
 
 /**
  * Moves `run` (as last read) to `change.to` with a compare-and-set on its state: false when
@@ -42,6 +51,9 @@ export interface StateChange {
  */
 export async function changeRunState(store: Store, events: EvolveEmitter, db: Db, run: Run, change: StateChange): Promise<boolean> {
   if (!canMove(run.state, change.to)) throw new Error(`run "${run.name}" cannot move from ${run.state} to ${change.to}`)
+  const trx = db as Knex.Transaction
+  const pool = trx.isTransaction ? change.pool : (db as Knex)
+  if (!pool && ENDED.includes(change.to)) throw new Error(`run "${run.name}" ends in a transaction: changeRunState needs the pool`)
   const reason = change.reason ?? null
   const moved = await store.runs.update(
     db,
@@ -50,20 +62,33 @@ export async function changeRunState(store: Store, events: EvolveEmitter, db: Db
     { ...change.expected, state: run.state },
   )
   if (!moved) return false
-  const emit = () => announce(store, events, db, run, change.to, change.by, reason)
-  // Inside a transaction the change is real only once it commits.
-  const trx = db as Knex.Transaction
-  if (trx.isTransaction) void trx.executionPromise.then(emit, () => {})
+  const emit = async () => {
+    events.emit('run:state', { run: run.name, from: run.state, to: change.to, by: change.by, reason })
+    if (pool && ENDED.includes(change.to)) await announceEnd(store, events, pool, run.name, change.to, reason)
+  }
+  // Inside a transaction the change is real only once it commits (a rollback announces nothing).
+  if (trx.isTransaction) void trx.executionPromise.then(emit, () => {}).catch(() => {})
   else await emit()
   return true
 }
 
-async function announce(store: Store, events: EvolveEmitter, db: Db, run: Run, to: RunState, by: string, reason: string | null) {
-  events.emit('run:state', { run: run.name, from: run.state, to, by, reason })
-  if (to !== 'done' && to !== 'failed') return
-  const knex = (db as Knex.Transaction).isTransaction ? undefined : (db as Knex)
-  if (!knex) return
-  const totals = await store.batches.totals(knex, run.name)
-  const failed = await store.failures.count(knex, run.name)
-  events.emit('run:end', { run: run.name, state: to, done: totals.rowsDone, failed, error: to === 'failed' ? reason : null })
+/**
+ * Emits `run:end` for `name`, which just ended in `state`, with its totals read from `pool`.
+ * `error` is why it failed; a cancel is an operator's decision, not an error (its reason is in
+ * `run:state`). A cancelled snapshot run is announced by its unwind instead (snapshot/unwind.ts,
+ * which says what it undid), and so is its copy's run (`<name>.shadow`), which ends with it.
+ */
+export async function announceEnd(store: Store, events: EvolveEmitter, pool: Knex, name: string, state: RunState, error: string | null) {
+  if (state === 'cancelled' && (await unwindAnnounces(store, pool, name))) return
+  const totals = await store.batches.totals(pool, name)
+  const failed = await store.failures.count(pool, name)
+  events.emit('run:end', { run: name, state, done: totals.rowsDone, failed, error: state === 'failed' ? error : null })
+}
+
+// While snapshot/unwind.ts emits run:end itself, this keeps the end of a cancelled snapshot run
+// announced once. Once abort() calls announceEnd (passing the error it records), drop this check.
+async function unwindAnnounces(store: Store, pool: Knex, name: string): Promise<boolean> {
+  if (snapshotOfShadow(name) !== undefined) return true
+  // Its runner unwinds it (or finishes it: a cancel that landed during the swap), wherever it runs.
+  return (await store.snapshots.get(pool, name)) !== undefined
 }

@@ -1,5 +1,5 @@
 import type { Dialect, Presence } from '../dialects/dialect.ts'
-import type { Run } from '../store/runs.ts'
+import type { Run, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import type { RunOptions, WorkerContext } from './context.ts'
 import type { EvolveEmitter } from './events.ts'
@@ -9,6 +9,7 @@ import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
 import type { RunnerOptions } from './runner-options.ts'
 import type { Wakeup } from './wakeup.ts'
 import { newWorkerId, runWorker } from './worker.ts'
+import { ENDED, announceEnd } from './run-state.ts'
 import { type BatchSizer, defaultMaxBatchSize } from './pacing.ts'
 
 /*
@@ -50,6 +51,12 @@ export async function serveRun(runner: Serving, m: Migration, before?: Run): Pro
   // This serve's own stop signal: stop() ends it, and so does one worker's fatal error,
   // which must not leave the Runner stopped for a later run() or retry().
   const stopping = new AbortController()
+  // Whether this process ended the run (its worker finished it, or its admin object cancelled it):
+  // then that change announces the end. Otherwise another process ended it: announced below.
+  // run:state comes at once, run:end only after the totals are read, which a worker may outrun.
+  let announced = false
+  const heard = (e: { run: string; to: RunState }) => void (e.run === m.name && (announced = ENDED.includes(e.to)))
+  runner.events.on('run:state', heard)
   const stop = () => stopping.abort()
   runner.abort.signal.addEventListener('abort', stop, { once: true })
   if (runner.abort.signal.aborted) stop()
@@ -69,10 +76,15 @@ export async function serveRun(runner: Serving, m: Migration, before?: Run): Pro
     if (failed) throw failed.reason
   } finally {
     readOnly.stop()
+    runner.events.off('run:state', heard)
     runner.abort.signal.removeEventListener('abort', stop)
     await presence?.close()
   }
   const progress = await getProgress(runner.store, knex, m.name)
+  // The workers left because the run ended: in this process's view it ended here. A stop() that
+  // leaves a running or paused run to other processes is no end.
+  if (!announced && ENDED.includes(progress.state))
+    await announceEnd(runner.store, runner.events, knex, m.name, progress.state, progress.lastError)
   // Only a finished run gives the table back: paused, stopped or failed, it stays read-only (safe).
   if (progress.state === 'done') await finishReadOnlyRun(runner.store, knex, runner.events, m)
   return progress

@@ -8,7 +8,9 @@ export function logEvents(events: EvolveEmitter, log: Logger): void {
     (e.error === null ? log.info : log.warn).call(log, { event: 'run:total', ...e }, `${e.run}: ${e.total ?? 'no'} rows pending`),
   )
   events.on('run:skip', (e) => log.info({ event: 'run:skip', ...e }, `${e.run}: skipped (${e.reason})`))
-  events.on('run:end', (e) => (e.state === 'done' ? log.info : log.error).call(log, { event: 'run:end', ...e }, `${e.run}: ${e.state}`))
+  // A cancel is an operator's decision, not an error.
+  const endLevel = (state: string) => (state === 'done' ? log.info : state === 'cancelled' ? log.warn : log.error)
+  events.on('run:end', (e) => endLevel(e.state).call(log, { event: 'run:end', ...e }, `${e.run}: ${e.state}`))
   events.on('batch:done', (e) => log.info({ event: 'batch:done', ...e }, `${e.run}: batch ${e.batchId} done`))
   events.on('batch:retry', (e) => log.warn({ event: 'batch:retry', ...e }, `${e.run}: batch ${e.batchId} retried (${e.reason})`))
   events.on('batch:split', (e) => log.warn({ event: 'batch:split', ...e }, `${e.run}: batch ${e.batchId} split`))
