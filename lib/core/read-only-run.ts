@@ -3,7 +3,9 @@ import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
 import type { WriteBypass } from './context.ts'
+import { errorMessage } from '../errors.ts'
 import { disableReadOnly, enableReadOnly, readOnlyStatus } from './read-only.ts'
+import { changeRunState } from './run-state.ts'
 
 /** How often a runner looks whether a read-only `--for` has run out (with no operator around). */
 const EXPIRY_CHECK_MS = 5_000
@@ -21,7 +23,9 @@ export async function startReadOnlyRun(store: Store, knex: Knex, events: EvolveE
   if (m.readOnly) {
     const before = await readOnlyStatus(store, knex)
     const message = `Maintenance: "${m.name}" is changing ${m.table}; changes are paused until it finishes.`
-    const state = await enableReadOnly(store, knex, { tables: [m.table], message, by: runActor(m), widen: true })
+    const state = await enableReadOnly(store, knex, { tables: [m.table], message, by: runActor(m), widen: true }).catch((err: unknown) =>
+      failRunFor(store, events, knex, m.name, runActor(m), err),
+    )
     if (JSON.stringify(before) !== JSON.stringify(state)) events.emit('read-only', state)
   }
   const timer = setInterval(() => void readOnlyStatus(store, knex).catch(() => {}), EXPIRY_CHECK_MS)
@@ -43,4 +47,19 @@ export async function finishReadOnlyRun(store: Store, knex: Knex, events: Evolve
   const state = await readOnlyStatus(store, knex)
   if (!state.readOnly || state.by !== runActor(m)) return
   events.emit('read-only', await disableReadOnly(store, knex, { by: runActor(m) }))
+}
+
+/**
+ * A run that cannot go on until a person mends something (a privilege the role lacks, an app
+ * transaction that kept the table locked past the toggle's patience): no worker will serve it,
+ * so it must not stay `running` with nobody driving it. It ends `failed` with the reason, the
+ * way a migration found broken during its run does (`evolve run` resumes it); then `err` is
+ * thrown on, for the caller to report. Failing to record that does not hide `err`.
+ */
+export async function failRunFor(store: Store, events: EvolveEmitter, knex: Knex, name: string, by: string, err: unknown): Promise<never> {
+  const reason = errorMessage(err)
+  const patch = { lastError: reason, finishedAt: 'now' as const }
+  const run = await store.runs.get(knex, name).catch(() => undefined)
+  if (run?.state === 'running') await changeRunState(store, events, knex, run, { to: 'failed', by, reason, patch }).catch(() => false)
+  throw err
 }

@@ -1,10 +1,11 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../../dialects/dialect.ts'
 import type { Store } from '../../store/store.ts'
-import { usage } from '../../errors.ts'
+import { EvolveUsageError, usage } from '../../errors.ts'
 import type { EvolveEmitter } from '../events.ts'
 import type { Migration } from '../migration.ts'
 import { type RunProgress, getProgress } from '../progress.ts'
+import { failRunFor } from '../read-only-run.ts'
 import { changeRunState } from '../run-state.ts'
 import { isSwapped, stateAtStep } from './control.ts'
 import { snapshotNames } from './names.ts'
@@ -112,6 +113,9 @@ async function driveSnapshot(ctx: SnapshotContext, m: Migration, snap: SnapshotR
       await store.snapshots.update(knex, m.name, { step: next }, snap.step)
     }
   } catch (err) {
+    // A step refused for what a person must mend (a privilege, a table in the way): nothing of the
+    // step changed and nobody drives the run now; it ends failed, and `evolve run` resumes at that step.
+    if (err instanceof EvolveUsageError) await failRunFor(store, ctx.events, knex, m.name, ctx.by, err)
     if (!(err instanceof SnapshotAbort)) throw err
     await abort(ctx, m, snap, err.message, 'failed')
   }

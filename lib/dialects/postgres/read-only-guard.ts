@@ -1,5 +1,6 @@
 import type { ReadOnlyGuard } from '../dialect.ts'
 import { listenPostgres } from './listen.ts'
+import { cannotGuard, cannotUnguard, guardContext, lacksPrivilege, notOwner } from './read-only-privileges.ts'
 
 const TRIGGER = 'evolve_read_only'
 const FUNCTION = 'evolve_read_only_refuse'
@@ -12,6 +13,23 @@ export const BYPASS_SETTING = 'evolvekit.bypass'
 export const READ_ONLY_SQLSTATE = '25006'
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`
+
+/** The function's body, as pg_proc.prosrc keeps it: what `install` compares before replacing it. */
+const BODY = `
+      BEGIN
+        IF current_setting('evolvekit.bypass', true) IS NOT DISTINCT FROM TG_ARGV[1] THEN RETURN NULL; END IF;
+        RAISE EXCEPTION USING ERRCODE = '${READ_ONLY_SQLSTATE}', MESSAGE = TG_ARGV[0],
+          HINT = 'evolvekit read-only mode is on: evolve readonly status';
+      END `
+
+/** Awaits `statement`; a refusal for lack of privilege becomes the one-line error `explain` makes. */
+async function refusedAs(statement: PromiseLike<unknown>, explain: () => Error): Promise<void> {
+  try {
+    await statement
+  } catch (err) {
+    throw lacksPrivilege(err) ? explain() : err
+  }
+}
 
 /**
  * PostgreSQL: one statement-level trigger per table (INSERT, UPDATE, DELETE and TRUNCATE)
@@ -34,24 +52,29 @@ export const postgresReadOnlyGuard: ReadOnlyGuard = {
     return (rows as { schema: string; name: string; current: boolean }[]).map((r) => (r.current ? r.name : `${r.schema}.${r.name}`))
   },
   async install(trx, tables, message, token) {
-    await trx.raw(`CREATE OR REPLACE FUNCTION ${FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF current_setting('evolvekit.bypass', true) IS NOT DISTINCT FROM TG_ARGV[1] THEN RETURN NULL; END IF;
-        RAISE EXCEPTION USING ERRCODE = '${READ_ONLY_SQLSTATE}', MESSAGE = TG_ARGV[0],
-          HINT = 'evolvekit read-only mode is on: evolve readonly status';
-      END $$`)
+    const ctx = await guardContext(trx, FUNCTION, BODY)
+    // Replaced only when it differs: then a role that does not own it (a superuser made it, say) can still use it.
+    if (!ctx.same) {
+      await refusedAs(trx.raw(`CREATE OR REPLACE FUNCTION ${FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$${BODY}$$`), () =>
+        notOwner(ctx),
+      )
+    }
     for (const table of tables) {
-      await trx.raw(
-        `CREATE TRIGGER ${TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ?? FOR EACH STATEMENT
-           EXECUTE FUNCTION ${FUNCTION}(${literal(`${MARK}${message}`)}, ${literal(token)})`,
-        [table],
+      await refusedAs(
+        trx.raw(
+          `CREATE TRIGGER ${TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ?? FOR EACH STATEMENT
+             EXECUTE FUNCTION ${FUNCTION}(${literal(`${MARK}${message}`)}, ${literal(token)})`,
+          [table],
+        ),
+        () => cannotGuard(table, FUNCTION, ctx),
       )
     }
   },
   async removeAll(trx) {
-    const { rows } = await trx.raw(`SELECT tgrelid::regclass::text AS rel FROM pg_trigger WHERE tgname = ?`, [TRIGGER])
+    const { rows } = await trx.raw(`SELECT tgrelid::regclass::text AS rel, current_user AS me FROM pg_trigger WHERE tgname = ?`, [TRIGGER])
     // regclass text is already quoted as the search path needs it.
-    for (const { rel } of rows as { rel: string }[]) await trx.raw(`DROP TRIGGER IF EXISTS ${TRIGGER} ON ${rel}`)
+    for (const { rel, me } of rows as { rel: string; me: string }[])
+      await refusedAs(trx.raw(`DROP TRIGGER IF EXISTS ${TRIGGER} ON ${rel}`), () => cannotUnguard(rel, me))
   },
   async bypass(trx, token, fn) {
     await trx.raw(`SELECT set_config('evolvekit.bypass', ?, true)`, [token])

@@ -1,0 +1,120 @@
+// Read-only mode on PostgreSQL when the role running evolve is not the one that made the guard's
+// function (a superuser ran the first `evolve readonly on`, then the app's role runs the next):
+// the same function is used as it is; a different one is refused in one line naming its owner and
+// the fix, and a `mode: 'readonly'` run refused so ends failed with that reason, not `running`.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { describe, it } from 'node:test'
+import type { Knex } from 'knex'
+import { isReadOnlyError } from '../lib/index.ts'
+import { assertUsageError, output, runCli } from './helpers/cli.ts'
+import { type FreshPostgres, freshPostgres } from './helpers/databases.ts'
+import { counterHistogram, createItems, makeProject, setMigration, upMigration } from './helpers/fixtures.ts'
+
+const ROWS = 30
+
+/** A fresh database and a login role of its own that owns `items` (and may create tables), like an app's. */
+async function withAppRole(fn: (db: FreshPostgres, app: { role: string; url: string }, superuser: string) => Promise<void>) {
+  const db = await freshPostgres()
+  const role = `evk_app_${randomBytes(4).toString('hex')}`
+  const url = new URL(db.url)
+  Object.assign(url, { username: role, password: 'evk-app-password' })
+  try {
+    await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
+    await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
+    await createItems(db.knex, ROWS)
+    await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
+    const { rows } = await db.knex.raw('SELECT current_user AS me')
+    await fn(db, { role, url: url.href }, rows[0].me)
+  } finally {
+    await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
+    await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
+    await db.drop()
+  }
+}
+
+const functionOwner = async (knex: Knex) =>
+  (await knex.raw(`SELECT pg_get_userbyid(proowner) AS owner FROM pg_proc WHERE proname = 'evolve_read_only_refuse'`)).rows[0]?.owner
+
+describe('read-only mode on postgres run by a role that does not own the guard’s function', () => {
+  it('uses the function another role made, when it is the same, to turn read-only on and off', () =>
+    withAppRole(async (db, app, superuser) => {
+      const asSuperuser = ['--db', db.url]
+      const asApp = ['--db', app.url]
+      assert.equal((await runCli(['readonly', 'on', '--tables', 'items', ...asSuperuser])).code, 0)
+      assert.equal((await runCli(['readonly', 'off', ...asSuperuser])).code, 0)
+      assert.equal(await functionOwner(db.knex), superuser)
+      await db.knex.raw(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${app.role}`)
+      await db.knex.raw(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${app.role}`)
+
+      const on = await runCli(['readonly', 'on', '--tables', 'items', '--message', 'back soon', ...asApp])
+      assert.equal(on.code, 0, output(on))
+      await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 5 }), (err) => isReadOnlyError(err))
+      const off = await runCli(['readonly', 'off', ...asApp])
+      assert.equal(off.code, 0, output(off))
+      await db.knex('items').where({ id: 1 }).update({ counter: 5 })
+      assert.equal(await functionOwner(db.knex), superuser, 'left as it was')
+    }))
+
+  it('refuses a different one in one line naming it, its owner and the fix; a readonly-mode run then ends failed, and runs once mended', () =>
+    withAppRole(async (db, app, superuser) => {
+      // What another evolvekit (an older one, say) made, as the superuser.
+      await db.knex.raw(`CREATE FUNCTION evolve_read_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
+      const migration = upMigration({ batchSize: 10 }).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'readonly',")
+      const project = await makeProject({ ...db, url: app.url }, migration)
+      const fix = [
+        `function public.evolve_read_only_refuse() belongs to role "${superuser}"`,
+        `role "${app.role}" may not replace it`,
+        `run this once as "${superuser}"`,
+        `ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${app.role}`,
+      ]
+      try {
+        const on = await runCli(['readonly', 'on', '--tables', 'items', ...project.dbFlags])
+        assertUsageError(on, fix)
+        assert.doesNotMatch(on.stdout + on.stderr, /CREATE|\$\$/, 'no SQL')
+
+        const run = await runCli(['run', ...project.flags])
+        assertUsageError(run, fix)
+        assert.doesNotMatch(run.stdout + run.stderr, /CREATE|\$\$/, 'no SQL')
+        const stored = await db.knex('evolve_runs').where({ name: project.name }).first()
+        assert.equal(stored.state, 'failed', 'not left running with nobody driving it')
+        assert.ok(
+          fix.every((f) => stored.last_error.includes(f)),
+          stored.last_error,
+        )
+        assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS }, 'no row changed')
+        assert.equal(JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout).readOnly, false)
+
+        // The fix the message names, then the same run resumes and finishes.
+        await db.knex.raw(`ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${app.role}`)
+        const rerun = await runCli(['run', ...project.flags])
+        assert.equal(rerun.code, 0, output(rerun))
+        assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+        assert.equal((await db.knex('evolve_runs').where({ name: project.name }).first()).state, 'done')
+      } finally {
+        await project.cleanup()
+      }
+    }))
+
+  it('ends a snapshot-mode run refused so at its read-only step failed with the reason, the table untouched; it resumes once mended', () =>
+    withAppRole(async (db, app, superuser) => {
+      await db.knex.raw(`CREATE FUNCTION evolve_read_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
+      const migration = setMigration(10).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'snapshot',")
+      const project = await makeProject({ ...db, url: app.url }, migration)
+      try {
+        const run = await runCli(['run', ...project.flags])
+        assertUsageError(run, [`belongs to role "${superuser}"`, `ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${app.role}`])
+        const stored = await db.knex('evolve_runs').where({ name: project.name }).first()
+        assert.equal(stored.state, 'failed', 'not left running with nobody driving it')
+        assert.equal((await db.knex('evolve_snapshots').where({ run_name: project.name }).first()).step, 'read-only')
+        assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS }, 'the table untouched')
+
+        await db.knex.raw(`ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${app.role}`)
+        const rerun = await runCli(['run', ...project.flags])
+        assert.equal(rerun.code, 0, output(rerun))
+        assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+      } finally {
+        await project.cleanup()
+      }
+    }))
+})
