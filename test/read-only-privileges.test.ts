@@ -2,6 +2,7 @@
 // function (a superuser ran the first `evolve readonly on`, then the app's role runs the next):
 // the same function is used as it is; a different one is refused in one line naming its owner and
 // the fix, and a `mode: 'readonly'` run refused so ends failed with that reason, not `running`.
+// A table the role may not put a trigger on (or drop one from) is refused the same way.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
@@ -36,7 +37,7 @@ async function withAppRole(fn: (db: FreshPostgres, app: { role: string; url: str
 const functionOwner = async (knex: Knex) =>
   (await knex.raw(`SELECT pg_get_userbyid(proowner) AS owner FROM pg_proc WHERE proname = 'evolve_read_only_refuse'`)).rows[0]?.owner
 
-describe('read-only mode on postgres run by a role that does not own the guard’s function', () => {
+describe('read-only mode on postgres run by a role that does not own the guard’s function or the table', () => {
   it('uses the function another role made, when it is the same, to turn read-only on and off', () =>
     withAppRole(async (db, app, superuser) => {
       const asSuperuser = ['--db', db.url]
@@ -116,5 +117,30 @@ describe('read-only mode on postgres run by a role that does not own the guard�
       } finally {
         await project.cleanup()
       }
+    }))
+
+  it('refuses in one line, changing nothing, to put the trigger on a table the role may not trigger, or to drop one from a table it does not own', () =>
+    withAppRole(async (db, app) => {
+      await db.knex.schema.createTable('ledger', (t) => t.integer('id').primary())
+      await db.knex.raw(`GRANT SELECT, INSERT ON ledger TO ${app.role}`)
+      const asApp = ['--db', app.url]
+      const readOnly = async () => JSON.parse((await runCli(['readonly', 'status', '--json', ...asApp])).stdout)
+
+      const on = await runCli(['readonly', 'on', '--tables', 'items,ledger', ...asApp])
+      assertUsageError(on, [
+        `role "${app.role}" may not put the read-only trigger on table ledger`,
+        `GRANT TRIGGER ON ledger TO ${app.role}`,
+      ])
+      assert.doesNotMatch(on.stdout + on.stderr, /CREATE|\$\$/, 'no SQL')
+      assert.equal((await readOnly()).readOnly, false)
+      await db.knex('items').where({ id: 1 }).update({ counter: 5 }) // no trigger left behind
+
+      // The table's owner turns it on; the app's role may not take the trigger off that table.
+      assert.equal((await runCli(['readonly', 'on', '--tables', 'items,ledger', '--db', db.url])).code, 0)
+      const off = await runCli(['readonly', 'off', ...asApp])
+      assertUsageError(off, [`role "${app.role}" may not drop the read-only trigger on table ledger`, 'run this as the owner of ledger'])
+      assert.equal((await readOnly()).readOnly, true, 'still on')
+      await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 6 }), (err) => isReadOnlyError(err))
+      assert.equal((await runCli(['readonly', 'off', '--db', db.url])).code, 0)
     }))
 })
