@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
 import type { Presence } from '../dialects/dialect.ts'
 import type { Store } from '../store/store.ts'
@@ -11,9 +12,10 @@ export const LEASE_MS = 15_000
 export const localWorkers = new Set<string>()
 
 /**
- * Which of `owners` are dead. Proof comes from: a heartbeat older than `leaseMs`;
- * then the dialect's session check where it has one (PostgreSQL: the worker's advisory
- * lock is free because its session is gone, on any host), else a vanished pid on this host.
+ * Which of `owners` are dead. Proof comes from: no row, or a goodbye; a heartbeat older than
+ * `leaseMs`, unless the worker's process is on this host and alive (see below); then the
+ * dialect's session check where it has one (PostgreSQL: the worker's advisory lock is free
+ * because its session is gone, on any host), else a vanished pid on this host.
  */
 export async function deadOwners(knex: Knex, store: Store, owners: string[], leaseMs: number): Promise<Set<string>> {
   const { dialect } = store
@@ -24,12 +26,20 @@ export async function deadOwners(knex: Knex, store: Store, owners: string[], lea
   for (const owner of unique) {
     if (localWorkers.has(owner)) continue // a sibling in this very process: alive
     const w = rows.get(owner)
-    if (!w || w.stoppedAt !== null || w.ageMs > leaseMs) dead.add(owner)
-    // Where the database can tell, it is the only judge: containers sharing a host name
-    // (host networking) have their own pid namespaces, so a pid says nothing there.
+    if (!w || w.stoppedAt !== null) {
+      dead.add(owner)
+      continue
+    }
+    // A late heartbeat is no proof of death when the process is here and alive: on SQLite a long
+    // statement holds the worker's only connection, and its heartbeat waits behind it (any
+    // dialect: a process stalled so is still working). Its pid is the better witness then.
+    const local = w.host === here
+    if (w.ageMs > leaseMs && !(local && processAlive(w.pid, owner))) dead.add(owner)
+    // Where the database can tell, it is the judge too: containers sharing a host name (host
+    // networking) have their own pid namespaces, so a pid alone says little there.
     else if (dialect.isWorkerConnected) {
       if (!(await dialect.isWorkerConnected(knex, owner))) dead.add(owner)
-    } else if (w.host === here && !processAlive(w.pid, owner)) dead.add(owner)
+    } else if (local && !processAlive(w.pid, owner)) dead.add(owner)
   }
   return dead
 }
@@ -44,16 +54,19 @@ function processAlive(pid: number, owner: string): boolean {
   }
 }
 
-/** The workers serving `name` now, on every machine: recent heartbeats, less the owners proven dead. */
+/**
+ * The workers serving `name` now, on every machine: those that have not said goodbye, less the
+ * owners proven dead (a late heartbeat from a live process on this host is not proof: deadOwners).
+ */
 export async function liveWorkers(store: Store, knex: Knex, name: string): Promise<WorkerRow[]> {
-  const recent = await store.workers.recent(knex, name, LEASE_MS)
+  const serving = await store.workers.serving(knex, name)
   const dead = await deadOwners(
     knex,
     store,
-    recent.map((w) => w.id),
+    serving.map((w) => w.id),
     LEASE_MS,
   )
-  return recent.filter((w) => !dead.has(w.id))
+  return serving.filter((w) => !dead.has(w.id))
 }
 
 /**
@@ -82,7 +95,25 @@ export async function whileAlive<T>(
   } finally {
     clearInterval(beat)
     localWorkers.delete(workerId)
-    await store.workers.stop(knex, workerId)
+    await sayGoodbye(store, knex, workerId)
     await presence?.markGone(workerId)
+  }
+}
+
+const GOODBYE_ATTEMPTS = 10
+
+/**
+ * The worker's goodbye, retried through conflicts (a busy SQLite file): without it, a worker of a
+ * process that lives on (a server, a second migration) keeps its row, and a live pid on this host
+ * is alive to deadOwners however late the heartbeat, so nobody would take over its claims.
+ */
+async function sayGoodbye(store: Store, knex: Knex, workerId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.workers.stop(knex, workerId)
+    } catch (err) {
+      if (store.dialect.classifyError(err) === null || attempt >= GOODBYE_ATTEMPTS) throw err
+      await sleep(50 * attempt)
+    }
   }
 }

@@ -57,14 +57,12 @@ export class WorkersStore {
     ).map(toWorker)
   }
 
-  /** Workers of a run that have not said goodbye and beat recently. */
-  async recent(db: Db, runName: string, leaseMs: number): Promise<WorkerRow[]> {
-    const clock = this.dialect.clockMs(db)
+  /** Workers of a run that have not said goodbye, however late their heartbeat (liveness.ts judges them). */
+  async serving(db: Db, runName: string): Promise<WorkerRow[]> {
     const rows = await db(TABLES.workers)
       .where({ run_name: runName })
       .whereNull('stopped_at')
-      .where('heartbeat_at', '>', db.raw('? - ?', [clock, leaseMs]))
-      .select('*', db.raw('? - heartbeat_at AS age_ms', [clock]))
+      .select('*', db.raw('? - heartbeat_at AS age_ms', [this.dialect.clockMs(db)]))
     return rows.map(toWorker)
   }
 }
