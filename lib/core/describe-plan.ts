@@ -17,7 +17,12 @@ export interface PlanDescription {
   /** Null for a done migration: its table is not looked at (it may have changed since). */
   rows: number | null
   pending: number
+  /** The starting batch size: `--batch-size`, else what a resumed run has learned, else the migration's. */
   batchSize: number
+  /**
+   * About how many batches are left at the starting size, and no more than that: the runner sizes
+   * batches by time (toward its target duration) and caps them by bytes, so the real count differs.
+   */
   batches: number
   firstBatch: { range: string; sql: string[] } | null
   /** `mode: 'readonly'`: the app's writes to the table are refused while it runs. */
