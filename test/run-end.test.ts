@@ -2,6 +2,8 @@
 // by another process), never for a pause or a run handle's stop(), and only once a change made
 // inside a transaction committed.
 import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import type { Knex } from 'knex'
 import { describe, it } from 'node:test'
 import { cancelRun, createMigration, defineMigration, openEvolve } from '../lib/index.ts'
@@ -10,7 +12,7 @@ import { changeRunState } from '../lib/core/run-state.ts'
 import { EvolveEmitter } from '../lib/core/events.ts'
 import { storeFor } from '../lib/store/store.ts'
 import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
-import { insertChunked, waitUntil } from './helpers/fixtures.ts'
+import { createShop, insertChunked, snapshotMigration, waitUntil, workspace } from './helpers/fixtures.ts'
 
 type RunEnd = EvolveEvents['run:end'][0]
 
@@ -138,6 +140,37 @@ for (const d of dialects) {
             [['done', ROWS]],
           )
         })
+      }))
+
+    it('for a snapshot run cancelled by the process that runs it, comes once, from its unwind, saying what it undid', () =>
+      withDb(d, async (db) => {
+        await createShop(db, 300)
+        const ws = await workspace()
+        const name = await ws.migration('001_snapshot', snapshotMigration())
+        // Held before its swap (lib/core/snapshot/hold.ts) until the cancel has landed.
+        const holdFile = path.join(path.dirname(ws.dir), 'hold')
+        await writeFile(holdFile, 'swap')
+        process.env.EVOLVE_SNAPSHOT_HOLD_FILE = holdFile
+        const evolve = await openEvolve({ db: db.url, dir: ws.dir, by: 'test@host' })
+        try {
+          const ends: RunEnd[] = []
+          evolve.events.on('run:end', (e) => ends.push(e))
+          const atSwap = new Promise<void>((resolve) => evolve.events.on('snapshot:step', (e) => e.step === 'swap' && resolve()))
+          const handle = await evolve.run()
+          await atSwap
+          assert.equal(await evolve.cancel(name), 'cancelled')
+          await writeFile(holdFile, '')
+          const [result] = await handle.done
+          assert.equal(result?.state, 'cancelled')
+          const own = ends.filter((e) => e.run === name)
+          assert.equal(own.length, 1, JSON.stringify(ends))
+          assert.equal(own[0]!.state, 'cancelled')
+          assert.match(own[0]!.error ?? '', /^snapshot stopped at swap, before the swap/)
+        } finally {
+          delete process.env.EVOLVE_SNAPSHOT_HOLD_FILE
+          await evolve.close()
+          await ws.cleanup()
+        }
       }))
 
     it('for a change inside a transaction, comes once it committed, with the totals the pool reads, and never after a rollback', () =>

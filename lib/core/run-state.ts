@@ -73,20 +73,29 @@ export async function changeRunState(store: Store, events: EvolveEmitter, db: Db
 }
 
 /**
- * Emits `run:end` for `name`, which just ended in `state`, with its totals read from `pool`.
- * `error` is why it failed; a cancel is an operator's decision, not an error (its reason is in
- * `run:state`). A cancelled snapshot run is announced by its unwind instead (snapshot/unwind.ts,
- * which says what it undid), and so is its copy's run (`<name>.shadow`), which ends with it.
+ * Announces that `name` just ended in `state`: `run:end`, unless its unwind announces it. `reason`
+ * is the change's; it is the event's `error` only for a failed run (a cancel is an operator's
+ * decision, not an error: its reason is in `run:state`).
  */
-export async function announceEnd(store: Store, events: EvolveEmitter, pool: Knex, name: string, state: RunState, error: string | null) {
+export async function announceEnd(store: Store, events: EvolveEmitter, pool: Knex, name: string, state: RunState, reason: string | null) {
   if (state === 'cancelled' && (await unwindAnnounces(store, pool, name))) return
-  const totals = await store.batches.totals(pool, name)
-  const failed = await store.failures.count(pool, name)
-  events.emit('run:end', { run: name, state, done: totals.rowsDone, failed, error: state === 'failed' ? error : null })
+  await emitRunEnd(store, events, pool, name, state, state === 'failed' ? reason : null)
 }
 
-// While snapshot/unwind.ts emits run:end itself, this keeps the end of a cancelled snapshot run
-// announced once. Once abort() calls announceEnd (passing the error it records), drop this check.
+/** Emits `run:end` for `name` with its totals read from `pool` (not a finished transaction). */
+export async function emitRunEnd(store: Store, events: EvolveEmitter, pool: Knex, name: string, state: RunState, error: string | null) {
+  const totals = await store.batches.totals(pool, name)
+  const failed = await store.failures.count(pool, name)
+  events.emit('run:end', { run: name, state, done: totals.rowsDone, failed, error })
+}
+
+/*
+ * A cancelled snapshot run's end is announced by its unwind (snapshot/unwind.ts abort(), run by its
+ * runner wherever that runs, or by the cancel that finds none left), with the error saying what it
+ * undid; its copy's run (`<name>.shadow`) ends with it. So the cancel itself announces nothing for
+ * them: announcing here as well would be a second run:end. (abort() emits run:end by hand today;
+ * it could call emitRunEnd for the same payload with real totals.)
+ */
 async function unwindAnnounces(store: Store, pool: Knex, name: string): Promise<boolean> {
   if (snapshotOfShadow(name) !== undefined) return true
   // Its runner unwinds it (or finishes it: a cancel that landed during the swap), wherever it runs.
