@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { connect } from '../config/connect.ts'
+import { CLI_NAMES, LIBRARY_NAMES } from '../config/option-names.ts'
 import { resolveConfig } from '../config/resolve-config.ts'
 import type { RunOptions } from '../core/context.ts'
 import type { Migration } from '../core/migration.ts'
@@ -69,7 +70,7 @@ export interface OpenWithConfig {
   dir?: string
   cwd?: string
   env?: Record<string, string | undefined>
-  /** Pool size and the like for the connection this object opens. */
+  /** Pool size and the like for the connection this object opens; over the config file's `pool`. */
   pool?: Knex.PoolConfig
   by?: string
   // Options of opening with a knex; without one they would be ignored: refused instead.
@@ -92,6 +93,19 @@ export interface OpenWithConfig {
  * ```
  */
 export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): Promise<Evolve> {
+  return open(options, 'library')
+}
+
+/**
+ * openEvolve for the CLI (and the terminal UI and `evolve serve` it starts): its messages name the
+ * flags (`--db`), and the config file's `pool` bounds the pool the command asks for (`evolve run`
+ * sizes it by its workers), where a library caller's `pool` is its own choice and wins.
+ */
+export async function openEvolveFromCli(options: OpenWithConfig): Promise<Evolve> {
+  return open(options, 'cli')
+}
+
+async function open(options: OpenWithKnex | OpenWithConfig, caller: 'library' | 'cli'): Promise<Evolve> {
   if (typeof options !== 'object' || options === null)
     throw usage('E_CONFIG', `openEvolve: options must be an object, e.g. { knex, migrations } or { db, dir } (found ${String(options)})`)
   const withKnex = 'knex' in options && options.knex !== undefined
@@ -116,8 +130,7 @@ export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): P
     })
   }
   const o = options as OpenWithConfig
-  const config = await resolveConfig({ db: o.db, config: o.config, dir: o.dir, cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env })
-  const { knex } = await connect(config, o.pool)
+  const { config, knex } = await connectByConfig(o, caller)
   return new Evolve({
     knex,
     store: storeFor(knex),
@@ -127,6 +140,21 @@ export async function openEvolve(options: OpenWithKnex | OpenWithConfig = {}): P
     overriddenConnection: config.overriddenConnection,
     onClose: () => knex.destroy(),
   })
+}
+
+/** The database the options, the environment or the config file name, opened; messages name the caller's options. */
+async function connectByConfig(o: OpenWithConfig, caller: 'library' | 'cli') {
+  const names = caller === 'cli' ? CLI_NAMES : LIBRARY_NAMES
+  const config = await resolveConfig({
+    db: o.db,
+    config: o.config,
+    dir: o.dir,
+    cwd: o.cwd ?? process.cwd(),
+    env: o.env ?? process.env,
+    names,
+  })
+  const pool = caller === 'cli' ? { ...o.pool, ...config.pool } : { ...config.pool, ...o.pool }
+  return { config, ...(await connect(config, pool)) }
 }
 
 /** Each migration once, by a name: a second of the same name would be skipped yet reported done. */

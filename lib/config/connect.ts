@@ -12,7 +12,7 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
   if (problem) throw usage('E_NO_DATABASE', `${problem} (from ${config.source})`)
   // Imported here, not at the top: knex takes ~200 ms to load, which `evolve --help` need not pay.
   const { default: knexFactory } = await import('knex')
-  const knex = knexFactory({ ...dialect.knexConfig(config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
+  const knex = knexFactory({ ...knexConfig(dialect, config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
   try {
     await knex.raw('select 1')
   } catch (err) {
@@ -20,6 +20,17 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
     throw new EvolveConnectionError(`cannot reach the database ${target} (from ${config.source}): ${errorMessage(err).split('\n')[0]}`)
   }
   return { knex, dialect }
+}
+
+/**
+ * The dialect's knex config for `pool`. A min asked for above the max another source set (a
+ * config's pool.min of 20, the PostgreSQL default max of 10) raises the max: tarn would refuse
+ * the pool at the first query otherwise.
+ */
+function knexConfig(dialect: Dialect, connection: Knex.Config['connection'], pool: Knex.PoolConfig | undefined): Knex.Config {
+  const built = dialect.knexConfig(connection, pool)
+  const { min, max } = built.pool ?? {}
+  return min !== undefined && max !== undefined && min > max ? dialect.knexConfig(connection, { ...pool, max: min }) : built
 }
 
 /** knex logs connection errors with stack traces; the CLI reports them as one line instead. */

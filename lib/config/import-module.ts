@@ -47,14 +47,28 @@ export function defaultExport(mod: unknown): unknown {
 }
 
 /**
+ * The names a module exports besides its default (`export const config = …`): what a file that
+ * has no default export offers instead, for its error message. None for a CommonJS file.
+ */
+export function namedExports(mod: unknown): string[] {
+  if (typeof mod !== 'object' || mod === null || defaultExport(mod) === mod) return []
+  return Object.keys(mod).filter((k) => k !== 'default' && k !== '__esModule')
+}
+
+/**
  * Imports a user's file and returns its default export. A file that fails to load
  * (syntax error, missing import) is the user's mistake: one line, naming the file.
  */
 export async function importUserModule(file: string, what: string, shown = file): Promise<unknown> {
+  return defaultExport(await importUserNamespace(file, what, shown))
+}
+
+/** importUserModule's module as it is: its default export and its named ones (see namedExports). */
+export async function importUserNamespace(file: string, what: string, shown = file): Promise<unknown> {
   try {
     const modules = await loader()
     forgetIfEdited(modules, file)
-    return defaultExport(await modules.import(file))
+    return await modules.import(file)
   } catch (err) {
     const [first, ...rest] = errorMessage(err)
       .split('\n')

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Knex } from 'knex'
-import { z } from 'zod'
-import { CONFIG_RUN_OPTIONS, batchBoundsProblem } from './run-options-schema.ts'
-import { dialectForClient } from '../dialects/for-knex.ts'
-import { didYouMean, usage } from '../errors.ts'
+import { usage } from '../errors.ts'
 import type { RunOptions } from '../core/context.ts'
-import { importUserModule } from './import-module.ts'
+import { type ConfigFile, parseConfig, poolProblem } from './config-schema.ts'
+import { defaultExport, importUserModule, importUserNamespace } from './import-module.ts'
+import { CLI_NAMES, type OptionNames } from './option-names.ts'
 import { parseDatabaseUrl } from './parse-url.ts'
 
 export interface ConfigInput {
@@ -15,6 +14,8 @@ export interface ConfigInput {
   dir?: string
   cwd: string
   env: Record<string, string | undefined>
+  /** How messages name the options (default the CLI's flags). */
+  names?: OptionNames
 }
 
 export interface ResolvedConfig {
@@ -25,6 +26,8 @@ export interface ResolvedConfig {
   source: string
   /** Pacing and throttling from the config file. */
   run: Partial<RunOptions>
+  /** The config file's knex pool, if it sets one (checked against the client already). */
+  pool?: ConfigFile['pool']
   /** The config file whose `connection` DATABASE_URL took the place of (said on the CLI: it surprised users). */
   overriddenConnection?: string
 }
@@ -32,19 +35,17 @@ export interface ResolvedConfig {
 export const CONFIG_FILES = ['evolve.config.ts', 'evolve.config.mjs', 'evolve.config.js', 'evolve.config.json']
 const KNEXFILES = ['knexfile.ts', 'knexfile.mjs', 'knexfile.js', 'knexfile.cjs']
 
-const configSchema = z
-  .object({
-    // Optional here: --db or DATABASE_URL may name the database instead (see parseConfig).
-    client: z.string().optional(),
-    connection: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-    migrations: z.object({ directory: z.string().optional() }).strict().optional(),
-    ...CONFIG_RUN_OPTIONS,
-  })
-  .strict()
-
-function runOptions(config: z.infer<typeof configSchema>): Partial<RunOptions> {
-  const { client: _c, connection: _n, migrations: _m, ...run } = config
+function runOptions(config: ConfigFile): Partial<RunOptions> {
+  const { client: _c, connection: _n, migrations: _m, pool: _p, ...run } = config
   return run
+}
+
+/** The config file's pool, refused if the client would not keep it. */
+function poolOf(config: ConfigFile | undefined, client: string, configFile: string | undefined): { pool?: ConfigFile['pool'] } {
+  if (!config?.pool) return {}
+  const problem = poolProblem(client, config.pool)
+  if (problem) throw usage('E_CONFIG', `${configFile}: ${problem}`)
+  return { pool: config.pool }
 }
 
 /**
@@ -54,8 +55,9 @@ function runOptions(config: z.infer<typeof configSchema>): Partial<RunOptions> {
  * run options: a throttle hook must not vanish because the URL came from the environment.
  */
 export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig> {
+  const names = input.names ?? CLI_NAMES
   const urlSource = input.db
-    ? { url: input.db, source: '--db' }
+    ? { url: input.db, source: names.db }
     : input.env.DATABASE_URL
       ? { url: input.env.DATABASE_URL, source: 'DATABASE_URL' }
       : undefined
@@ -65,10 +67,19 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
     // --db is a choice made on the command line; an exported DATABASE_URL may be left over from elsewhere.
     const overridden = urlSource.source === 'DATABASE_URL' && config?.connection !== undefined ? configFile : undefined
     const parsed = parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source)
-    return { ...parsed, migrationsDir, source: urlSource.source, run, ...(overridden ? { overriddenConnection: overridden } : {}) }
+    return {
+      ...parsed,
+      migrationsDir,
+      source: urlSource.source,
+      run,
+      ...poolOf(config, parsed.client, configFile),
+      ...(overridden ? { overriddenConnection: overridden } : {}),
+    }
   }
   if (config) {
-    return { client: config.client!, connection: relativeFilename(config.connection, base), migrationsDir, source: configFile!, run }
+    const client = config.client!
+    const connection = relativeFilename(config.connection, base)
+    return { client, connection, migrationsDir, source: configFile!, run, ...poolOf(config, client, configFile) }
   }
   const knexfile = find(input.cwd, KNEXFILES)
   if (knexfile) {
@@ -81,6 +92,7 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
       knexfile,
       { client: (picked as { client?: unknown }).client, connection: (picked as { connection?: unknown }).connection },
       true,
+      names,
     )
     return {
       client: config.client!,
@@ -90,10 +102,7 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
       run: {},
     }
   }
-  throw usage(
-    'E_NO_DATABASE',
-    'no database configured: pass --db postgres://… or --db sqlite:./app.db, set DATABASE_URL, or create evolve.config.ts with `evolve init`',
-  )
+  throw usage('E_NO_DATABASE', names.noDatabase)
 }
 
 /** Where the migrations are (`evolve create` needs no database to know it). */
@@ -105,7 +114,7 @@ export async function resolveMigrationsDir(input: ConfigInput): Promise<string> 
 async function readConfigFile(input: ConfigInput, needsConnection: boolean) {
   const configFile = input.config ? resolve(input.cwd, input.config) : find(input.cwd, CONFIG_FILES)
   if (input.config && !existsSync(configFile!)) throw usage('E_CONFIG', `config file ${input.config} does not exist`)
-  const config = configFile ? parseConfig(configFile, await importUserModule(configFile, 'config file'), needsConnection) : undefined
+  const config = configFile ? await readConfig(configFile, needsConnection, input.names ?? CLI_NAMES) : undefined
   const base = configFile ? dirname(configFile) : input.cwd
   // --dir is relative to where evolve runs; a config file's directory (default ./migrations) to the file.
   const migrationsDir =
@@ -113,41 +122,10 @@ async function readConfigFile(input: ConfigInput, needsConnection: boolean) {
   return { configFile, config, base, migrationsDir }
 }
 
-/**
- * What a misspelt config field most likely meant (`batchsize`, `maxbatchsize`…), or ''. A batch size
- * itself is no config field: the file bounds it, and the migration file or --batch-size fixes it.
- */
-function unknownFieldHint(key: string, topLevel: boolean): string {
-  const allowed = topLevel ? Object.keys(configSchema.shape) : ['directory']
-  if (topLevel && key.toLowerCase() === 'batchsize')
-    return ': a config file bounds the batch size (minBatchSize, maxBatchSize); fix it with batchSize in the migration file, or --batch-size'
-  return didYouMean(key, allowed)
-}
-
-/** `needsConnection`: the file names the database (nothing else did), so client and connection must be there. */
-function parseConfig(file: string, value: unknown, needsConnection: boolean): z.infer<typeof configSchema> {
-  const result = configSchema.safeParse(value)
-  if (!result.success) {
-    const issue = result.error.issues[0]!
-    if (issue.code === 'unrecognized_keys') {
-      const key = issue.keys[0]!
-      const field = [...issue.path, key].join('.')
-      const expected = issue.path.length === 0 ? ' (expected defineConfig({ client, connection, migrations }))' : ''
-      throw usage('E_CONFIG', `${file}: unknown field "${field}"${unknownFieldHint(key, issue.path.length === 0) || expected}`)
-    }
-    throw usage('E_CONFIG', `${file}: field "${issue.path.join('.')}": ${issue.message}`)
-  }
-  const { client, connection } = result.data
-  const bounds = batchBoundsProblem(result.data)
-  if (bounds) throw usage('E_CONFIG', `${file}: ${bounds}`)
-  if (needsConnection && (client === undefined || connection === undefined)) {
-    const missing = client === undefined ? 'client' : 'connection'
-    throw usage('E_CONFIG', `${file}: field "${missing}" is missing: set it, or name the database with --db or DATABASE_URL`)
-  }
-  if (client !== undefined && !dialectForClient(client)) {
-    throw usage('E_CONFIG', `${file}: client "${client}" is not supported: use "pg" or "better-sqlite3"`)
-  }
-  return result.data
+/** A config file's default export, validated; one without a default export is told how to write one. */
+async function readConfig(file: string, needsConnection: boolean, names: OptionNames): Promise<ConfigFile> {
+  const mod = await importUserNamespace(file, 'config file')
+  return parseConfig(file, defaultExport(mod), needsConnection, names, mod)
 }
 
 function find(cwd: string, names: string[]): string | undefined {
