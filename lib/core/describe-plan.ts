@@ -20,8 +20,8 @@ export interface PlanDescription {
   /** The starting batch size: `--batch-size`, else what a resumed run has learned, else the migration's. */
   batchSize: number
   /**
-   * About how many batches are left at the starting size, and no more than that: the runner sizes
-   * batches by time (toward its target duration) and caps them by bytes, so the real count differs.
+   * About how many batches are left at `batchSize`. Without a fixed size that is the starting size
+   * only: the runner sizes batches by time (toward its target duration) and caps them by bytes.
    */
   batches: number
   firstBatch: { range: string; sql: string[] } | null
