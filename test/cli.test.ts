@@ -329,6 +329,18 @@ export default defineConfig({ client: '${clientOf(db)}', connection: ${connectio
           { name: entry?.name, pending: entry?.pending, rows: entry?.rows, batchSize: entry?.batchSize, batches: entry?.batches },
           { name: '001_lower', pending: pendingCount(count), rows: count, batchSize: 25, batches: Math.ceil(count / 25) },
         )
+        assert.match(
+          plan.stdout,
+          new RegExp(`batches of 25: about ${Math.ceil(count / 25)} batches`),
+          'a fixed size is kept: its count holds',
+        )
+        const adaptive = await runCli(['plan', '--db', db.url, '--dir', dir])
+        assert.equal(adaptive.code, 0, output(adaptive))
+        assert.match(
+          adaptive.stdout,
+          /about \d+ batches at the starting size of \d+ rows \(the runner sizes batches by time/,
+          'without one the count is only an estimate',
+        )
 
         assert.deepEqual(await trackingTables(db), [], 'plan created no tracking tables')
         assert.deepEqual(await rowsOf(db.knex, 'users'), before, 'plan changed no data')

@@ -30,7 +30,7 @@ export function registerPlan(program: Command): void {
             console.log(`  state: ${p.state}; nothing left to plan`)
             continue
           }
-          console.log(`  state: ${p.state}; ${p.pending} rows pending of ${p.rows}; batches of ${p.batchSize}: about ${p.batches} batches`)
+          console.log(`  state: ${p.state}; ${p.pending} rows pending of ${p.rows}; ${batchLine(p.batchSize, p.batches, opts.batchSize)}`)
           if (p.readOnly) console.log(`  read-only: the app's writes to ${p.table} are refused while it runs (mode: 'readonly')`)
           if (p.firstBatch) {
             console.log(`  first batch: ${p.firstBatch.range}`)
@@ -40,4 +40,10 @@ export function registerPlan(program: Command): void {
         }
       })
     })
+}
+
+/** A fixed --batch-size is kept exactly; otherwise the count holds only at the starting size. */
+function batchLine(size: number, batches: number, fixed: number | undefined): string {
+  if (fixed !== undefined) return `batches of ${size}: about ${batches} batches`
+  return `about ${batches} batches at the starting size of ${size} rows (the runner sizes batches by time, capped by bytes)`
 }
