@@ -93,8 +93,7 @@ export async function emitRunEnd(store: Store, events: EvolveEmitter, pool: Knex
  * A cancelled snapshot run's end is announced by its unwind (snapshot/unwind.ts abort(), run by its
  * runner wherever that runs, or by the cancel that finds none left), with the error saying what it
  * undid; its copy's run (`<name>.shadow`) ends with it. So the cancel itself announces nothing for
- * them: announcing here as well would be a second run:end. (abort() emits run:end by hand today;
- * it could call emitRunEnd for the same payload with real totals.)
+ * them: announcing here as well would be a second run:end.
  */
 async function unwindAnnounces(store: Store, pool: Knex, name: string): Promise<boolean> {
   if (snapshotOfShadow(name) !== undefined) return true

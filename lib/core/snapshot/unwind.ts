@@ -4,7 +4,7 @@ import type { SnapshotRow, SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import type { EvolveEmitter } from '../events.ts'
 import type { Migration } from '../migration.ts'
-import { changeRunState } from '../run-state.ts'
+import { changeRunState, emitRunEnd } from '../run-state.ts'
 import { SNAPSHOT_STEPS, readOnlyActor, shadowRunName } from './names.ts'
 import { snapshotDdl } from './preflight.ts'
 import { turnReadOnlyOff } from './read-only-seam.ts'
@@ -51,7 +51,7 @@ export async function abort(
   if (end === 'cancelled') {
     await store.snapshots.forgetRun(knex, shadowRunName(m.name))
     await store.runs.update(knex, m.name, { lastError: error, finishedAt: 'now' })
-    ctx.events.emit('run:end', { run: m.name, state: 'cancelled', done: 0, failed: 0, error })
+    await emitRunEnd(store, ctx.events, knex, m.name, 'cancelled', error)
     return
   }
   const run = await store.runs.get(knex, m.name)
