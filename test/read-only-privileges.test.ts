@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
-import { isReadOnlyError } from '../lib/index.ts'
+import { assertDone, isReadOnlyError } from '../lib/index.ts'
 import { assertUsageError, output, runCli } from './helpers/cli.ts'
 import { type FreshPostgres, freshPostgres } from './helpers/databases.ts'
 import { counterHistogram, createItems, makeProject, setMigration, upMigration } from './helpers/fixtures.ts'
@@ -109,6 +109,11 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
         assert.equal(stored.state, 'failed', 'not left running with nobody driving it')
         assert.equal((await db.knex('evolve_snapshots').where({ run_name: project.name }).first()).step, 'read-only')
         assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS }, 'the table untouched')
+        await assert.rejects(assertDone(db.knex, project.name), (err: Error) => {
+          assert.match(err.message, /belongs to role .*; once mended, `evolve run \S+` resumes it$/, "the step's own reason")
+          assert.doesNotMatch(err.message, /evolve failures/, 'not sent to a copy with no failures')
+          return true
+        })
 
         await db.knex.raw(`ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${app.role}`)
         const rerun = await runCli(['run', ...project.flags])

@@ -37,12 +37,17 @@ export async function assertDone(knex: Knex, name: string): Promise<void> {
   if (p.state === 'done') return
   const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
   const failed = p.failed > 0 ? `, ${p.failed} failed` : ''
-  // A snapshot run's failed objects are its copy's, and the copy is not retried: the run starts over.
-  const next =
-    p.state === 'failed' && p.snapshot
-      ? `see \`evolve failures ${shadowRunName(name)}\`, ${afterFailures(shadowRunName(name))}`
-      : NEXT_STEP[p.state](name)
+  const next = p.state === 'failed' && p.snapshot ? snapshotFailed(name, p.failed, p.lastError) : NEXT_STEP[p.state](name)
   throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): ${next}`)
+}
+
+/**
+ * A snapshot run's failed objects are its copy's, and the copy is not retried: the run starts
+ * over. With none, a step itself failed (read-only refused, say): its error says why.
+ */
+function snapshotFailed(name: string, failed: number, error: string | null): string {
+  if (failed > 0) return `see \`evolve failures ${shadowRunName(name)}\`, ${afterFailures(shadowRunName(name))}`
+  return `${error ?? 'a snapshot step failed (see `evolve status`)'}; once mended, \`evolve run ${name}\` resumes it`
 }
 
 const NEXT_STEP: Record<RunState, (name: string) => string> = {
