@@ -79,6 +79,7 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
         assert.doesNotMatch(run.stdout + run.stderr, /CREATE|\$\$/, 'no SQL')
         const stored = await db.knex('evolve_runs').where({ name: project.name }).first()
         assert.equal(stored.state, 'failed', 'not left running with nobody driving it')
+        assert.match(stored.changed_by, /^runner \S+:\d+$/, 'the runner that met it, as in every other failure')
         assert.ok(
           fix.every((f) => stored.last_error.includes(f)),
           stored.last_error,

@@ -16,15 +16,16 @@ export const runActor = (m: Migration) => `run ${m.name}`
 /**
  * What a runner does about read-only mode while it serves a run: its batches write through
  * the guard; a `mode: 'readonly'` migration turns it on for its table first (kept on if a
- * dead runner left it on); and every runner turns an expired switch off.
+ * dead runner left it on); and every runner turns an expired switch off. `runner` is who the
+ * run's history names when turning read-only on fails the run (`runner host:pid`).
  */
-export async function startReadOnlyRun(store: Store, knex: Knex, events: EvolveEmitter, m: Migration) {
+export async function startReadOnlyRun(store: Store, knex: Knex, events: EvolveEmitter, m: Migration, runner: string) {
   if (!store.dialect.readOnlyGuard) return { writeBypass: undefined, stop: () => {} }
   if (m.readOnly) {
     const before = await readOnlyStatus(store, knex)
     const message = `Maintenance: "${m.name}" is changing ${m.table}; changes are paused until it finishes.`
     const state = await enableReadOnly(store, knex, { tables: [m.table], message, by: runActor(m), widen: true }).catch((err: unknown) =>
-      failRunFor(store, events, knex, m.name, runActor(m), err),
+      failRunFor(store, events, knex, m.name, runner, err),
     )
     if (JSON.stringify(before) !== JSON.stringify(state)) events.emit('read-only', state)
   }

@@ -44,7 +44,7 @@ export async function serveRun(runner: Serving, m: Migration, before?: Run): Pro
     total: run?.totalEstimate ?? null,
     resumed: (run?.startedAt ?? null) !== null,
   })
-  const readOnly = await startReadOnlyRun(runner.store, knex, runner.events, m)
+  const readOnly = await startReadOnlyRun(runner.store, knex, runner.events, m, runner.by)
   const presence = await runner.dialect.openPresence?.(knex, (name) => {
     if (name === m.name) runner.wakeup.wake()
   })
