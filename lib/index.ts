@@ -2,9 +2,18 @@
 
 // Migration files and config files
 export { defineMigration } from './api/define-migration.ts'
-export type { MigrationDefinition, BatchContext, AnyRow } from './api/define-migration.ts'
+export type {
+  MigrationDefinition,
+  BatchContext,
+  AnyRow,
+  ColumnOf,
+  SetColumns,
+  SetExpression,
+  DefineMigrationOf,
+  ReadingDefinition,
+} from './api/define-migration.ts'
 export { defineConfig } from './api/define-config.ts'
-export type { EvolveConfig } from './api/define-config.ts'
+export type { EvolveConfig, EvolveClient } from './api/define-config.ts'
 export { createMigration } from './api/migration.ts'
 export { loadMigrations } from './config/load-migrations.ts'
 export type { Migration, EvolveMode } from './core/migration.ts'
@@ -25,7 +34,9 @@ export type { SnapshotStep } from './store/snapshots.ts'
 export type { RunState } from './store/runs.ts'
 export { TRANSITIONS as RUN_TRANSITIONS } from './core/run-state.ts'
 export type { EvolveEvents } from './core/events.ts'
-export { EvolveEmitter, EVENT_NAMES } from './core/events.ts'
+export { EvolveEmitter } from './core/events.ts'
+export { EVENT_NAMES } from './api/events.ts'
+export type { EvolveEventName, EvolveListener } from './api/events.ts'
 
 // For apps: completion gate, control and latency reports
 export { isDone, assertDone } from './api/completion.ts'

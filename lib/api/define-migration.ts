@@ -13,7 +13,21 @@ export interface BatchContext {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRow = Record<string, any>
 
-interface MigrationBase<Row extends AnyRow> {
+/**
+ * The column names of a row type: any string for an untyped row, the row's keys for
+ * `defineMigration<User>`. Never where the row type is inferred from: `columns: ['email']` must
+ * not make an untyped migration's row `{ email }` (a hand-made NoInfer, for TypeScript before 5.4).
+ */
+export type ColumnOf<Row extends AnyRow> = keyof [Row][Row extends unknown ? 0 : never] & string
+
+/** What `set` maps a column to: an SQL expression (or a plain value) for its new value. */
+export type SetExpression = (knex: Knex) => Knex.Raw | Knex.Value
+
+/** `set`: column → expression. Any column of an untyped row; only the row's columns for a row type. */
+export type SetColumns<Row extends AnyRow> =
+  string extends ColumnOf<Row> ? Record<string, SetExpression> : Partial<Record<ColumnOf<Row>, SetExpression>>
+
+interface MigrationBase<Row extends AnyRow, Key extends ColumnOf<Row> = ColumnOf<Row>, Read extends ColumnOf<Row> = ColumnOf<Row>> {
   /** Shown by `status` and `plan`. */
   description?: string
   /** The table to evolve; `schema.table` works on PostgreSQL. */
@@ -23,13 +37,13 @@ interface MigrationBase<Row extends AnyRow> {
    * order (integer, numeric, text, uuid, bytea/blob), or several for a composite key
    * (`['tenant_id', 'id']`, compared as a row value). NOT NULL, covered by a unique index.
    */
-  key?: string | string[]
+  key?: Key | readonly Key[]
   /**
    * transform/up: the columns the migration reads (besides the key, always read). Declare them
    * on tables with wide columns (documents, JSON blobs) the migration does not need: rows are
    * then read without them. Default: every column.
    */
-  columns?: string[]
+  columns?: readonly Read[]
   /**
    * Narrows a query to the rows that still need evolving. Omit it and every row is
    * evolved once (the tracking table then remembers which key ranges are done).
@@ -61,27 +75,43 @@ interface MigrationBase<Row extends AnyRow> {
   _row?: Row
 }
 
-export type MigrationDefinition<Row extends AnyRow = AnyRow> = MigrationBase<Row> &
-  (
-    | {
-        /** Returns the changed columns of one row (or null for none); written back set-based. */
-        transform: (row: Row) => Partial<Row> | null | undefined | Promise<Partial<Row> | null | undefined>
-        set?: never
-        up?: never
-      }
-    | {
-        /** Column → SQL expression; the rows never leave the database. */
-        set: Record<string, (knex: Knex) => Knex.Raw | Knex.Value>
-        transform?: never
-        up?: never
-      }
-    | {
-        /** Free-form work on the batch's rows inside the batch transaction (`ctx.trx`). */
-        up: (rows: Row[], ctx: BatchContext) => Promise<void> | void
-        transform?: never
-        set?: never
-      }
-  )
+/** How a batch is evolved: exactly one of `transform`, `set` or `up`; `Read` is the row they are given. */
+type Evolving<Row extends AnyRow, Read extends AnyRow> =
+  | {
+      /** Returns the changed columns of one row (or null for none); written back set-based. */
+      transform: (row: Read) => Partial<Row> | null | undefined | Promise<Partial<Row> | null | undefined>
+      set?: never
+      up?: never
+    }
+  | {
+      /** Column → SQL expression; the rows never leave the database. */
+      set: SetColumns<Row>
+      transform?: never
+      up?: never
+    }
+  | {
+      /** Free-form work on the batch's rows inside the batch transaction (`ctx.trx`). */
+      up: (rows: Read[], ctx: BatchContext) => Promise<void> | void
+      transform?: never
+      set?: never
+    }
+
+export type MigrationDefinition<Row extends AnyRow = AnyRow> = MigrationBase<Row> & Evolving<Row, Row>
+
+/**
+ * A definition checked by `defineMigration<Row>()`: the rows `transform` and `up` receive hold only
+ * what is read, the key (`'id'` unless `key` says) and the declared `columns` (every column without them).
+ */
+export type ReadingDefinition<Row extends AnyRow, Key extends ColumnOf<Row>, Read extends ColumnOf<Row>> = MigrationBase<Row, Key, Read> &
+  Evolving<Row, Pick<Row, Key | Read>>
+
+/** What `defineMigration<Row>()` returns: defineMigration for rows of `Row`, inferring the key and `columns`. */
+export type DefineMigrationOf<Row extends AnyRow> = <
+  Key extends ColumnOf<Row> = Extract<'id', ColumnOf<Row>>,
+  Read extends ColumnOf<Row> = ColumnOf<Row>,
+>(
+  definition: ReadingDefinition<Row, Key, Read>,
+) => MigrationDefinition<Row>
 
 /**
  * Declares a migration; a migration file's default export.
@@ -96,6 +126,23 @@ export type MigrationDefinition<Row extends AnyRow = AnyRow> = MigrationBase<Row
  * })
  * ```
  */
-export function defineMigration<Row extends AnyRow = AnyRow>(definition: MigrationDefinition<Row>): MigrationDefinition<Row> {
-  return definition
+export function defineMigration<Row extends AnyRow = AnyRow>(definition: MigrationDefinition<Row>): MigrationDefinition<Row>
+/**
+ * `defineMigration<Row>()({...})`: the same, and the row `transform(row)` and `up(rows)` receive
+ * is typed by what is read: the key and the declared `columns`.
+ *
+ * @example
+ * ```ts
+ * interface User { id: number; email: string; profile: string }
+ * export default defineMigration<User>()({
+ *   table: 'users',
+ *   columns: ['email'], // row: { id: number; email: string }: `profile` is not read
+ *   transform: (row) => ({ email: row.email.toLowerCase() }),
+ * })
+ * ```
+ */
+export function defineMigration<Row extends AnyRow>(): DefineMigrationOf<Row>
+export function defineMigration(...args: [MigrationDefinition] | []): MigrationDefinition | DefineMigrationOf<AnyRow> {
+  // The typed form returns the definition as it is too: the checks are tsc's, the loader's are the same.
+  return args.length === 0 ? (definition) => definition as MigrationDefinition : args[0]
 }

@@ -4,6 +4,9 @@ import type { RunOptions } from '../core/context.ts'
 import type { Migration } from '../core/migration.ts'
 import type { Store } from '../store/store.ts'
 
+// With the admin object's types come its events' (lib/api/events.ts types `evolve.events` by name).
+export type { EvolveEventName, EvolveListener } from './events.ts'
+
 /** One failed object, as `evolve failures` and the API show it. */
 export interface FailedObject {
   key: unknown

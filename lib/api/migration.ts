@@ -1,6 +1,6 @@
 import { parseMigration } from '../config/migration-schema.ts'
 import type { Migration } from '../core/migration.ts'
-import type { MigrationDefinition } from './define-migration.ts'
+import type { AnyRow, MigrationDefinition } from './define-migration.ts'
 
 /**
  * Turns a migration definition built in code into a validated `Migration`, so a run can
@@ -13,6 +13,6 @@ import type { MigrationDefinition } from './define-migration.ts'
  * await (await evolve.run()).done
  * ```
  */
-export function createMigration(name: string, definition: MigrationDefinition): Migration {
+export function createMigration<Row extends AnyRow = AnyRow>(name: string, definition: MigrationDefinition<Row>): Migration {
   return parseMigration(name, name, definition)
 }

@@ -5,7 +5,7 @@ import { usage } from '../errors.ts'
 import { isReadOnlyError } from './read-only-error.ts'
 import {
   ADMIN_ROUTE,
-  type ReadOnlyMiddlewareOptions,
+  type ReadOnlyMiddlewareOptions as CheckedOptions,
   checkMiddlewareArgs,
   refusal,
   refusedState,
@@ -14,7 +14,19 @@ import {
 } from './read-only-response.ts'
 import type { ReadOnlySwitch } from './read-only-switch.ts'
 
-export type { ReadOnlyMiddlewareOptions }
+/**
+ * The middleware's options. `Req` is the request `isWrite` receives: Express's `Request` for
+ * `readOnlyMiddleware` (inferred inside `app.use(…)`, or `readOnlyMiddleware<Request>(…)`), the
+ * handler's for `withReadOnly`, Node's IncomingMessage (`request.raw`) for `readOnlyFastify`.
+ */
+export interface ReadOnlyMiddlewareOptions<Req = IncomingMessage> extends Omit<CheckedOptions, 'isWrite'> {
+  /** Which requests write; default POST, PUT, PATCH and DELETE. */
+  isWrite?: (req: Req) => boolean
+}
+
+/** The options checked, for the shared code that calls `isWrite` with the very request it was given. */
+const checked = <Req>(fn: string, sw: unknown, opts: ReadOnlyMiddlewareOptions<Req>) =>
+  checkMiddlewareArgs(fn, sw, opts as unknown as CheckedOptions)
 
 // Structural types: evolvekit never loads a web framework, it only speaks their shapes.
 type Next = (err?: unknown) => void
@@ -31,9 +43,12 @@ type ExpressResponse = ServerResponse & { locals?: Record<string, unknown>; head
  * app.use(readOnlyErrorHandler(readOnly)) // after the routes
  * ```
  */
-export function readOnlyMiddleware(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOptions = {}) {
-  opts = checkMiddlewareArgs('readOnlyMiddleware', sw, opts)
-  return (req: IncomingMessage, res: ExpressResponse, next: Next): void => {
+export function readOnlyMiddleware<Req extends IncomingMessage = IncomingMessage>(
+  sw: ReadOnlySwitch,
+  options: ReadOnlyMiddlewareOptions<Req> = {},
+) {
+  const opts = checked('readOnlyMiddleware', sw, options)
+  return (req: Req, res: ExpressResponse, next: Next): void => {
     if (res.locals) res.locals.readOnly = sw.state
     if (refuses(sw, req, opts)) return void sendRefusal(sw, req, res, opts).catch(next)
     next()
@@ -41,9 +56,12 @@ export function readOnlyMiddleware(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareO
 }
 
 /** Express error handler: the database's read-only refusal in the middle of a request becomes the same 503. */
-export function readOnlyErrorHandler(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOptions = {}) {
-  opts = checkMiddlewareArgs('readOnlyErrorHandler', sw, opts)
-  return (err: unknown, req: IncomingMessage, res: ExpressResponse, next: Next): void => {
+export function readOnlyErrorHandler<Req extends IncomingMessage = IncomingMessage>(
+  sw: ReadOnlySwitch,
+  options: ReadOnlyMiddlewareOptions<Req> = {},
+) {
+  const opts = checked('readOnlyErrorHandler', sw, options)
+  return (err: unknown, req: Req, res: ExpressResponse, next: Next): void => {
     if (!isReadOnlyError(err) || res.headersSent) return next(err)
     sendRefusal(sw, req, res, opts, err).catch(next)
   }
@@ -107,9 +125,9 @@ export function readOnlyFastify(sw: ReadOnlySwitch, opts: ReadOnlyMiddlewareOpti
 export function withReadOnly<Req extends IncomingMessage, Res extends ServerResponse>(
   sw: ReadOnlySwitch,
   handler: (req: Req & { readOnly: ReadOnlyState }, res: Res) => unknown,
-  opts: ReadOnlyMiddlewareOptions = {},
+  options: ReadOnlyMiddlewareOptions<Req> = {},
 ) {
-  opts = checkMiddlewareArgs('withReadOnly', sw, opts)
+  const opts = checked('withReadOnly', sw, options)
   if (typeof handler !== 'function') throw usage('E_CONFIG', 'withReadOnly(sw, handler): the handler must be a function (req, res) => …')
   return async (req: Req, res: Res): Promise<void> => {
     const request = Object.assign(req, { readOnly: sw.state })

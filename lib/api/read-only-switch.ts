@@ -39,12 +39,30 @@ function checkSwitchArgs(knex: unknown, opts: unknown): ReadOnlySwitchOptions {
 const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
 
 /**
+ * The switch's one event, `change`, typed here on a plain EventEmitter rather than by @types/node's
+ * generic one, which accepts any name since @types/node 22 (see lib/api/events.ts).
+ */
+type ChangeListener = (state: ReadOnlyState) => void
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types the inherited EventEmitter methods, declares nothing new
+export interface ReadOnlySwitch {
+  on(event: 'change', listener: ChangeListener): this
+  once(event: 'change', listener: ChangeListener): this
+  off(event: 'change', listener: ChangeListener): this
+  addListener(event: 'change', listener: ChangeListener): this
+  removeListener(event: 'change', listener: ChangeListener): this
+  emit(event: 'change', state: ReadOnlyState): boolean
+  listenerCount(event: 'change', listener?: ChangeListener): number
+  removeAllListeners(event?: 'change'): this
+}
+
+/**
  * The app's view of the read-only switch, kept in memory: `isReadOnly()` costs no query.
  * PostgreSQL pushes changes (LISTEN/NOTIFY on a session of its own); SQLite is polled.
  * Emits `change` with the new state. Once its `for` runs out, whoever notices first (this
  * switch included) turns it off.
  */
-export class ReadOnlySwitch extends EventEmitter<{ change: [ReadOnlyState] }> {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
+export class ReadOnlySwitch extends EventEmitter {
   /** The last state read; off until `ready` resolves. */
   state: ReadOnlyState = OFF
   /** The last error reading the state (the switch keeps its last state and tries again), or null. */
