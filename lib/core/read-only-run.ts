@@ -2,9 +2,8 @@ import type { Knex } from 'knex'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
 import type { Migration } from './migration.ts'
-import type { WriteBypass } from './context.ts'
 import { errorMessage } from '../errors.ts'
-import { disableReadOnly, enableReadOnly, readOnlyStatus } from './read-only.ts'
+import { disableReadOnly, enableReadOnly, readOnlyStatus, writeBypassFor } from './read-only.ts'
 import { changeRunState } from './run-state.ts'
 
 /** How often a runner looks whether a read-only `--for` has run out (with no operator around). */
@@ -31,15 +30,7 @@ export async function startReadOnlyRun(store: Store, knex: Knex, events: EvolveE
   }
   const timer = setInterval(() => void readOnlyStatus(store, knex).catch(() => {}), EXPIRY_CHECK_MS)
   timer.unref()
-  return { writeBypass: await batchBypass(store, knex), stop: () => clearInterval(timer) }
-}
-
-/** The batches' bypass, bound to the token (which never changes); undefined without tracking tables. */
-async function batchBypass(store: Store, knex: Knex): Promise<WriteBypass | undefined> {
-  const guard = store.dialect.readOnlyGuard
-  if (!guard || !(await store.readOnly.exists(knex))) return undefined
-  const { token } = await store.readOnly.get(knex)
-  return Object.assign(<T>(trx: Knex.Transaction, fn: () => Promise<T>) => guard.bypass(trx, token, fn), { token })
+  return { writeBypass: await writeBypassFor(store, knex), stop: () => clearInterval(timer) }
 }
 
 /** After a `mode: 'readonly'` migration is done: off again, unless someone else owns the switch now. */

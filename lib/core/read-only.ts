@@ -3,6 +3,7 @@ import type { ReadOnlyGuard } from '../dialects/dialect.ts'
 import { EvolveError, usage } from '../errors.ts'
 import type { ReadOnlyRow } from '../store/read-only.ts'
 import { type Store, storeFor } from '../store/store.ts'
+import type { WriteBypass } from './context.ts'
 import { parseDuration } from './duration.ts'
 import { assertCovers, conflict, heldBySnapshot, narrowing } from './read-only-conflicts.ts'
 import { OFF, type ReadOnlyState, expired, toState } from './read-only-state.ts'
@@ -143,14 +144,11 @@ export async function withWriteBypass<T>(db: Knex | Knex.Transaction, fn: (trx: 
 }
 
 /** The runner's bypass, bound to the token (which never changes); undefined without tracking tables or a guard. */
-export async function writeBypassFor(
-  store: Store,
-  knex: Knex,
-): Promise<(<T>(trx: Knex.Transaction, fn: () => Promise<T>) => Promise<T>) | undefined> {
+export async function writeBypassFor(store: Store, knex: Knex): Promise<WriteBypass | undefined> {
   const guard = store.dialect.readOnlyGuard
   if (!guard || !(await store.readOnly.exists(knex))) return undefined
   const { token } = await store.readOnly.get(knex)
-  return (trx, fn) => guard.bypass(trx, token, fn)
+  return Object.assign(<T>(trx: Knex.Transaction, fn: () => Promise<T>) => guard.bypass(trx, token, fn), { token })
 }
 
 /** How long one toggle's DDL may wait for a table lock before it lets the app through and tries again. */
