@@ -34,7 +34,7 @@ describe('The public TypeScript API', () => {
   })
 
   it('refuses a misspelt event name at the name itself, whatever @types/node the app has', async () => {
-    // @types/node's own typing accepts any name since version 22, and in the repo's 20.x refuses
+    // @types/node's own typing accepts any name since version 25, and in the repo's 20.x refuses
     // only the listener (as `never`), naming no event: the name must be what tsc points at.
     const out = await typeErrors({
       'app.ts': `import { openEvolve, createReadOnlySwitch } from 'evolvekit'

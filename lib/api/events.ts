@@ -12,9 +12,10 @@ export type EvolveEventName = keyof EvolveEvents
 export type EvolveListener<E extends EvolveEventName> = (...payload: EvolveEvents[E]) => void
 
 // The emitter's methods, typed by the event map here rather than by @types/node's generic
-// EventEmitter: since @types/node 22 (the version an app installs today) that one accepts any
-// string as an event name (`on('run:ended', …)` compiled and never fired), and before 20.11 it
-// was not generic at all. lib/core keeps its plain class; this file is loaded with the admin
+// EventEmitter: since @types/node 25 (the version an app installs today) that one accepts any
+// string as an event name (`on('run:ended', …)` compiled and never fired); from 20.11 to 24 it
+// refused a typo only through its listener (typed `never`, naming no event) and took any name in
+// listenerCount and removeAllListeners; before 20.11 it was not generic at all. lib/core keeps its plain class; this file is loaded with the admin
 // object's types (evolve-types.ts re-exports from it), so every consumer of them sees these.
 // Each `never` overload only keeps the merged interface assignable to @types/node's own
 // signatures (a declaration check under skipLibCheck: false); no call can match it.

@@ -40,7 +40,7 @@ const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since
 
 /**
  * The switch's one event, `change`, typed here on a plain EventEmitter rather than by @types/node's
- * generic one, which accepts any name since @types/node 22 (see lib/api/events.ts).
+ * generic one, which accepts any name since @types/node 25 (see lib/api/events.ts).
  */
 type ChangeListener = (state: ReadOnlyState) => void
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types the inherited EventEmitter methods, declares nothing new
