@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { defaultActor } from '../lib/api/actor.ts'
 import type { Evolve } from '../lib/api/evolve.ts'
-import { openEvolve } from '../lib/api/open-evolve.ts'
+import { openEvolveFromCli } from '../lib/api/open-evolve.ts'
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -12,7 +12,7 @@ export interface GlobalOptions {
 
 /** Opens the admin object for one command and closes it afterwards. */
 export async function withEvolve<T>(options: GlobalOptions, fn: (evolve: Evolve) => Promise<T>, pool?: Knex.PoolConfig): Promise<T> {
-  const evolve = await openEvolve({ db: options.db, config: options.config, dir: options.dir, pool, by: defaultActor() })
+  const evolve = await openEvolveFromCli({ db: options.db, config: options.config, dir: options.dir, pool, by: defaultActor() })
   // On stderr, so --json output stays clean: the environment choosing another database than the
   // config file names is easy to miss (a shell with DATABASE_URL exported for another project).
   if (evolve.overriddenConnection)

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import type { Command } from 'commander'
 import { defaultActor } from '../../lib/api/actor.ts'
-import { openEvolve } from '../../lib/api/open-evolve.ts'
+import { openEvolveFromCli } from '../../lib/api/open-evolve.ts'
 import { usage } from '../../lib/errors.ts'
 import type { ApiToken } from '../../lib/http/index.ts'
 import type { GlobalOptions } from '../context.ts'
@@ -38,7 +38,7 @@ export function registerServe(program: Command): void {
           `evolve: WARNING: the admin API listens on ${opts.host}, reachable from the network. Anyone with a token can pause runs and switch read-only; put TLS in front of it.\n`,
         )
       }
-      const evolve = await openEvolve({ db: opts.db, config: opts.config, dir: opts.dir, by: defaultActor() })
+      const evolve = await openEvolveFromCli({ db: opts.db, config: opts.config, dir: opts.dir, by: defaultActor() })
       const app = await createAdminApi({ evolve, tokens })
       // Listen for the signals before the port opens: a SIGTERM right after must still close cleanly.
       const signalled = untilSignal()

@@ -2,7 +2,7 @@
 // pending count would freeze the UI's event loop. Every database call (runs included) happens
 // here, and the UI thread only renders and answers keys.
 import { parentPort, workerData } from 'node:worker_threads'
-import { openEvolve } from '../../lib/api/open-evolve.ts'
+import { openEvolveFromCli } from '../../lib/api/open-evolve.ts'
 import { errorMessage } from '../../lib/errors.ts'
 import type { GlobalOptions } from '../context.ts'
 import { UiBackend } from './backend.ts'
@@ -19,7 +19,7 @@ const post = (m: FromThread) => port.postMessage(m)
 const options = workerData as GlobalOptions & { by: string }
 
 try {
-  const evolve = await openEvolve({ db: options.db, config: options.config, dir: options.dir, by: options.by, pool: { max: 6 } })
+  const evolve = await openEvolveFromCli({ db: options.db, config: options.config, dir: options.dir, by: options.by, pool: { max: 6 } })
   const backend = new UiBackend(evolve, (event) => post({ event }))
   post({ ready: { hasReadOnly: backend.hasReadOnly, target: evolve.target } })
   port.on('message', async ({ id, method, args }: ToThread) => {
