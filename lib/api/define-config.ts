@@ -15,6 +15,8 @@ export interface EvolveConfig extends ThrottleOptions, Partial<PacingOptions> {
   client?: EvolveClient
   /** A knex connection: a URL string for PostgreSQL, `{ filename }` for SQLite. */
   connection?: Knex.Config['connection']
+  /** PostgreSQL only: the size of knex's pool for this database (docs/configuration.md, "Connection pool"). */
+  pool?: { min?: number; max?: number }
   migrations?: {
     /** Default `./migrations`, relative to the config file. */
     directory?: string
