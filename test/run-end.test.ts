@@ -48,8 +48,13 @@ const bump = (failOn?: number) =>
     }),
   )
 
-/** Held back by its throttle hook: the run stays running, no batch done, while the test acts. */
-const hold = { throttle: () => ({ reason: 'held by the test', ms: 20 }) }
+/** Starts the run held back by its throttle hook: it stays running, no batch done, while the test acts. */
+async function runHeld(evolve: Evolve) {
+  const held = new Promise((resolve) => evolve.events.once('throttled', resolve))
+  const handle = await evolve.run([], { throttle: () => ({ reason: 'held by the test', ms: 20 }) })
+  await held
+  return handle
+}
 
 /** Opens the admin object on a connection of its own, collects its run:end events, closes both after `fn`. */
 async function withEvolve(conn: Knex, failOn: number | undefined, fn: (evolve: Evolve, ends: RunEnd[]) => Promise<void>) {
@@ -94,9 +99,7 @@ for (const d of dialects) {
       withDb(d, async (db) => {
         await createNums(db.knex)
         await withEvolve(runnerKnex(db), undefined, async (evolve, ends) => {
-          const held = new Promise((resolve) => evolve.events.once('throttled', resolve))
-          const handle = await evolve.run([], { throttle: hold.throttle })
-          await held
+          const handle = await runHeld(evolve)
           assert.equal(await evolve.cancel(NAME, { reason: 'wrong day' }), 'cancelled')
           const [result] = await handle.done
           assert.equal(result?.state, 'cancelled')
@@ -108,9 +111,7 @@ for (const d of dialects) {
       withDb(d, async (db) => {
         await createNums(db.knex)
         await withEvolve(runnerKnex(db), undefined, async (evolve, ends) => {
-          const held = new Promise((resolve) => evolve.events.once('throttled', resolve))
-          const handle = await evolve.run([], { throttle: hold.throttle })
-          await held
+          const handle = await runHeld(evolve)
           // Another connection and another emitter: what `evolve cancel` in another process does.
           assert.equal(await cancelRun(db.knex, NAME, 'someone else'), 'cancelled')
           const [result] = await handle.done
@@ -123,9 +124,7 @@ for (const d of dialects) {
       withDb(d, async (db) => {
         await createNums(db.knex)
         await withEvolve(runnerKnex(db), undefined, async (evolve, ends) => {
-          const held = new Promise((resolve) => evolve.events.once('throttled', resolve))
-          const handle = await evolve.run([], { throttle: hold.throttle })
-          await held
+          const handle = await runHeld(evolve)
           assert.equal(await evolve.pause(NAME), 'paused')
           handle.stop()
           const [result] = await handle.done
