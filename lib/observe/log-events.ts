@@ -1,8 +1,16 @@
 import type { Logger } from 'pino'
 import type { EvolveEmitter } from '../core/events.ts'
 
-/** Writes every core event as one structured log entry. */
-export function logEvents(events: EvolveEmitter, log: Logger): void {
+/**
+ * How often one run's unchanged throttle reason is logged again. A throttled worker waits in
+ * short steps and emits `throttled` for each (one every ~100 ms per worker): logged as it came,
+ * that buried everything else (634 lines in 70 s). A new reason or source is logged at once.
+ */
+export const THROTTLE_LOG_EVERY_MS = 10_000
+
+/** Writes every core event as one structured log entry (`throttled` repeats folded, see above). */
+export function logEvents(events: EvolveEmitter, log: Logger, now: () => number = Date.now): void {
+  const throttles = new Map<string, { key: string; at: number; folded: number }>()
   events.on('run:start', (e) => log.info({ event: 'run:start', ...e }, `${e.run}: ${e.resumed ? 'resuming' : 'starting'}`))
   events.on('run:total', (e) =>
     (e.error === null ? log.info : log.warn).call(log, { event: 'run:total', ...e }, `${e.run}: ${e.total ?? 'no'} rows pending`),
@@ -10,12 +18,39 @@ export function logEvents(events: EvolveEmitter, log: Logger): void {
   events.on('run:skip', (e) => log.info({ event: 'run:skip', ...e }, `${e.run}: skipped (${e.reason})`))
   // A cancel is an operator's decision, not an error.
   const endLevel = (state: string) => (state === 'done' ? log.info : state === 'cancelled' ? log.warn : log.error)
-  events.on('run:end', (e) => endLevel(e.state).call(log, { event: 'run:end', ...e }, `${e.run}: ${e.state}`))
-  events.on('batch:done', (e) => log.info({ event: 'batch:done', ...e }, `${e.run}: batch ${e.batchId} done`))
+  events.on('run:end', (e) => {
+    throttles.delete(e.run)
+    endLevel(e.state).call(log, { event: 'run:end', ...e }, `${e.run}: ${e.state}`)
+  })
+  // Durations are measured with performance.now(): a tenth of a millisecond is all they mean.
+  events.on('batch:done', (e) =>
+    log.info({ event: 'batch:done', ...e, durationMs: Math.round(e.durationMs * 10) / 10 }, `${e.run}: batch ${e.batchId} done`),
+  )
   events.on('batch:retry', (e) => log.warn({ event: 'batch:retry', ...e }, `${e.run}: batch ${e.batchId} retried (${e.reason})`))
-  events.on('batch:split', (e) => log.warn({ event: 'batch:split', ...e }, `${e.run}: batch ${e.batchId} split`))
+  // Part of isolating a failed object (logged at error on its own): a step, not a problem.
+  events.on('batch:split', (e) => log.info({ event: 'batch:split', ...e }, `${e.run}: batch ${e.batchId} split`))
   events.on('batch:takeover', (e) => log.warn({ event: 'batch:takeover', ...e }, `${e.run}: took over batch ${e.batchId}`))
   events.on('object:failed', (e) => log.error({ event: 'object:failed', ...e }, `${e.run}: object failed`))
   events.on('sweep', (e) => log.info({ event: 'sweep', ...e }, `${e.run}: sweep ${e.pass}`))
-  events.on('throttled', (e) => log.info({ event: 'throttled', ...e }, `${e.run}: throttled (${e.reason})`))
+  events.on('snapshot:step', (e) => log.info({ event: 'snapshot:step', ...e }, `${e.run}: snapshot of ${e.table}: ${e.step}`))
+  events.on('read-only', (state) =>
+    log.info(
+      { event: 'read-only', ...state },
+      state.readOnly ? `read-only: on for ${state.tables?.join(', ') ?? 'every table'} (by ${state.by})` : 'read-only: off',
+    ),
+  )
+
+  events.on('throttled', (e) => {
+    const key = `${e.source}\0${e.reason}`
+    const last = throttles.get(e.run)
+    const t = now()
+    if (last && last.key === key && t - last.at < THROTTLE_LOG_EVERY_MS) {
+      last.folded++
+      return
+    }
+    throttles.set(e.run, { key, at: t, folded: 0 })
+    // `repeats`: how many times this reason came again since it was last logged.
+    const repeats = last?.key === key ? last.folded : 0
+    log.info({ event: 'throttled', ...e, ...(repeats > 0 ? { repeats } : {}) }, `${e.run}: throttled (${e.reason})`)
+  })
 }
