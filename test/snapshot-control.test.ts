@@ -172,7 +172,7 @@ for (const d of dialects) {
         assert.equal(refused.code, 2, output(refused))
         assert.match(
           refused.stderr.trimEnd(),
-          /^evolve: read-only is held by snapshot run "001_lowercase" [^\n]*lost at the swap[^\n]*`evolve cancel 001_lowercase`[^\n]*--force[^\n]*$/,
+          /^evolve: read-only is held by snapshot run "001_lowercase" [^\n]*not in its copy, so the run would refuse to swap it in[^\n]*`evolve cancel 001_lowercase`[^\n]*--force[^\n]*$/,
         )
         await assert.rejects(db.knex('users').where({ id: 1 }).update({ name: 'x' }), 'still read-only')
 

@@ -28,7 +28,7 @@ export function narrowing(current: ReadOnlyRow, asked: string[]): EvolveError {
 export function heldBySnapshot(current: ReadOnlyRow, run: string): EvolveError {
   return usage(
     'E_READ_ONLY_HELD',
-    `read-only is held by snapshot run "${run}" while it evolves a copy of ${current.tables?.join(', ') ?? 'its table'}: writes let in now would be lost at the swap. \`evolve cancel ${run}\` lets them in safely (the table untouched); --force turns it off anyway`,
+    `read-only is held by snapshot run "${run}" while it evolves a copy of ${current.tables?.join(', ') ?? 'its table'}: writes let in now are not in its copy, so the run would refuse to swap it in and have to start over. \`evolve cancel ${run}\` lets them in now (the table untouched); --force turns it off anyway`,
   )
 }
 

@@ -81,7 +81,8 @@ export async function enableReadOnly(
 
 /**
  * Turns read-only off: drops every guard trigger. Harmless when it is off. A snapshot run's
- * switch is refused unless `force`: the app's writes to the table would be lost at the swap.
+ * switch is refused unless `force`: the app's writes to the table would not be in its copy (the run
+ * then refuses to swap it in and starts over).
  */
 export async function disableReadOnly(
   store: Store,

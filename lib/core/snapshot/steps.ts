@@ -8,7 +8,7 @@ import { copyRows } from './copy.ts'
 import { holdPoint } from './hold.ts'
 import { indexSuffixes, readOnlyActor, shadowRunName } from './names.ts'
 import { snapshotDdl } from './preflight.ts'
-import { turnReadOnlyOff, turnReadOnlyOn } from './read-only-seam.ts'
+import { assertHeldSince, turnReadOnlyOff, turnReadOnlyOn } from './read-only-seam.ts'
 import type { SnapshotContext } from './run-snapshot.ts'
 import { swapWithRetry } from './swap.ts'
 import { SnapshotAbort, verifyShadow } from './verify.ts'
@@ -56,6 +56,8 @@ export async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotR
     case 'evolve':
       return evolveCopy(ctx, m, snap)
     case 'verify':
+      // Said first: writes let in meanwhile would otherwise show only as a row count that differs (or not at all).
+      await assertHeldSince(store, knex, m.name, m.table, snap.readOnlyAt)
       await verifyShadow(knex, store, m, snap)
       return 'swap'
     case 'swap':
@@ -65,6 +67,8 @@ export async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotR
           // The swap commits only while the run is running: a cancel or pause that landed since
           // the step began holds it back (the loop then sees it), and one landing later waits for it.
           if (!(await store.runs.update(trx, m.name, {}, { state: 'running' }))) throw new SwapHeldBack()
+          // Never over writes the copy lacks: read-only must have stayed on since the copy began.
+          await assertHeldSince(store, trx, m.name, m.table, snap.readOnlyAt)
           if (!(await store.snapshots.update(trx, m.name, { step: 'validate', swappedAt: 'now', swapMarker: marker }, 'swap')))
             throw new Error(`${m.name}: another process moved the snapshot on during the swap`)
         })
