@@ -4,6 +4,7 @@ import { Box, Text } from 'ink'
 import type { UiEvent, UiRow } from './admin.ts'
 import { describeEvent, retryReasons } from './describe-event.ts'
 import { clock, colour, count, fit, sparkline } from './look.ts'
+import { snapshotLines } from './snapshot-lines.ts'
 
 /** The selected run: its counts, batch size, workers, rate over the last minutes and recent events. */
 export function DetailPane(props: { row: UiRow | undefined; events: UiEvent[]; rates: number[]; width: number; height: number }) {
@@ -24,8 +25,9 @@ export function DetailPane(props: { row: UiRow | undefined; events: UiEvent[]; r
   lines.push({ text: `batch ${size === null ? '–' : `${count(size)} rows`} · workers: ${workers}` })
   if (p.throttled) lines.push({ text: `throttled: ${p.throttled}`, color: colour('yellow') })
   if (p.lastError) lines.push({ text: `last error: ${p.lastError}`, color: colour('red') })
-  const snapshot = (p as { snapshot?: unknown }).snapshot
-  if (snapshot) lines.push({ text: `snapshot: ${typeof snapshot === 'object' ? JSON.stringify(snapshot) : String(snapshot)}` })
+  // The snapshot's error is often the run's last error too: said once.
+  const snapshot = p.snapshot ? snapshotLines(p.snapshot).filter((l) => !(l.red && p.lastError && l.text.endsWith(p.lastError))) : []
+  for (const l of snapshot) lines.push({ text: l.text, color: l.red ? colour('red') : undefined })
   const sparkWidth = Math.max(10, Math.min(60, width - 24))
   lines.push({
     text: `rate  ${sparkline(rates, sparkWidth)}  last ${Math.max(1, Math.round(Math.min(rates.length, sparkWidth) / 60))} min`,

@@ -46,3 +46,18 @@ export function fit(text: string, width: number): string {
   if (width <= 0) return ''
   return text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`
 }
+
+/**
+ * Cuts `text` to at most `width` columns, marking the cut: before its parenthesis where that fits
+ * (`reverted…` for `reverted (evolve cleanup …)`), else at a word (`running…`); no padding. A first
+ * word longer than `width` is cut as fit does.
+ */
+export function fitWords(text: string, width: number): string {
+  if (text.length <= width) return text
+  if (width <= 1) return '…'.slice(0, width)
+  const paren = text.indexOf(' (')
+  if (paren > 0 && paren < width) return `${text.slice(0, paren)}…`
+  const head = text.slice(0, width - 1)
+  const end = head.search(/[\s,(]+\S*$/)
+  return `${end > 0 ? head.slice(0, end) : head}…`
+}

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test'
 import { cleanup, render } from 'ink-testing-library'
 import { createElement } from 'react'
 import { UiBackend } from '../../cli/ui/backend.ts'
+import { DetailPane } from '../../cli/ui/detail-pane.tsx'
 import { RunTable } from '../../cli/ui/run-table.tsx'
 import { openEvolve } from '../../lib/index.ts'
 import { output, runCli } from '../helpers/cli.ts'
@@ -45,6 +46,34 @@ describe('dashboard rows of runs without a file here', () => {
         assert.match(f, /001_names\s+\(no file here\) done\s+█+\s+100%/)
         assert.match(f, /002_snap\s+done/)
         assert.match(f, /└ 002_snap\.shadow\s+done/)
+        cleanup()
+      } finally {
+        await backend.close()
+      }
+    }))
+
+  it('shows a reverted snapshot run as reverted in the list and the detail pane, its snapshot in words', () =>
+    withDb('sqlite', async (db) => {
+      await createShop(db, 50)
+      const dir = await writeFiles({ '002_snap.ts': snapshotMigration() })
+      for (const args of [['run'], ['revert', '002_snap']]) {
+        const result = await runCli([...args, '--db', db.url, '--dir', dir])
+        assert.equal(result.code, 0, output(result))
+      }
+      const evolve = await openEvolve({ db: db.url, dir })
+      const backend = new UiBackend(evolve, () => {})
+      try {
+        const { rows } = await backend.snapshot()
+        const snap = rows.find((r) => r.name === '002_snap')!
+        assert.equal(snap.progress.state, 'pending', 'pending again, as the database has it')
+        const list = render(createElement(RunTable, { rows, selected: 0, width: 80, height: 10 }))
+        assert.match(list.lastFrame() ?? '', /002_snap\s+reverted…\s/)
+        const detail = render(createElement(DetailPane, { row: snap, events: [], rates: [], width: 100, height: 12 }))
+        const f = detail.lastFrame() ?? ''
+        assert.match(f, /002_snap · reverted \(evolve cleanup 002_snap, then it can run again\)/)
+        assert.match(f, /snapshot reverted · users · swapped \d\d:\d\d:\d\d/)
+        assert.match(f, /evolved table kept as users__evolve_new_\d+; users is back as before the swap/)
+        assert.doesNotMatch(f, /[{}"]/, 'no JSON')
         cleanup()
       } finally {
         await backend.close()

@@ -96,4 +96,62 @@ describe('the detail pane', () => {
     assert.match(f, /rate {2}▁+ {2}last/, 'the sparkline has decayed')
     ui.unmount()
   })
+
+  it('shows a reverted snapshot run as reverted in the list too, and its snapshot in words, not JSON', async () => {
+    const admin = new FakeAdmin()
+    const snapshot = {
+      step: 'reverted' as const,
+      stepNumber: null,
+      steps: ['preflight', 'read-only', 'copy', 'build', 'evolve', 'verify', 'swap', 'validate', 'read-write', 'done'] as const,
+      table: 'orders',
+      shadow: 'orders__evolve_new_1',
+      backup: 'orders__evolve_old_1',
+      copied: 100000,
+      total: 100000,
+      evolved: null,
+      readOnly: { since: '2026-11-27T18:20:01.000Z', until: '2026-11-27T18:20:03.500Z', ms: 2500 },
+      swappedAt: '2026-11-27T18:20:03.000Z',
+      error: null,
+    }
+    const stateText = 'reverted (evolve cleanup 20261127_snapshot-email, then it can run again)'
+    admin.rows = [row('20261127_snapshot-email', { state: 'pending', stateText, snapshot }), row('other', { state: 'pending' })]
+    for (const width of [80, 120]) {
+      const ui = render(createElement(App, { admin, size: { width, height: 24 }, refreshMs: 20 }))
+      const f = await frame(ui.lastFrame, `20261127_snapshot-email · ${stateText}`.slice(0, width - 3))
+      assert.match(f, /❯ 20261127_snapshot-email\s+reverted…\s+░+\s+0%/, 'the list says reverted, as the detail pane')
+      assert.match(f, /other\s+pending\s/)
+      assert.doesNotMatch(f, /snapshot-email\s+pending/)
+      assert.doesNotMatch(f, /[{}"]/, 'no JSON')
+      assert.match(f, /snapshot reverted · orders · swapped \d\d:\d\d:\d\d/)
+      assert.match(f, /evolved table kept as orders__evolve_new_1; orders is back as before the swap/)
+      assert.match(f, /read-only \d\d:\d\d:01–\d\d:\d\d:03 \(3s\)/)
+      for (const line of f.split('\n')) assert.ok(line.length <= width, `line fits ${width} columns: ${line}`)
+      ui.unmount()
+    }
+  })
+
+  it('shows where a snapshot run is while it copies, with its read-only window so far', async () => {
+    const admin = new FakeAdmin()
+    const snapshot = {
+      step: 'copy' as const,
+      stepNumber: 3,
+      steps: ['preflight', 'read-only', 'copy', 'build', 'evolve', 'verify', 'swap', 'validate', 'read-write', 'done'] as const,
+      table: 'orders',
+      shadow: 'orders__evolve_new_2',
+      backup: 'orders__evolve_old_2',
+      copied: 40000,
+      total: 100000,
+      evolved: null,
+      readOnly: { since: '2026-11-27T18:20:01.000Z', until: null, ms: 12000 },
+      swappedAt: null,
+      error: null,
+    }
+    admin.rows = [row('snap', { state: 'running', stateText: 'running', snapshot }, { local: true })]
+    const ui = render(createElement(App, { admin, size: { width: 100, height: 24 }, refreshMs: 20 }))
+    const f = await frame(ui.lastFrame, 'snapshot step 3/10 copy · orders · copied 40,000 / 100,000')
+    assert.match(f, /❯ snap\s+running\*\s/)
+    assert.match(f, /copy orders__evolve_new_2/)
+    assert.match(f, /read-only since \d\d:\d\d:01, 12s so far/)
+    ui.unmount()
+  })
 })
