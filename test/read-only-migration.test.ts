@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isReadOnlyError } from '../lib/index.ts'
+import { READ_ONLY_NOTICE } from '../lib/core/read-only-run.ts'
 import { runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, fresh } from './helpers/databases.ts'
 import { counterHistogram, countBatches, createItems, makeProject, setMigration, upMigration, waitUntil } from './helpers/fixtures.ts'
@@ -31,6 +32,9 @@ for (const dialect of dialects) {
 
         const status = await runCli(['readonly', 'status', ...project.dbFlags])
         assert.match(status.stdout, /READ-ONLY: ON for items .* by run 20260101000000_bump/)
+        // What the app's users are told names no migration file or table: operators see the run in `by`.
+        const told = JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout).message
+        assert.equal(told, READ_ONLY_NOTICE)
         assert.match(status.stdout, /evolve run 20260101000000_bump/)
         assert.match(status.stdout, /turn it off: evolve readonly off/)
         const overview = await runCli(['status', ...project.dbFlags])
@@ -66,7 +70,10 @@ for (const dialect of dialects) {
     it('of `set` mode resume after a kill -9 while their table is read-only: the rerun checks `set` past the guard and finishes', async () => {
       const db = await fresh(dialect)
       await createItems(db.knex, ROWS)
-      const migration = setMigration(10).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'readonly',")
+      const migration = setMigration(10).replace(
+        'batchSize: 10,',
+        "batchSize: 10,\n  mode: 'readonly',\n  readOnlyMessage: 'Prices are being updated: back in a minute.',",
+      )
       const project = await makeProject(db, migration)
       try {
         // 50 rows a second: four seconds of batches, time to kill the runner in the middle.
@@ -74,6 +81,8 @@ for (const dialect of dialects) {
         await waitUntil('a few batches done', async () => (await countBatches(db.knex, project.name, { state: 'done' })) >= 3)
         await run.kill('SIGKILL')
         await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), (err) => isReadOnlyError(err))
+        const told = JSON.parse((await runCli(['readonly', 'status', '--json', ...project.dbFlags])).stdout).message
+        assert.equal(told, 'Prices are being updated: back in a minute.', "the file's readOnlyMessage")
 
         // PostgreSQL's guard fires per statement: the check of `set` (an UPDATE matching no row) was refused.
         const rerun = await runCli(['run', ...project.flags, '--batch-size', '10'], { cwd: project.dir })

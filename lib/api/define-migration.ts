@@ -69,6 +69,12 @@ interface MigrationBase<Row extends AnyRow, Key extends ColumnOf<Row> = ColumnOf
    * verify, and swap it in atomically, keeping the old table for `evolve revert`. Default `'online'`.
    */
   mode?: 'online' | 'readonly' | 'snapshot'
+  /**
+   * `mode: 'readonly'` or `'snapshot'`: what the app's users are told while their writes are
+   * refused (the 503's message and the banner), up to 500 characters. Default: a generic
+   * maintenance notice that names no migration or table.
+   */
+  readOnlyMessage?: string
   /** Snapshot mode: checks the evolved copy (named `table`) before the swap; return false or throw to stop it. */
   verify?: (knex: Knex, table: string) => unknown
   /** Reserved for typing the row; never set it. */

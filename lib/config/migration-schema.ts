@@ -35,6 +35,12 @@ const schema = z
     sweeps: z.number(SWEEPS).int(SWEEPS).min(0, SWEEPS).optional(),
     mode: z.enum(['online', 'readonly', 'snapshot'], { message: "must be 'online' (the default), 'readonly' or 'snapshot'" }).optional(),
     verify: fn.optional(),
+    readOnlyMessage: z
+      .string({ message: 'must be a string: what the app tells its users while writes are refused' })
+      .trim()
+      .min(1, { message: 'must not be empty: leave it out for the default notice' })
+      .max(500, { message: 'must be at most 500 characters, like `evolve readonly on --message`' })
+      .optional(),
   })
   .strict()
 
@@ -82,6 +88,12 @@ export function parseMigration(name: string, file: string, value: unknown): Migr
   }
   if (def.columns && def.set) {
     throw usage('E_MIGRATION_INVALID', `${file}: field "columns" applies to "transform" and "up" (set mode reads no rows): remove it`)
+  }
+  if (def.readOnlyMessage !== undefined && def.mode !== 'readonly' && def.mode !== 'snapshot') {
+    throw usage(
+      'E_MIGRATION_INVALID',
+      `${file}: field "readOnlyMessage" applies to mode 'readonly' and 'snapshot' (the app's writes are not refused otherwise): remove it or set mode`,
+    )
   }
   // A one-column list is that column: ranges then compare plainly, not as row values.
   if (Array.isArray(def.key) && def.key.length === 1) def.key = def.key[0]!

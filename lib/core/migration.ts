@@ -26,6 +26,8 @@ export interface Migration {
   sweeps: number
   /** `mode: 'readonly'` in the file: the runner keeps the table read-only for the app while it runs. */
   readOnly?: boolean
+  /** What the app's users are told while a readonly or snapshot run refuses their writes (the file's `readOnlyMessage`). */
+  readOnlyMessage?: string
   /** Snapshot-and-swap instead of evolving the live rows (file field `mode: 'snapshot'`; lib/core/snapshot). */
   snapshot?: boolean
   /** Snapshot mode: checks the evolved copy (`table` is the copy's name) before it is swapped in; false or a throw stops the swap. */

@@ -9,6 +9,13 @@ import { changeRunState } from './run-state.ts'
 /** How often a runner looks whether a read-only `--for` has run out (with no operator around). */
 const EXPIRY_CHECK_MS = 5_000
 
+/**
+ * What the app's users are told while a readonly (or snapshot) run refuses their writes, unless the
+ * file says (`readOnlyMessage`). It is shown to the app's users, so it names no migration file or
+ * table: operators find the run in `evolve readonly status` (`by: run <name>`).
+ */
+export const READ_ONLY_NOTICE = 'Maintenance: saving changes is paused for a few minutes while data is updated. Please try again shortly.'
+
 /** Who turned read-only on for a `mode: 'readonly'` migration: `status` tells operators which run to finish. */
 export const runActor = (m: Migration) => `run ${m.name}`
 
@@ -22,7 +29,7 @@ export async function startReadOnlyRun(store: Store, knex: Knex, events: EvolveE
   if (!store.dialect.readOnlyGuard) return { writeBypass: undefined, stop: () => {} }
   if (m.readOnly) {
     const before = await readOnlyStatus(store, knex)
-    const message = `Maintenance: "${m.name}" is changing ${m.table}; changes are paused until it finishes.`
+    const message = m.readOnlyMessage ?? READ_ONLY_NOTICE
     const state = await enableReadOnly(store, knex, { tables: [m.table], message, by: runActor(m), widen: true }).catch((err: unknown) =>
       failRunFor(store, events, knex, m.name, runner, err),
     )

@@ -17,6 +17,8 @@ export default defineMigration({
   description: 'Give every document a unique URL slug made from its title',
   table: 'documents',
   mode: 'readonly',
+  // What the app's users read while their edits are refused (the 503 and the banner).
+  readOnlyMessage: 'Maintenance: documents get their permanent addresses; editing is paused for a minute.',
   columns: ['title'],
   pending: (q) => q.whereNull('slug'),
   batchSize: 1000,

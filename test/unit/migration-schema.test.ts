@@ -150,3 +150,14 @@ describe('a migration definition of the wrong shape', () => {
     assertRejected({ table: 'users', set: {} }, /field "set" must name at least one column/)
   })
 })
+
+describe('readOnlyMessage', () => {
+  it('is kept for a readonly or snapshot migration, and refused where no write is refused or when too long', () => {
+    const message = 'Prices are being updated: back in a minute.'
+    assert.equal(parse({ table: 'users', transform, mode: 'readonly', readOnlyMessage: message }).readOnlyMessage, message)
+    assert.equal(parse({ table: 'users', transform, mode: 'snapshot', readOnlyMessage: message }).readOnlyMessage, message)
+    assertRejected({ table: 'users', transform, readOnlyMessage: message }, /"readOnlyMessage" applies to mode 'readonly' and 'snapshot'/)
+    assertRejected({ table: 'users', transform, mode: 'readonly', readOnlyMessage: 'x'.repeat(501) }, /at most 500 characters/)
+    assertRejected({ table: 'users', transform, mode: 'readonly', readOnlyMessage: '  ' }, /must not be empty/)
+  })
+})
