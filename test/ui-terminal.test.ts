@@ -1,4 +1,4 @@
-// `evolve ui` in a real terminal (tmux) against PostgreSQL: run, pause, resume, read-only, quit;
+// `evolve ui` in a real terminal (tmux) against PostgreSQL: run, pause, resume, read-only (with a time limit), quit;
 // and `evolve run --json` parsed line by line.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -62,14 +62,22 @@ describe('evolve ui in a terminal', { skip: hasTmux ? false : 'tmux is not insta
         return Number(now!.n) > Number(doneWhilePaused!.n)
       })
 
-      // Read-only on from the UI: an app connection's write is refused by the database; then off.
-      assert.ok(!(await screenAfterO(session)).includes('read-only switch not available'))
-      tmux('send-keys', '-t', session, 'C-u')
+      // Read-only on from the UI, for 30 minutes: an app connection's write is refused by the
+      // database; then off. The message line starts empty: what is typed is the whole message.
+      const opened = await screenAfterO(session)
+      assert.ok(!opened.includes('read-only switch not available'))
+      assert.match(opened, /> █ +empty: "Maintenance in progress, back soon"/)
       tmux('send-keys', '-t', session, '-l', 'Back in 5 minutes')
       tmux('send-keys', '-t', session, 'Enter')
-      await screen(session, (x) => x.includes('Turn read-only ON with "Back in 5 minutes"? (y/N)'), 'the confirmation')
+      await screen(session, (x) => x.includes('Turn it off by itself after'), 'the time limit')
+      tmux('send-keys', '-t', session, '-l', '30m')
+      tmux('send-keys', '-t', session, 'Enter')
+      await screen(session, (x) => x.includes('Turn read-only ON with "Back in 5 minutes" for 30m? (y/N)'), 'the confirmation')
       tmux('send-keys', '-t', session, 'y')
-      await screen(session, (x) => /READ-ONLY since .* "Back in 5 minutes"/.test(x), 'the banner')
+      await screen(session, (x) => /READ-ONLY since \S+ until \S+ by .* "Back in 5 minutes"/.test(x), 'the banner, with its end')
+      const switched = await db.knex('evolve_read_only').first()
+      assert.equal(switched.message, 'Back in 5 minutes')
+      assert.ok(switched.expires_at !== null, 'it turns itself off in 30 minutes')
       await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 99 }), 'an app connection’s write is refused')
       tmux('send-keys', '-t', session, 'o')
       await screen(session, (x) => /Turn read-only OFF .*\(y\/N\)/.test(x), 'the confirmation to turn it off, listening')

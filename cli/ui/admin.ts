@@ -6,7 +6,7 @@ export type { ReadOnlyState }
 /** The read-only part of the admin object the UI uses (component tests hand it a fake). */
 export interface ReadOnlySwitch {
   status(): Promise<ReadOnlyState>
-  enable(opts: { message?: string; by?: string }): Promise<ReadOnlyState>
+  enable(opts: { message?: string; by?: string; for?: string }): Promise<ReadOnlyState>
   disable(opts?: { by?: string }): Promise<ReadOnlyState>
 }
 
@@ -72,7 +72,8 @@ export interface UiAdmin {
   /** Multiplies the batch size of a run in this process; returns the new size. */
   scaleBatchSize(name: string, factor: number): Promise<number>
   failures(name: string, opts: { limit: number; after?: unknown }): Promise<FailedObject[]>
-  setReadOnly(on: boolean, message?: string): Promise<ReadOnlyState>
+  /** On with a banner message and, if given, a time limit (`30m`, `2h`: it turns itself off then); or off. */
+  setReadOnly(on: boolean, message?: string, duration?: string): Promise<ReadOnlyState>
   /** Stops the runs driven here (each finishes or rolls back its batch) and waits for them. */
   stopAll(): Promise<void>
   close(): Promise<void>

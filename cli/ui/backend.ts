@@ -120,10 +120,10 @@ export class UiBackend {
 
   failures = (name: string, opts: { limit: number; after?: unknown }) => this.evolve.failures(name, opts)
 
-  async setReadOnly(on: boolean, message?: string): Promise<ReadOnlyState> {
+  async setReadOnly(on: boolean, message?: string, duration?: string): Promise<ReadOnlyState> {
     const ro = readOnlyOf(this.evolve)
     if (!ro) throw new Error('read-only switch not available in this build')
-    return on ? ro.enable({ message }) : ro.disable()
+    return on ? ro.enable({ message, for: duration }) : ro.disable()
   }
 
   async stopAll(): Promise<void> {

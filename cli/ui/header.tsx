@@ -4,7 +4,7 @@ import { Box, Text } from 'ink'
 import type { ReadOnlyState } from './admin.ts'
 import { clock, colour, fit } from './look.ts'
 
-/** The top line (where, how many, workers) and, whenever read-only is on, its banner. */
+/** The top line (where, how many, workers) and, whenever read-only is on, its banner (with when it turns itself off, if it does). */
 export function Header(props: { target: string; migrations: number; workers: number; readOnly: ReadOnlyState | null; width: number }) {
   const { target, migrations, workers, readOnly, width } = props
   const left = ` evolvekit · ${target} · ${plural(migrations, 'migration')} · ${plural(workers, 'worker')}`
@@ -14,7 +14,7 @@ export function Header(props: { target: string; migrations: number; workers: num
       {readOnly?.readOnly ? (
         <Text color={colour('black')} backgroundColor={colour('yellow')} bold>
           {fit(
-            ` ▌READ-ONLY since ${readOnly.since ? clock(readOnly.since) : '?'} by ${readOnly.by ?? '?'}${readOnly.message ? `: "${readOnly.message}"` : ''}`,
+            ` ▌READ-ONLY since ${readOnly.since ? clock(readOnly.since) : '?'}${readOnly.expiresAt ? ` until ${clock(readOnly.expiresAt)}` : ''} by ${readOnly.by ?? '?'}${readOnly.message ? `: "${readOnly.message}"` : ''}`,
             width,
           )}
         </Text>

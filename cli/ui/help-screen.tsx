@@ -10,7 +10,7 @@ const HELP: [string, string][] = [
   ['c', 'cancel its run (asks first; it stays resumable with r)'],
   ['+ / -', 'double / halve the batch size of a run driven here (then fixed)'],
   ['f', 'failed objects of the run, paged from the database; R retries them'],
-  ['o', 'turn read-only on (asks for a banner message) or off'],
+  ['o', 'turn read-only on (asks for a banner message and how long) or off'],
   ['?', 'this help'],
   ['q, Ctrl-C', 'quit: runs driven here stop after their batch and stay resumable'],
 ]

@@ -52,11 +52,13 @@ export class FakeAdmin implements UiAdmin {
     const start = opts.after === undefined ? 0 : this.failed.findIndex((f) => f.key === opts.after) + 1
     return this.record(['failures', name, opts], this.failed.slice(start, start + opts.limit))
   }
-  setReadOnly = (on: boolean, message?: string) => {
+  setReadOnly = (on: boolean, message?: string, duration?: string) => {
+    // A time limit (only 30m in these tests) ends 30 minutes after `since`.
+    const expiresAt = duration === undefined ? null : '2026-01-01T14:32:00.000Z'
     this.readOnlyState = on
-      ? { readOnly: true, message: message ?? null, tables: null, since: '2026-01-01T14:02:00.000Z', by: 'ops@deploy-7', expiresAt: null }
+      ? { readOnly: true, message: message ?? null, tables: null, since: '2026-01-01T14:02:00.000Z', by: 'ops@deploy-7', expiresAt }
       : { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
-    return this.record(['setReadOnly', on, message], this.readOnlyState)
+    return this.record(['setReadOnly', on, message, duration], this.readOnlyState)
   }
   /** stopAll() waits for this, so a test sees the UI while runs stop. */
   stopping: Promise<void> = Promise.resolve()
