@@ -100,6 +100,8 @@ describe('evolve serve', { concurrency: 2 }, () => {
         const paused = await deploy.call(`/runs/${project.name}/pause`, { method: 'POST', json: { reason: 'hold for the deploy' } })
         assert.deepEqual(await paused.json(), { name: project.name, state: 'paused' })
         await stream.waitFor('the pause', (e) => e.event === 'run-state' && (e.data as { to: string; by: string }).to === 'paused')
+        const again = await deploy.call(`/runs/${project.name}/pause`, { method: 'POST' })
+        assert.deepEqual(await again.json(), { name: project.name, state: 'paused' }, 'a second pause is answered with the state')
         await rmGate(gate)
         // The gate is open: a running run would go on now. The paused one stays put.
         await waitUntil('no batch in flight', async () => (await batchRows(db.knex, project.name)).every((b) => b.state !== 'claimed'))
@@ -135,10 +137,11 @@ describe('evolve serve', { concurrency: 2 }, () => {
           .filter((line) => line.includes('"audit"'))
           .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit)
         assert.deepEqual(
-          audit.map((a) => [a.by, a.action, a.run, a.from, a.to, a.address]),
+          audit.map((a) => [a.by, a.action, a.run, a.from, a.to, a.changed, a.address]),
           [
-            ['deploy', 'pause', project.name, 'running', 'paused', '127.0.0.1'],
-            ['alice', 'resume', project.name, 'paused', 'running', '127.0.0.1'],
+            ['deploy', 'pause', project.name, 'running', 'paused', true, '127.0.0.1'],
+            ['deploy', 'pause', project.name, 'paused', 'paused', false, '127.0.0.1'],
+            ['alice', 'resume', project.name, 'paused', 'running', true, '127.0.0.1'],
           ],
         )
         assert.equal(audit[0]!.reason, 'hold for the deploy')

@@ -11,11 +11,13 @@ export interface AuditEntry {
   from?: string | ReadOnlyState | null
   to?: string | ReadOnlyState
   reason?: string | null
+  /** False for a request that found the run already so (a pause of a paused run): answered, nothing changed. */
+  changed?: boolean
   [detail: string]: unknown
 }
 
 /**
- * One log line per change: who (the token's name), what, when and from which address.
+ * One log line per request that asks for a change (`changed: false` when it found it made): who (the token's name), what, when and from which address.
  * The database records the same `by` and reason with the run, where `status` shows it.
  */
 export function audit(request: FastifyRequest, entry: AuditEntry): void {

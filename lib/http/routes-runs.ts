@@ -53,7 +53,8 @@ export function runRoutes(app: FastifyInstance, evolve: Evolve): void {
       const reason = reasonOf(request, body.reason, action)
       const from = (await evolve.progress(name)).state
       const state = await evolve[action](name, { by: request.actor, reason }).catch((err) => refused(name, err))
-      audit(request, { action, run: name, from, to: state, reason })
+      // A pause of a paused run is answered, and audited, but it changed nothing: say so.
+      audit(request, { action, run: name, from, to: state, changed: from !== state, reason })
       return { name, state }
     })
   }
