@@ -50,6 +50,8 @@ export interface UiEvent {
   name: string
   data: Record<string, unknown>
   at: number
+  /** How many times it came in a row (the dashboard folds repeated `throttled` holds into one). */
+  repeats?: number
 }
 
 /**

@@ -16,7 +16,7 @@ export function describeEvent(e: UiEvent): string | null {
     case 'object:failed':
       return `failed  key ${JSON.stringify(d.key)}: ${d.error}`
     case 'throttled':
-      return `throttled  ${d.reason}`
+      return `throttled  ${d.reason}${e.repeats ? `  (×${count(e.repeats)})` : ''}`
     case 'sweep':
       return `sweep ${d.pass}: ${d.pending} rows still pending`
     case 'run:state':
@@ -33,8 +33,8 @@ export function describeEvent(e: UiEvent): string | null {
       return `run in this process ended: ${d.state}${d.error ? `: ${d.error}` : ''}`
     case 'read-only':
       return d.readOnly ? `read-only ON by ${d.by ?? '?'}${d.message ? `: "${d.message}"` : ''}` : `read-only off`
-    case 'snapshot':
-      return `snapshot ${d.step ?? ''}`.trim()
+    case 'snapshot:step':
+      return `snapshot step ${d.step}  ${d.table}`
     default:
       return null
   }

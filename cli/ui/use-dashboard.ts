@@ -52,7 +52,7 @@ export function useDashboard(admin: UiAdmin, intervalMs = 1000): Dashboard {
   }, [admin, intervalMs, kick, rates])
 
   useEffect(() => {
-    const on = (e: UiEvent) => setEvents((all) => [...all.slice(-(KEEP_EVENTS - 1)), e])
+    const on = (e: UiEvent) => setEvents((all) => folded(all, e).slice(-KEEP_EVENTS))
     admin.events.on('event', on)
     return () => {
       admin.events.off('event', on)
@@ -60,4 +60,18 @@ export function useDashboard(admin: UiAdmin, intervalMs = 1000): Dashboard {
   }, [admin])
 
   return { snapshot, error, events, rates, refresh: () => setKick((k) => k + 1) }
+}
+
+/**
+ * `all` with `e` added. A run held back again and again for the same reason (a rate limit throttles
+ * every ~100 ms per worker) is one line: a `throttled` replaces that run's previous event when that
+ * one is the same hold, counting `repeats`, so the holds neither flood the pane nor push other events out.
+ */
+function folded(all: UiEvent[], e: UiEvent): UiEvent[] {
+  if (e.name !== 'throttled') return [...all, e]
+  let i = all.length - 1
+  while (i >= 0 && all[i]!.data.run !== e.data.run) i--
+  const last = all[i]
+  if (!last || last.name !== 'throttled' || last.data.reason !== e.data.reason) return [...all, e]
+  return [...all.slice(0, i), ...all.slice(i + 1), { ...e, repeats: (last.repeats ?? 1) + 1 }]
 }

@@ -154,4 +154,27 @@ describe('the detail pane', () => {
     assert.match(f, /read-only since \d\d:\d\d:01, 12s so far/)
     ui.unmount()
   })
+
+  it('folds a run held back again and again for the same reason into one line, and shows its snapshot steps', async () => {
+    const admin = new FakeAdmin()
+    admin.rows = [row('emails', { state: 'running' }), row('other', { state: 'running' })]
+    const ui = render(createElement(App, { admin, size: { width: 80, height: 24 }, refreshMs: 20 }))
+    await frame(ui.lastFrame, 'emails · running')
+    let at = Date.UTC(2026, 0, 1, 14, 3, 0)
+    const emit = (name: string, data: Record<string, unknown>) => admin.events.emit('event', { name, data, at: (at += 100) })
+    emit('snapshot:step', { run: 'emails', step: 'copy', table: 'orders' })
+    emit('batch:done', { run: 'emails', batchId: 7, phase: 'scan', rows: 3000, durationMs: 40, retries: 0 })
+    // 400 holds: more than the dashboard keeps events, interleaved with another run's.
+    for (let n = 0; n < 400; n++) {
+      emit('throttled', { run: 'emails', source: 'rate', reason: 'max 3000 rows/s', ms: 100 })
+      emit('throttled', { run: 'other', source: 'rate', reason: 'max 3000 rows/s', ms: 100 })
+    }
+    const f = await frame(ui.lastFrame, 'throttled  max 3000 rows/s  (×400)')
+    assert.equal(f.match(/throttled {2}max 3000/g)?.length, 1, 'one line for the holds')
+    assert.match(f, /batch 7 done {2}3,000 rows/, 'the batch before them is still shown')
+    assert.match(f, /snapshot step copy {2}orders/)
+    emit('throttled', { run: 'emails', source: 'replication', reason: 'replica lag 900 ms', ms: 500 })
+    await frame(ui.lastFrame, /throttled {2}replica lag 900 ms\n.*throttled {2}max 3000 rows\/s {2}\(×400\)/)
+    ui.unmount()
+  })
 })
