@@ -80,6 +80,12 @@ export class SnapshotsStore {
     return row ? toRow(row) : undefined
   }
 
+  /** Every snapshot of `table` (each run that swapped it or is on its way to), oldest first. */
+  async forTable(db: Db, table: string): Promise<SnapshotRow[]> {
+    const rows = await db(TABLES.snapshots).where({ table_name: table }).orderBy('id')
+    return rows.map(toRow)
+  }
+
   /**
    * Creates the row if no process did so first; the shadow and backup names carry its id,
    * which keeps them short (PostgreSQL cuts names at 63 bytes) and unique per snapshot.

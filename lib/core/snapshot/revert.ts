@@ -1,9 +1,11 @@
 import type { Knex } from 'knex'
 import { usage } from '../../errors.ts'
+import { TABLES } from '../../store/schema.ts'
 import type { SnapshotRow } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import { indexSuffixes, shadowRunName } from './names.ts'
 import { snapshotDdl } from './preflight.ts'
+import { assertLatestSwap, previousSwap } from './revert-order.ts'
 import { swapWithRetry } from './swap.ts'
 
 export interface RevertResult {
@@ -41,6 +43,8 @@ export async function revertSnapshot(store: Store, knex: Knex, name: string, opt
           : `it is at step "${snap.step}": before the swap ${snap.table} was never changed; \`evolve run ${name}\` finishes it`
     throw usage('E_SNAPSHOT_STEP', `cannot revert "${name}": ${why}`)
   }
+  // Only the table's latest swap: an older one would undo the later ones too (revert-order.ts).
+  await assertLatestSwap(store, knex, snap)
   const written = await ddl.writtenSince(knex, snap.table, snap.swapMarker ?? '0', snap.total ?? 0)
   if (written && !opts.force)
     throw usage('E_SNAPSHOT_WRITTEN', `reverting ${snap.table} would lose ${written}: \`evolve revert ${name} --force\` reverts anyway`)
@@ -52,8 +56,10 @@ export async function revertSnapshot(store: Store, knex: Knex, name: string, opt
     incomingSuffix: suffix.outgoing,
     outgoingSuffix: suffix.incoming,
     carry: false,
+    counter: counterOf(await previousSwap(store, knex, snap)),
   }
   await swapWithRetry(knex, store.dialect, spec, async (trx) => {
+    await assertLatestSwap(store, trx, snap) // again, where no other swap of the table can slip in
     if (!(await store.snapshots.update(trx, name, { step: 'reverted' }, 'done')))
       throw usage('E_SNAPSHOT_STEP', `cannot revert "${name}": another process changed it meanwhile`)
     // The migration is undone: it runs again from scratch if asked.
@@ -64,6 +70,9 @@ export async function revertSnapshot(store: Store, knex: Knex, name: string, opt
   await ddl.dropCounter(knex, snap.shadow, snap.id)
   return { table: snap.table, kept: snap.shadow, lost: written }
 }
+
+/** Where the writes to the table a revert brings back are counted, if anywhere (SQLite; PostgreSQL reads row versions). */
+const counterOf = (snap: SnapshotRow | undefined) => (snap ? { table: TABLES.snapshots, id: snap.id, column: 'swap_marker' } : undefined)
 
 /** Drops what a snapshot kept: the backup after a swap (no revert after this), or the evolved table after a revert. */
 export async function cleanupSnapshot(store: Store, knex: Knex, name: string): Promise<{ dropped: string }> {
