@@ -46,6 +46,7 @@ describe('RunHandle.setBatchSize', { concurrency: 2 }, () => {
         const handle = await evolve.run()
         await waitUntil('a worker to start', async () => handle.batchSize !== null)
         assert.equal(handle.batchSize, 10)
+        assert.equal(handle.batchCap, null, 'no rate limit, no cap')
         const workers = await waitUntil('the worker to register', async () => {
           const w = await observer.workers('bump')
           return w.length > 0 ? w : null
@@ -68,6 +69,21 @@ describe('RunHandle.setBatchSize', { concurrency: 2 }, () => {
       } finally {
         await evolve.close()
         await knex.destroy()
+        await db.drop()
+      }
+    })
+
+    it(`on ${dialect}: batchCap is the run's rate limit, the most rows a batch takes whatever its size`, async () => {
+      const db = await fresh(dialect)
+      await createItems(db.knex, 30)
+      const migration = createMigration('bump', defineMigration({ table: 'items', batchSize: 10, transform: () => ({ counter: 1 }) }))
+      const evolve = await openEvolve({ knex: db.knex, migrations: [migration] })
+      try {
+        const handle = await evolve.run([], { maxRowsPerSecond: 50 })
+        assert.equal(handle.batchCap, 50)
+        await handle.done
+      } finally {
+        await evolve.close()
         await db.drop()
       }
     })

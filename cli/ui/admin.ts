@@ -71,8 +71,8 @@ export interface UiAdmin {
   pause(name: string): Promise<string>
   resume(name: string): Promise<string>
   cancel(name: string): Promise<string>
-  /** Multiplies the batch size of a run in this process; returns the new size. */
-  scaleBatchSize(name: string, factor: number): Promise<number>
+  /** Multiplies the batch size of a run in this process; returns the new size, and the rate limit's cap on it (or null). */
+  scaleBatchSize(name: string, factor: number): Promise<{ size: number; cap: number | null }>
   failures(name: string, opts: { limit: number; after?: unknown }): Promise<FailedObject[]>
   /** On with a banner message and, if given, a time limit (`30m`, `2h`: it turns itself off then); or off. */
   setReadOnly(on: boolean, message?: string, duration?: string): Promise<ReadOnlyState>

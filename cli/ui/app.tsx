@@ -46,7 +46,7 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
     }
   }, [admin])
 
-  const act = (doing: string, work: () => Promise<unknown>, done: (r: unknown) => string) => {
+  const act = <T,>(doing: string, work: () => Promise<T>, done: (r: T) => string) => {
     setNotice(doing)
     work().then(
       (r) => {
@@ -97,13 +97,13 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
       act(
         'raising the batch size…',
         () => admin.scaleBatchSize(name, 2),
-        (n) => `${name}: batch size ${n} (fixed)`,
+        (n) => batchSizeSet(name, n),
       )
     else if (input === '-')
       act(
         'lowering the batch size…',
         () => admin.scaleBatchSize(name, 0.5),
-        (n) => `${name}: batch size ${n} (fixed)`,
+        (n) => batchSizeSet(name, n),
       )
     else if (input === 'f') return stop(() => setMode('failures'))
     return 'go on'
@@ -195,4 +195,10 @@ export function App(props: { admin: UiAdmin; size?: { width: number; height: num
       <Footer notice={mode === 'quitting' ? 'stopping the runs driven here after their batch…' : notice} width={width} />
     </Box>
   )
+}
+
+/** What + and - say: the size set, and what runs when the rate limit caps batches below it. */
+function batchSizeSet(name: string, { size, cap }: { size: number; cap: number | null }): string {
+  const capped = cap !== null && cap < size ? `; rate limit caps it at ${cap}` : ''
+  return `${name}: batch size ${size} (fixed${capped})`
 }

@@ -110,12 +110,12 @@ export class UiBackend {
   resume = (name: string) => this.evolve.resume(name)
   cancel = (name: string) => this.evolve.cancel(name)
 
-  async scaleBatchSize(name: string, factor: number): Promise<number> {
+  async scaleBatchSize(name: string, factor: number): Promise<{ size: number; cap: number | null }> {
     const handle = this.handles.get(name)
     if (!handle) throw new Error('+/- changes the batch size of a run driven here: press r to run it in this process')
     const now = handle.batchSize
     if (now === null) throw new Error('no worker is running a batch yet: try again in a moment')
-    return handle.setBatchSize(Math.max(1, Math.round(now * factor)))
+    return { size: handle.setBatchSize(Math.max(1, Math.round(now * factor))), cap: handle.batchCap }
   }
 
   failures = (name: string, opts: { limit: number; after?: unknown }) => this.evolve.failures(name, opts)

@@ -39,6 +39,14 @@ export class RunHandle {
     return this.runner.batchSize
   }
 
+  /**
+   * The most rows a batch takes whatever `batchSize` says: the run's `maxRowsPerSecond`, or null
+   * without a rate limit (a size above it runs as batches of the cap).
+   */
+  get batchCap(): number | null {
+    return this.runner.batchCap
+  }
+
   /** True once stop() was called: `done` may then hold fewer runs than were asked for. */
   get stopped(): boolean {
     return this.runner.stopped

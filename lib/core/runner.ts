@@ -117,6 +117,14 @@ export class Runner {
     return sizes.length > 0 ? Math.max(...sizes) : null
   }
 
+  /**
+   * The most rows a batch of this runner takes whatever its size: `maxRowsPerSecond` (a batch never
+   * takes more than one second's budget: worker.ts), or null without a rate limit.
+   */
+  get batchCap(): number | null {
+    return this.options.maxRowsPerSecond ?? null
+  }
+
   /** True once stop() was called: run() may then return before every migration had its turn. */
   get stopped(): boolean {
     return this.abort.signal.aborted

@@ -76,6 +76,9 @@ describe('the dashboard', () => {
     await frame(ui.lastFrame, 'batch size 800 (fixed)')
     ui.stdin.write('-')
     await frame(ui.lastFrame, 'batch size 200 (fixed)')
+    admin.batchCap = 300 // --max-rows-per-second 300: a batch never takes more
+    ui.stdin.write('+')
+    await frame(ui.lastFrame, 'batch size 800 (fixed; rate limit caps it at 300)')
     ui.stdin.write(KEY.down)
     await frame(ui.lastFrame, /❯ 20260102_backfill/)
     ui.stdin.write('r')
@@ -87,6 +90,7 @@ describe('the dashboard', () => {
     assert.deepEqual(admin.calls, [
       ['scaleBatchSize', '20260101_lowercase-emails', 2],
       ['scaleBatchSize', '20260101_lowercase-emails', 0.5],
+      ['scaleBatchSize', '20260101_lowercase-emails', 2],
       ['run', '20260102_backfill'],
     ])
     ui.unmount()

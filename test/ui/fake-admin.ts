@@ -47,7 +47,10 @@ export class FakeAdmin implements UiAdmin {
   pause = (name: string) => this.record(['pause', name], 'paused')
   resume = (name: string) => this.record(['resume', name], 'running')
   cancel = (name: string) => this.record(['cancel', name], 'cancelled')
-  scaleBatchSize = (name: string, factor: number) => this.record(['scaleBatchSize', name, factor], Math.round(400 * factor))
+  /** The rate limit's cap on a batch, as a run handle gives it. */
+  batchCap: number | null = null
+  scaleBatchSize = (name: string, factor: number) =>
+    this.record(['scaleBatchSize', name, factor], { size: Math.round(400 * factor), cap: this.batchCap })
   failures = (name: string, opts: { limit: number; after?: unknown }) => {
     const start = opts.after === undefined ? 0 : this.failed.findIndex((f) => f.key === opts.after) + 1
     return this.record(['failures', name, opts], this.failed.slice(start, start + opts.limit))
