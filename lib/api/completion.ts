@@ -37,7 +37,12 @@ export async function assertDone(knex: Knex, name: string): Promise<void> {
   if (p.state === 'done') return
   const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
   const failed = p.failed > 0 ? `, ${p.failed} failed` : ''
-  const next = p.state === 'failed' && p.snapshot ? snapshotFailed(name, p.failed, p.lastError) : NEXT_STEP[p.state](name)
+  const next =
+    p.state !== 'failed'
+      ? NEXT_STEP[p.state](name)
+      : p.snapshot
+        ? snapshotFailed(name, p.failed, p.lastError)
+        : runFailed(name, p.failed, p.lastError)
   throw new EvolveNotDoneError(`evolve migration "${name}" is not done (state: ${p.state}${left}${failed}): ${next}`)
 }
 
@@ -50,12 +55,21 @@ function snapshotFailed(name: string, failed: number, error: string | null): str
   return `${error ?? 'a snapshot step failed (see `evolve status`)'}; once mended, \`evolve run ${name}\` resumes it`
 }
 
-const NEXT_STEP: Record<RunState, (name: string) => string> = {
+/**
+ * With failed objects, `evolve retry` re-drives them. With none there is nothing to retry (it would
+ * answer E_NOTHING_TO_RETRY): the run stopped for another reason (rows still written in the old
+ * shape, say), and once that is mended `evolve run` sweeps again.
+ */
+function runFailed(name: string, failed: number, error: string | null): string {
+  if (failed > 0)
+    return `see \`evolve failures ${name}\`, fix the cause, then \`evolve retry ${name}\` (or \`evolve run ${name}\` if rows are still being written in the old shape)`
+  return `\`evolve run ${name}\` runs it again once the cause is mended (no object failed: nothing to retry)${error ? `; it stopped: ${error}` : ''}`
+}
+
+const NEXT_STEP: Record<Exclude<RunState, 'failed'>, (name: string) => string> = {
   pending: (name) => `it has no run (not started yet, or a misspelled name?): \`evolve run ${name}\``,
   running: () => 'wait for it to finish (`evolve status`)',
   paused: (name) => `it is paused: \`evolve resume ${name}\``,
   cancelled: (name) => `it was cancelled: \`evolve run ${name}\` resumes it`,
-  failed: (name) =>
-    `see \`evolve failures ${name}\`, fix the cause, then \`evolve retry ${name}\` (or \`evolve run ${name}\` if rows are still being written in the old shape)`,
   done: () => '',
 }

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex'
 import type { BatchTotals } from '../store/batch-totals.ts'
 import type { Run, RunState } from '../store/runs.ts'
-import { isoOrNull } from '../store/db.ts'
+import { isoOrNull, numOrNull } from '../store/db.ts'
+import { TABLES } from '../store/schema.ts'
 import type { Store } from '../store/store.ts'
 import { liveWorkers } from './liveness.ts'
 import { type SnapshotProgress, snapshotProgress } from './snapshot/progress.ts'
@@ -12,15 +13,30 @@ export interface RunProgress {
   state: RunState
   /** The state as an operator reads it: `running (no workers)`, `running, throttled (why)`, … */
   stateText: string
+  /**
+   * Rows of the table this run evolved. A snapshot run's are its copy's (run `<name>.shadow`) while
+   * it runs and once swapped in; one that ended without a swap (failed, cancelled) left the table
+   * untouched: 0, and the copy's count stays in `snapshot.evolved`.
+   */
   done: number
+  /** Objects recorded as failed (a snapshot run's: its copy's). */
   failed: number
-  /** Estimate: rows pending when the run started, less those done since. null before the run starts. */
+  /**
+   * Rows still to evolve: 0 once done; before, the rows pending when the run started less those
+   * done since (an estimate). A run that ended with rows pending (its sweeps kept finding some, or
+   * rows with a NULL key) shows the count it found then (more may have been written since). While
+   * a sweep goes on, or a run stopped in one, it is null: the sweep found rows pending again and
+   * the start's count says nothing of them. null also before the run starts. A snapshot run that
+   * ended without a swap: its copy's rows (the table still has them all to do).
+   */
   remaining: number | null
   /**
    * Rows pending when the run started (counted beside its first batches), or `done` when the scan
    * evolved more (rows the app wrote ahead of it meanwhile). `done` counts each row once: rows the
    * scan evolved and failed objects a retry evolved; rows the sweeps evolve again are not added.
    * Once done it is what the run handled, `done + failed`: a done run never reads as unfinished.
+   * A run that ended with a known count of rows still pending: `done + failed + remaining`, so it
+   * never reads as finished either.
    */
   total: number | null
   phase: string
@@ -33,7 +49,12 @@ export interface RunProgress {
   throttled: string | null
   /** Workers serving the run now, on every machine. */
   workers: number
-  /** Over the last 30 s while running; the average over the run once it ended. */
+  /**
+   * Over the last 30 s while running. Once it stopped (ended or paused): every row its batches
+   * evolved (sweeps included) over the time they ran, from its first batch's claim to its last
+   * batch's end less every stretch of 10 s or more with no batch in flight (a pause, a failed run
+   * waiting for its rerun, a long throttle): waits shorter than that (pacing, a rate limit) count.
+   */
   rowsPerSecond: number | null
   etaSeconds: number | null
   startedAt: string | null
@@ -74,6 +95,9 @@ export function notStarted(name: string): RunProgress {
   }
 }
 
+/** The ends that are not done: a snapshot run that ended so without its swap left the table untouched. */
+const ENDED_UNDONE: readonly RunState[] = ['failed', 'cancelled']
+
 export async function getProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
   if (!(await store.has(knex))) return notStarted(name)
   const progress = await runProgress(store, knex, name)
@@ -83,10 +107,17 @@ export async function getProgress(store: Store, knex: Knex, name: string): Promi
   if (snapshot.step === 'reverted' && progress.state === 'pending')
     return { ...progress, stateText: `reverted (evolve cleanup ${name}, then it can run again)`, snapshot }
   if (!snapshot.evolved) return { ...progress, snapshot }
-  // The rows are evolved by the copy's run: they are this run's rows, and what remains is counted from them.
   const { done, failed } = snapshot.evolved
+  // Ended without a swap: the table is untouched, so none of the copy's rows are the table's, and
+  // every row the copy had to do is still to do in the table.
+  if (ENDED_UNDONE.includes(progress.state) && snapshot.swappedAt === null) {
+    const todo = snapshot.evolved.total ?? null
+    return { ...progress, done: 0, failed, total: todo, remaining: todo, snapshot }
+  }
+  // Running, or swapped in: the copy's run evolves this run's rows, and what remains is counted from them.
   const total = totalOf(progress.state, progress.total, done, failed)
-  return { ...progress, done, failed, total, remaining: remainingOf(progress.state, total, done, failed), snapshot }
+  const remaining = progress.state === 'done' ? 0 : total === null ? null : Math.max(0, total - done - failed)
+  return { ...progress, done, failed, total, remaining, snapshot }
 }
 
 async function runProgress(store: Store, knex: Knex, name: string): Promise<RunProgress> {
@@ -97,15 +128,27 @@ async function runProgress(store: Store, knex: Knex, name: string): Promise<RunP
   // Run and batch times are the database's clock: the current rate is measured by it too.
   const recent =
     run.state === 'running' ? { rows: await store.batches.recentRows(knex, name, RATE_WINDOW_MS), now: await store.now(knex) } : null
-  return progressOf(run, await store.batches.totals(knex, name), await store.failures.count(knex, name), workers, recent)
+  const ran = recent === null ? await activeMs(knex, name) : undefined
+  return progressOf(run, await store.batches.totals(knex, name), await store.failures.count(knex, name), workers, recent, ran)
 }
 
-/** Pure arithmetic: a run row and its counts → what `status` shows. */
-export function progressOf(run: Run, totals: BatchTotals, failed: number, workers: number, recent: Recent | null): RunProgress {
-  const total = totalOf(run.state, run.totalEstimate, totals.rowsDone, failed)
-  const remaining = remainingOf(run.state, total, totals.rowsDone, failed)
+/**
+ * Pure arithmetic: a run row and its counts → what `status` shows. `active`: the time its batches
+ * ran (see `activeMs`); without it a stopped run's rate is over its start to its end.
+ */
+export function progressOf(
+  run: Run,
+  totals: BatchTotals,
+  failed: number,
+  workers: number,
+  recent: Recent | null,
+  active?: number | null,
+): RunProgress {
+  const atEnd = pendingAtEnd(run)
+  const total = atEnd === null ? totalOf(run.state, run.totalEstimate, totals.rowsDone, failed) : totals.rowsDone + failed + atEnd
+  const remaining = atEnd ?? remainingOf(run, total, totals.rowsDone, failed)
   // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
-  const rate = recent === null ? averageRate(run, totals) : workers > 0 ? currentRate(run, recent) : null
+  const rate = recent === null ? averageRate(run, totals, active) : workers > 0 ? currentRate(run, recent) : null
   // A reason left behind by a runner that was stopped is stale: no worker is holding back.
   const throttled = run.state === 'running' && workers > 0 ? run.throttleReason : null
   return {
@@ -151,12 +194,47 @@ function currentRate(run: Run, recent: Recent): number | null {
   return window > 0 ? recent.rows / window : null
 }
 
-function averageRate(run: Run, totals: BatchTotals): number | null {
+function averageRate(run: Run, totals: BatchTotals, active: number | null | undefined): number | null {
   const end = run.finishedAt ?? totals.lastBatchAt
   if (run.startedAt === null || end === null || totals.rowsEvolved === 0) return null
-  const seconds = (end - run.startedAt) / 1000
+  const seconds = (active === undefined ? end - run.startedAt : (active ?? 0)) / 1000
   // The work done, sweeps included, as the current rate counts it.
   return seconds > 0 ? totals.rowsEvolved / seconds : null
+}
+
+/**
+ * No batch in flight for this long is not pacing but a stop: a pause, a failed or cancelled run
+ * waiting to be run again, a long throttle. Longer than the waits a running run makes between
+ * batches for its pauses between batches or a rate limit, so those still count as the run's time.
+ */
+export const IDLE_GAP_MS = 10_000
+
+/**
+ * The time a run's batches ran: its first claim to its last batch's end, less each stretch of
+ * IDLE_GAP_MS or more in which no batch was in flight. null before any batch finished. One
+ * aggregate over the run's batches (each gap is a claim after the latest end before it).
+ */
+export async function activeMs(knex: Knex, name: string): Promise<number | null> {
+  const spans = knex(TABLES.batches)
+    .where({ run_name: name })
+    .whereNotNull('claimed_at')
+    .whereNotNull('finished_at')
+    .select(
+      'claimed_at',
+      'finished_at',
+      knex.raw('max(finished_at) over (order by claimed_at, id rows between unbounded preceding and 1 preceding) as prev_end'),
+    )
+  const row = (await knex
+    .from(spans.as('spans'))
+    .first(
+      knex.raw('min(claimed_at) as first_claim'),
+      knex.raw('max(finished_at) as last_end'),
+      knex.raw('sum(case when claimed_at - prev_end >= ? then claimed_at - prev_end else 0 end) as idle', [IDLE_GAP_MS]),
+    )) as Record<string, unknown> | undefined
+  const first = numOrNull(row?.first_claim)
+  const last = numOrNull(row?.last_end)
+  if (first === null || last === null) return null
+  return Math.max(0, last - first - (numOrNull(row?.idle) ?? 0))
 }
 
 /**
@@ -171,7 +249,22 @@ function totalOf(state: RunState, stored: number | null, done: number, failed: n
   return stored === null ? null : Math.max(stored, done)
 }
 
-/** Rows still to evolve: none once done, unknown without a total. */
-function remainingOf(state: RunState, total: number | null, done: number, failed: number): number | null {
-  return state === 'done' ? 0 : total === null ? null : Math.max(0, total - done - failed)
+/** Rows still to evolve: none once done, unknown without a total or in a sweep (see RunProgress). */
+function remainingOf(run: Run, total: number | null, done: number, failed: number): number | null {
+  if (run.state === 'done') return 0
+  // Finalize ended it after a whole pass that found only failed objects left: the estimate holds.
+  const finalized = run.state === 'failed' && run.scanDone
+  if (run.phase === 'sweep' && !finalized) return null
+  return total === null ? null : Math.max(0, total - done - failed)
+}
+
+/**
+ * Rows a failed run left pending when it ended, as finalize (lib/core/finalize.ts) counted them in
+ * its reason: its sweeps kept finding rows in the old shape, or rows had a NULL key. null otherwise.
+ * The reason is the only place that count is stored (test/progress-truth.test.ts holds the wording).
+ */
+function pendingAtEnd(run: Run): number | null {
+  if (run.state !== 'failed' || run.lastError === null) return null
+  const found = /^(\d+) rows (?:still pending after \d+ sweeps|have a NULL)/.exec(run.lastError)
+  return found ? Number(found[1]) : null
 }

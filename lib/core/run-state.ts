@@ -3,7 +3,7 @@ import type { Db } from '../store/db.ts'
 import type { Run, RunPatch, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
-import { snapshotOfShadow } from './snapshot/names.ts'
+import { shadowRunName, snapshotOfShadow } from './snapshot/names.ts'
 
 /**
  * Every state a run may move to from each state. This table and `changeRunState` are the
@@ -84,9 +84,22 @@ export async function announceEnd(store: Store, events: EvolveEmitter, pool: Kne
 
 /** Emits `run:end` for `name` with its totals read from `pool` (not a finished transaction). */
 export async function emitRunEnd(store: Store, events: EvolveEmitter, pool: Knex, name: string, state: RunState, error: string | null) {
-  const totals = await store.batches.totals(pool, name)
-  const failed = await store.failures.count(pool, name)
-  events.emit('run:end', { run: name, state, done: totals.rowsDone, failed, error })
+  const { done, failed } = await endTotals(store, pool, name)
+  events.emit('run:end', { run: name, state, done, failed, error })
+}
+
+/**
+ * A run's rows done and objects failed, as `status` counts them (lib/core/progress.ts). A snapshot
+ * run's work is its copy's run: its failed objects, and its rows once swapped in; it ended without
+ * a swap, the table is untouched and none are done.
+ */
+async function endTotals(store: Store, pool: Knex, name: string): Promise<{ done: number; failed: number }> {
+  // Tracking tables from before snapshot mode have no snapshots table: then no run used it.
+  const snap = snapshotOfShadow(name) === undefined ? await store.snapshots.get(pool, name).catch(() => undefined) : undefined
+  const counted = snap ? shadowRunName(name) : name
+  const totals = await store.batches.totals(pool, counted)
+  const failed = await store.failures.count(pool, counted)
+  return { done: snap && snap.swappedAt === null ? 0 : totals.rowsDone, failed }
 }
 
 /*
