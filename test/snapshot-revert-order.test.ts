@@ -2,12 +2,14 @@
 // would put back the table from before both, undoing the newer one while it still says done. It is
 // refused, with or without --force, naming the newer one and the order to revert in, and the table
 // stays as it is. Reverted newest first, each puts back its own backup, and writes made in between
-// count towards the older one's revert again.
+// count towards the older one's revert again. A snapshot run of the table still on its way to its
+// swap holds a revert back too: its swap would put its copy back over the reverted table.
 import assert from 'node:assert/strict'
+import { rm, writeFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
-import { assertUsageError, output, runCli } from './helpers/cli.ts'
+import { assertUsageError, output, runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, withDb } from './helpers/databases.ts'
-import { allRows, createShop, migrationSource, snapshotMigration, tableNames, writeFiles } from './helpers/fixtures.ts'
+import { allRows, createShop, heldSnapshotRun, migrationSource, snapshotMigration, tableNames, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 300
 const OLDER = '001_lowercase'
@@ -59,5 +61,37 @@ for (const d of dialects) {
         assert.deepEqual(await allRows(db.knex, 'users'), original, 'the older revert puts back the table from before both')
         assert.equal(await db.knex('evolve_runs').whereIn('name', [OLDER, NEWER]).first(), undefined, 'both pending again')
       }))
+
+    it('is refused while a later snapshot run of the table is on its way to its swap', async () => {
+      const { db, ws, holdFile, env, args } = await heldSnapshotRun(d)
+      try {
+        await createShop(db, ROWS)
+        await ws.migration(OLDER, snapshotMigration())
+        const first = await runCli(args, { env })
+        assert.equal(first.code, 0, output(first))
+        await ws.migration(NEWER, upperNames)
+        await writeFile(holdFile, 'swap')
+        const runner = spawnCli(args, { env })
+        await runner.waitFor('[snapshot] holding at swap')
+        const before = await allRows(db.knex, 'users')
+
+        const revert = ['revert', OLDER, '--force', '--db', db.url, '--dir', ws.dir]
+        const refused = await runCli(revert)
+        assertUsageError(refused, [])
+        assert.equal(
+          refused.stderr.trimEnd(),
+          `evolve: cannot revert "${OLDER}": "${NEWER}" is making a copy of users (step swap) and its swap would put the copy back ` +
+            `over the revert; let it finish, then revert it first, or \`evolve cancel ${NEWER}\``,
+        )
+        assert.deepEqual(await allRows(db.knex, 'users'), before, 'the table unchanged after the refusal')
+
+        await rm(holdFile)
+        assert.equal((await runner.exited).code, 0, runner.describe())
+        assertUsageError(await runCli(revert), [`"${NEWER}" swapped users after it`])
+      } finally {
+        await db.drop()
+        await ws.cleanup()
+      }
+    })
   })
 }
