@@ -35,6 +35,10 @@ for (const d of dialects) {
           assert.equal(refused.code, 2, output(refused))
           const forced = await runCli(['readonly', 'off', '--force', '--db', db.url])
           assert.equal(forced.code, 0, output(forced))
+          assert.match(
+            forced.stderr,
+            /^evolve: snapshot run "\S+" held read-only: .* refuse to swap it in and fail; `evolve run \S+` then starts over/m,
+          )
           // Acknowledged updates through a connection of the test's own, not the runner's.
           assert.equal(await db.knex('users').whereIn('id', UPDATED).update({ name: 'updated while forced off' }), UPDATED.length)
           const before = await allRows(db.knex, 'users')

@@ -32,11 +32,20 @@ export function registerReadOnly(program: Command): void {
   readonly
     .command('off')
     .description('turn read-only off: writes work again at once (harmless when it is off)')
-    .option('--force', "also a snapshot run's switch (the app's writes to its table are then lost at the swap)")
+    .option('--force', "also a snapshot run's switch (that run then refuses to swap its copy in, fails, and starts over when run again)")
     .option('--json', 'print the new state as JSON')
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<OnFlags & { force?: boolean }>()
-      await withEvolve(opts, async (evolve) => print(await evolve.readOnly.disable({ force: opts.force }), opts.json))
+      await withEvolve(opts, async (evolve) => {
+        const held = opts.force ? snapshotHolding((await evolve.readOnly.status()).by) : undefined
+        const state = await evolve.readOnly.disable({ force: opts.force })
+        // On stderr, so --json stays clean: what forcing a snapshot's switch does to that run.
+        if (held && !state.readOnly)
+          console.error(
+            `evolve: snapshot run "${held}" held read-only: its copy now lacks the app's writes, so it will refuse to swap it in and fail; \`evolve run ${held}\` then starts over from a fresh copy`,
+          )
+        print(state, opts.json)
+      })
     })
   readonly
     .command('status')

@@ -46,7 +46,9 @@ export const ReadOnlyBody = z
     force: z
       .boolean()
       .optional()
-      .describe('with readOnly: false, also a snapshot run’s switch (the app’s writes to its table are then lost at the swap)'),
+      .describe(
+        'with readOnly: false, also a snapshot run’s switch (that run then refuses to swap its copy in, fails, and starts over when run again)',
+      ),
   })
   .strict()
 
