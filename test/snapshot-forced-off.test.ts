@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { rm, writeFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
+import { READ_ONLY_NOTICE } from '../lib/core/read-only-run.ts'
 import { output, runCli, spawnCli } from './helpers/cli.ts'
 import { dialects } from './helpers/databases.ts'
 import { allRows, createShop, heldSnapshotRun, snapshotMigration, tableNames } from './helpers/fixtures.ts'
@@ -31,6 +32,8 @@ for (const d of dialects) {
           const runner = spawnCli(args, { env })
           await runner.waitFor(`[snapshot] holding at ${hold}`)
 
+          const told = JSON.parse((await runCli(['readonly', 'status', '--json', '--db', db.url])).stdout).message
+          assert.equal(told, READ_ONLY_NOTICE, "the app's users are told the notice, not the migration's or table's name")
           const refused = await runCli(['readonly', 'off', '--db', db.url])
           assert.equal(refused.code, 2, output(refused))
           const forced = await runCli(['readonly', 'off', '--force', '--db', db.url])

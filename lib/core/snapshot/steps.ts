@@ -3,6 +3,7 @@ import type { SnapshotRow, SnapshotStep } from '../../store/snapshots.ts'
 import { usage } from '../../errors.ts'
 import type { Migration } from '../migration.ts'
 import type { RunProgress } from '../progress.ts'
+import { READ_ONLY_NOTICE } from '../read-only-run.ts'
 import { changeRunState } from '../run-state.ts'
 import { copyRows } from './copy.ts'
 import { holdPoint } from './hold.ts'
@@ -25,7 +26,7 @@ type Outcome = SnapshotStep | 'stop' | 'end'
 export async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotRow): Promise<Outcome> {
   const { knex, store } = ctx
   const ddl = snapshotDdl(ctx.dialect)
-  const readOnly = { tables: [m.table], by: readOnlyActor(m), message: `${m.table} is being evolved (${m.name}); writes resume shortly` }
+  const readOnly = { tables: [m.table], by: readOnlyActor(m), message: m.readOnlyMessage ?? READ_ONLY_NOTICE }
   switch (snap.step) {
     case 'preflight':
       // A fresh start, or one after an abort: nothing of an earlier attempt may leak into this one.
