@@ -1,10 +1,10 @@
 import type { Knex } from 'knex'
 import type { BatchTotals } from '../store/batch-totals.ts'
 import type { Run, RunState } from '../store/runs.ts'
-import { isoOrNull, numOrNull } from '../store/db.ts'
-import { TABLES } from '../store/schema.ts'
+import { isoOrNull } from '../store/db.ts'
 import type { Store } from '../store/store.ts'
 import { liveWorkers } from './liveness.ts'
+import { RATE_WINDOW_MS, type Recent, activeMs, averageRate, currentRate } from './progress-rate.ts'
 import { type SnapshotProgress, snapshotProgress } from './snapshot/progress.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
@@ -66,8 +66,6 @@ export interface RunProgress {
   /** Snapshot mode only: the step, its progress and the read-only window. */
   snapshot?: SnapshotProgress
 }
-
-const RATE_WINDOW_MS = 30_000
 
 export function notStarted(name: string): RunProgress {
   return {
@@ -180,61 +178,6 @@ export function progressOf(
 export function stateText(state: RunState, workers: number, throttled: string | null): string {
   if (state === 'running' && workers === 0) return 'running (no workers)'
   return throttled ? `${state}, throttled (${throttled})` : state
-}
-
-/** Rows finished in the last RATE_WINDOW_MS, and the database's clock at that moment. */
-export interface Recent {
-  rows: number
-  now: number
-}
-
-function currentRate(run: Run, recent: Recent): number | null {
-  if (run.startedAt === null) return null
-  const window = Math.min(RATE_WINDOW_MS, recent.now - run.startedAt) / 1000
-  return window > 0 ? recent.rows / window : null
-}
-
-function averageRate(run: Run, totals: BatchTotals, active: number | null | undefined): number | null {
-  const end = run.finishedAt ?? totals.lastBatchAt
-  if (run.startedAt === null || end === null || totals.rowsEvolved === 0) return null
-  const seconds = (active === undefined ? end - run.startedAt : (active ?? 0)) / 1000
-  // The work done, sweeps included, as the current rate counts it.
-  return seconds > 0 ? totals.rowsEvolved / seconds : null
-}
-
-/**
- * No batch in flight for this long is not pacing but a stop: a pause, a failed or cancelled run
- * waiting to be run again, a long throttle. Longer than the waits a running run makes between
- * batches for its pauses between batches or a rate limit, so those still count as the run's time.
- */
-export const IDLE_GAP_MS = 10_000
-
-/**
- * The time a run's batches ran: its first claim to its last batch's end, less each stretch of
- * IDLE_GAP_MS or more in which no batch was in flight. null before any batch finished. One
- * aggregate over the run's batches (each gap is a claim after the latest end before it).
- */
-export async function activeMs(knex: Knex, name: string): Promise<number | null> {
-  const spans = knex(TABLES.batches)
-    .where({ run_name: name })
-    .whereNotNull('claimed_at')
-    .whereNotNull('finished_at')
-    .select(
-      'claimed_at',
-      'finished_at',
-      knex.raw('max(finished_at) over (order by claimed_at, id rows between unbounded preceding and 1 preceding) as prev_end'),
-    )
-  const row = (await knex
-    .from(spans.as('spans'))
-    .first(
-      knex.raw('min(claimed_at) as first_claim'),
-      knex.raw('max(finished_at) as last_end'),
-      knex.raw('sum(case when claimed_at - prev_end >= ? then claimed_at - prev_end else 0 end) as idle', [IDLE_GAP_MS]),
-    )) as Record<string, unknown> | undefined
-  const first = numOrNull(row?.first_claim)
-  const last = numOrNull(row?.last_end)
-  if (first === null || last === null) return null
-  return Math.max(0, last - first - (numOrNull(row?.idle) ?? 0))
 }
 
 /**
