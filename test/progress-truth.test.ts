@@ -5,6 +5,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
 import { type EvolveEvents, Runner, assertDone, loadMigrations, openEvolve } from '../lib/index.ts'
+import { EvolveEmitter } from '../lib/core/events.ts'
+import { openRun } from '../lib/core/open-run.ts'
+import { storeFor } from '../lib/store/store.ts'
 import { startApi } from './helpers/admin-api.ts'
 import { statusJson } from './helpers/cli.ts'
 import { type FreshDatabase, dialects, runnerKnex, withDb } from './helpers/databases.ts'
@@ -88,6 +91,12 @@ for (const d of dialects) {
           await api.close()
           await knex.destroy()
         }
+        // `evolve run` again, as told: once running, the old reason is not shown as its error.
+        const store = storeFor(db.knex)
+        const [m] = await loadMigrations(dir)
+        await openRun({ store, events: new EvolveEmitter(), knex: db.knex, by: 'test' }, m!)
+        const resumed = await store.runs.get(db.knex, NAME)
+        assert.deepEqual([resumed?.state, resumed?.lastError], ['running', null])
       }))
 
     it("a finished run's rate is over the time its batches ran, not the stops between them", () =>
