@@ -3,6 +3,7 @@ import { usage } from '../errors.ts'
 import { encodeKey } from '../store/db.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveEmitter } from './events.ts'
+import { liveWorkers } from './liveness.ts'
 import type { Migration } from './migration.ts'
 import { changeRunState } from './run-state.ts'
 
@@ -10,7 +11,8 @@ export interface EnqueueOptions {
   /**
    * True when the caller serves the run's batches itself (`evolve retry`): failed objects all
    * queued already are then fine (0, nothing queued). Otherwise (the admin API's queueRetry)
-   * they are E_RETRY_QUEUED.
+   * they are E_RETRY_QUEUED. Such a caller is refused a run that live workers still serve: it
+   * would join them as one more runner (the scan and sweeps too), not re-drive the failed objects.
    */
   acceptQueued?: boolean
 }
@@ -38,6 +40,8 @@ export async function enqueueFailures(
   if (run.state === 'paused' || run.state === 'cancelled') {
     throw usage('E_RUN_STOPPED', `migration "${m.name}" is ${run.state}: \`evolve resume ${m.name}\` first, then retry`)
   }
+  // A running run nobody serves (a retry or run killed on the way) is served by this retry.
+  if (run.state === 'running' && opts.acceptQueued && (await liveWorkers(store, knex, m.name)).length > 0) throw stillRunning(m.name)
   const keys = failures.map((f) => f.key)
   return knex.transaction(async (trx) => {
     // The run's row first, only from the state checked above (a pause landing meanwhile refuses
@@ -70,6 +74,13 @@ export async function enqueueFailures(
     }
     return fresh.length > 0 ? fresh.length : keys.length
   })
+}
+
+function stillRunning(name: string) {
+  return usage(
+    'E_BAD_STATE',
+    `migration "${name}" is still running: retry its failed objects once it has ended (\`evolve status\` shows when), or add a runner with \`evolve run ${name}\``,
+  )
 }
 
 export function nothingToRetry(name: string) {

@@ -4,16 +4,17 @@ import type { Batch } from '../store/batches.ts'
 import type { Knex } from 'knex'
 import { encodeKey } from '../store/db.ts'
 import type { Taken } from '../store/failures.ts'
-import { pendingKeys } from './planner.ts'
+import { pendingKeys, withoutFailed } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
-import { failRun, isolateFailure, stopIfTooManyFailures } from './isolate-failure.ts'
+import { catchingThrows, collectThrows, failRun, isolateFailure, recordThrown, stopIfTooManyFailures } from './isolate-failure.ts'
 import { type Prefetched, stillCurrent } from './prefetch.ts'
 
 /**
  * Evolves one claimed batch. Data change and bookkeeping commit in one transaction;
- * conflicts are retried with backoff; anything else splits the batch until the
- * failing objects are isolated.
+ * conflicts are retried with backoff; a row whose transform throws is recorded as failed
+ * and the others are written; anything else splits the batch until the failing objects
+ * are isolated (isolate-failure.ts).
  */
 export async function executeBatch(
   ctx: WorkerContext,
@@ -34,6 +35,7 @@ export async function executeBatch(
     const {
       rows,
       stuck,
+      thrown,
       bytes,
       cut,
       durationMs: trxMs,
@@ -54,8 +56,9 @@ export async function executeBatch(
       },
     })
     const durationMs = performance.now() - started
-    // Rows a migration leaves pending are failures too: they count toward maxFailures.
-    if (stuck > 0) await stopIfTooManyFailures(ctx, STUCK)
+    // Rows a migration leaves pending, and rows whose transform threw, count toward maxFailures.
+    if (thrown) await stopIfTooManyFailures(ctx, thrown)
+    else if (stuck > 0) await stopIfTooManyFailures(ctx, STUCK)
     events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries })
     return { durationMs: trxMs, rows, bytes, cut }
   } catch (err) {
@@ -76,9 +79,13 @@ export async function executeBatch(
 async function attempt(ctx: WorkerContext, batch: Batch, retries: number, started: number, rowBytesHint?: number, prefetched?: Prefetched) {
   const trxStarted = performance.now()
   const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started, rowBytesHint, prefetched))
-  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run: ctx.migration.name, key, error: STUCK })
+  const run = ctx.migration.name
+  for (const { key, error } of outcome.thrown) ctx.events.emit('object:failed', { run, key, error })
+  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run, key, error: STUCK })
   const { rows, bytes, cut } = outcome
-  return { rows, bytes, cut, stuck: outcome.stillPending, durationMs: performance.now() - trxStarted }
+  // The last error of a throwing row, for the message if the run stops at maxFailures.
+  const thrown = outcome.thrown.at(-1)?.error
+  return { rows, bytes, cut, thrown, stuck: outcome.stillPending, durationMs: performance.now() - trxStarted }
 }
 
 /** The data change and the batch's bookkeeping: they commit together or not at all. */
@@ -101,10 +108,21 @@ async function batchTransaction(
   // A retry batch evolves only the failed objects it can take: never one a concurrent or
   // earlier retry batch already took (two `evolve retry` would otherwise evolve it twice).
   const taken = batch.phase === 'retry' ? await ctx.store.failures.take(trx, m.name, batch.keys ?? []) : new Map<string, Taken>()
-  const bounds = batch.phase === 'retry' ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) } : batch
-  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint, source)
+  // A sweep leaves the run's failed objects alone: they wait for `evolve retry` (planner.ts).
+  const bounds =
+    batch.phase === 'retry'
+      ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) }
+      : await withoutFailed(trx, m, batch)
+  // A transform's throw is caught per row (isolate-failure.ts): that row is recorded, the rest written.
+  const guarded = { ...ctx, migration: catchingThrows(m) }
+  const apply = () => collectThrows(() => applyMigration(trx, guarded, bounds, rowBytesHint, source))
   const bypass = settings ? undefined : ctx.writeBypass // the settings switched it on already
-  const { rows, keys, bytes, cut } = await (bypass ? bypass(trx, apply) : apply())
+  const { result, thrown } = await (bypass ? bypass(trx, apply) : apply())
+  const { bytes, cut } = result
+  await recordThrown(trx, ctx, thrown, taken, retries + 1)
+  const failed = new Set(thrown.map((t) => encodeKey(t.key)))
+  const keys = failed.size === 0 ? result.keys : result.keys.filter((k) => !failed.has(encodeKey(k)))
+  const rows = result.rows - thrown.length
   const { stuck, recorded } = batch.phase === 'scan' ? { stuck: [], recorded: [] } : await recordStuck(trx, ctx, keys, taken)
   const still = new Set(stuck.map(encodeKey))
   await ctx.store.batches.finish(trx, batch.id, {
@@ -121,7 +139,7 @@ async function batchTransaction(
       keys.filter((k) => !still.has(encodeKey(k))),
     )
   }
-  return { rows, stuck: recorded, stillPending: stuck.length, bytes, cut }
+  return { rows, thrown, stuck: recorded, stillPending: stuck.length, bytes, cut }
 }
 
 /**

@@ -41,7 +41,7 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
       if (moved) ctx.events.emit('sweep', { run: m.name, pass: run.sweepPass + 1, pending })
       return false
     }
-    if (pending > 0) return stillWritten(ctx, run, pending)
+    if (pending > 0) return stillWritten(ctx, run, pending, failedKeys.length)
   }
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
@@ -52,16 +52,19 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
 /**
  * Every sweep found new rows in the old shape: something (old app instances in a
  * rolling deploy?) keeps writing it. The run fails for now but stays resumable:
- * `evolve run` later sweeps again and finishes once nothing is pending.
+ * `evolve run` later sweeps again and finishes once nothing is pending. `pending` leaves
+ * the failed objects out (the sweeps skipped them too): they are named apart, with
+ * what lists them, so no one hunts old app instances for rows the migration failed.
  */
-function stillWritten(ctx: WorkerContext, run: Run, pending: number): Promise<boolean> {
+function stillWritten(ctx: WorkerContext, run: Run, pending: number, failed: number): Promise<boolean> {
   const m = ctx.migration
   const snapshot = snapshotOfShadow(m.name)
+  const alsoFailed = failed === 0 ? '' : `; besides, ${failed} objects failed (not counted above): see \`evolve failures ${m.name}\``
   // Nobody writes a snapshot's copy: rows it leaves pending are the migration's doing.
   const error =
     snapshot === undefined
-      ? `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes`
-      : `${pending} rows of the copy still match "pending" after ${m.sweeps} sweeps: fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy`
+      ? `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes${alsoFailed}`
+      : `${pending} rows of the copy still match "pending" after ${m.sweeps} sweeps: fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy${alsoFailed}`
   return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
 }
 

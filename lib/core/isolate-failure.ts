@@ -1,10 +1,113 @@
-import { LostClaimError } from '../errors.ts'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Knex } from 'knex'
+import type { AnyRow } from '../api/define-migration.ts'
+import { LostClaimError, errorMessage } from '../errors.ts'
 import type { Batch, BatchBounds } from '../store/batches.ts'
+import type { Taken } from '../store/failures.ts'
 import { changeRunState } from './run-state.ts'
 import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
 import type { WorkerContext } from './context.ts'
-import { pendingKeys } from './planner.ts'
+import { keyOf } from './keys.ts'
+import type { Migration } from './migration.ts'
+import { pendingKeys, withoutFailed } from './planner.ts'
 import { encodeKey } from '../store/db.ts'
+
+/*
+ * Two ways a failing object is found. A transform runs in JavaScript row by row, so its throw
+ * names its row: the row is recorded as failed and the batch's other rows are written, in the
+ * same transaction (catchingThrows, recordThrown). What no row can be blamed for in JavaScript
+ * (`up`, which gets the whole batch; a database error on the batch's write, such as a constraint)
+ * splits the batch in halves until the failing row stands alone (isolateFailure).
+ */
+
+/** A row whose transform threw: its key (as read, before the transform could change the row) and the error. */
+export interface Thrown {
+  key: unknown
+  error: string
+}
+
+/** Where the transform of the batch running in this async context notes its throws. */
+const throwsOfBatch = new AsyncLocalStorage<Thrown[]>()
+const catching = new WeakMap<Migration, Migration>()
+
+/**
+ * `m` with its transform caught row by row: a throw (or a rejected promise) is noted for the
+ * batch (collectThrows) and the row is left as it is, as if the transform returned nothing. Made
+ * once per migration, so what is cached per migration (returned-columns.ts) stays cached.
+ */
+export function catchingThrows(m: Migration): Migration {
+  const transform = m.transform
+  if (m.mode !== 'transform' || !transform) return m
+  let caught = catching.get(m)
+  if (!caught) {
+    const note = (key: unknown, err: unknown): undefined => {
+      const thrown = throwsOfBatch.getStore()
+      if (!thrown) throw err // not in a batch that records them (none is): as before
+      thrown.push({ key, error: errorMessage(err) })
+      return undefined
+    }
+    caught = {
+      ...m,
+      transform: (row: AnyRow) => {
+        const key = keyOf(m, row)
+        try {
+          const result = transform(row)
+          return result instanceof Promise ? result.catch((err: unknown) => note(key, err)) : result
+        } catch (err) {
+          return note(key, err)
+        }
+      },
+    }
+    catching.set(m, caught)
+  }
+  return caught
+}
+
+/** Runs `fn` (a batch's apply step), collecting the rows whose transform threw (catchingThrows). */
+export async function collectThrows<T>(fn: () => Promise<T>): Promise<{ result: T; thrown: Thrown[] }> {
+  const thrown: Thrown[] = []
+  const result = await throwsOfBatch.run(thrown, fn)
+  return { result, thrown }
+}
+
+/**
+ * Thrown by recordThrown when a batch's throwing rows would take the run past `maxFailures`: the
+ * batch rolls back and is split (isolateFailure), so the run records failures up to the limit and
+ * stops there, as it always has, instead of recording a whole batch of a broken transform.
+ */
+class TooManyThrown extends Error {}
+
+/**
+ * In the batch's transaction: records the rows whose transform threw as failed objects, as
+ * isolation records them (the error, the attempts), a retry's with the attempts it took over.
+ * The rows were read under lock in this transaction, so what is recorded is what failed. Returns
+ * the keys recorded; the caller emits `object:failed` once the transaction committed.
+ */
+export async function recordThrown(
+  trx: Knex.Transaction,
+  ctx: WorkerContext,
+  thrown: Thrown[],
+  taken: Map<string, Taken>,
+  attempts: number,
+): Promise<Thrown[]> {
+  const m = ctx.migration
+  if (thrown.length === 0) return thrown
+  if (thrown.length > 1) {
+    // Objects failed already (or taken from their records by this retry batch) count once.
+    const failed = await ctx.store.failures.recorded(
+      trx,
+      m.name,
+      thrown.map((t) => t.key),
+    )
+    const fresh = thrown.filter((t) => !failed.has(encodeKey(t.key)) && !taken.has(encodeKey(t.key))).length
+    const room = m.maxFailures - (await ctx.store.failures.count(trx, m.name))
+    if (fresh > Math.max(room, 1)) throw new TooManyThrown(thrown[0]!.error)
+  }
+  for (const t of thrown) {
+    await ctx.store.failures.record(trx, m.name, t.key, t.error, attempts + (taken.get(encodeKey(t.key))?.attempts ?? 0))
+  }
+  return thrown
+}
 
 /**
  * A batch failed for good. Split it in two (as new pending batches) until a batch
@@ -14,7 +117,8 @@ import { encodeKey } from '../store/db.ts'
 export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: string, attempts: number): Promise<void> {
   const m = ctx.migration
   const { store } = ctx
-  const keys = await pendingKeys(ctx.knex, m, batch)
+  // A sweep's failed objects were left out of it: they are not split for again.
+  const keys = await pendingKeys(ctx.knex, m, await withoutFailed(ctx.knex, m, batch))
   try {
     await ctx.knex.transaction(async (trx) => {
       if (!(await store.batches.fence(trx, batch.id, ctx.workerId))) throw new LostClaimError(batch.id)

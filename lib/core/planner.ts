@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import type { BatchBounds } from '../store/batches.ts'
 import type { Db } from '../store/db.ts'
-import { KEY_CHUNK } from '../store/failures.ts'
+import { KEY_CHUNK, failedKeys } from '../store/failures.ts'
 import type { Migration } from './migration.ts'
 import { keyColumns, keyOf, orderByKey, whereKey, whereKeyIn } from './keys.ts'
 
@@ -19,6 +19,7 @@ export function batchQuery(db: Db, m: Migration, bounds: BatchBounds, onlyPendin
     if (bounds.lo !== undefined) whereKey(query, m, '>', bounds.lo)
     if (bounds.hi !== undefined) whereKey(query, m, '<=', bounds.hi)
   }
+  if (bounds.without) whereKeyNotIn(query, m, bounds.without)
   if (onlyPending && m.pending) {
     const pending = m.pending
     // Parenthesised, so a filter built with orWhere cannot escape the batch's bounds.
@@ -27,6 +28,39 @@ export function batchQuery(db: Db, m: Migration, bounds: BatchBounds, onlyPendin
     })
   }
   return query
+}
+
+/** Leaves `keys` out, a chunk per NOT IN so no list outgrows what the databases take. */
+function whereKeyNotIn(query: Knex.QueryBuilder, m: Migration, keys: unknown[]): void {
+  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+    const chunk = keys.slice(i, i + KEY_CHUNK)
+    if (typeof m.key === 'string') query.whereNotIn(m.key, chunk as Knex.Value[])
+    else query.whereNotIn(m.key, chunk as Knex.Value[][])
+  }
+}
+
+/** Bound parameters a sweep spends at most on leaving failed objects out: far below SQLite's 32766. */
+const MAX_SKIPPED_PARTS = 10 * KEY_CHUNK
+
+/**
+ * The keys a sweep leaves alone: the run's failed objects. They wait for `evolve retry`; a sweep
+ * that took them again would only fail them again (for a throwing transform, row by row; for a
+ * database error, by splitting its batch down to them, one transaction per split), every sweep.
+ * They are few (a run stops at `maxFailures`); past MAX_SKIPPED_PARTS bound values (a very high
+ * maxFailures), none is skipped rather than build a statement the database refuses: the sweeps
+ * then try them again, which costs time, never correctness.
+ */
+export async function skippedBySweeps(db: Db, m: Migration): Promise<unknown[] | undefined> {
+  const keys = await failedKeys(db, m.name)
+  if (keys.length === 0 || keys.length * keyColumns(m).length > MAX_SKIPPED_PARTS) return undefined
+  return keys
+}
+
+/** A sweep batch's bounds with the failed objects left out (skippedBySweeps); other batches as they are. */
+export async function withoutFailed<B extends BatchBounds & { phase: string }>(db: Db, m: Migration, batch: B): Promise<B> {
+  if (batch.phase !== 'sweep') return batch
+  const without = await skippedBySweeps(db, m)
+  return without ? { ...batch, without } : batch
 }
 
 export function pendingQuery(db: Db, m: Migration, bounds: BatchBounds): Knex.QueryBuilder {
@@ -70,15 +104,22 @@ export function setUpdateQuery(db: Db, knex: Knex, m: Migration, bounds: BatchBo
  * (an index-only walk of the key); sweeps count only pending rows, so they skip
  * the ranges where nothing changed.
  */
-export function boundaryQuery(db: Db, m: Migration, after: unknown, size: number, onlyPending: boolean): Knex.QueryBuilder {
-  return orderByKey(batchQuery(db, m, { lo: after }, onlyPending).select(keyColumns(m)), m)
+export function boundaryQuery(
+  db: Db,
+  m: Migration,
+  after: unknown,
+  size: number,
+  onlyPending: boolean,
+  without?: unknown[],
+): Knex.QueryBuilder {
+  return orderByKey(batchQuery(db, m, { lo: after, without }, onlyPending).select(keyColumns(m)), m)
     .offset(size - 1)
     .limit(1)
 }
 
 /** The last key past `after`: ordered, not max(), which some key types (uuid, bytea) lack. */
-export function lastKeyQuery(db: Db, m: Migration, after: unknown, onlyPending: boolean): Knex.QueryBuilder {
-  return orderByKey(batchQuery(db, m, { lo: after }, onlyPending).select(keyColumns(m)), m, 'desc').limit(1)
+export function lastKeyQuery(db: Db, m: Migration, after: unknown, onlyPending: boolean, without?: unknown[]): Knex.QueryBuilder {
+  return orderByKey(batchQuery(db, m, { lo: after, without }, onlyPending).select(keyColumns(m)), m, 'desc').limit(1)
 }
 
 /** The end of the next range: `full` when it spans `size` keys, false for the table's tail. */
@@ -89,9 +130,11 @@ export async function nextBoundary(
   size: number,
   onlyPending: boolean,
 ): Promise<{ key: unknown; full: boolean } | undefined> {
-  const row = await boundaryQuery(db, m, after, size, onlyPending).first()
+  // A sweep (onlyPending) counts no failed object: a range of nothing but failures ends the pass.
+  const without = onlyPending ? await skippedBySweeps(db, m) : undefined
+  const row = await boundaryQuery(db, m, after, size, onlyPending, without).first()
   if (row) return { key: keyOf(m, row), full: true }
-  const last = await lastKeyQuery(db, m, after, onlyPending).first()
+  const last = await lastKeyQuery(db, m, after, onlyPending, without).first()
   return last === undefined ? undefined : { key: keyOf(m, last), full: false }
 }
 

@@ -72,9 +72,9 @@ export async function settleRead(trx: Knex.Transaction, ctx: WorkerContext, batc
   return { rows, bytes, bounds: await cutBatch(trx, ctx, batch, cutAfter, rows), cut: true }
 }
 
-/** The key range (or keys) a batch spans, without its bookkeeping. */
+/** The key range (or keys) a batch spans, and the keys it leaves alone, without its bookkeeping. */
 function boundsOf(batch: Batch): BatchBounds {
-  return { lo: batch.lo, hi: batch.hi, keys: batch.keys }
+  return { lo: batch.lo, hi: batch.hi, keys: batch.keys, without: batch.without }
 }
 
 /** Shrinks the batch to end at `last` and queues the rest of it as a pending batch. */

@@ -19,12 +19,19 @@ export interface Batch {
   state: BatchState
   owner: string | null
   attempts: number
+  /** Keys the batch leaves alone (see BatchBounds.without); never stored. */
+  without?: unknown[]
 }
 
 export interface BatchBounds {
   lo?: unknown
   hi?: unknown
   keys?: unknown[] | null
+  /**
+   * Keys inside the bounds to leave alone: a sweep skips the run's failed objects, which wait
+   * for `evolve retry` (planner.ts, skippedBySweeps). Only the queries read it; never stored.
+   */
+  without?: unknown[]
 }
 
 /** The columns `toBatch` reads. */

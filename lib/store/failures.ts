@@ -20,6 +20,12 @@ export interface Taken {
   error: string
 }
 
+/** The keys of a run's failed objects, in no order (the sweeps leave them out: lib/core/planner.ts). */
+export async function failedKeys(db: Db, runName: string): Promise<unknown[]> {
+  const rows: { key: unknown }[] = await db(TABLES.failures).where({ run_name: runName }).select('key')
+  return rows.map((r) => decodeKey(String(r.key)))
+}
+
 /** The failed objects of each run, one row per key. */
 export class FailuresStore {
   constructor(private readonly dialect: Dialect) {}
