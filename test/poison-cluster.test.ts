@@ -13,6 +13,7 @@ import {
   countBatches,
   createUsers,
   failureRows,
+  insertChunked,
   migrationSource,
   newEmail,
   oldEmail,
@@ -118,6 +119,42 @@ for (const d of dialects) {
         assert.equal(sweeps.length, 1, JSON.stringify(sweeps))
         for (const id of BAD) assert.equal(calls.get(id), 1, `transform calls for bad row ${id}`)
         assert.equal(calls.get(LATE), 2)
+      }))
+
+    it('with a composite key, a sweep also leaves the failed objects of the broken tenant alone', () =>
+      withDb(d, async (db) => {
+        await db.knex.schema.createTable('orders', (t) => {
+          t.integer('shop').notNullable()
+          t.integer('id').notNullable()
+          t.string('email', 255).notNullable()
+          t.primary(['shop', 'id'])
+        })
+        const rows = [1, 2, 3, 4].flatMap((shop) => Array.from({ length: 50 }, (_, i) => ({ shop, id: i + 1, email: oldEmail(i + 1) })))
+        await insertChunked(db.knex, 'orders', rows)
+        const calls = new Map<string, number>()
+        const { progress, events } = await runRecorded(db, '001_orders', {
+          table: 'orders',
+          key: ['shop', 'id'],
+          pending: (q) => q.whereRaw('email <> lower(email)'),
+          transform: (row: AnyRow) => {
+            const at = `${String(row.shop)}/${String(row.id)}`
+            const seen = (calls.get(at) ?? 0) + 1
+            calls.set(at, seen)
+            if (row.shop === 3) throw new Error(`shop 3 is broken (${at})`)
+            if (at === '1/5' && seen === 1) return null // left pending once: a sweep runs
+            return { email: String(row.email).toLowerCase() }
+          },
+        })
+        assert.equal(progress?.state, 'failed', progress?.lastError ?? '')
+        assert.match(progress?.lastError ?? '', /^50 objects failed: see `evolve failures 001_orders`/)
+        assert.equal((await failureRows(db.knex, '001_orders')).length, 50)
+        assert.equal(named(events, 'batch:split').length, 0)
+        assert.deepEqual(
+          named(events, 'sweep').map((e) => e.payload.pending),
+          [1],
+        )
+        for (let id = 1; id <= 50; id++) assert.equal(calls.get(`3/${id}`), 1, `transform calls for 3/${id}`)
+        assert.equal(calls.get('1/5'), 2)
       }))
 
     it('rows left pending after the sweeps are named apart from the failed objects, which point to evolve failures', () =>
