@@ -37,7 +37,7 @@ interface Ran {
 }
 
 /** Runs `definition` in this process at a fixed batch size, recording the events the runner emits. */
-async function runRecorded(db: FreshDatabase, name: string, definition: MigrationDefinition): Promise<Ran> {
+async function runRecorded(db: FreshDatabase, name: string, definition: MigrationDefinition, listen?: (r: Runner) => void): Promise<Ran> {
   const conn = runnerKnex(db)
   try {
     const runner = new Runner({ knex: conn, batchSize: BATCH, migrations: [parseMigration(name, `test:${name}`, definition)] })
@@ -45,6 +45,7 @@ async function runRecorded(db: FreshDatabase, name: string, definition: Migratio
     for (const event of ['batch:split', 'object:failed', 'sweep'] as const) {
       runner.events.on(event, (payload) => events.push({ name: event, payload: payload as unknown as Record<string, unknown> }))
     }
+    listen?.(runner)
     const [progress] = await runner.run()
     return { progress, events }
   } finally {
@@ -213,6 +214,34 @@ for (const d of dialects) {
           const id = row.id as number
           assert.equal(row.email, id === 250 ? oldEmail(id) : newEmail(id), `row ${id}`)
         }
+      }))
+
+    it('a run of failing up batches lets timers (heartbeats, log writes) in between its splits', () =>
+      withDb(d, async (db) => {
+        await createUsers(db, { count: COUNT, pending: () => true, bad: isBad })
+        // A timer due at once, set at the first split: it runs when the runner next lets the event
+        // loop go round, which a synchronous driver never did between failing batches.
+        let splitsSoFar = 0
+        let splitsWhenTimerRan = -1
+        const { events } = await runRecorded(
+          db,
+          '001_up',
+          {
+            table: 'users',
+            up: (rows) => {
+              if (rows.some((r) => r.bad)) throw new Error('a bad row in this batch')
+            },
+            maxFailures: 1000,
+          },
+          (runner) =>
+            runner.events.on('batch:split', () => {
+              if (++splitsSoFar === 1) setTimeout(() => (splitsWhenTimerRan = splitsSoFar), 0)
+            }),
+        )
+        const splits = named(events, 'batch:split').length
+        assert.ok(splits > 10, `${splits} splits`)
+        assert.ok(splitsWhenTimerRan >= 1 && splitsWhenTimerRan < splits, `the timer ran after split ${splitsWhenTimerRan} of ${splits}`)
+        assert.equal((await failureRows(db.knex, '001_up')).length, BAD.length)
       }))
 
     it('retry on a run that live workers still serve says so in one line and changes nothing', () =>

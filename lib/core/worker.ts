@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { setTimeout as delay } from 'node:timers/promises'
+import { setTimeout as delay, setImmediate as nextTurn } from 'node:timers/promises'
 import type { Batch } from '../store/batches.ts'
 import type { Run } from '../store/runs.ts'
 import { claimNext, readTurn } from './claim-next.ts'
@@ -54,6 +54,9 @@ async function turns(ctx: WorkerContext, state: LoopState): Promise<void> {
     try {
       if ((await step(ctx, state)) === 'finished') return
       consecutive = 0
+      // A synchronous driver (better-sqlite3) settles every statement at once: turns that never
+      // hold (batch after failing batch) would otherwise keep heartbeats and log writes out for good.
+      await nextTurn()
     } catch (err) {
       // Bookkeeping outside a batch can meet the same conflicts as a batch (a busy SQLite
       // file, a dropped connection): back off and go on rather than abandon the run.
