@@ -21,11 +21,11 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
     // With `pending` a sweep finds them once they have a key; without, nothing tells them from the rest.
     if (m.pending) {
       const error = `${what}; give them a key (declare ${key} NOT NULL to keep it so), then \`evolve run ${m.name}\` sweeps them`
-      return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
+      return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false, pendingAtEnd: nullKeys })
     }
     // The scan goes on from where it ended, so a key sorting after the last one is evolved by the rerun.
     const error = `${what}; give them a key (declare ${key} NOT NULL to keep it so): \`evolve run ${m.name}\` evolves those whose key sorts after the last it evolved; any other, evolve yourself (or declare \`pending\`, which the rerun sweeps)`
-    return endRun(ctx, run, 'failed', error, { scanDone: false })
+    return endRun(ctx, run, 'failed', error, { scanDone: false, pendingAtEnd: nullKeys })
   }
   if (m.pending) {
     const failedKeys = (await ctx.store.failures.list(ctx.knex, m.name)).map((f) => f.key)
@@ -65,7 +65,7 @@ function stillWritten(ctx: WorkerContext, run: Run, pending: number, failed: num
     snapshot === undefined
       ? `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes${alsoFailed}`
       : `${pending} rows of the copy still match "pending" after ${m.sweeps} sweeps: fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy${alsoFailed}`
-  return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false })
+  return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false, pendingAtEnd: pending })
 }
 
 /**

@@ -142,7 +142,7 @@ export function progressOf(
   recent: Recent | null,
   active?: number | null,
 ): RunProgress {
-  const atEnd = pendingAtEnd(run)
+  const atEnd = run.state === 'failed' ? run.pendingAtEnd : null
   const total = atEnd === null ? totalOf(run.state, run.totalEstimate, totals.rowsDone, failed) : totals.rowsDone + failed + atEnd
   const remaining = atEnd ?? remainingOf(run, total, totals.rowsDone, failed)
   // A running run that no worker serves (all stopped or killed) makes no progress: no rate, no ETA.
@@ -199,15 +199,4 @@ function remainingOf(run: Run, total: number | null, done: number, failed: numbe
   const finalized = run.state === 'failed' && run.scanDone
   if (run.phase === 'sweep' && !finalized) return null
   return total === null ? null : Math.max(0, total - done - failed)
-}
-
-/**
- * Rows a failed run left pending when it ended, as finalize (lib/core/finalize.ts) counted them in
- * its reason: its sweeps kept finding rows in the old shape, or rows had a NULL key. null otherwise.
- * The reason is the only place that count is stored (test/progress-truth.test.ts holds the wording).
- */
-function pendingAtEnd(run: Run): number | null {
-  if (run.state !== 'failed' || run.lastError === null) return null
-  const found = /^(\d+) rows (?:still pending after \d+ sweeps|have a NULL)/.exec(run.lastError)
-  return found ? Number(found[1]) : null
 }

@@ -18,6 +18,8 @@ export interface Run {
   totalEstimate: number | null
   batchSize: number
   lastError: string | null
+  /** Rows finalize found still pending (or with a NULL key) when it ended the run failed; null otherwise. */
+  pendingAtEnd: number | null
   throttleReason: string | null
   throttledAt: number | null
   /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
@@ -41,6 +43,7 @@ function toRun(row: Record<string, unknown>): Run {
     totalEstimate: numOrNull(row.total_estimate),
     batchSize: num(row.batch_size),
     lastError: (row.last_error as string | null) ?? null,
+    pendingAtEnd: numOrNull(row.pending_at_end),
     throttleReason: (row.throttle_reason as string | null) ?? null,
     throttledAt: numOrNull(row.throttled_at),
     changedBy: (row.changed_by as string | null) ?? null,
@@ -64,6 +67,7 @@ export interface RunPatch {
   totalEstimate?: number | null
   batchSize?: number
   lastError?: string | null
+  pendingAtEnd?: number | null
   throttleReason?: string | null
   changedBy?: string | null
   changeReason?: string | null
@@ -81,6 +85,7 @@ const COLUMNS: Record<keyof RunPatch, string> = {
   totalEstimate: 'total_estimate',
   batchSize: 'batch_size',
   lastError: 'last_error',
+  pendingAtEnd: 'pending_at_end',
   throttleReason: 'throttle_reason',
   changedBy: 'changed_by',
   changeReason: 'change_reason',

@@ -142,6 +142,10 @@ const MIGRATIONS: Step[] = [
       t.bigInteger('created_at').notNullable()
       t.bigInteger('updated_at').notNullable()
     }),
+  (schema) =>
+    schema.alterTable(TABLES.runs, (t) => {
+      t.bigInteger('pending_at_end') // rows a failed run left pending, as finalize counted them: status shows them remaining
+    }),
 ]
 
 /**

@@ -1,5 +1,5 @@
 // What `remaining` and `total` say for runs that stopped in or after a sweep (lib/core/progress.ts),
-// from the run row finalize leaves behind. No database: test/progress-truth.test.ts runs them for real.
+// from the run row finalize leaves behind (pendingAtEnd: the rows it found still pending). No database: test/progress-truth.test.ts runs them for real.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { progressOf } from '../../lib/core/progress.ts'
@@ -16,6 +16,7 @@ const run = (over: Partial<Run> = {}): Run => ({
   totalEstimate: 1000,
   batchSize: 100,
   lastError: null,
+  pendingAtEnd: null,
   throttleReason: null,
   throttledAt: null,
   changedBy: null,
@@ -31,7 +32,7 @@ const totals = { rowsDone: 1000, rowsEvolved: 1200, batchesDone: 12, retries: 0,
 describe('remaining after the sweeps', () => {
   it('a run that ended with rows of a NULL key left shows them remaining, and a total above done', () => {
     const lastError = '7 rows have a NULL id (written during the run): no batch holds them, so they were not evolved; …'
-    const p = progressOf(run({ phase: 'scan', lastError }), totals, 0, 0, null)
+    const p = progressOf(run({ phase: 'scan', lastError, pendingAtEnd: 7 }), totals, 0, 0, null)
     assert.equal(p.remaining, 7)
     assert.equal(p.total, 1007)
   })
@@ -47,7 +48,7 @@ describe('remaining after the sweeps', () => {
   })
 
   it('a run resumed after its sweeps gave up is sweeping again: its old reason no longer counts', () => {
-    const p = progressOf(run({ state: 'running', finishedAt: null, lastError: '2 rows still pending after 3 sweeps: …' }), totals, 0, 1, {
+    const p = progressOf(run({ state: 'running', finishedAt: null, pendingAtEnd: 2 }), totals, 0, 1, {
       rows: 0,
       now: 60_000,
     })

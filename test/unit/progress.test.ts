@@ -17,6 +17,7 @@ const run = (over: Partial<Run> = {}): Run => ({
   totalEstimate: 1000,
   batchSize: 100,
   lastError: null,
+  pendingAtEnd: null,
   throttleReason: null,
   throttledAt: null,
   changedBy: 'alice@host',
