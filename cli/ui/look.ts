@@ -11,6 +11,15 @@ export function stateColour(state: string): string | undefined {
   return colour(STATE_COLOURS[state])
 }
 
+/**
+ * How far a run is, for its bar and percentage: only a done run reads 100 %. A sweep finds rows the
+ * app wrote again after the scan evolved them, so done can reach the total while work remains.
+ */
+export function doneFraction(p: { state: string; done: number; total: number | null }): number {
+  if (p.state === 'done') return 1
+  return p.total ? Math.min(0.99, p.done / Math.max(1, p.total)) : 0
+}
+
 export function bar(fraction: number, width: number): string {
   const full = Math.round(Math.min(1, Math.max(0, fraction)) * width)
   return '█'.repeat(full) + '░'.repeat(width - full)

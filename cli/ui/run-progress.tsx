@@ -4,7 +4,7 @@ import { Box, Text, render } from 'ink'
 import { useEffect, useState } from 'react'
 import type { Evolve } from '../../lib/api/evolve.ts'
 import type { RunProgress } from '../../lib/index.ts'
-import { bar, count, eta, fit, stateColour } from './look.ts'
+import { bar, count, doneFraction, eta, fit, stateColour } from './look.ts'
 
 const REFRESH_MS = 250
 
@@ -52,7 +52,7 @@ function RunProgressView(props: { evolve: Evolve; names: string[] }) {
       {names.map((name) => {
         const p = runs.get(name)
         if (!p) return <Text key={name} dimColor>{`${fit(name, nameWidth)} waiting`}</Text>
-        const fraction = p.state === 'done' ? 1 : p.total ? p.done / Math.max(1, p.total) : 0
+        const fraction = doneFraction(p)
         const extra = [p.retries ? `${count(p.retries)} retries` : '', p.throttled ? `throttled: ${p.throttled}` : '']
           .filter(Boolean)
           .join(' · ')

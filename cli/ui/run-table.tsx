@@ -2,7 +2,7 @@
 // (tsx compiles with the tsconfig of the directory evolve runs in: this file must not depend on it.)
 import { Box, Text } from 'ink'
 import type { UiRow } from './admin.ts'
-import { bar, colour, count, eta, fit, fitWords, stateColour } from './look.ts'
+import { bar, colour, count, doneFraction, eta, fit, fitWords, stateColour } from './look.ts'
 
 /**
  * Column widths for a terminal `width` wide: the state takes 10 at 80 columns and more on wider
@@ -46,7 +46,7 @@ function Row(props: { row: UiRow; selected: boolean; c: ReturnType<typeof column
       </Text>
     )
   }
-  const fraction = p.state === 'done' ? 1 : p.total ? p.done / Math.max(1, p.total) : 0
+  const fraction = doneFraction(p)
   const pct = `${String(Math.floor(fraction * 100)).padStart(4)}%`
   return (
     <Text inverse={selected}>

@@ -40,6 +40,19 @@ describe('the dashboard', () => {
     ui.unmount()
   })
 
+  it('reads 100 % only for a done run: a sweep whose done reached the total shows 99 %', async () => {
+    const admin = new FakeAdmin()
+    admin.rows = [
+      row('20260101_sweeping', { state: 'running', stateText: 'running', phase: 'sweep', done: 1000, total: 1000, remaining: null }),
+      row('20260102_finished', { state: 'done', stateText: 'done', done: 1000, total: 1000, remaining: 0 }),
+    ]
+    const ui = show(admin)
+    const f = await frame(ui.lastFrame, '20260102_finished')
+    assert.match(f, /20260101_sweeping\s+running\s+█+░*\s+99%/)
+    assert.match(f, /20260102_finished\s+done\s+█+\s+100%/)
+    ui.unmount()
+  })
+
   it('moves the selection with the arrows and acts on the selected run: pause, resume, cancel after confirming', async () => {
     const admin = twoRuns()
     const ui = show(admin)
