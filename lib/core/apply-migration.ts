@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { errorMessage } from '../errors.ts'
 import type { AnyRow } from '../api/define-migration.ts'
 import type { RowChange } from '../dialects/dialect.ts'
 import type { Batch } from '../store/batches.ts'
@@ -11,10 +12,18 @@ import { assertReturnedColumns } from './returned-columns.ts'
 import { guardRows } from './row-guard.ts'
 import { type Noted, dropUnchanged, noteLossy } from './unchanged-values.ts'
 
+/** A row whose transform threw: its key (as read, before the transform could change the row) and the error. */
+export interface Thrown {
+  key: unknown
+  error: string
+}
+
 /** What one batch did: rows evolved, their keys, and the row data it held in memory. */
 export interface Applied {
   rows: number
   keys: unknown[]
+  /** Rows whose transform threw: left as they are, for the caller to record as failed objects. */
+  thrown: Thrown[]
   /** Bytes of row data read (transform/up); 0 in set mode, where rows never leave the database. */
   bytes: number
   /** True when the byte cap cut the batch short (the rest of its range went back as a pending batch). */
@@ -33,9 +42,10 @@ export async function applyMigration(
   if (m.mode === 'set') {
     // The UPDATE re-checks `pending` on each row as it locks it: no separate re-read is needed.
     // Keys are only needed to check a sweep's work; the scan skips returning them.
-    if (batch.phase === 'scan') return { rows: Number(await setUpdateQuery(trx, ctx.knex, m, batch)), keys: [], bytes: 0, cut: false }
+    if (batch.phase === 'scan')
+      return { rows: Number(await setUpdateQuery(trx, ctx.knex, m, batch)), keys: [], thrown: [], bytes: 0, cut: false }
     const updated: AnyRow[] = await setUpdateQuery(trx, ctx.knex, m, batch).returning(keyColumns(m))
-    return { rows: updated.length, keys: updated.map((r) => keyOf(m, r)), bytes: 0, cut: false }
+    return { rows: updated.length, keys: updated.map((r) => keyOf(m, r)), thrown: [], bytes: 0, cut: false }
   }
   // Re-read under lock and re-checked against `pending`: a row the app changed since the
   // batch was planned is seen as it is now, never overwritten with stale values. Rows read
@@ -45,7 +55,7 @@ export async function applyMigration(
     : await readBatchRows(trx, ctx, batch, rowBytesHint, source.maxRows)
   await guardRows(trx, ctx.dialect, m, rows)
   const keys = rows.map((r) => keyOf(m, r))
-  const applied = { rows: rows.length, keys, bytes, cut }
+  const applied: Applied = { rows: rows.length, keys, thrown: [], bytes, cut }
   if (rows.length === 0) return applied
   if (m.mode === 'up') {
     await m.up!(rows, { trx, migration: m.name, batch: { id: batch.id, lo: bounds.lo, hi: bounds.hi, keys: bounds.keys ?? null } })
@@ -58,7 +68,17 @@ export async function applyMigration(
     const lossy = noteLossy(row, columns)
     if (lossy) (noted ??= [])[i] = lossy
   })
-  const results = rows.map((row) => m.transform!(row))
+  // A throw names its row: that row is left as it is and recorded by the caller, the others are written
+  // (no splitting for it: isolate-failure.ts). Rows of one batch never share a JavaScript failure.
+  const note = (i: number, err: unknown): undefined => void applied.thrown.push({ key: keys[i], error: errorMessage(err) })
+  const results = rows.map((row, i) => {
+    try {
+      const result = m.transform!(row)
+      return result instanceof Promise ? result.catch((err: unknown) => note(i, err)) : result
+    } catch (err) {
+      return note(i, err)
+    }
+  })
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
   const changes: RowChange[] = []
   settled.forEach((changed, i) => {

@@ -7,7 +7,7 @@ import type { Taken } from '../store/failures.ts'
 import { pendingKeys, withoutFailed } from './planner.ts'
 import type { WorkerContext } from './context.ts'
 import { applyMigration } from './apply-migration.ts'
-import { catchingThrows, collectThrows, failRun, isolateFailure, recordThrown, stopIfTooManyFailures } from './isolate-failure.ts'
+import { failRun, isolateFailure, recordThrown, stopIfTooManyFailures } from './isolate-failure.ts'
 import { type Prefetched, stillCurrent } from './prefetch.ts'
 
 /**
@@ -113,12 +113,11 @@ async function batchTransaction(
     batch.phase === 'retry'
       ? { ...batch, keys: (batch.keys ?? []).filter((k) => taken.has(encodeKey(k))) }
       : await withoutFailed(trx, m, batch)
-  // A transform's throw is caught per row (isolate-failure.ts): that row is recorded, the rest written.
-  const guarded = { ...ctx, migration: catchingThrows(m) }
-  const apply = () => collectThrows(() => applyMigration(trx, guarded, bounds, rowBytesHint, source))
+  // A transform's throw is caught per row (apply-migration.ts): that row is recorded, the rest written.
+  const apply = () => applyMigration(trx, ctx, bounds, rowBytesHint, source)
   const bypass = settings ? undefined : ctx.writeBypass // the settings switched it on already
-  const { result, thrown } = await (bypass ? bypass(trx, apply) : apply())
-  const { bytes, cut } = result
+  const result = await (bypass ? bypass(trx, apply) : apply())
+  const { bytes, cut, thrown } = result
   await recordThrown(trx, ctx, thrown, taken, retries + 1)
   const failed = new Set(thrown.map((t) => encodeKey(t.key)))
   const keys = failed.size === 0 ? result.keys : result.keys.filter((k) => !failed.has(encodeKey(k)))

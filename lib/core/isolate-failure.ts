@@ -1,74 +1,21 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Knex } from 'knex'
-import type { AnyRow } from '../api/define-migration.ts'
-import { LostClaimError, errorMessage } from '../errors.ts'
+import type { Thrown } from './apply-migration.ts'
+import { LostClaimError } from '../errors.ts'
 import type { Batch, BatchBounds } from '../store/batches.ts'
 import type { Taken } from '../store/failures.ts'
 import { changeRunState } from './run-state.ts'
 import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
 import type { WorkerContext } from './context.ts'
-import { keyOf } from './keys.ts'
-import type { Migration } from './migration.ts'
 import { pendingKeys, withoutFailed } from './planner.ts'
 import { encodeKey } from '../store/db.ts'
 
 /*
  * Two ways a failing object is found. A transform runs in JavaScript row by row, so its throw
  * names its row: the row is recorded as failed and the batch's other rows are written, in the
- * same transaction (catchingThrows, recordThrown). What no row can be blamed for in JavaScript
+ * same transaction (apply-migration.ts, recordThrown). What no row can be blamed for in JavaScript
  * (`up`, which gets the whole batch; a database error on the batch's write, such as a constraint)
  * splits the batch in halves until the failing row stands alone (isolateFailure).
  */
-
-/** A row whose transform threw: its key (as read, before the transform could change the row) and the error. */
-export interface Thrown {
-  key: unknown
-  error: string
-}
-
-/** Where the transform of the batch running in this async context notes its throws. */
-const throwsOfBatch = new AsyncLocalStorage<Thrown[]>()
-const catching = new WeakMap<Migration, Migration>()
-
-/**
- * `m` with its transform caught row by row: a throw (or a rejected promise) is noted for the
- * batch (collectThrows) and the row is left as it is, as if the transform returned nothing. Made
- * once per migration, so what is cached per migration (returned-columns.ts) stays cached.
- */
-export function catchingThrows(m: Migration): Migration {
-  const transform = m.transform
-  if (m.mode !== 'transform' || !transform) return m
-  let caught = catching.get(m)
-  if (!caught) {
-    const note = (key: unknown, err: unknown): undefined => {
-      const thrown = throwsOfBatch.getStore()
-      if (!thrown) throw err // not in a batch that records them (none is): as before
-      thrown.push({ key, error: errorMessage(err) })
-      return undefined
-    }
-    caught = {
-      ...m,
-      transform: (row: AnyRow) => {
-        const key = keyOf(m, row)
-        try {
-          const result = transform(row)
-          return result instanceof Promise ? result.catch((err: unknown) => note(key, err)) : result
-        } catch (err) {
-          return note(key, err)
-        }
-      },
-    }
-    catching.set(m, caught)
-  }
-  return caught
-}
-
-/** Runs `fn` (a batch's apply step), collecting the rows whose transform threw (catchingThrows). */
-export async function collectThrows<T>(fn: () => Promise<T>): Promise<{ result: T; thrown: Thrown[] }> {
-  const thrown: Thrown[] = []
-  const result = await throwsOfBatch.run(thrown, fn)
-  return { result, thrown }
-}
 
 /**
  * Thrown by recordThrown when a batch's throwing rows would take the run past `maxFailures`: the
