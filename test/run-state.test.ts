@@ -7,6 +7,9 @@ import type { Knex } from 'knex'
 import { describe, it } from 'node:test'
 import { EvolveUsageError, RUN_TRANSITIONS, Runner, createMigration, defineMigration, openEvolve, pauseRun } from '../lib/index.ts'
 import type { AnyRow, EvolveEvents } from '../lib/index.ts'
+import { EvolveEmitter } from '../lib/core/events.ts'
+import { changeRunState } from '../lib/core/run-state.ts'
+import { storeFor } from '../lib/store/store.ts'
 import { output, runCli, spawnCli, statusJson } from './helpers/cli.ts'
 import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
 import { batchRows, claimOwners, createItems, insertChunked, makeProject, upMigration, waitUntil, writeFiles } from './helpers/fixtures.ts'
@@ -42,6 +45,20 @@ async function createCounters(knex: Knex, rows = ROWS): Promise<void> {
 }
 
 describe('the transition table', () => {
+  for (const d of dialects) {
+    it(`on ${d}: forgets, when a run runs again, why it stopped and what it left pending (a retry or resume of a failed run)`, () =>
+      withDb(d, async (db) => {
+        const store = storeFor(db.knex)
+        await store.ensure(db.knex)
+        await store.runs.ensure(db.knex, { name: 'r', batchSize: 10, totalEstimate: null })
+        await store.runs.update(db.knex, 'r', { state: 'failed', lastError: '2 rows still pending after 3 sweeps: …', pendingAtEnd: 2 })
+        const failed = (await store.runs.get(db.knex, 'r'))!
+        assert.ok(await changeRunState(store, new EvolveEmitter(), db.knex, failed, { to: 'running', by: 'test', reason: 'retry' }))
+        const running = await store.runs.get(db.knex, 'r')
+        assert.deepEqual([running?.state, running?.lastError, running?.pendingAtEnd], ['running', null, null])
+      }))
+  }
+
   it('makes done final and lets failed and cancelled runs resume', () => {
     assert.deepEqual(RUN_TRANSITIONS.done, [])
     assert.ok(RUN_TRANSITIONS.failed.includes('running'))

@@ -34,8 +34,7 @@ export async function openRun(
     }
     if (run.state === 'running' || run.state === 'paused') return { run, skipped: false }
     const reason = run.startedAt === null ? 'start' : 'resume'
-    // The reason it stopped last time is history now (the run's own state changes keep it): not this run's error.
-    const patch = { startedAt: run.startedAt ?? ('now' as const), finishedAt: null, lastError: null, pendingAtEnd: null }
+    const patch = { startedAt: run.startedAt ?? ('now' as const), finishedAt: null }
     if (await changeRunState(store, events, knex, run, { to: 'running', by, reason, patch })) return { run, skipped: false }
     // Another process changed the run first: look again.
     run = (await store.runs.get(knex, m.name))!

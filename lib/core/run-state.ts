@@ -55,10 +55,13 @@ export async function changeRunState(store: Store, events: EvolveEmitter, db: Db
   const pool = trx.isTransaction ? change.pool : (db as Knex)
   if (!pool && ENDED.includes(change.to)) throw new Error(`run "${run.name}" ends in a transaction: changeRunState needs the pool`)
   const reason = change.reason ?? null
+  // Running again (run, resume, retry): why it stopped last time, and what it left pending then, are
+  // history, not this run's (status would show a stale error or count).
+  const fresh = change.to === 'running' ? { lastError: null, pendingAtEnd: null } : {}
   const moved = await store.runs.update(
     db,
     run.name,
-    { ...change.patch, state: change.to, changedBy: change.by, changeReason: reason },
+    { ...fresh, ...change.patch, state: change.to, changedBy: change.by, changeReason: reason },
     { ...change.expected, state: run.state },
   )
   if (!moved) return false
