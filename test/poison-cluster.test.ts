@@ -290,3 +290,38 @@ export default defineConfig({
       }))
   })
 }
+
+describe('postgres', () => {
+  it('a lock timeout inside an async transform is the batch’s conflict, retried with backoff, not a failed row', () =>
+    withDb('postgres', async (db) => {
+      await createUsers(db, { count: 20, pending: () => true })
+      await db.knex.schema.createTable('side', (t) => t.integer('id').primary())
+      await db.knex('side').insert({ id: 1 })
+      // Another connection holds the row the transform locks for user 3, until the batch has backed off once.
+      const holder = await db.knex.transaction()
+      await holder('side').where({ id: 1 }).forUpdate()
+      const lookup = runnerKnex(db)
+      try {
+        const definition: MigrationDefinition = {
+          table: 'users',
+          transform: async (row: AnyRow) => {
+            if (row.id === 3)
+              await lookup.transaction(async (trx) => {
+                await trx.raw('SET LOCAL lock_timeout = 100')
+                await trx('side').where({ id: 1 }).forUpdate()
+              })
+            return { email: String(row.email).toLowerCase() }
+          },
+        }
+        const ran = await runRecorded(db, '001_lower', definition, (runner) =>
+          runner.events.once('batch:retry', () => void holder.commit()),
+        )
+        assert.equal(ran.progress?.state, 'done', JSON.stringify(ran.progress))
+        assert.equal(named(ran.events, 'object:failed').length, 0)
+        assert.deepEqual(await failureRows(db.knex, '001_lower'), [])
+      } finally {
+        if (!holder.isCompleted()) await holder.rollback()
+        await lookup.destroy()
+      }
+    }))
+})

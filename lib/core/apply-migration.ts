@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { errorMessage } from '../errors.ts'
+import { LostClaimError, errorMessage } from '../errors.ts'
 import type { AnyRow } from '../api/define-migration.ts'
 import type { RowChange } from '../dialects/dialect.ts'
 import type { Batch } from '../store/batches.ts'
@@ -70,7 +70,12 @@ export async function applyMigration(
   })
   // A throw names its row: that row is left as it is and recorded by the caller, the others are written
   // (no splitting for it: isolate-failure.ts). Rows of one batch never share a JavaScript failure.
-  const note = (i: number, err: unknown): undefined => void applied.thrown.push({ key: keys[i], error: errorMessage(err) })
+  const note = (i: number, err: unknown): undefined => {
+    // A conflict (a lock timeout, a deadlock in the transform's own queries) or a lost claim is the
+    // batch's, not the row's: thrown on, for the batch's retry with backoff, as before.
+    if (err instanceof LostClaimError || ctx.dialect.classifyError(err) !== null) throw err
+    applied.thrown.push({ key: keys[i], error: errorMessage(err) })
+  }
   const results = rows.map((row, i) => {
     try {
       const result = m.transform!(row)
