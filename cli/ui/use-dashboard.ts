@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
 import { errorMessage } from '../../lib/errors.ts'
+import { throttleHold } from '../../lib/api/events.ts'
 import type { UiAdmin, UiEvent, UiSnapshot } from './admin.ts'
 
 const KEEP_EVENTS = 300
@@ -72,6 +73,11 @@ function folded(all: UiEvent[], e: UiEvent): UiEvent[] {
   let i = all.length - 1
   while (i >= 0 && all[i]!.data.run !== e.data.run) i--
   const last = all[i]
-  if (!last || last.name !== 'throttled' || last.data.reason !== e.data.reason) return [...all, e]
+  if (!last || last.name !== 'throttled' || !sameHold(last.data, e.data)) return [...all, e]
   return [...all.slice(0, i), ...all.slice(i + 1), { ...e, repeats: (last.repeats ?? 1) + 1 }]
+}
+
+function sameHold(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const hold = (d: Record<string, unknown>) => throttleHold({ source: String(d.source), reason: String(d.reason) })
+  return hold(a) === hold(b)
 }

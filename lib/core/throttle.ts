@@ -20,6 +20,15 @@ export interface ThrottleOptions {
 
 export type ThrottleSource = 'hook' | 'rate' | 'replication_lag' | 'app_latency'
 
+/**
+ * Which throttled events are the same hold, for logs and the UI that fold repeats into one line: one
+ * source, and for the app's hook one reason too. The built-in sources' reasons carry live figures
+ * (`replication lag 1234 ms > 1000 ms`) and differ every time though the hold is the same.
+ */
+export function throttleHold(e: { source: string; reason: string }): string {
+  return e.source === 'hook' ? `hook: ${e.reason}` : e.source
+}
+
 /** What the throttle reads: a worker's context has all of it. */
 export interface ThrottleContext {
   knex: Knex

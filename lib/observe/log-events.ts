@@ -1,10 +1,12 @@
 import type { Logger } from 'pino'
 import type { EvolveEmitter } from '../core/events.ts'
+import { throttleHold } from '../core/throttle.ts'
 
 /**
  * How often one run's unchanged throttle reason is logged again. A throttled worker waits in
  * short steps and emits `throttled` for each (one every ~100 ms per worker): logged as it came,
- * that buried everything else (634 lines in 70 s). A new reason or source is logged at once.
+ * that buried everything else (634 lines in 70 s). A new hold (throttleHold: its source, and the
+ * hook's reason) is logged at once.
  */
 export const THROTTLE_LOG_EVERY_MS = 10_000
 
@@ -41,7 +43,7 @@ export function logEvents(events: EvolveEmitter, log: Logger, now: () => number 
   )
 
   events.on('throttled', (e) => {
-    const key = `${e.source}\0${e.reason}`
+    const key = throttleHold(e)
     const last = throttles.get(e.run)
     const t = now()
     if (last && last.key === key && t - last.at < THROTTLE_LOG_EVERY_MS) {

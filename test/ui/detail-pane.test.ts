@@ -175,6 +175,10 @@ describe('the detail pane', () => {
     assert.match(f, /snapshot step copy {2}orders/)
     emit('throttled', { run: 'emails', source: 'replication', reason: 'replica lag 900 ms', ms: 500 })
     await frame(ui.lastFrame, /throttled {2}replica lag 900 ms\n.*throttled {2}max 3000 rows\/s {2}\(×400\)/)
+    // The same hold with its live figure moved: one line still, showing the latest figure.
+    emit('throttled', { run: 'emails', source: 'replication', reason: 'replica lag 1210 ms', ms: 500 })
+    const moved = await frame(ui.lastFrame, 'throttled  replica lag 1210 ms  (×2)')
+    assert.doesNotMatch(moved, /replica lag 900 ms/)
     ui.unmount()
   })
 })

@@ -40,6 +40,13 @@ describe('the JSON log', () => {
     assert.equal(entries[1]!.repeats, 49, 'the folded repeats are counted')
   })
 
+  it('folds a built-in source’s holds whatever live figures their reasons carry', () => {
+    const { events, entries } = logged()
+    for (const ms of [1234, 1301, 1188])
+      events.emit('throttled', { run: 'r', source: 'replication_lag', reason: `replication lag ${ms} ms > 1000 ms`, ms: 100 })
+    assert.equal(entries.length, 1)
+  })
+
   it('logs a new throttle reason at once, and a run that ended starts afresh', () => {
     const { events, entries } = logged()
     events.emit('throttled', throttled('replica lagging'))
