@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { LEASE_MS as DEFAULT_LEASE_MS, deadOwners, liveWorkers } from '../lib/core/liveness.ts'
+import { LEASE_MS as DEFAULT_LEASE_MS, PID_VOUCHES_FOR_LEASES, deadOwners, liveWorkers } from '../lib/core/liveness.ts'
 import { storeFor } from '../lib/store/store.ts'
 import { repoRoot } from './helpers/cli.ts'
 import { dialects, withDb } from './helpers/databases.ts'
@@ -64,6 +64,12 @@ for (const d of dialects) {
             (await liveWorkers(store, db.knex, '001_any')).map((w) => w.id),
             [worker.id],
           )
+          // Silent for longer than any statement stalls: its pid may be another process's now.
+          await db
+            .knex('evolve_workers')
+            .where({ id: worker.id })
+            .decrement('heartbeat_at', PID_VOUCHES_FOR_LEASES * LEASE_MS)
+          assert.deepEqual([...(await deadOwners(db.knex, store, [worker.id], LEASE_MS))], [worker.id], 'a pid vouches for a while only')
         } finally {
           assert.equal(await worker.kill(), 'SIGKILL')
         }

@@ -11,9 +11,13 @@ export const LEASE_MS = 15_000
 /** Worker ids alive in this process: a row with our own pid but another id is a dead predecessor. */
 export const localWorkers = new Set<string>()
 
+/** How many leases a live pid on this host vouches for a worker whose heartbeat is late. */
+export const PID_VOUCHES_FOR_LEASES = 20
+
 /**
  * Which of `owners` are dead. Proof comes from: no row, or a goodbye; a heartbeat older than
- * `leaseMs`, unless the worker's process is on this host and alive (see below); then the
+ * `leaseMs`, unless the worker's process is on this host and alive (for PID_VOUCHES_FOR_LEASES
+ * leases at most: see below); then the
  * dialect's session check where it has one (PostgreSQL: the worker's advisory lock is free
  * because its session is gone, on any host), else a vanished pid on this host.
  */
@@ -33,8 +37,11 @@ export async function deadOwners(knex: Knex, store: Store, owners: string[], lea
     // A late heartbeat is no proof of death when the process is here and alive: on SQLite a long
     // statement holds the worker's only connection, and its heartbeat waits behind it (any
     // dialect: a process stalled so is still working). Its pid is the better witness then.
+    // For a while only: a statement stalls for seconds, but a pid the system gave to another process
+    // after this one died (a kill -9, the OOM killer) would vouch for it forever.
     const local = w.host === here
-    if (w.ageMs > leaseMs && !(local && processAlive(w.pid, owner))) dead.add(owner)
+    const vouched = local && w.ageMs <= leaseMs * PID_VOUCHES_FOR_LEASES && processAlive(w.pid, owner)
+    if (w.ageMs > leaseMs && !vouched) dead.add(owner)
     // Where the database can tell, it is the judge too: containers sharing a host name (host
     // networking) have their own pid namespaces, so a pid alone says little there.
     else if (dialect.isWorkerConnected) {
