@@ -9,7 +9,9 @@ import { SNAPSHOT_STEPS } from './names.ts'
  * it. Reverting an older one would put back the table from before that one, undoing every later
  * one too while they still say done (and keep backups a later revert would swap in, stale). So
  * only the latest swap of a table is reverted: the others wait their turn, newest first. A run
- * still making its copy counts as later: its swap would put its copy back over the revert.
+ * still making its copy counts as later: its swap would put its copy back over the revert. Not one
+ * that failed at its read-only step: it copied nothing yet, and resumed it copies the table as it
+ * is then (its read-only step waits for the revert's lock on the table).
  */
 
 const at = (step: SnapshotStep) => SNAPSHOT_STEPS.indexOf(step)
@@ -24,12 +26,19 @@ const after = (a: SnapshotRow, b: SnapshotRow) => (a.swappedAt ?? 0) > (b.swappe
 export async function assertLatestSwap(store: Store, db: Knex, snap: SnapshotRow): Promise<void> {
   const others = (await store.snapshots.forTable(db, snap.table)).filter((o) => o.id !== snap.id)
   const name = snap.runName
-  const busy = others.find((o) => underway(o.step))
-  if (busy)
+  for (const busy of others.filter((o) => underway(o.step))) {
+    const state = (await store.runs.get(db, busy.runName))?.state
+    if (state === 'failed' && busy.step === 'read-only') continue
+    // A failed run cannot be cancelled (run-state.ts): only resuming it moves it on.
+    const remedy =
+      state === 'failed'
+        ? `it failed there: once mended, \`evolve run ${busy.runName}\` finishes it; then revert it first`
+        : `let it finish, then revert it first, or \`evolve cancel ${busy.runName}\``
     throw usage(
       'E_SNAPSHOT_NOT_LATEST',
-      `cannot revert "${name}": "${busy.runName}" is making a copy of ${snap.table} (step ${busy.step}) and its swap would put the copy back over the revert; let it finish, then revert it first, or \`evolve cancel ${busy.runName}\``,
+      `cannot revert "${name}": "${busy.runName}" is making a copy of ${snap.table} (step ${busy.step}) and its swap would put the copy back over the revert; ${remedy}`,
     )
+  }
   const later = others.filter((o) => swapped(o.step) && after(o, snap)).sort((a, b) => (after(a, b) ? -1 : 1))
   if (later.length === 0) return
   const names = later.map((o) => `"${o.runName}"`).join(', ')

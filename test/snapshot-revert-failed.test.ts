@@ -1,0 +1,81 @@
+// A revert of a table's latest swap while another snapshot run of the table failed before its swap
+// (PostgreSQL: the role running it may not replace the read-only guard's function). One that failed
+// at its read-only step copied nothing yet: it does not hold the revert back. One that failed later
+// (its copy begun) does, and the refusal names what moves it on: `evolve run`, not `evolve cancel`,
+// which refuses a failed run.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { describe, it } from 'node:test'
+import { assertUsageError, output, runCli } from './helpers/cli.ts'
+import { freshPostgres } from './helpers/databases.ts'
+import { allRows, createItems, migrationSource, writeFiles } from './helpers/fixtures.ts'
+
+const ROWS = 30
+const FIRST = '001_first'
+const SECOND = '002_second'
+const bump = (from: number) =>
+  migrationSource(`{
+    mode: 'snapshot',
+    table: 'items',
+    pending: (q) => q.where('counter', ${from}),
+    set: { counter: (k) => k.raw('counter + 1') },
+  }`)
+
+describe('evolve revert of a snapshot swap while a later snapshot run of the table failed before its swap, on postgres', () => {
+  it('reverts past one that failed at its read-only step; one that failed at a later step holds it back, naming `evolve run`', async () => {
+    const db = await freshPostgres()
+    const role = `evk_app_${randomBytes(4).toString('hex')}`
+    const url = new URL(db.url)
+    Object.assign(url, { username: role, password: 'evk-app-password' })
+    try {
+      // The app's own role owns items, as in test/read-only-privileges.test.ts.
+      await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
+      await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
+      await createItems(db.knex, ROWS)
+      await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
+      const original = await allRows(db.knex, 'items')
+      const dir = await writeFiles({ [`${FIRST}.ts`]: bump(0) })
+      const flags = ['--db', url.href, '--dir', dir]
+
+      const first = await runCli(['run', ...flags])
+      assert.equal(first.code, 0, output(first))
+      const swapped = await allRows(db.knex, 'items')
+      assert.deepEqual(
+        swapped,
+        original.map((r) => ({ ...r, counter: 1 })),
+      )
+
+      // Another evolvekit's guard function, the superuser's: the app's role may not replace it.
+      const { rows } = await db.knex.raw('SELECT current_user AS me')
+      await db.knex.raw(`ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${rows[0].me}`)
+      await db.knex.raw(
+        `CREATE OR REPLACE FUNCTION evolve_read_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
+      )
+      await writeFiles({ [`${SECOND}.ts`]: bump(1) }, dir)
+      assertUsageError(await runCli(['run', ...flags]), [`belongs to role "${rows[0].me}"`])
+      assert.equal((await db.knex('evolve_runs').where({ name: SECOND }).first()).state, 'failed')
+      assert.equal((await db.knex('evolve_snapshots').where({ run_name: SECOND }).first()).step, 'read-only')
+      assert.deepEqual(await allRows(db.knex, 'items'), swapped, 'the table untouched')
+
+      // Failed with its copy begun (a step refused later leaves the run there, failed, the same way).
+      await db.knex('evolve_snapshots').where({ run_name: SECOND }).update({ step: 'copy' })
+      const refused = await runCli(['revert', FIRST, '--force', ...flags])
+      assertUsageError(refused, [])
+      assert.equal(
+        refused.stderr.trimEnd(),
+        `evolve: cannot revert "${FIRST}": "${SECOND}" is making a copy of items (step copy) and its swap would put the copy back ` +
+          `over the revert; it failed there: once mended, \`evolve run ${SECOND}\` finishes it; then revert it first`,
+      )
+      assert.deepEqual(await allRows(db.knex, 'items'), swapped, 'the table unchanged after the refusal')
+      await db.knex('evolve_snapshots').where({ run_name: SECOND }).update({ step: 'read-only' })
+
+      const reverted = await runCli(['revert', FIRST, ...flags])
+      assert.equal(reverted.code, 0, output(reverted))
+      assert.deepEqual(await allRows(db.knex, 'items'), original, 'the table from before the first swap')
+    } finally {
+      await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
+      await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
+      await db.drop()
+    }
+  })
+})
