@@ -2,13 +2,14 @@
 // (PostgreSQL: the role running it may not replace the read-only guard's function). One that failed
 // at its read-only step copied nothing yet: it does not hold the revert back. One that failed later
 // (its copy begun) does, and the refusal names what moves it on: `evolve run`, not `evolve cancel`,
-// which refuses a failed run.
+// which refuses a failed run. And a run resumed at its read-only step after read-only went off
+// takes the new period as its window: verify does not take it for writes let in during the copy.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { assertUsageError, output, runCli } from './helpers/cli.ts'
-import { freshPostgres } from './helpers/databases.ts'
-import { allRows, createItems, migrationSource, writeFiles } from './helpers/fixtures.ts'
+import { type FreshPostgres, freshPostgres } from './helpers/databases.ts'
+import { allRows, counterHistogram, createItems, migrationSource, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 30
 const FIRST = '001_first'
@@ -22,20 +23,11 @@ const bump = (from: number) =>
   }`)
 
 describe('evolve revert of a snapshot swap while a later snapshot run of the table failed before its swap, on postgres', () => {
-  it('reverts past one that failed at its read-only step; one that failed at a later step holds it back, naming `evolve run`', async () => {
-    const db = await freshPostgres()
-    const role = `evk_app_${randomBytes(4).toString('hex')}`
-    const url = new URL(db.url)
-    Object.assign(url, { username: role, password: 'evk-app-password' })
-    try {
-      // The app's own role owns items, as in test/read-only-privileges.test.ts.
-      await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
-      await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
-      await createItems(db.knex, ROWS)
-      await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
+  it('reverts past one that failed at its read-only step; one that failed at a later step holds it back, naming `evolve run`', () =>
+    withAppRole(async (db, url) => {
       const original = await allRows(db.knex, 'items')
       const dir = await writeFiles({ [`${FIRST}.ts`]: bump(0) })
-      const flags = ['--db', url.href, '--dir', dir]
+      const flags = ['--db', url, '--dir', dir]
 
       const first = await runCli(['run', ...flags])
       assert.equal(first.code, 0, output(first))
@@ -72,10 +64,45 @@ describe('evolve revert of a snapshot swap while a later snapshot run of the tab
       const reverted = await runCli(['revert', FIRST, ...flags])
       assert.equal(reverted.code, 0, output(reverted))
       assert.deepEqual(await allRows(db.knex, 'items'), original, 'the table from before the first swap')
-    } finally {
-      await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
-      await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
-      await db.drop()
-    }
-  })
+    }))
 })
+
+describe('a snapshot run resumed at its read-only step after read-only went off, on postgres', () => {
+  it('takes the new read-only period as its window, and verify lets the copy be swapped in', () =>
+    withAppRole(async (db, url) => {
+      const dir = await writeFiles({ [`${FIRST}.ts`]: bump(0) })
+      const flags = ['--db', url, '--dir', dir]
+      const { rows } = await db.knex.raw('SELECT current_user AS me')
+      await db.knex.raw(`CREATE FUNCTION evolve_read_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
+      assertUsageError(await runCli(['run', ...flags]), [`belongs to role "${rows[0].me}"`])
+      // As a run that recorded its window, then died before its copy, leaves it: read-only has gone
+      // off since (here: it never went on), so the resumed step turns it on in a new period.
+      await db.knex('evolve_snapshots').where({ run_name: FIRST, step: 'read-only' }).update({ read_only_at: 1 })
+
+      await db.knex.raw(`ALTER FUNCTION public.evolve_read_only_refuse() OWNER TO ${new URL(url).username}`)
+      const resumed = await runCli(['run', ...flags])
+      assert.equal(resumed.code, 0, output(resumed))
+      assert.equal((await db.knex('evolve_runs').where({ name: FIRST }).first()).state, 'done')
+      assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+      assert.ok(Number((await db.knex('evolve_snapshots').where({ run_name: FIRST }).first()).read_only_at) > 1, 'the window begins anew')
+    }))
+})
+
+/** A fresh database whose `items` the app's own login role owns, as in test/read-only-privileges.test.ts; its URL as that role. */
+async function withAppRole(fn: (db: FreshPostgres, url: string) => Promise<void>): Promise<void> {
+  const db = await freshPostgres()
+  const role = `evk_app_${randomBytes(4).toString('hex')}`
+  const url = new URL(db.url)
+  Object.assign(url, { username: role, password: 'evk-app-password' })
+  try {
+    await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
+    await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
+    await createItems(db.knex, ROWS)
+    await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
+    await fn(db, url.href)
+  } finally {
+    await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
+    await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
+    await db.drop()
+  }
+}

@@ -45,10 +45,16 @@ export async function doStep(ctx: SnapshotContext, m: Migration, snap: SnapshotR
         'preflight',
       )
       return 'read-only'
-    case 'read-only':
+    case 'read-only': {
       await turnReadOnlyOn(store, knex, readOnly)
-      if (snap.readOnlyAt === null) await store.snapshots.update(knex, m.name, { readOnlyAt: 'now' }, 'read-only')
+      // The window is the switch's unbroken period from here on (verify checks it): a resumed step
+      // keeps the recorded start while the switch stayed on, but one turned off meanwhile (after a
+      // crash, say) began a new period just now, and the window with it.
+      const since = store.dialect.readOnlyGuard ? (await store.readOnly.get(knex)).since : null
+      if (snap.readOnlyAt === null || (since !== null && since > snap.readOnlyAt))
+        await store.snapshots.update(knex, m.name, { readOnlyAt: 'now' }, 'read-only')
       return 'copy'
+    }
     case 'copy':
       return (await copyRows(knex, store, ddl, m, snap, ctx.signal)) ? 'build' : 'stop'
     case 'build':
