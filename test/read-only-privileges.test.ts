@@ -4,42 +4,20 @@
 // the fix, and a `mode: 'readonly'` run refused so ends failed with that reason, not `running`.
 // A table the role may not put a trigger on (or drop one from) is refused the same way.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
 import { assertDone, isReadOnlyError } from '../lib/index.ts'
 import { assertUsageError, output, runCli } from './helpers/cli.ts'
-import { type FreshPostgres, freshPostgres } from './helpers/databases.ts'
-import { counterHistogram, createItems, makeProject, setMigration, upMigration } from './helpers/fixtures.ts'
+import { counterHistogram, makeProject, setMigration, upMigration, withAppRole } from './helpers/fixtures.ts'
 
 const ROWS = 30
-
-/** A fresh database and a login role of its own that owns `items` (and may create tables), like an app's. */
-async function withAppRole(fn: (db: FreshPostgres, app: { role: string; url: string }, superuser: string) => Promise<void>) {
-  const db = await freshPostgres()
-  const role = `evk_app_${randomBytes(4).toString('hex')}`
-  const url = new URL(db.url)
-  Object.assign(url, { username: role, password: 'evk-app-password' })
-  try {
-    await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
-    await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
-    await createItems(db.knex, ROWS)
-    await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
-    const { rows } = await db.knex.raw('SELECT current_user AS me')
-    await fn(db, { role, url: url.href }, rows[0].me)
-  } finally {
-    await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
-    await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
-    await db.drop()
-  }
-}
 
 const functionOwner = async (knex: Knex) =>
   (await knex.raw(`SELECT pg_get_userbyid(proowner) AS owner FROM pg_proc WHERE proname = 'evolve_read_only_refuse'`)).rows[0]?.owner
 
 describe('read-only mode on postgres run by a role that does not own the guardâ€™s function or the table', () => {
   it('uses the function another role made, when it is the same, to turn read-only on and off', () =>
-    withAppRole(async (db, app, superuser) => {
+    withAppRole(ROWS, async (db, app, superuser) => {
       const asSuperuser = ['--db', db.url]
       const asApp = ['--db', app.url]
       assert.equal((await runCli(['readonly', 'on', '--tables', 'items', ...asSuperuser])).code, 0)
@@ -58,7 +36,7 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
     }))
 
   it('refuses a different one in one line naming it, its owner and the fix; a readonly-mode run then ends failed, and runs once mended', () =>
-    withAppRole(async (db, app, superuser) => {
+    withAppRole(ROWS, async (db, app, superuser) => {
       // What another evolvekit (an older one, say) made, as the superuser.
       await db.knex.raw(`CREATE FUNCTION evolve_read_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
       const migration = upMigration({ batchSize: 10 }).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'readonly',")
@@ -99,7 +77,7 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
     }))
 
   it('ends a snapshot-mode run refused so at its read-only step failed with the reason, the table untouched; it resumes once mended', () =>
-    withAppRole(async (db, app, superuser) => {
+    withAppRole(ROWS, async (db, app, superuser) => {
       await db.knex.raw(`CREATE FUNCTION evolve_read_only_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
       const migration = setMigration(10).replace('batchSize: 10,', "batchSize: 10,\n  mode: 'snapshot',")
       const project = await makeProject({ ...db, url: app.url }, migration)
@@ -126,7 +104,7 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
     }))
 
   it('refuses in one line, changing nothing, to put the trigger on a table the role may not trigger, or to drop one from a table it does not own', () =>
-    withAppRole(async (db, app) => {
+    withAppRole(ROWS, async (db, app) => {
       await db.knex.schema.createTable('ledger', (t) => t.integer('id').primary())
       await db.knex.raw(`GRANT SELECT, INSERT ON ledger TO ${app.role}`)
       const asApp = ['--db', app.url]

@@ -5,11 +5,9 @@
 // which refuses a failed run. And a run resumed at its read-only step after read-only went off
 // takes the new period as its window: verify does not take it for writes let in during the copy.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { assertUsageError, output, runCli } from './helpers/cli.ts'
-import { type FreshPostgres, freshPostgres } from './helpers/databases.ts'
-import { allRows, counterHistogram, createItems, migrationSource, writeFiles } from './helpers/fixtures.ts'
+import { allRows, counterHistogram, migrationSource, withAppRole, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 30
 const FIRST = '001_first'
@@ -24,7 +22,7 @@ const bump = (from: number) =>
 
 describe('evolve revert of a snapshot swap while a later snapshot run of the table failed before its swap, on postgres', () => {
   it('reverts past one that failed at its read-only step; one that failed at a later step holds it back, naming `evolve run`', () =>
-    withAppRole(async (db, url) => {
+    withAppRole(ROWS, async (db, { url }) => {
       const original = await allRows(db.knex, 'items')
       const dir = await writeFiles({ [`${FIRST}.ts`]: bump(0) })
       const flags = ['--db', url, '--dir', dir]
@@ -69,7 +67,7 @@ describe('evolve revert of a snapshot swap while a later snapshot run of the tab
 
 describe('a snapshot run resumed at its read-only step after read-only went off, on postgres', () => {
   it('takes the new read-only period as its window, and verify lets the copy be swapped in', () =>
-    withAppRole(async (db, url) => {
+    withAppRole(ROWS, async (db, { url }) => {
       const dir = await writeFiles({ [`${FIRST}.ts`]: bump(0) })
       const flags = ['--db', url, '--dir', dir]
       const { rows } = await db.knex.raw('SELECT current_user AS me')
@@ -87,22 +85,3 @@ describe('a snapshot run resumed at its read-only step after read-only went off,
       assert.ok(Number((await db.knex('evolve_snapshots').where({ run_name: FIRST }).first()).read_only_at) > 1, 'the window begins anew')
     }))
 })
-
-/** A fresh database whose `items` the app's own login role owns, as in test/read-only-privileges.test.ts; its URL as that role. */
-async function withAppRole(fn: (db: FreshPostgres, url: string) => Promise<void>): Promise<void> {
-  const db = await freshPostgres()
-  const role = `evk_app_${randomBytes(4).toString('hex')}`
-  const url = new URL(db.url)
-  Object.assign(url, { username: role, password: 'evk-app-password' })
-  try {
-    await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
-    await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
-    await createItems(db.knex, ROWS)
-    await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
-    await fn(db, url.href)
-  } finally {
-    await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
-    await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
-    await db.drop()
-  }
-}

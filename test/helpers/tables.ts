@@ -1,10 +1,11 @@
 // The data tables the tests evolve (`users`, `items`), how they are seeded, and how a test
 // looks at them or writes to them the way the live app would.
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { Knex } from 'knex'
 import { repoRoot } from './cli.ts'
-import type { FreshDatabase } from './databases.ts'
+import { type FreshDatabase, type FreshPostgres, freshPostgres } from './databases.ts'
 
 /** Inserts rows in chunks small enough for SQLite's bound-variable limit. */
 export async function insertChunked(knex: Knex, table: string, rows: Record<string, unknown>[], size = 200): Promise<void> {
@@ -133,4 +134,31 @@ export function appWriteSync(db: FreshDatabase, sql: string, bindings: (string |
     timeout: 30_000,
   })
   if (result.status !== 0) throw new Error(`app write failed (${result.status}): ${result.stderr}`)
+}
+
+/**
+ * A fresh PostgreSQL database whose `items` (`rows` rows) a login role of its own owns, like an
+ * app's, that may create tables: `fn` gets the database (as the superuser), the role and its URL,
+ * and the superuser's name. The role is dropped afterwards.
+ */
+export async function withAppRole(
+  rows: number,
+  fn: (db: FreshPostgres, app: { role: string; url: string }, superuser: string) => Promise<void>,
+): Promise<void> {
+  const db = await freshPostgres()
+  const role = `evk_app_${randomBytes(4).toString('hex')}`
+  const url = new URL(db.url)
+  Object.assign(url, { username: role, password: 'evk-app-password' })
+  try {
+    await db.knex.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'evk-app-password'`)
+    await db.knex.raw(`GRANT CREATE ON SCHEMA public TO ${role}`)
+    await createItems(db.knex, rows)
+    await db.knex.raw(`ALTER TABLE items OWNER TO ${role}`)
+    const { rows: me } = await db.knex.raw('SELECT current_user AS me')
+    await fn(db, { role, url: url.href }, me[0].me)
+  } finally {
+    await db.knex.raw(`DROP OWNED BY ${role}`).catch(() => {})
+    await db.knex.raw(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
+    await db.drop()
+  }
 }
