@@ -108,6 +108,9 @@ for (const d of dialects) {
         })
         const result = await runToEnd(db, dir)
         assert.equal(result?.state, 'done')
+        const counted = (await db.knex('evolve_runs').where({ name }).first()).active_ms
+        assert.notEqual(counted, null, 'the time its batches ran is stored when the run ends, not counted on every status read')
+        assert.ok(Number(counted) >= 0)
         // Lay the batches out on a known clock: one a second, each running 500 ms, with an hour's
         // stop in the middle (a pause, or a failed run waiting for its rerun).
         const ids = (await db.knex('evolve_batches').where({ run_name: name }).orderBy('id').select('id')).map((r) => Number(r.id))
@@ -122,7 +125,8 @@ for (const d of dialects) {
             .update({ claimed_at: claimed, finished_at: claimed + 500 })
         }
         const end = t0 + (ids.length - 1) * 1000 + hour + 500
-        await db.knex('evolve_runs').where({ name }).update({ started_at: t0, finished_at: end })
+        // Counted again from them, as for a run that ended before the count was stored.
+        await db.knex('evolve_runs').where({ name }).update({ started_at: t0, finished_at: end, active_ms: null })
 
         const evolve = await openEvolve({ knex: db.knex, migrations: dir })
         try {

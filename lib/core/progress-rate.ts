@@ -1,8 +1,5 @@
-import type { Knex } from 'knex'
 import type { BatchTotals } from '../store/batch-totals.ts'
-import { numOrNull } from '../store/db.ts'
 import type { Run } from '../store/runs.ts'
-import { TABLES } from '../store/schema.ts'
 
 // How fast a run goes, as `status` shows it: over the last RATE_WINDOW_MS while it runs, over the
 // time its batches ran once it stopped.
@@ -36,31 +33,3 @@ export function averageRate(run: Run, totals: BatchTotals, active: number | null
  * batches for its pauses between batches or a rate limit, so those still count as the run's time.
  */
 export const IDLE_GAP_MS = 10_000
-
-/**
- * The time a run's batches ran: its first claim to its last batch's end, less each stretch of
- * IDLE_GAP_MS or more in which no batch was in flight. null before any batch finished. One
- * aggregate over the run's batches (each gap is a claim after the latest end before it).
- */
-export async function activeMs(knex: Knex, name: string): Promise<number | null> {
-  const spans = knex(TABLES.batches)
-    .where({ run_name: name })
-    .whereNotNull('claimed_at')
-    .whereNotNull('finished_at')
-    .select(
-      'claimed_at',
-      'finished_at',
-      knex.raw('max(finished_at) over (order by claimed_at, id rows between unbounded preceding and 1 preceding) as prev_end'),
-    )
-  const row = (await knex
-    .from(spans.as('spans'))
-    .first(
-      knex.raw('min(claimed_at) as first_claim'),
-      knex.raw('max(finished_at) as last_end'),
-      knex.raw('sum(case when claimed_at - prev_end >= ? then claimed_at - prev_end else 0 end) as idle', [IDLE_GAP_MS]),
-    )) as Record<string, unknown> | undefined
-  const first = numOrNull(row?.first_claim)
-  const last = numOrNull(row?.last_end)
-  if (first === null || last === null) return null
-  return Math.max(0, last - first - (numOrNull(row?.idle) ?? 0))
-}

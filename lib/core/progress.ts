@@ -4,7 +4,8 @@ import type { Run, RunState } from '../store/runs.ts'
 import { isoOrNull } from '../store/db.ts'
 import type { Store } from '../store/store.ts'
 import { liveWorkers } from './liveness.ts'
-import { RATE_WINDOW_MS, type Recent, activeMs, averageRate, currentRate } from './progress-rate.ts'
+import { activeMs } from '../store/batch-totals.ts'
+import { IDLE_GAP_MS, RATE_WINDOW_MS, type Recent, averageRate, currentRate } from './progress-rate.ts'
 import { type SnapshotProgress, snapshotProgress } from './snapshot/progress.ts'
 
 /** A run as `status` reports it. Counts are rows (objects), not batches. */
@@ -126,7 +127,8 @@ async function runProgress(store: Store, knex: Knex, name: string): Promise<RunP
   // Run and batch times are the database's clock: the current rate is measured by it too.
   const recent =
     run.state === 'running' ? { rows: await store.batches.recentRows(knex, name, RATE_WINDOW_MS), now: await store.now(knex) } : null
-  const ran = recent === null ? await activeMs(knex, name) : undefined
+  // An ended run's was counted when it ended; a paused one's is counted now.
+  const ran = recent === null ? (run.activeMs ?? (await activeMs(knex, name, IDLE_GAP_MS))) : undefined
   return progressOf(run, await store.batches.totals(knex, name), await store.failures.count(knex, name), workers, recent, ran)
 }
 

@@ -2,6 +2,8 @@ import type { Knex } from 'knex'
 import type { Db } from '../store/db.ts'
 import type { Run, RunPatch, RunState } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
+import { activeMs } from '../store/batch-totals.ts'
+import { IDLE_GAP_MS } from './progress-rate.ts'
 import type { EvolveEmitter } from './events.ts'
 import { shadowRunName, snapshotOfShadow } from './snapshot/names.ts'
 
@@ -57,11 +59,13 @@ export async function changeRunState(store: Store, events: EvolveEmitter, db: Db
   const reason = change.reason ?? null
   // Running again (run, resume, retry): why it stopped last time, and what it left pending then, are
   // history, not this run's (status would show a stale error or count).
-  const fresh = change.to === 'running' ? { lastError: null, pendingAtEnd: null } : {}
+  const fresh = change.to === 'running' ? { lastError: null, pendingAtEnd: null, activeMs: null } : {}
+  // Ended: the time its batches ran is counted once, for the rate status shows from then on.
+  const ended = ENDED.includes(change.to) ? { activeMs: await activeMs(db, run.name, IDLE_GAP_MS) } : {}
   const moved = await store.runs.update(
     db,
     run.name,
-    { ...fresh, ...change.patch, state: change.to, changedBy: change.by, changeReason: reason },
+    { ...fresh, ...ended, ...change.patch, state: change.to, changedBy: change.by, changeReason: reason },
     { ...change.expected, state: run.state },
   )
   if (!moved) return false

@@ -1,4 +1,5 @@
-import { num, numOrNull } from './db.ts'
+import { type Db, num, numOrNull } from './db.ts'
+import { TABLES } from './schema.ts'
 
 /*
  * What `status` shows of a run's batches, and the rule that counts it from the batches table's
@@ -38,4 +39,32 @@ export function tallyTotals(rows: Record<string, unknown>[]): BatchTotals {
     if (last !== null && (totals.lastBatchAt === null || last > totals.lastBatchAt)) totals.lastBatchAt = last
   }
   return totals
+}
+
+/**
+ * The time a run's batches ran: its first claim to its last batch's end, less each stretch of
+ * `idleGapMs` or more in which no batch was in flight. null before any batch finished. One
+ * aggregate over the run's batches (each gap is a claim after the latest end before it).
+ */
+export async function activeMs(knex: Db, name: string, idleGapMs: number): Promise<number | null> {
+  const spans = knex(TABLES.batches)
+    .where({ run_name: name })
+    .whereNotNull('claimed_at')
+    .whereNotNull('finished_at')
+    .select(
+      'claimed_at',
+      'finished_at',
+      knex.raw('max(finished_at) over (order by claimed_at, id rows between unbounded preceding and 1 preceding) as prev_end'),
+    )
+  const row = (await knex
+    .from(spans.as('spans'))
+    .first(
+      knex.raw('min(claimed_at) as first_claim'),
+      knex.raw('max(finished_at) as last_end'),
+      knex.raw('sum(case when claimed_at - prev_end >= ? then claimed_at - prev_end else 0 end) as idle', [idleGapMs]),
+    )) as Record<string, unknown> | undefined
+  const first = numOrNull(row?.first_claim)
+  const last = numOrNull(row?.last_end)
+  if (first === null || last === null) return null
+  return Math.max(0, last - first - (numOrNull(row?.idle) ?? 0))
 }

@@ -20,6 +20,8 @@ export interface Run {
   lastError: string | null
   /** Rows finalize found still pending (or with a NULL key) when it ended the run failed; null otherwise. */
   pendingAtEnd: number | null
+  /** The time its batches ran (batch-totals.ts activeMs), stored when the run ended; null before. */
+  activeMs: number | null
   throttleReason: string | null
   throttledAt: number | null
   /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
@@ -44,6 +46,7 @@ function toRun(row: Record<string, unknown>): Run {
     batchSize: num(row.batch_size),
     lastError: (row.last_error as string | null) ?? null,
     pendingAtEnd: numOrNull(row.pending_at_end),
+    activeMs: numOrNull(row.active_ms),
     throttleReason: (row.throttle_reason as string | null) ?? null,
     throttledAt: numOrNull(row.throttled_at),
     changedBy: (row.changed_by as string | null) ?? null,
@@ -68,6 +71,7 @@ export interface RunPatch {
   batchSize?: number
   lastError?: string | null
   pendingAtEnd?: number | null
+  activeMs?: number | null
   throttleReason?: string | null
   changedBy?: string | null
   changeReason?: string | null
@@ -86,6 +90,7 @@ const COLUMNS: Record<keyof RunPatch, string> = {
   batchSize: 'batch_size',
   lastError: 'last_error',
   pendingAtEnd: 'pending_at_end',
+  activeMs: 'active_ms',
   throttleReason: 'throttle_reason',
   changedBy: 'changed_by',
   changeReason: 'change_reason',

@@ -146,6 +146,10 @@ const MIGRATIONS: Step[] = [
     schema.alterTable(TABLES.runs, (t) => {
       t.bigInteger('pending_at_end') // rows a failed run left pending, as finalize counted them: status shows them remaining
     }),
+  (schema) =>
+    schema.alterTable(TABLES.runs, (t) => {
+      t.bigInteger('active_ms') // the time an ended run's batches ran, for its rate: counted once, when it ends
+    }),
 ]
 
 /**

@@ -18,6 +18,7 @@ const run = (over: Partial<Run> = {}): Run => ({
   batchSize: 100,
   lastError: null,
   pendingAtEnd: null,
+  activeMs: null,
   throttleReason: null,
   throttledAt: null,
   changedBy: 'alice@host',
