@@ -156,6 +156,16 @@ describe('pool in the config file', () => {
       assertUsageError(await runCli(['status'], { cwd }), ['evolve.config.json', says])
     }
   })
+
+  it('of a PostgreSQL config file is left out when --db names a SQLite database instead', async () => {
+    const cwd = await writeFiles({
+      'evolve.config.json': JSON.stringify({ client: 'pg', connection: 'postgres://app@db.internal/shop', pool: { max: 4 } }),
+      'app.db': '',
+      'migrations/.keep': '',
+    })
+    const status = await runCli(['status', '--db', 'sqlite:./app.db'], { cwd })
+    assert.equal(status.code, 0, output(status))
+  })
 })
 
 describe('openEvolve by URL', () => {

@@ -40,10 +40,20 @@ function runOptions(config: ConfigFile): Partial<RunOptions> {
   return run
 }
 
-/** The config file's pool, refused if the client would not keep it. */
-function poolOf(config: ConfigFile | undefined, client: string, configFile: string | undefined): { pool?: ConfigFile['pool'] } {
+/**
+ * The config file's pool, refused if its client would not keep it. For a database named by `--db`
+ * or DATABASE_URL instead (`overridden`), a pool that database would not keep is the file's own
+ * database's, and left out: `--db sqlite:…` beside a PostgreSQL config file must still work.
+ */
+function poolOf(
+  config: ConfigFile | undefined,
+  client: string,
+  configFile: string | undefined,
+  overridden = false,
+): { pool?: ConfigFile['pool'] } {
   if (!config?.pool) return {}
   const problem = poolProblem(client, config.pool)
+  if (problem && overridden) return {}
   if (problem) throw usage('E_CONFIG', `${configFile}: ${problem}`)
   return { pool: config.pool }
 }
@@ -72,7 +82,7 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
       migrationsDir,
       source: urlSource.source,
       run,
-      ...poolOf(config, parsed.client, configFile),
+      ...poolOf(config, parsed.client, configFile, true),
       ...(overridden ? { overriddenConnection: overridden } : {}),
     }
   }
