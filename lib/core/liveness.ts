@@ -112,7 +112,7 @@ const GOODBYE_ATTEMPTS = 10
 /**
  * The worker's goodbye, retried through conflicts (a busy SQLite file): without it, a worker of a
  * process that lives on (a server, a second migration) keeps its row, and a live pid on this host
- * is alive to deadOwners however late the heartbeat, so nobody would take over its claims.
+ * vouches for it to deadOwners for PID_VOUCHES_FOR_LEASES leases: its claims would wait that long.
  */
 async function sayGoodbye(store: Store, knex: Knex, workerId: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
