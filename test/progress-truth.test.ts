@@ -48,6 +48,21 @@ async function runToEnd(db: FreshDatabase, dir: string, stopAtSweep = false) {
   }
 }
 
+/** Runs the snapshot migration `001_snap` of `dir` to its end: its progress, and its run:end events as [state, done, failed]. */
+async function runSnapshot(db: FreshDatabase, dir: string) {
+  const knex = runnerKnex(db)
+  const evolve = await openEvolve({ knex, migrations: dir })
+  try {
+    const ends: EvolveEvents['run:end'][0][] = []
+    evolve.events.on('run:end', (e) => ends.push(e))
+    const [result] = await (await evolve.run()).done
+    return { result, ends: ends.filter((e) => e.run === '001_snap').map((e) => [e.state, e.done, e.failed]) }
+  } finally {
+    await evolve.close()
+    await knex.destroy()
+  }
+}
+
 for (const d of dialects) {
   describe(`progress truth on ${d}`, { concurrency: 2 }, () => {
     it('a sweep in progress has no remaining count (unknown), not 0', () =>
@@ -144,48 +159,24 @@ for (const d of dialects) {
         const dir = await writeFiles({
           ['001_snap.ts']: snapshotMigration('verify: async (knex, table) => (await knex(table).count({ n: "*" }).first()).n == 0,'),
         })
-        const knex = runnerKnex(db)
-        const evolve = await openEvolve({ knex, migrations: dir })
-        try {
-          const ends: EvolveEvents['run:end'][0][] = []
-          evolve.events.on('run:end', (e) => ends.push(e))
-          const [result] = await (await evolve.run()).done
-          assert.equal(result?.state, 'failed')
-          assert.equal(result?.snapshot?.step, 'verify')
-          assert.equal(result?.snapshot?.evolved?.done, 100, "the copy's own progress")
-          assert.equal(result?.done, 0, 'the table is untouched')
-          assert.equal(result?.remaining, 100)
-          assert.equal(result?.total, 100)
-          assert.deepEqual(
-            ends.filter((e) => e.run === '001_snap').map((e) => [e.state, e.done, e.failed]),
-            [['failed', 0, 0]],
-          )
-        } finally {
-          await evolve.close()
-          await knex.destroy()
-        }
+        const { result, ends } = await runSnapshot(db, dir)
+        assert.equal(result?.state, 'failed')
+        assert.equal(result?.snapshot?.step, 'verify')
+        assert.equal(result?.snapshot?.evolved?.done, 100, "the copy's own progress")
+        assert.equal(result?.done, 0, 'the table is untouched')
+        assert.equal(result?.remaining, 100)
+        assert.equal(result?.total, 100)
+        assert.deepEqual(ends, [['failed', 0, 0]])
       }))
 
     it("a swapped snapshot run's run:end counts its copy's rows, as its status does", () =>
       withDb(d, async (db) => {
         await createShop(db, 100)
         const dir = await writeFiles({ ['001_snap.ts']: snapshotMigration('batchSize: 30,') })
-        const knex = runnerKnex(db)
-        const evolve = await openEvolve({ knex, migrations: dir })
-        try {
-          const ends: EvolveEvents['run:end'][0][] = []
-          evolve.events.on('run:end', (e) => ends.push(e))
-          const [result] = await (await evolve.run()).done
-          assert.equal(result?.state, 'done')
-          assert.equal(result?.done, 100)
-          assert.deepEqual(
-            ends.filter((e) => e.run === '001_snap').map((e) => [e.state, e.done, e.failed]),
-            [['done', 100, 0]],
-          )
-        } finally {
-          await evolve.close()
-          await knex.destroy()
-        }
+        const { result, ends } = await runSnapshot(db, dir)
+        assert.equal(result?.state, 'done')
+        assert.equal(result?.done, 100)
+        assert.deepEqual(ends, [['done', 100, 0]])
       }))
   })
 }

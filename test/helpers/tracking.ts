@@ -2,6 +2,7 @@
 // "nothing yet" (undefined, [] or 0) before the tables exist, so it can be polled from the
 // moment a run is started.
 import type { Knex } from 'knex'
+import type { Run } from '../../lib/store/runs.ts'
 import type { FreshDatabase } from './databases.ts'
 
 const exists = (knex: Knex, table: string) => knex.schema.hasTable(table)
@@ -113,3 +114,28 @@ export async function failureRows(knex: Knex, name: string): Promise<{ key: unkn
     .map((r) => ({ key: decodeKey(r.key), error: String(r.error), attempts: Number(r.attempts) }))
     .sort((a, b) => (a.key as number) - (b.key as number))
 }
+
+/** A run row as the store reads it, for the pure arithmetic of lib/core/progress.ts: a running scan. */
+export const fakeRun = (over: Partial<Run> = {}): Run => ({
+  name: 'm',
+  state: 'running',
+  description: null,
+  phase: 'scan',
+  cursor: null,
+  scanDone: false,
+  sweepPass: 0,
+  totalEstimate: 1000,
+  batchSize: 100,
+  lastError: null,
+  pendingAtEnd: null,
+  activeMs: null,
+  throttleReason: null,
+  throttledAt: null,
+  changedBy: 'alice@host',
+  changeReason: 'start',
+  createdAt: 0,
+  startedAt: 10_000,
+  finishedAt: null,
+  updatedAt: 0,
+  ...over,
+})

@@ -4,30 +4,10 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { progressOf } from '../../lib/core/progress.ts'
 import type { Run } from '../../lib/store/runs.ts'
+import { fakeRun } from '../helpers/tracking.ts'
 
-const run = (over: Partial<Run> = {}): Run => ({
-  name: 'm',
-  state: 'failed',
-  description: null,
-  phase: 'sweep',
-  cursor: null,
-  scanDone: false,
-  sweepPass: 3,
-  totalEstimate: 1000,
-  batchSize: 100,
-  lastError: null,
-  pendingAtEnd: null,
-  activeMs: null,
-  throttleReason: null,
-  throttledAt: null,
-  changedBy: null,
-  changeReason: null,
-  createdAt: 0,
-  startedAt: 10_000,
-  finishedAt: 50_000,
-  updatedAt: 0,
-  ...over,
-})
+/** A run that ended failed in its third sweep (the cases below say otherwise where they differ). */
+const run = (over: Partial<Run> = {}): Run => fakeRun({ state: 'failed', phase: 'sweep', sweepPass: 3, finishedAt: 50_000, ...over })
 const totals = { rowsDone: 1000, rowsEvolved: 1200, batchesDone: 12, retries: 0, lastBatchAt: 49_000 }
 
 describe('remaining after the sweeps', () => {

@@ -4,31 +4,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { progressOf, stateText } from '../../lib/core/progress.ts'
 import { canMove } from '../../lib/core/run-state.ts'
-import type { Run } from '../../lib/store/runs.ts'
+import { fakeRun } from '../helpers/tracking.ts'
 
-const run = (over: Partial<Run> = {}): Run => ({
-  name: 'm',
-  state: 'running',
-  description: null,
-  phase: 'scan',
-  cursor: null,
-  scanDone: false,
-  sweepPass: 0,
-  totalEstimate: 1000,
-  batchSize: 100,
-  lastError: null,
-  pendingAtEnd: null,
-  activeMs: null,
-  throttleReason: null,
-  throttledAt: null,
-  changedBy: 'alice@host',
-  changeReason: 'start',
-  createdAt: 0,
-  startedAt: 10_000,
-  finishedAt: null,
-  updatedAt: 0,
-  ...over,
-})
+const run = fakeRun
 const totals = { rowsDone: 400, rowsEvolved: 400, batchesDone: 4, retries: 2, lastBatchAt: 20_000 }
 
 describe('progress arithmetic', () => {
