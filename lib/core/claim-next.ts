@@ -46,7 +46,7 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number, open
     for (const batch of suspects.filter((b) => dead.has(b.owner!))) {
       if (await store.batches.claim(ctx.knex, batch, ctx.workerId)) {
         ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
-        return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed' } }
+        return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed', attempts: batch.attempts + 1 } }
       }
     }
   }

@@ -89,12 +89,16 @@ export class BatchesStore {
     return row ? toBatch(row) : undefined
   }
 
-  /** Takes a batch whose owner is dead, for `owner`. Fenced by compare-and-set on the old owner. */
+  /**
+   * Takes a batch whose owner is dead, for `owner`. Fenced by compare-and-set on the old owner.
+   * Counts an attempt: the dead owner's own count rolled back with its transaction, and a batch
+   * that keeps killing its workers must show it (execute-batch.ts splits it).
+   */
   async claim(db: Db, batch: Batch, owner: string): Promise<boolean> {
     const query = db(TABLES.batches).where({ id: batch.id, state: batch.state }).whereExists(runIsRunning(db, batch.runName))
     if (batch.owner === null) query.whereNull('owner')
     else query.where({ owner: batch.owner })
-    const updated = await query.update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
+    const updated = await query.update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db), attempts: db.raw('attempts + 1') })
     return updated === 1
   }
 
