@@ -43,8 +43,8 @@ describe('a NULL key written during a run, on sqlite', () => {
           assert.match(
             String(first?.lastError),
             withPending
-              ? /^1 rows have a NULL id \(written during the run\): no batch holds them, so they were not evolved; give them a key .*then `evolve run upper_v` sweeps them$/
-              : /^1 rows have a NULL id \(written during the run\): no batch holds them, .*: `evolve run upper_v` evolves those whose key sorts after the last it evolved; any other, evolve yourself/,
+              ? /^1 row has a NULL id \(written during the run\): no batch holds them, so they were not evolved; give them a key .*then `evolve run upper_v` sweeps them$/
+              : /^1 row has a NULL id \(written during the run\): no batch holds them, .*: `evolve run upper_v` evolves those whose key sorts after the last it evolved; any other, evolve yourself/,
           )
           await db.knex('s_null').whereNull('id').update({ id: 'd' })
           const [second] = await new Runner({ knex: conn, migrations: [migration] }).run()

@@ -172,7 +172,7 @@ for (const d of dialects) {
         assert.equal(progress?.state, 'failed')
         assert.equal(
           progress?.lastError,
-          '1 rows still pending after 0 sweeps: something keeps writing the old shape (old app instances?); once it stops, `evolve run 001_both` sweeps again and finishes; besides, 20 objects failed (not counted above): see `evolve failures 001_both`',
+          '1 row still pending after 0 sweeps: something keeps writing the old shape (old app instances?); once it stops, `evolve run 001_both` sweeps again and finishes; besides, 20 objects failed (not counted above): see `evolve failures 001_both`',
         )
         assert.equal((await failureRows(db.knex, '001_both')).length, 20)
       }))

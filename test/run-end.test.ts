@@ -91,7 +91,7 @@ for (const d of dialects) {
           assert.equal(ends[0]!.state, 'failed')
           assert.equal(ends[0]!.failed, 1)
           assert.equal(ends[0]!.done, ROWS - 1)
-          assert.match(ends[0]!.error ?? '', /1 objects failed/)
+          assert.match(ends[0]!.error ?? '', /1 object failed/)
         })
       }))
 

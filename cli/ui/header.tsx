@@ -3,6 +3,7 @@
 import { Box, Text } from 'ink'
 import type { ReadOnlyState } from './admin.ts'
 import { clock, colour, fit } from './look.ts'
+import { plural } from '../../lib/plural.ts'
 
 /** The top line (where, how many, workers) and, whenever read-only is on, its banner (with when it turns itself off, if it does). */
 export function Header(props: { target: string; migrations: number; workers: number; readOnly: ReadOnlyState | null; width: number }) {
@@ -25,9 +26,4 @@ export function Header(props: { target: string; migrations: number; workers: num
 
 export function Rule(props: { width: number }) {
   return <Text dimColor>{' ' + '─'.repeat(Math.max(0, props.width - 2))}</Text>
-}
-
-/** `1 worker`, `2 workers`, `0 workers`. */
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
 }

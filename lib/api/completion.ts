@@ -4,6 +4,7 @@ import { getProgress } from '../core/progress.ts'
 import { afterFailures, shadowRunName } from '../core/snapshot/names.ts'
 import { storeFor } from '../store/store.ts'
 import type { RunState } from '../store/runs.ts'
+import { plural } from '../plural.ts'
 
 /** What to do about a run's failed objects (front ends print it; a snapshot's copy starts over). */
 export { afterFailures }
@@ -35,7 +36,7 @@ export async function isDone(knex: Knex, name: string): Promise<boolean> {
 export async function assertDone(knex: Knex, name: string): Promise<void> {
   const p = await getProgress(storeFor(knex), knex, name)
   if (p.state === 'done') return
-  const left = p.remaining === null ? '' : `, ${p.remaining} rows remaining`
+  const left = p.remaining === null ? '' : `, ${plural(p.remaining, 'row')} remaining`
   const failed = p.failed > 0 ? `, ${p.failed} failed` : ''
   const next =
     p.state !== 'failed'

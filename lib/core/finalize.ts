@@ -4,6 +4,7 @@ import type { WorkerContext } from './context.ts'
 import { keyName } from './keys.ts'
 import { countNullKeys, countPending } from './planner.ts'
 import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
+import { plural } from '../plural.ts'
 
 /**
  * The pass over the table is complete. The run is finished only if nothing is
@@ -17,7 +18,7 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   const nullKeys = ctx.dialect.keysMayTakeNull ? await countNullKeys(ctx.knex, m) : 0
   if (nullKeys > 0) {
     const key = keyName(m)
-    const what = `${nullKeys} rows have a NULL ${key} (written during the run): no batch holds them, so they were not evolved`
+    const what = `${plural(nullKeys, 'row')} ${nullKeys === 1 ? 'has' : 'have'} a NULL ${key} (written during the run): no batch holds them, so they were not evolved`
     // With `pending` a sweep finds them once they have a key; without, nothing tells them from the rest.
     if (m.pending) {
       const error = `${what}; give them a key (declare ${key} NOT NULL to keep it so), then \`evolve run ${m.name}\` sweeps them`
@@ -45,7 +46,8 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
   }
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
-  const what = snapshotOfShadow(m.name) === undefined ? `${failed} objects failed` : `${failed} objects of the copy failed`
+  const what =
+    snapshotOfShadow(m.name) === undefined ? `${plural(failed, 'object')} failed` : `${plural(failed, 'object')} of the copy failed`
   return endRun(ctx, run, 'failed', `${what}: see \`evolve failures ${m.name}\`, ${afterFailures(m.name)}`)
 }
 
@@ -59,12 +61,13 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
 function stillWritten(ctx: WorkerContext, run: Run, pending: number, failed: number): Promise<boolean> {
   const m = ctx.migration
   const snapshot = snapshotOfShadow(m.name)
-  const alsoFailed = failed === 0 ? '' : `; besides, ${failed} objects failed (not counted above): see \`evolve failures ${m.name}\``
+  const alsoFailed =
+    failed === 0 ? '' : `; besides, ${plural(failed, 'object')} failed (not counted above): see \`evolve failures ${m.name}\``
   // Nobody writes a snapshot's copy: rows it leaves pending are the migration's doing.
   const error =
     snapshot === undefined
-      ? `${pending} rows still pending after ${m.sweeps} sweeps: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes${alsoFailed}`
-      : `${pending} rows of the copy still match "pending" after ${m.sweeps} sweeps: fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy${alsoFailed}`
+      ? `${plural(pending, 'row')} still pending after ${plural(m.sweeps, 'sweep')}: something keeps writing the old shape (old app instances?); once it stops, \`evolve run ${m.name}\` sweeps again and finishes${alsoFailed}`
+      : `${plural(pending, 'row')} of the copy still ${pending === 1 ? 'matches' : 'match'} "pending" after ${plural(m.sweeps, 'sweep')}: fix the migration, then \`evolve run ${snapshot}\` starts over from a fresh copy${alsoFailed}`
   return endRun(ctx, run, 'failed', error, { phase: 'sweep', cursor: null, scanDone: false, pendingAtEnd: pending })
 }
 

@@ -13,6 +13,7 @@ import { assertHeldSince, turnReadOnlyOff, turnReadOnlyOn } from './read-only-se
 import type { SnapshotContext } from './run-snapshot.ts'
 import { swapWithRetry } from './swap.ts'
 import { SnapshotAbort, verifyShadow } from './verify.ts'
+import { plural } from '../../plural.ts'
 
 /*
  * What each step of a snapshot run does, and which step it leads to. Kept apart from the loop
@@ -141,7 +142,7 @@ async function evolveCopy(ctx: SnapshotContext, m: Migration, snap: SnapshotRow)
  */
 function copyFailed(m: Migration, innerName: string, result: RunProgress): string {
   if (result.failed > 0)
-    return `the copy's evolve failed on ${result.failed} objects (\`evolve failures ${innerName}\` lists them): fix the migration, then \`evolve run ${m.name}\` starts over from a fresh copy`
+    return `the copy's evolve failed on ${plural(result.failed, 'object')} (\`evolve failures ${innerName}\` lists them): fix the migration, then \`evolve run ${m.name}\` starts over from a fresh copy`
   // Nothing failed by itself (rows left pending): the copy's run says what (finalize.ts, in these terms too).
   return `the copy's evolve failed: ${result.lastError ?? `fix the migration, then \`evolve run ${m.name}\` starts over from a fresh copy`}`
 }

@@ -5,6 +5,7 @@ import type { Migration } from '../migration.ts'
 import { countPending, pendingQuery } from '../planner.ts'
 import { shadowRunName } from './names.ts'
 import { snapshotDdl } from './preflight.ts'
+import { plural } from '../../plural.ts'
 
 /** Rows compared column by column between the live table and the copy. */
 export const VERIFY_SAMPLE = 100
@@ -27,11 +28,11 @@ export async function verifyShadow(knex: Knex, store: Store, m: Migration, snap:
       `row counts differ: ${live} in ${m.table}, ${copy} in the copy (was the table written during the read-only window?)`,
     )
   const failed = await store.failures.count(knex, shadowRunName(m.name))
-  if (failed > 0) throw new SnapshotAbort(`${failed} rows failed in the copy: \`evolve failures ${shadowRunName(m.name)}\``)
+  if (failed > 0) throw new SnapshotAbort(`${plural(failed, 'row')} failed in the copy: \`evolve failures ${shadowRunName(m.name)}\``)
   const inner = { ...m, table: snap.shadow }
   if (m.pending) {
     const pending = await countPending(knex, inner)
-    if (pending > 0) throw new SnapshotAbort(`${pending} rows of the copy still match "pending"`)
+    if (pending > 0) throw new SnapshotAbort(`${plural(pending, 'row')} of the copy still ${pending === 1 ? 'matches' : 'match'} "pending"`)
   }
   if (m.verify) {
     let ok: unknown
