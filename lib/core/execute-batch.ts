@@ -11,6 +11,15 @@ import { failRun, isolateFailure, recordThrown, stopIfTooManyFailures } from './
 import { type Prefetched, stillCurrent } from './prefetch.ts'
 
 /**
+ * A batch whose worker died in it this many times (each death is a takeover, counted in its
+ * attempts: batches.ts claim) is split like a failing one. A row that crashes the process (out of
+ * memory, a native module's crash, a transform calling process.exit) would otherwise kill every
+ * worker that takes the batch over, for ever. The halves start one death short of the limit, so
+ * the half still holding the row is split at its next death: about one death per halving.
+ */
+export const WORKER_DEATHS_BEFORE_SPLIT = 3
+
+/**
  * Evolves one claimed batch. Data change and bookkeeping commit in one transaction;
  * conflicts are retried with backoff; a row whose transform throws is recorded as failed
  * and the others are written; anything else splits the batch until the failing objects
@@ -24,6 +33,11 @@ export async function executeBatch(
   prefetched?: Prefetched,
 ): Promise<{ durationMs: number; rows: number; bytes: number; cut: boolean } | null> {
   const { migration: m, events } = ctx
+  if (batch.attempts >= WORKER_DEATHS_BEFORE_SPLIT) {
+    const error = `the process evolving it died ${batch.attempts} times (killed, out of memory, or a crash); look for what in these rows can bring the process down, then \`evolve retry ${m.name}\``
+    await isolateFailure(ctx, batch, error, batch.attempts, WORKER_DEATHS_BEFORE_SPLIT - 1)
+    return null
+  }
   const started = performance.now()
   // Conflicts met between batches (claiming this one) count as this batch's retries.
   let retries = carriedRetries

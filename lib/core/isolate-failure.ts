@@ -60,8 +60,9 @@ export async function recordThrown(
  * A batch failed for good. Split it in two (as new pending batches) until a batch
  * holds one object; that object is recorded as failed and the run goes on. Each
  * step commits with the batch row it retires, so a crash mid-way loses nothing.
+ * `halvesStartAt`: the attempts the halves start from (see WORKER_DEATHS_BEFORE_SPLIT).
  */
-export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: string, attempts: number): Promise<void> {
+export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: string, attempts: number, halvesStartAt = 0): Promise<void> {
   const m = ctx.migration
   const { store } = ctx
   // A sweep's failed objects were left out of it: they are not split for again.
@@ -80,7 +81,10 @@ export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: st
       }
       if (keys.length > 1) {
         await store.batches.finish(trx, batch.id, { state: 'split', rows: 0, retries: attempts - 1, durationMs: 0, error })
-        for (const half of split(batch, keys)) await store.batches.insert(trx, m.name, batch.phase, half, null)
+        for (const half of split(batch, keys)) {
+          const made = await store.batches.insert(trx, m.name, batch.phase, half, null)
+          if (halvesStartAt > 0) await store.batches.setAttempts(trx, made.id, halvesStartAt)
+        }
         return
       }
       // No pending row left means the failure was not about a row (it changed under us): done.

@@ -150,6 +150,11 @@ export class BatchesStore {
     await db(TABLES.batches).where({ owner, state: 'claimed' }).update({ state: 'pending', owner: null })
   }
 
+  /** Sets the attempts a batch starts from: the halves of one that killed its workers inherit the suspicion. */
+  async setAttempts(db: Db, batchId: number, attempts: number): Promise<void> {
+    await db(TABLES.batches).where({ id: batchId }).update({ attempts })
+  }
+
   /** Rows finished in the last `windowMs`: the current speed, not the average since the start. */
   async recentRows(db: Db, runName: string, windowMs: number): Promise<number> {
     const row = await db(TABLES.batches)
