@@ -4,10 +4,10 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { LEASE_MS as DEFAULT_LEASE_MS, PID_VOUCHES_FOR_LEASES, deadOwners, liveWorkers } from '../lib/core/liveness.ts'
+import { LEASE_MS as DEFAULT_LEASE_MS, PID_VOUCHES_FOR_LEASES, deadOwners, liveWorkers, whileAlive } from '../lib/core/liveness.ts'
 import { storeFor } from '../lib/store/store.ts'
 import { repoRoot } from './helpers/cli.ts'
-import { dialects, withDb } from './helpers/databases.ts'
+import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
 import { waitUntil } from './helpers/fixtures.ts'
 
 /** A lease far shorter than the wait below: the stalled worker's heartbeat is sure to be older. */
@@ -77,6 +77,18 @@ for (const d of dialects) {
           (await deadOwners(db.knex, store, [worker.id], LEASE_MS)).has(worker.id),
         )
         assert.deepEqual(await liveWorkers(store, db.knex, '001_any'), [])
+      }))
+
+    it("rejects with the work's own error when the goodbye fails too (the database went away with it)", () =>
+      withDb(d, async (db) => {
+        const store = storeFor(db.knex)
+        await store.ensure(db.knex)
+        const knex = runnerKnex(db)
+        const work = async () => {
+          await knex.destroy() // the goodbye finds no connection
+          throw new Error('the work failed first')
+        }
+        await assert.rejects(whileAlive({ knex, store, heartbeatMs: 1000 }, 'w-goodbye', '001_any', work), /^Error: the work failed first$/)
       }))
   })
 }

@@ -97,14 +97,22 @@ export async function whileAlive<T>(
       .catch(() => {}) // a missed beat only shortens the lease others see
   }, deps.heartbeatMs)
   beat.unref()
-  try {
-    return await work()
-  } finally {
+  const leave = async () => {
     clearInterval(beat)
     localWorkers.delete(workerId)
     await sayGoodbye(store, knex, workerId)
     await presence?.markGone(workerId)
   }
+  let result: T
+  try {
+    result = await work()
+  } catch (err) {
+    // The work's own error says what went wrong; a goodbye lost too (the database gone) must not replace it.
+    await leave().catch(() => {})
+    throw err
+  }
+  await leave()
+  return result
 }
 
 const GOODBYE_ATTEMPTS = 10
