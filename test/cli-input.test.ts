@@ -1,9 +1,11 @@
-// Bad input found by the CLI's commands (a latency probe the database refuses, a --metrics-port that is no port) and what `plan`
+// Bad input found by the CLI's commands (a latency probe the database refuses, a --metrics-port that is no port, a migrations
+// directory that does not exist, as the library says it too) and what `plan`
 // says of an empty migrations directory: one `evolve:` line and exit 2 for a mistake, and
 // nothing changed.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { assertUsageError, output, runCli } from './helpers/cli.ts'
+import { openEvolve } from '../lib/index.ts'
+import { assertRefused, assertUsageError, output, runCli } from './helpers/cli.ts'
 import { dialects, withDb } from './helpers/databases.ts'
 import { createItems, makeProject, rowsOf, setMigration, trackingTables, writeFiles } from './helpers/fixtures.ts'
 
@@ -36,6 +38,28 @@ for (const d of dialects) {
         assert.equal(plan.stdout, status.stdout, 'plan says what status says')
         assert.equal(plan.stderr, '')
         assert.deepEqual(await trackingTables(db), [], 'plan changed nothing')
+      }))
+
+    it('a migrations directory that does not exist is named with the fix in the words of the caller: --dir on the CLI, openEvolve({ dir }) in the library', () =>
+      withDb(d, async (db) => {
+        assert.deepEqual(await trackingTables(db), []) // connecting creates the SQLite file --db names
+        const gone = `${await writeFiles({})}/gone`
+        assertUsageError(await runCli(['plan', '--db', db.url, '--dir', gone]), [
+          `migrations directory ${gone} does not exist: create it with \`evolve init\` or pass --dir`,
+        ])
+        const evolve = await openEvolve({ db: db.url, dir: gone, env: {} })
+        try {
+          await assertRefused(
+            evolve.status(),
+            'E_NO_MIGRATIONS_DIR',
+            /does not exist: create it, or pass the directory your migration files are in \(openEvolve\(\{ dir \}\), or \{ knex, migrations \}\)$/,
+          )
+          await assertRefused(evolve.status(), 'E_NO_MIGRATIONS_DIR', /^(?!.*--dir)/)
+        } finally {
+          await evolve.close()
+        }
+        const withKnex = await openEvolve({ knex: db.knex, migrations: gone })
+        await assertRefused(withKnex.plan(), 'E_NO_MIGRATIONS_DIR', /openEvolve\(\{ dir \}\), or \{ knex, migrations \}\)$/)
       }))
   })
 }

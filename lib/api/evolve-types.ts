@@ -40,6 +40,8 @@ export interface EvolveParts {
   migrationsDir?: string
   /** Migrations built in code, used instead of (or with no) directory. */
   migrations?: Migration[]
+  /** What a missing migrations directory's message tells the caller to do, in its own option names. */
+  noMigrationsDir?: string
   /** Run options from the config file. */
   runDefaults: Partial<RunOptions>
   /** Who acts when a call does not say: `user@host`. */

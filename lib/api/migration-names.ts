@@ -7,10 +7,10 @@ import type { EvolveParts } from './evolve-types.ts'
 export const NO_MIGRATIONS =
   "this admin object was opened without migrations: pass them with the knex, a directory or a Migration[] (openEvolve({ knex, migrations: './migrations' }), createAdminApi({ knex, migrations }))"
 
-type Source = Pick<EvolveParts, 'migrations' | 'migrationsDir'>
+type Source = Pick<EvolveParts, 'migrations' | 'migrationsDir' | 'noMigrationsDir'>
 
 /** The migrations (all, or those named) from a Migration[] or a directory; an unknown name is E_UNKNOWN_MIGRATION. */
-export async function pickMigrations({ migrations, migrationsDir }: Source, names: string[]): Promise<Migration[]> {
+export async function pickMigrations({ migrations, migrationsDir, noMigrationsDir }: Source, names: string[]): Promise<Migration[]> {
   // From plain JavaScript, run('x') would fail deep inside with "names.find is not a function".
   if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
     throw usage(
@@ -27,13 +27,13 @@ export async function pickMigrations({ migrations, migrationsDir }: Source, name
     if (names.length > 0) throw usage('E_UNKNOWN_MIGRATION', `no migration named "${names[0]}": ${NO_MIGRATIONS}`)
     return []
   }
-  return loadMigrations(migrationsDir, names)
+  return loadMigrations(migrationsDir, names, undefined, noMigrationsDir)
 }
 
 /** The names of the migrations, from the files' names (without importing them) or the Migration[]. */
-export function migrationNames({ migrations, migrationsDir }: Source): string[] {
+export function migrationNames({ migrations, migrationsDir, noMigrationsDir }: Source): string[] {
   if (migrations) return migrations.map((m) => m.name)
-  return migrationsDir ? listMigrationFiles(migrationsDir).map((f) => f.name) : []
+  return migrationsDir ? listMigrationFiles(migrationsDir, noMigrationsDir).map((f) => f.name) : []
 }
 
 /**

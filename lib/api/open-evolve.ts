@@ -135,6 +135,7 @@ async function open(options: OpenWithKnex | OpenWithConfig, caller: 'library' | 
     knex,
     store: storeFor(knex),
     migrationsDir: config.migrationsDir,
+    noMigrationsDir: (caller === 'cli' ? CLI_NAMES : LIBRARY_NAMES).noMigrationsDir,
     runDefaults: config.run,
     by: o.by ?? defaultActor(),
     overriddenConnection: config.overriddenConnection,

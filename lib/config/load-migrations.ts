@@ -4,6 +4,7 @@ import { EvolveUsageError, didYouMean, nearestName, usage } from '../errors.ts'
 import type { Migration } from '../core/migration.ts'
 import { importUserModule } from './import-module.ts'
 import { parseMigration } from './migration-schema.ts'
+import { LIBRARY_NAMES } from './option-names.ts'
 
 export const MIGRATION_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
 
@@ -16,14 +17,13 @@ export function isMigrationFile(file: string): boolean {
   return MIGRATION_EXTENSIONS.includes(extname(file)) && !file.startsWith('_') && !/\.d\.[cm]?ts$/.test(file)
 }
 
-/** The migration files of a directory, in file-name order, without importing them. */
-export function listMigrationFiles(dir: string): { name: string; file: string }[] {
+/**
+ * The migration files of a directory, in file-name order, without importing them. `fix`: what a
+ * missing directory's message tells the caller to do, in the caller's own option names.
+ */
+export function listMigrationFiles(dir: string, fix = LIBRARY_NAMES.noMigrationsDir): { name: string; file: string }[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw usage(
-      'E_NO_MIGRATIONS_DIR',
-      `migrations directory ${dir} does not exist: create it with \`evolve init\` or pass --dir`,
-      'the migrations directory does not exist',
-    )
+    throw usage('E_NO_MIGRATIONS_DIR', `migrations directory ${dir} does not exist: ${fix}`, 'the migrations directory does not exist')
   }
   const files = readdirSync(dir).filter(isMigrationFile).sort()
   const seen = new Map<string, string>()
@@ -41,10 +41,15 @@ export function listMigrationFiles(dir: string): { name: string; file: string }[
 }
 
 /** Loads and validates migrations; `names` picks some (unknown names are an error). */
-export async function loadMigrations(dir: string, names: string[] = [], cwd = process.cwd()): Promise<Migration[]> {
+export async function loadMigrations(
+  dir: string,
+  names: string[] = [],
+  cwd = process.cwd(),
+  fix = LIBRARY_NAMES.noMigrationsDir,
+): Promise<Migration[]> {
   // Absolute, or the module loader would take `migrations/001_x.ts` for a package name.
   dir = resolve(cwd, dir)
-  const all = listMigrationFiles(dir)
+  const all = listMigrationFiles(dir, fix)
   const unknown = names.filter((n) => !all.some((m) => m.name === n))
   if (unknown.length > 0) {
     const found = knownNames(

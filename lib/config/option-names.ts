@@ -9,6 +9,8 @@ export interface OptionNames {
   nameDb: string
   /** The fix when nothing names a database. */
   noDatabase: string
+  /** The fix when the migrations directory does not exist. */
+  noMigrationsDir: string
 }
 
 export const CLI_NAMES: OptionNames = {
@@ -16,6 +18,7 @@ export const CLI_NAMES: OptionNames = {
   nameDb: '--db',
   noDatabase:
     'no database configured: pass --db postgres://… or --db sqlite:./app.db, set DATABASE_URL, or create evolve.config.ts with `evolve init`',
+  noMigrationsDir: 'create it with `evolve init` or pass --dir',
 }
 
 export const LIBRARY_NAMES: OptionNames = {
@@ -23,4 +26,5 @@ export const LIBRARY_NAMES: OptionNames = {
   nameDb: 'openEvolve({ db })',
   noDatabase:
     "no database configured: pass db ('postgres://…' or 'sqlite:./app.db') or your knex to openEvolve, set DATABASE_URL, or create evolve.config.ts with `evolve init`",
+  noMigrationsDir: 'create it, or pass the directory your migration files are in (openEvolve({ dir }), or { knex, migrations })',
 }
