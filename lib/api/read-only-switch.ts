@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 import { type ReadOnlyState, readOnlyStatus } from '../core/read-only.ts'
 import { shown, usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
-import { checkOptions, isAdminObject, isKnex } from './read-only-response.ts'
+import { checkOptions, isAdminObject, isKnex } from './check-options.ts'
 
 export interface ReadOnlySwitchOptions {
   /**

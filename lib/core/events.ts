@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { RetryReason } from '../dialects/dialect.ts'
 import type { RunState } from '../store/runs.ts'
-import type { ReadOnlyState } from './read-only.ts'
+import type { ReadOnlyState } from './read-only-state.ts'
 import type { RunProgress } from './progress.ts'
 import type { ThrottleSource } from './throttle.ts'
 

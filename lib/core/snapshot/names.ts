@@ -49,3 +49,16 @@ export function snapshotNames(table: string, id: number): { shadow: string; back
 
 /** Index name suffixes of the copy (until the swap) and of the backup (after it). */
 export const indexSuffixes = (id: number) => ({ incoming: `__evn${id}`, outgoing: `__evo${id}` })
+
+/*
+ * An unwound run is back at `preflight` (the next run starts over), but `status` should say where
+ * it stopped: its error names the step, in a form stoppedAt reads back (there is no column for it).
+ */
+const STOPPED = /^snapshot stopped at ([a-z-]+),/
+export const stoppedPrefix = (step: SnapshotStep): string => `snapshot stopped at ${step},`
+
+/** The step an unwound run stopped at, from the error unwind.ts recorded; undefined for any other error. */
+export function stoppedAt(error: string | null): SnapshotStep | undefined {
+  const step = error === null ? undefined : STOPPED.exec(error)?.[1]
+  return SNAPSHOT_STEPS.find((s) => s === step)
+}

@@ -3,8 +3,7 @@ import { isoOrNull as iso } from '../../store/db.ts'
 import type { Run } from '../../store/runs.ts'
 import type { SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
-import { SNAPSHOT_STEPS, shadowRunName } from './names.ts'
-import { stoppedAt } from './unwind.ts'
+import { SNAPSHOT_STEPS, shadowRunName, stoppedAt } from './names.ts'
 
 /** A snapshot run as `status` shows it (RunProgress.snapshot). */
 export interface SnapshotProgress {

@@ -1,8 +1,4 @@
-import type { Knex } from 'knex'
-import type { Dialect } from '../../dialects/dialect.ts'
-import type { Store } from '../../store/store.ts'
 import { EvolveUsageError, usage } from '../../errors.ts'
-import type { EvolveEmitter } from '../events.ts'
 import type { Migration } from '../migration.ts'
 import { type RunProgress, getProgress } from '../progress.ts'
 import { failRunFor } from '../read-only-run.ts'
@@ -15,19 +11,7 @@ import { doStep } from './steps.ts'
 import type { SnapshotRow } from '../../store/snapshots.ts'
 import { abort } from './unwind.ts'
 import { SnapshotAbort } from './verify.ts'
-
-export interface SnapshotContext {
-  knex: Knex
-  store: Store
-  dialect: Dialect
-  events: EvolveEmitter
-  by: string
-  /** The worker this process serves the run as (registered, so that others can tell it lives): the snapshot's driver. */
-  workerId: string
-  signal: AbortSignal
-  /** Evolves the copy with the Runner's worker loop (large batches, no throttle); its final progress. */
-  evolve(inner: Migration): Promise<RunProgress>
-}
+import type { SnapshotContext } from './context.ts'
 
 /**
  * Snapshot-and-swap of one migration: preflight, read-only on, copy, build indexes, evolve

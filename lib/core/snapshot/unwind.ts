@@ -1,26 +1,13 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../../dialects/dialect.ts'
-import type { SnapshotRow, SnapshotStep } from '../../store/snapshots.ts'
+import type { SnapshotRow } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import type { EvolveEmitter } from '../events.ts'
 import type { Migration } from '../migration.ts'
 import { changeRunState, emitRunEnd } from '../run-state.ts'
-import { SNAPSHOT_STEPS, readOnlyActor, shadowRunName } from './names.ts'
+import { readOnlyActor, shadowRunName, stoppedPrefix } from './names.ts'
 import { snapshotDdl } from './preflight.ts'
 import { turnReadOnlyOff } from './read-only-seam.ts'
-
-/*
- * An unwound run is back at `preflight` (the next run starts over), but `status` should say where
- * it stopped: its error names the step, in a form stoppedAt reads back (there is no column for it).
- */
-const STOPPED = /^snapshot stopped at ([a-z-]+),/
-const stoppedPrefix = (step: SnapshotStep): string => `snapshot stopped at ${step},`
-
-/** The step an unwound run stopped at, from the error abort() recorded; undefined for any other error. */
-export function stoppedAt(error: string | null): SnapshotStep | undefined {
-  const step = error === null ? undefined : STOPPED.exec(error)?.[1]
-  return SNAPSHOT_STEPS.find((s) => s === step)
-}
 
 /** What unwinding needs of the snapshot run's context. */
 interface UnwindContext {
