@@ -1,4 +1,4 @@
-// The package as a user installs it: `npm pack` (which builds dist/ through `prepare`), the
+// The package as a user installs it: `npm pack` (which builds dist/ through `prepack`), the
 // tarball installed into a scratch project outside the repo, then plain `node` (no tsx) and the
 // installed `evolve` command there.
 import assert from 'node:assert/strict'
@@ -125,6 +125,18 @@ describe('the packed package', { concurrency: false, timeout: 600_000 }, () => {
     for (const target of targets)
       assert.ok(target === './package.json' || /^\.\/dist\/.*\.js$/.test(target), `${target} is not compiled JavaScript in dist/`)
     for (const target of targets.filter((t) => t.endsWith('.js'))) assert.ok(packed.includes(target.slice(2)), `${target} is packed`)
+  })
+
+  it('has no script npm runs when the package is installed (npm 11 lists such packages for approval), and builds dist/ when packed', async () => {
+    const { scripts } = JSON.parse(await readFile(path.join(project, 'node_modules', 'evolvekit', 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>
+    }
+    const installTime = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare', 'prepublish']
+    assert.deepEqual(
+      installTime.filter((s) => s in scripts),
+      [],
+    )
+    assert.equal(scripts.prepack, 'npm run build')
   })
 
   it('plain node imports defineMigration, isDone and Runner from evolvekit (ES module), from dist/', async () => {
