@@ -6,7 +6,14 @@ import { createMigration, defineMigration, openEvolve } from '../lib/index.ts'
 import knexFactory from 'knex'
 import { dialectForClient } from '../lib/dialects/for-knex.ts'
 import { dialects, fresh } from './helpers/databases.ts'
-import { batchRows, counterHistogram, createItems, keysInRange, waitUntil } from './helpers/fixtures.ts'
+import { batchRows, counterHistogram, createItems, keysInRange, runRow, waitUntil } from './helpers/fixtures.ts'
+import type { Knex } from 'knex'
+
+/** The batches of a run in id order, with the size each was planned with (the rate limit's and the sizer's view). */
+async function plannedBatches(knex: Knex, name: string): Promise<{ id: number; phase: string; planned: number | null }[]> {
+  const rows: { id: unknown; phase: string; planned: unknown }[] = await knex('evolve_batches').where({ run_name: name }).orderBy('id')
+  return rows.map((r) => ({ id: Number(r.id), phase: r.phase, planned: r.planned === null ? null : Number(r.planned) }))
+}
 
 describe('RunHandle.setBatchSize', { concurrency: 2 }, () => {
   for (const dialect of dialects) {
@@ -69,6 +76,57 @@ describe('RunHandle.setBatchSize', { concurrency: 2 }, () => {
       } finally {
         await evolve.close()
         await knex.destroy()
+        await db.drop()
+      }
+    })
+
+    it(`on ${dialect}: a size set while a set run is paused holds after resume, in the scan and the sweep, and status shows it`, async () => {
+      const db = await fresh(dialect)
+      await createItems(db.knex, 400)
+      const migration = createMigration(
+        'bump',
+        defineMigration({
+          table: 'items',
+          batchSize: 20,
+          pending: (q) => q.where('counter', 0),
+          set: { counter: (knex) => knex.raw('counter + 1') },
+        }),
+      )
+      const evolve = await openEvolve({ knex: db.knex, migrations: [migration] })
+      // The hook holds the run after its second batch, so the pause lands mid-scan with the size still adapting.
+      let calls = 0
+      let released = false
+      const throttle = () => (++calls > 2 && !released ? { reason: 'held by the test', ms: 10 } : false)
+      try {
+        const handle = await evolve.run([], { throttle })
+        await waitUntil('the hook to hold the run', async () => (await runRow(db.knex, 'bump'))?.throttleReason === 'held by the test')
+        await evolve.pause('bump')
+        released = true
+        const before = (await plannedBatches(db.knex, 'bump')).length
+        // An old app instance writes the old shape into rows the scan has passed: a sweep evolves them.
+        await db.knex('items').where('id', '<=', 10).update({ counter: 0 })
+        // More rows than are left: no batch after it spans the size in full (as with the sweep's few rows).
+        assert.equal(handle.setBatchSize(1000), 1000)
+        await waitUntil('status to show the size while the run is paused', async () => (await evolve.status())[0]?.batchSize === 1000)
+        await evolve.resume('bump')
+        const [result] = await handle.done
+        assert.equal(result!.state, 'done')
+        const after = (await plannedBatches(db.knex, 'bump')).slice(before)
+        assert.deepEqual(
+          after.map((b) => b.phase),
+          ['scan', 'sweep'],
+          'the rest of the scan, then one sweep',
+        )
+        assert.deepEqual(
+          after.map((b) => b.planned),
+          [1000, 1000],
+          "both at the operator's size",
+        )
+        assert.equal((await evolve.status())[0]!.batchSize, 1000, "status shows the operator's size")
+        assert.equal(handle.batchSize, null, 'no worker once the run is done')
+        assert.deepEqual(await counterHistogram(db.knex), { 1: 400 })
+      } finally {
+        await evolve.close()
         await db.drop()
       }
     })

@@ -98,6 +98,9 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   const { options: o } = ctx
   const { run, open } = await readTurn(ctx)
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
+  // A fixed size (an operator's, or the flag's) is stored at once, paused or not: `status` shows it,
+  // and no batch might store it later (only one spanning the full size does: a sweep's few rows never).
+  if (sizer.isFixed && run.batchSize !== sizer.current) await ctx.store.runs.update(ctx.knex, run.name, { batchSize: sizer.current })
   if (run.state === 'paused') return hold(ctx, o.pollMs)
   const throttle = await checkThrottle(ctx)
   if (throttle) return hold(ctx, await holdBack(ctx, run, throttle))
@@ -193,12 +196,12 @@ function readsEarly(ctx: WorkerContext, sizer: BatchSizer): boolean {
 /**
  * The learned size moves a little after nearly every batch; the run row keeps it for workers that
  * join and for `status`, which need it roughly, so a write (a round trip per batch) waits until
- * it moved by more than a fifth. An operator's or a flag's fixed size is stored exactly.
+ * it moved by more than a fifth. (A fixed size is stored exactly, at the start of a turn: stepOnce.)
  */
 function worthStoring(sizer: BatchSizer, stored: number | null): boolean {
   const now = sizer.current
   if (now === stored) return false
-  return stored === null || sizer.isFixed || Math.abs(now - stored) > stored * 0.2
+  return stored === null || Math.abs(now - stored) > stored * 0.2
 }
 
 async function hold(ctx: WorkerContext, ms: number): Promise<'continue'> {
