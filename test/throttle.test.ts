@@ -6,9 +6,10 @@ import { unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
+import type { Knex } from 'knex'
 import { reportAppLatency } from '../lib/index.ts'
 import { runCli, spawnCli, statusJson } from './helpers/cli.ts'
-import { type Dialect, fresh } from './helpers/databases.ts'
+import { type Dialect, dialects, fresh } from './helpers/databases.ts'
 import { batchRows, countBatches, counterHistogram, createItems, makeProject, runRow, setMigration, waitUntil } from './helpers/fixtures.ts'
 
 const throttleReason = async (knex: Parameters<typeof runRow>[0], name: string) =>
@@ -61,6 +62,19 @@ describe('a throttle hook in evolve.config.ts', { concurrency: true }, () => {
   })
 })
 
+/** The planned rows of a run's batches, each with when it was claimed (the database's clock, ms). */
+async function claims(knex: Knex, name: string): Promise<{ planned: number; claimedAt: number }[]> {
+  const rows: { planned: unknown; claimed_at: unknown }[] = await knex('evolve_batches').where({ run_name: name }).orderBy('id')
+  return rows.map((r) => ({ planned: Number(r.planned), claimedAt: Number(r.claimed_at) }))
+}
+
+/** The most rows claimed within any one-second window (t - 1 s, t] of the run, by planned range size. */
+function busiestSecond(all: { planned: number; claimedAt: number }[]): number {
+  return Math.max(
+    ...all.map((c) => all.filter((o) => o.claimedAt > c.claimedAt - 1000 && o.claimedAt <= c.claimedAt).reduce((s, o) => s + o.planned, 0)),
+  )
+}
+
 /** The most rows that finished within any one-second window (t - 1 s, t] of the run. */
 function worstSecond(done: { rows: number; finishedAt: number | null }[]): number {
   return Math.max(
@@ -71,9 +85,10 @@ function worstSecond(done: { rows: number; finishedAt: number | null }[]): numbe
 }
 
 /**
- * Runs 300 rows with a limit of 100 rows/s. A batch may start only while fewer than `limit`
- * rows finished in the last second (counting those in flight on other workers), and takes at
- * most `limit` rows, so the rows finishing in any window (t - 1 s, t] stay below 2 × limit.
+ * Runs 300 rows with a limit of 100 rows/s. A range's planned rows hold the budget from its claim
+ * until a second has passed and its batch has finished (counting every worker's), and a batch takes
+ * at most `limit` rows, so the ranges claimed in any window (t - 1 s, t] span at most `limit` rows,
+ * and the rows finishing in one (claimed in that second, or in flight at its start) at most 2 × limit.
  * Unthrottled, the adaptive size would take all 300 rows in one or two fast batches.
  */
 async function assertRateBounded(workers: number): Promise<void> {
@@ -103,8 +118,13 @@ async function assertRateBounded(workers: number): Promise<void> {
       done.every((b) => b.rows <= limit),
       `batch rows ${done.map((b) => b.rows).join(',')}`,
     )
+    const claimed = busiestSecond(await claims(db.knex, project.name))
+    assert.ok(
+      claimed <= limit,
+      `ranges of ${claimed} rows claimed within one second with ${workers} worker(s) and a limit of ${limit} rows/s`,
+    )
     const worst = worstSecond(done)
-    assert.ok(worst < 2 * limit, `${worst} rows finished within one second with ${workers} worker(s) and a limit of ${limit} rows/s`)
+    assert.ok(worst <= 2 * limit, `${worst} rows finished within one second with ${workers} worker(s) and a limit of ${limit} rows/s`)
     assert.deepEqual([...reasons], [`max ${limit} rows/s`], 'the run showed why it held back')
     assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
   } finally {
@@ -114,13 +134,43 @@ async function assertRateBounded(workers: number): Promise<void> {
 }
 
 describe('--max-rows-per-second', { concurrency: true }, () => {
-  it('keeps the rows finished in any one-second window below twice the limit, and says so in the run', async () => {
+  it('keeps the ranges claimed in any one-second window within the limit (the rows finished within twice it), and says so in the run', async () => {
     await assertRateBounded(1)
   })
 
   it('bounds the rows of all three workers of --workers 3 together, not each worker alone', async () => {
     await assertRateBounded(3)
   })
+})
+
+describe('maxRowsPerSecond with batches that do not divide it', { concurrency: true }, () => {
+  for (const dialect of dialects) {
+    it(`on ${dialect}: two processes of two workers share 40 rows/s with batches of 30: a batch takes what is left of the second, never more`, async () => {
+      const db = await fresh(dialect)
+      const rows = 160
+      const limit = 40
+      await createItems(db.knex, rows)
+      const project = await makeProject(db, setMigration(30))
+      try {
+        const flags = ['run', ...project.flags, '--batch-size', '30', '--max-rows-per-second', String(limit), '--workers', '2']
+        for (const result of await Promise.all([spawnCli(flags).exited, spawnCli(flags).exited]))
+          assert.equal(result.code, 0, result.stderr)
+        assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
+
+        const all = await claims(db.knex, project.name)
+        assert.ok(busiestSecond(all) <= limit, `claims spanning ${busiestSecond(all)} rows within one second, with a limit of ${limit}`)
+        // Whole batches of 30 fit once a second (30 + 30 > 40): the run would pace at 30 rows/s.
+        assert.ok(
+          all.some((c) => c.planned < 30),
+          `a batch took what was left of a second: ${all.map((c) => c.planned).join(',')}`,
+        )
+        assert.equal(busiestSecond(all), limit, 'some second was spent in full')
+      } finally {
+        await project.cleanup()
+        await db.drop()
+      }
+    })
+  }
 })
 
 describe('--max-app-latency-ms', { concurrency: true }, () => {

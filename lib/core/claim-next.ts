@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Batch, BatchBounds } from '../store/batches.ts'
-import type { ThrottleDecision } from './throttle.ts'
+import { RATE_WINDOW_MS, type ThrottleDecision, rateBudget } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
@@ -8,7 +8,8 @@ import { deadOwners, localWorkers } from './liveness.ts'
 import { nextBoundary } from './planner.ts'
 
 export type NextStep =
-  | { kind: 'batch'; batch: Batch; planned?: boolean } // planned: a new range spanning the full size
+  // planned: a new range spanning the full size asked for; trimmed: one spanning in full the fewer rows a rate limit left
+  | { kind: 'batch'; batch: Batch; planned?: boolean; trimmed?: boolean }
   | { kind: 'hold'; decision: ThrottleDecision } // a new range would exceed the rate limit
   | { kind: 'again' } // lost a race with another worker: look again
   | { kind: 'wait' } // others hold the last batches: wait for them to finish (or die)
@@ -61,9 +62,19 @@ export async function readTurn(ctx: WorkerContext): Promise<{ run?: Run; open?: 
 
 async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const m = ctx.migration
+  const limit = ctx.options.maxRowsPerSecond
+  // Under a rate limit a range takes what is left of the second's budget: whole batches of `size`
+  // would leave the rest unused (a limit of 4,000 rows/s with batches of 3,000 ran at 3,000 rows/s).
+  // A remnant smaller than the smallest batch waits for the next claim to leave the window, and joins it.
+  let want = size
+  if (limit !== undefined) {
+    const budget = rateBudget(limit, await ctx.store.batches.rateWindow(ctx.knex, run.name, RATE_WINDOW_MS))
+    if (budget.left < Math.min(size, ctx.options.minBatchSize)) return rateHold(limit, budget.freesInMs)
+    want = Math.min(size, budget.left)
+  }
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
   // Planned outside the transaction so no lock is held while the key index is walked.
-  const boundary = await nextBoundary(ctx.knex, m, after, size, run.phase === 'sweep')
+  const boundary = await nextBoundary(ctx.knex, m, after, want, run.phase === 'sweep')
   // `state`: a pause or cancel that landed since this turn read the run makes the claim miss,
   // and the next turn sees it; otherwise one more batch would start after the pause.
   const expected = { state: 'running' as const, cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
@@ -71,24 +82,32 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
     await ctx.store.runs.update(ctx.knex, run.name, { scanDone: true }, expected)
     return { kind: 'again' }
   }
-  const limit = ctx.options.maxRowsPerSecond
   const bounds = { lo: after, hi: boundary.key }
   const cursor = { cursor: encodeKey(boundary.key) }
+  // A range the budget cut short is timed apart (BatchSizer.observeTrimmed): it is not a batch of the size.
+  const planned = boundary.full && want === size
+  const trimmed = boundary.full && want < size
   try {
     return limit === undefined && ctx.dialect.dataModifyingWith
-      ? await claimAtOnce(ctx, run, ctx.store.runs.updateQuery(ctx.knex, run.name, cursor, expected), bounds, size, boundary.full)
+      ? await claimAtOnce(ctx, run, ctx.store.runs.updateQuery(ctx.knex, run.name, cursor, expected), bounds, size, planned)
       : await ctx.knex.transaction(async (trx): Promise<NextStep> => {
           // The compare-and-set lines claimers up on the run row, so the rate check below sees
           // every other worker's claims: N workers share one limit.
           if (!(await ctx.store.runs.update(trx, run.name, cursor, expected))) return { kind: 'again' }
-          if (limit !== undefined && (await ctx.store.batches.rowsSpent(trx, run.name, 1000)) + size > limit) throw RATE_LIMITED
-          const batch = await ctx.store.batches.insert(trx, run.name, run.phase, bounds, ctx.workerId, size)
-          return { kind: 'batch', batch, planned: boundary.full }
+          if (limit !== undefined && rateBudget(limit, await ctx.store.batches.rateWindow(trx, run.name, RATE_WINDOW_MS)).left < want)
+            throw RATE_LIMITED
+          const batch = await ctx.store.batches.insert(trx, run.name, run.phase, bounds, ctx.workerId, want)
+          return { kind: 'batch', batch, planned, trimmed }
         })
   } catch (err) {
     if (err !== RATE_LIMITED) throw err
-    return { kind: 'hold', decision: { source: 'rate', reason: `max ${limit} rows/s`, ms: 100 } }
+    return { kind: 'again' } // another worker spent the budget since it was read: look again
   }
+}
+
+function rateHold(limit: number, freesInMs: number | null): NextStep {
+  // With only running batches holding the budget, look again soon: one finishing here wakes us sooner.
+  return { kind: 'hold', decision: { source: 'rate', reason: `max ${limit} rows/s`, ms: freesInMs ?? 100 } }
 }
 
 /** The claim as one statement: the batch row is made only if the compare-and-set moved the cursor. */
@@ -104,5 +123,5 @@ async function claimAtOnce(
   return batch ? { kind: 'batch', batch, planned: full } : { kind: 'again' }
 }
 
-/** Thrown to roll the claim back (cursor included) when the rate limit is spent. */
+/** Thrown to roll the claim back (cursor included) when the rate limit was spent meanwhile. */
 const RATE_LIMITED = new Error('rate limit spent')

@@ -95,6 +95,18 @@ export class BatchSizer {
     this.size = Math.max(1, Math.round(size))
   }
 
+  /**
+   * Feeds back a batch a rate limit cut short of the size (to what was left of the second). Fast, it
+   * says little about a full one (its fixed costs weigh more); slower than the target, it says a full
+   * one would be slower still, and the size shrinks as after a slow full batch. Where the budget is
+   * spent in remnants, no batch may span the size again: without this the size would never shrink.
+   */
+  observeTrimmed(durationMs: number): void {
+    if (this.fixed || durationMs <= this.target) return
+    const factor = Math.max(0.25, this.target / durationMs)
+    this.size = Math.round(clamp(this.current * factor, this.options.minBatchSize, this.options.maxBatchSize))
+  }
+
   /** Feeds back one batch: how many keys its range spanned and how long its transaction took. */
   observe(rangeSize: number, durationMs: number): void {
     const current = this.current

@@ -8,7 +8,10 @@ export type ThrottleAnswer = boolean | null | undefined | { reason: string; ms?:
 export interface ThrottleOptions {
   /** Called before every batch; e.g. look at your own queue depth or error rate. */
   throttle?: () => ThrottleAnswer | Promise<ThrottleAnswer>
-  /** Upper bound on rows evolved per second, across every worker of the run (by planned range size). */
+  /**
+   * Upper bound on rows evolved per second, across every worker of the run: the ranges claimed in
+   * any one second span at most this many rows together (see rateBudget).
+   */
   maxRowsPerSecond?: number
   /** Hold back while the worst replica lags more than this (PostgreSQL). */
   maxReplicationLagMs?: number
@@ -46,6 +49,29 @@ export interface ThrottleDecision {
 export const APP_LATENCY_KEY = 'app_latency_ms'
 const REPORT_FRESH_MS = 10_000
 const DEFAULT_HOLD_MS = 1_000
+
+/** The window a rows-per-second limit counts claims in. */
+export const RATE_WINDOW_MS = 1000
+
+/** The ranges that hold a rows-per-second budget now (BatchesStore.rateWindow), read on the database's clock. */
+export interface RateWindow {
+  now: number
+  claims: { planned: number; claimedAt: number }[]
+}
+
+/**
+ * What is left of a rows-per-second limit: a range's planned rows count from its claim until a
+ * second has passed and its batch has finished. The claims of any one second then never span more
+ * than the limit together, and a run that takes what is left paces at the limit. `freesInMs`: when
+ * the oldest claim of the window leaves it; null when only batches still running hold the budget
+ * (they free it as they finish).
+ */
+export function rateBudget(limit: number, window: RateWindow): { left: number; freesInMs: number | null } {
+  const spent = window.claims.reduce((sum, c) => sum + c.planned, 0)
+  const inWindow = window.claims.filter((c) => c.claimedAt > window.now - RATE_WINDOW_MS)
+  const oldest = Math.min(...inWindow.map((c) => c.claimedAt))
+  return { left: limit - spent, freesInMs: inWindow.length > 0 ? Math.max(1, oldest + RATE_WINDOW_MS - window.now) : null }
+}
 
 /**
  * The first throttle source that says "hold back", or null. (The rows-per-second limit

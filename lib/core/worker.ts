@@ -123,7 +123,7 @@ async function evolveClaimed(
   ctx: WorkerContext,
   state: LoopState,
   run: Run,
-  next: { batch: Batch; planned?: boolean },
+  next: { batch: Batch; planned?: boolean; trimmed?: boolean },
   size: number,
   claiming: number,
 ): Promise<void> {
@@ -151,9 +151,11 @@ async function evolveClaimed(
   }
   state.conflicts = 0
   if (outcome && outcome.rows > 0 && outcome.bytes > 0) sizer.observeBytes(outcome.rows, outcome.bytes)
-  // A batch the byte cap cut short says nothing about the time a full one takes.
-  if (next.planned && outcome && !outcome.cut) {
-    sizer.observe(size, outcome.durationMs)
+  // A batch the byte cap cut short says nothing about the time a full one takes; one the rate limit
+  // cut short (to what was left of the second) only that a full one would be too long, if it was itself.
+  if ((next.planned || next.trimmed) && outcome && !outcome.cut) {
+    if (next.planned) sizer.observe(size, outcome.durationMs)
+    else sizer.observeTrimmed(outcome.durationMs)
     if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
   }
   if (outcome) await aimForContention(ctx, sizer)

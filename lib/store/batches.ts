@@ -176,10 +176,19 @@ export class BatchesStore {
     return num(row?.rows)
   }
 
-  /** Rows finished in the last `windowMs` plus the planned size of batches still running: a rate limit's budget spent. */
-  async rowsSpent(db: Db, runName: string, windowMs: number): Promise<number> {
-    const inFlight = await db(TABLES.batches).where({ run_name: runName, state: 'claimed' }).sum({ n: 'planned' }).first()
-    return (await this.recentRows(db, runName, windowMs)) + num(inFlight?.n)
+  /**
+   * What holds a rate limit's budget (lib/core/throttle.ts rateBudget): the planned rows of the run's
+   * batches claimed in the last `windowMs` or still running, with when each was claimed, and the
+   * database's clock (every machine counts the same window).
+   */
+  async rateWindow(db: Db, runName: string, windowMs: number): Promise<{ now: number; claims: { planned: number; claimedAt: number }[] }> {
+    const clock = this.dialect.clockMs(db)
+    const rows: { planned: unknown; claimed_at: unknown; now: unknown }[] = await db(TABLES.batches)
+      .where({ run_name: runName })
+      .where((q) => q.where({ state: 'claimed' }).orWhere('claimed_at', '>', db.raw('? - ?', [clock, windowMs])))
+      .select('planned', 'claimed_at', db.raw('? AS now', [clock]))
+    const now = rows.length > 0 ? num(rows[0]!.now) : 0
+    return { now, claims: rows.map((r) => ({ planned: num(r.planned), claimedAt: num(r.claimed_at) })) }
   }
 
   /** What `status` shows of a run's batches (batch-totals.ts says how rows are counted). */
