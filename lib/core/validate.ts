@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import pRetry from 'p-retry'
 import type { Dialect } from '../dialects/dialect.ts'
 import { usage } from '../errors.ts'
 import type { Migration } from './migration.ts'
@@ -103,20 +104,29 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     // Otherwise a typo, or a value of the wrong type, would fail every batch, and splitting the
     // failed batches would record healthy rows as failed. Compiled as the batches' UPDATE is (so
     // DEFAULT works and PostgreSQL checks the column's type), matching no row, rolled back.
-    const error = await knex
-      .transaction(async (trx) => {
-        await dialect.beginBatch(trx, m)
-        const update = () =>
-          trx(m.table)
-            .whereRaw('1 = 0')
-            .update({ [column]: expression(knex) })
-        await (bypass ? bypass(trx, update) : update())
-        throw ROLLBACK
-      })
-      .catch((err: unknown) => err)
+    const check = () =>
+      knex
+        .transaction(async (trx) => {
+          await dialect.beginBatch(trx, m)
+          const update = () =>
+            trx(m.table)
+              .whereRaw('1 = 0')
+              .update({ [column]: expression(knex) })
+          await (bypass ? bypass(trx, update) : update())
+          throw ROLLBACK
+        })
+        .catch((err: unknown) => err)
+    // A lock or busy timeout (the app's CREATE INDEX, a long write on SQLite) says nothing about the
+    // expression: tried again as a batch would be, and surfacing as it is only after maxAttempts.
+    const error = await pRetry(
+      async () => {
+        const outcome = await check()
+        if (dialect.classifyError(outcome) !== null) throw outcome
+        return outcome
+      },
+      { retries: m.maxAttempts - 1, minTimeout: 50, maxTimeout: 2000, factor: 2, randomize: true },
+    )
     if (error === ROLLBACK) continue
-    // A lock or busy timeout says nothing about the expression: let it surface as it is.
-    if (dialect.classifyError(error) !== null) throw error
     throw usage('E_MIGRATION_INVALID', `${m.file}: field "set.${column}" produced invalid SQL: ${firstLine(error)}`)
   }
   if (m.pending) {
