@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import knexFactory from 'knex'
 import { ensureSchema, hasSchema, TABLES } from '../lib/store/schema.ts'
 import { dialectOf } from '../lib/dialects/for-knex.ts'
+import { storeFor } from '../lib/store/store.ts'
 import { dialects, fresh } from './helpers/databases.ts'
 
 for (const d of dialects) {
@@ -44,6 +45,45 @@ for (const d of dialects) {
         assert.equal((await db.knex(TABLES.readOnly).first()).id, 1)
         const [run] = await db.knex(TABLES.runs).where({ name: 'm1' })
         assert.equal(run.state, 'done')
+      } finally {
+        await db.drop()
+      }
+    })
+
+    it("serve a rate limit's window and the current rate from indexes, not by reading every batch of a long run", async () => {
+      const db = await fresh(d)
+      try {
+        await ensureSchema(db.knex)
+        const now = Date.now()
+        const done = (i: number) => ({ run_name: 'long', phase: 'scan', state: 'done', hi: String(i), rows: 10, planned: 10 })
+        const at = (i: number) => now - (20_000 - i) * 1000
+        for (let i = 0; i < 20_000; i += 500)
+          await db.knex(TABLES.batches).insert(
+            Array.from({ length: 500 }, (_, j) => ({
+              ...done(i + j),
+              created_at: at(i + j),
+              claimed_at: at(i + j),
+              finished_at: at(i + j),
+            })),
+          )
+        await db.knex.raw(d === 'postgres' ? 'ANALYZE evolve_batches' : 'ANALYZE')
+        // The statements the store runs, explained as the database would run them.
+        const queries: { sql: string; bindings: readonly unknown[] }[] = []
+        const record = (q: { sql: string; bindings?: readonly unknown[] }) => queries.push({ sql: q.sql, bindings: q.bindings ?? [] })
+        db.knex.on('query', record)
+        const store = storeFor(db.knex)
+        await store.batches.rateWindow(db.knex, 'long', 1000)
+        await store.batches.recentRows(db.knex, 'long', 60_000)
+        db.knex.off('query', record)
+        const reads = queries.filter((q) => q.sql.includes(TABLES.batches))
+        assert.equal(reads.length, 2, JSON.stringify(queries))
+        for (const q of reads) {
+          const plan =
+            d === 'postgres'
+              ? JSON.stringify((await db.knex.raw(`EXPLAIN (FORMAT JSON) ${q.sql.replace(/\$\d+/g, '?')}`, q.bindings as never)).rows)
+              : JSON.stringify(await db.knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings as never))
+          assert.doesNotMatch(plan, d === 'postgres' ? /"Seq Scan"/ : /SCAN evolve_batches(?! USING)/, `${q.sql}\n${plan}`)
+        }
       } finally {
         await db.drop()
       }

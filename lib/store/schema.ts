@@ -150,6 +150,12 @@ const MIGRATIONS: Step[] = [
     schema.alterTable(TABLES.runs, (t) => {
       t.bigInteger('active_ms') // the time an ended run's batches ran, for its rate: counted once, when it ends
     }),
+  (schema) =>
+    schema.alterTable(TABLES.batches, (t) => {
+      // A rate limit's window (every claim) and the current rate (every status): a long run has 100,000s of batches.
+      t.index(['run_name', 'claimed_at'])
+      t.index(['run_name', 'finished_at'])
+    }),
 ]
 
 /**
