@@ -4,6 +4,7 @@ import knexFactory from 'knex'
 import { ensureSchema, hasSchema, TABLES } from '../lib/store/schema.ts'
 import { dialectOf } from '../lib/dialects/for-knex.ts'
 import { storeFor } from '../lib/store/store.ts'
+import { output, runCli } from './helpers/cli.ts'
 import { dialects, fresh } from './helpers/databases.ts'
 
 for (const d of dialects) {
@@ -45,6 +46,24 @@ for (const d of dialects) {
         assert.equal((await db.knex(TABLES.readOnly).first()).id, 1)
         const [run] = await db.knex(TABLES.runs).where({ name: 'm1' })
         assert.equal(run.state, 'done')
+      } finally {
+        await db.drop()
+      }
+    })
+
+    it('are upgraded by a newer evolvekit resuming or cancelling a run an older one made, before it writes columns the older never had', async () => {
+      const db = await fresh(d)
+      try {
+        // As evolvekit made them before the runs table learnt pending_at_end and active_ms.
+        await ensureSchema(db.knex, 6)
+        assert.ok(!(await db.knex.schema.hasColumn(TABLES.runs, 'active_ms')))
+        await db.knex(TABLES.runs).insert({ name: 'm1', state: 'paused', phase: 'scan', batch_size: 10, created_at: 1, updated_at: 1 })
+        const resumed = await runCli(['resume', 'm1', '--db', db.url])
+        assert.equal(resumed.code, 0, output(resumed))
+        assert.ok(await db.knex.schema.hasColumn(TABLES.runs, 'active_ms'), 'upgraded')
+        const cancelled = await runCli(['cancel', 'm1', '--db', db.url])
+        assert.equal(cancelled.code, 0, output(cancelled))
+        assert.equal((await db.knex(TABLES.runs).where({ name: 'm1' }).first()).state, 'cancelled')
       } finally {
         await db.drop()
       }

@@ -59,7 +59,7 @@ export async function controlRun(
 /** One read of the run and one compare-and-set; lost races read again. */
 async function changeOnce(...[store, events, knex, name, action, who]: Parameters<typeof controlRun>): Promise<RunState> {
   for (;;) {
-    const run = (await store.has(knex)) ? await store.runs.get(knex, name) : undefined
+    const run = (await store.upgradeIfAny(knex)) ? await store.runs.get(knex, name) : undefined
     if (!run) throw usage('E_UNKNOWN_RUN', `migration "${name}" has not run yet: nothing to ${action} (see \`evolve status\`)`)
     const { from, to } = ACTIONS[action]
     // Pausing a paused run or cancelling a cancelled one is harmless; resuming a running one is a mistake.

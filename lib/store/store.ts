@@ -45,6 +45,16 @@ export class Store {
     return ensureSchema(knex)
   }
 
+  /**
+   * Upgrades the tracking tables when they exist, and says whether they do. What writes them
+   * (pause, cancel, revert) must: a newer evolvekit writes columns an older one never made.
+   */
+  async upgradeIfAny(knex: Knex): Promise<boolean> {
+    if (!(await hasSchema(knex))) return false
+    await ensureSchema(knex)
+    return true
+  }
+
   /** The database's clock in epoch ms, read once. */
   async now(db: Db): Promise<number> {
     const row: { now: unknown } | undefined = await db.select(db.raw('? AS now', [this.dialect.clockMs(db)])).first()

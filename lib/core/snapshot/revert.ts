@@ -17,7 +17,8 @@ export interface RevertResult {
 }
 
 async function snapshotOf(store: Store, knex: Knex, name: string): Promise<SnapshotRow> {
-  const snap = (await store.has(knex)) ? await store.snapshots.get(knex, name) : undefined
+  // Revert and cleanup write the tables: an older evolvekit may have made them.
+  const snap = (await store.upgradeIfAny(knex)) ? await store.snapshots.get(knex, name) : undefined
   if (!snap)
     throw usage(
       'E_SNAPSHOT_NONE',
