@@ -84,6 +84,12 @@ export async function executeBatch(
       await failRun(ctx, err.message)
       return null
     }
+    // The database failed it, not a row (out of disk space, a replica): splitting would record healthy rows as failed.
+    const fault = ctx.dialect.databaseFault(err)
+    if (fault !== null) {
+      await failRun(ctx, `${fault}; then \`evolve run ${m.name}\` resumes`)
+      return null
+    }
     await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
     return null
   }

@@ -22,6 +22,7 @@ import { validateRunOptions } from './validate-options.ts'
 import { type RunnerOptions, dialectPace } from './runner-options.ts'
 import { stripUndefined } from './strip-undefined.ts'
 import { type Serving, serveRun } from './serve-run.ts'
+import { explainFault } from './database-fault.ts'
 
 /**
  * Runs migrations against a live database. Several runners, in one process or on
@@ -70,6 +71,14 @@ export class Runner {
 
   /** Runs the migrations in order; stops at the first that does not end `done`. */
   async run(): Promise<RunProgress[]> {
+    try {
+      return await this.runAll()
+    } catch (err) {
+      throw explainFault(this.dialect, err) // e.g. the tracking tables a role may not create
+    }
+  }
+
+  private async runAll(): Promise<RunProgress[]> {
     await this.validate()
     await this.store.ensure(this.config.knex)
     const results: RunProgress[] = []

@@ -8,6 +8,7 @@ import { batchQuery, boundaryQuery, lastKeyQuery, pendingQuery } from './planner
 import { keyColumns, keyName, keyOf } from './keys.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import { writeBypassFor } from './read-only.ts'
+import { explainFault } from './database-fault.ts'
 
 /**
  * Checks every migration that still has work to do; throws at the first problem. A done
@@ -127,6 +128,9 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
       { retries: m.maxAttempts - 1, minTimeout: 50, maxTimeout: 2000, factor: 2, randomize: true },
     )
     if (error === ROLLBACK) continue
+    // Out of disk space, a replica, a privilege: the database's or the role's to mend, not the expression.
+    const fault = explainFault(dialect, error)
+    if (fault !== error) throw fault
     throw usage('E_MIGRATION_INVALID', `${m.file}: field "set.${column}" produced invalid SQL: ${firstLine(error)}`)
   }
   if (m.pending) {

@@ -105,6 +105,12 @@ export interface DialectBatches {
   skipLocked(query: Knex.QueryBuilder): Knex.QueryBuilder
   /** Conflict errors worth retrying, by SQLSTATE / SQLite code; null = not retryable. */
   classifyError(err: unknown): RetryReason | null
+  /**
+   * What a person must mend when the database, not a row, failed a statement (out of disk space,
+   * a read-only replica, I/O errors), by SQLSTATE / SQLite code; null = maybe the rows' fault.
+   * Splitting a batch over such an error would record healthy rows as failed.
+   */
+  databaseFault(err: unknown): string | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
   /** Runs `fn` in a read-only transaction that sees one snapshot of the data throughout. */

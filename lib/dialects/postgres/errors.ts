@@ -17,6 +17,28 @@ export const RETRYABLE_SQLSTATES: Record<string, RetryReason> = {
   '08004': 'connection',
 }
 
+/**
+ * SQLSTATEs (and classes: the first two characters) no row can be blamed for: the fix is the
+ * server's or the role's. 42501 (insufficient privilege) is also what a row-level security
+ * policy's WITH CHECK refuses one row with, but validation refuses tables under row security.
+ */
+const DATABASE_FAULTS: Record<string, string> = {
+  '42501': 'the role evolvekit runs as lacks a privilege: grant it',
+  '25006': 'the database refuses writes (a read replica, or default_transaction_read_only for this role): point evolvekit at the primary',
+  '53100': 'the database server is out of disk space: free some',
+  '53200': 'the database server is out of memory',
+  '53': 'the database server is out of a resource',
+  '58': 'the database server failed (a system or I/O error)',
+  XX: 'the database server hit an internal error (corrupt data or index?)',
+}
+
+export function postgresDatabaseFault(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || code.length !== 5 || code === '53300') return null // 53300: retried as a connection
+  const fault = DATABASE_FAULTS[code] ?? DATABASE_FAULTS[code.slice(0, 2)]
+  return fault === undefined ? null : `${fault} (${code}: ${(err as Error).message})`
+}
+
 /** Socket-level failures from node's net layer, before PostgreSQL could answer. */
 const RETRYABLE_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'])
 

@@ -2,7 +2,7 @@ import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
 import { BYPASS_SETTING, postgresReadOnlyGuard } from './read-only-guard.ts'
 import { postgresSnapshot } from './snapshot.ts'
-import { classifyPostgresError } from './errors.ts'
+import { classifyPostgresError, postgresDatabaseFault } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresRowSecurityRole, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
@@ -45,6 +45,7 @@ export const postgresDialect: Dialect = {
   lockRows: (query) => query.forNoKeyUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
+  databaseFault: postgresDatabaseFault,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
   readSnapshot: (knex, fn) => knex.transaction(fn, { isolationLevel: 'repeatable read', readOnly: true }),

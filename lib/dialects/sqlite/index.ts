@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import type { Dialect } from '../dialect.ts'
 import { sqliteReadOnlyGuard } from './read-only-guard.ts'
 import { sqliteSnapshot } from './snapshot.ts'
-import { classifySqliteError } from './errors.ts'
+import { classifySqliteError, sqliteDatabaseFault } from './errors.ts'
 import { noteWalAtOpen, sqliteOthersWroteAt } from './others-wrote.ts'
 import { sqliteDeferCheckpoint } from './checkpoint.ts'
 import { sqlitePauseAfterBatchMs } from './pause.ts'
@@ -95,6 +95,7 @@ export const sqliteDialect: Dialect = {
   // Single-statement claims are atomic: SQLite runs one writer at a time.
   skipLocked: (query) => query,
   classifyError: classifySqliteError,
+  databaseFault: sqliteDatabaseFault,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
   // A SQLite transaction reads one snapshot from its first read on (WAL): no isolation level to ask for.
