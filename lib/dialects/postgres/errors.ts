@@ -1,4 +1,5 @@
 import type { RetryReason } from '../dialect.ts'
+import { READ_ONLY_HINT } from './read-only-guard.ts'
 
 /** SQLSTATEs that mean "try the batch again", not "the batch is wrong". */
 export const RETRYABLE_SQLSTATES: Record<string, RetryReason> = {
@@ -35,6 +36,8 @@ const DATABASE_FAULTS: Record<string, string> = {
 export function postgresDatabaseFault(err: unknown): string | null {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code !== 'string' || code.length !== 5 || code === '53300') return null // 53300: retried as a connection
+  if ((err as { hint?: unknown }).hint === READ_ONLY_HINT)
+    return `evolvekit's read-only mode refused the batch's write (${(err as Error).message}): \`evolve readonly status\` says for which tables`
   const fault = DATABASE_FAULTS[code] ?? DATABASE_FAULTS[code.slice(0, 2)]
   return fault === undefined ? null : `${fault} (${code}: ${(err as Error).message})`
 }

@@ -11,6 +11,8 @@ const MARK = 'read-only: '
 export const BYPASS_SETTING = 'evolvekit.bypass'
 /** SQLSTATE read_only_sql_transaction: what a hot standby answers too, so apps may already handle it. */
 export const READ_ONLY_SQLSTATE = '25006'
+/** What tells the guard's refusal from a standby's, which shares its SQLSTATE. */
+export const READ_ONLY_HINT = 'evolvekit read-only mode is on: evolve readonly status'
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`
 
@@ -19,7 +21,7 @@ const BODY = `
       BEGIN
         IF current_setting('evolvekit.bypass', true) IS NOT DISTINCT FROM TG_ARGV[1] THEN RETURN NULL; END IF;
         RAISE EXCEPTION USING ERRCODE = '${READ_ONLY_SQLSTATE}', MESSAGE = TG_ARGV[0],
-          HINT = 'evolvekit read-only mode is on: evolve readonly status';
+          HINT = '${READ_ONLY_HINT}';
       END `
 
 /** Awaits `statement`; a refusal for lack of privilege becomes the one-line error `explain` makes. */
