@@ -197,6 +197,19 @@ export default defineConfig({ client: '${clientOf(a)}', connection: ${connection
         assert.deepEqual(await evolved(), [true, true, true], '--db (C) beats DATABASE_URL')
         assert.equal((await runRow(b.knex, '001_lower'))?.state, 'done')
         assert.equal((await runRow(c.knex, '001_lower'))?.state, 'done')
+
+        // A file that takes its connection from DATABASE_URL, as the docs' example does: nothing overridden, nothing said.
+        await writeFiles(
+          {
+            'evolve.config.ts': `import { defineConfig } from 'evolvekit'
+export default defineConfig({ client: '${clientOf(a)}', connection: process.env.DATABASE_URL ?? ${connectionSource(c)} })
+`,
+          },
+          cwd,
+        )
+        const same = await runCli(['status'], { cwd, env: { DATABASE_URL: a.url } })
+        assert.equal(same.code, 0, output(same))
+        assert.doesNotMatch(same.stderr, /using DATABASE_URL/)
       } finally {
         await Promise.all([a.drop(), b.drop(), c.drop()])
       }

@@ -74,9 +74,14 @@ export async function resolveConfig(input: ConfigInput): Promise<ResolvedConfig>
   const { configFile, config, base, migrationsDir } = await readConfigFile(input, !urlSource)
   const run = config ? runOptions(config) : {}
   if (urlSource) {
-    // --db is a choice made on the command line; an exported DATABASE_URL may be left over from elsewhere.
-    const overridden = urlSource.source === 'DATABASE_URL' && config?.connection !== undefined ? configFile : undefined
     const parsed = parseDatabaseUrl(urlSource.url, input.cwd, urlSource.source)
+    // --db is a choice made on the command line; an exported DATABASE_URL may be left over from
+    // elsewhere: said, unless the file names the same database (`connection: process.env.DATABASE_URL ?? …`).
+    const fileConnection = config?.connection === undefined ? undefined : relativeFilename(config.connection, base)
+    const same =
+      fileConnection === urlSource.url ||
+      (config?.client === parsed.client && JSON.stringify(fileConnection) === JSON.stringify(parsed.connection))
+    const overridden = urlSource.source === 'DATABASE_URL' && fileConnection !== undefined && !same ? configFile : undefined
     return {
       ...parsed,
       migrationsDir,
