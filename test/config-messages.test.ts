@@ -175,6 +175,12 @@ describe('openEvolve by URL', () => {
     for (const [options, code, message] of [
       [{ db: 'mysql://x' }, 'E_BAD_URL', /^db "mysql:\/\/x" is not a database URL: use postgres:\/\//],
       [{ db: 'sqlite:' }, 'E_BAD_URL', /^db "sqlite:" names no file: use sqlite:<path>/],
+      // PostgreSQL would use the database named like the user, and say a table is missing.
+      [
+        { db: 'postgres://evk:secret@127.0.0.1:1/' },
+        'E_NO_DATABASE',
+        /^db "postgres:\/\/evk:\*\*\*@127\.0\.0\.1:1\/" names no database: add it to the URL, e\.g\. postgres:\/\/user@host:5432\/app \(or set PGDATABASE\)$/,
+      ],
       [{ db: 'sqlite:./missing.db' }, 'E_NO_DATABASE', /^SQLite database file .*missing\.db does not exist: check the path \(from db\)$/],
       [
         {},

@@ -4,13 +4,32 @@ import { usage } from '../errors.ts'
 
 /** A knex client plus connection, from `postgres://…` or `sqlite:<path>`. */
 export function parseDatabaseUrl(url: string, cwd: string, source: string): { client: string; connection: Knex.Config['connection'] } {
-  if (/^postgres(ql)?:\/\//.test(url)) return { client: 'pg', connection: url }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    // PostgreSQL would pick the database named like the user: the wrong one, said as a missing table.
+    if (namesNoDatabase(url) && !process.env.PGDATABASE)
+      throw usage(
+        'E_NO_DATABASE',
+        `${source} "${redact(url)}" names no database: add it to the URL, e.g. postgres://user@host:5432/app (or set PGDATABASE)`,
+      )
+    return { client: 'pg', connection: url }
+  }
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
     if (path === '') throw usage('E_BAD_URL', `${source} "${url}" names no file: use sqlite:<path>, e.g. sqlite:./app.db`)
     return { client: 'better-sqlite3', connection: { filename: isAbsolute(path) ? path : resolve(cwd, path) } }
   }
   throw usage('E_BAD_URL', `${source} "${redact(url)}" is not a database URL: use postgres://user:password@host:5432/db or sqlite:<path>`)
+}
+
+/** A postgres:// URL with no database in its path nor in a `dbname`/`database` parameter. */
+function namesNoDatabase(url: string): boolean {
+  if (!URL.canParse(url)) return false // pg says what is wrong with it
+  const parsed = new URL(url)
+  return (
+    decodeURIComponent(parsed.pathname.replace(/^\//, '')) === '' &&
+    !parsed.searchParams.get('dbname') &&
+    !parsed.searchParams.get('database')
+  )
 }
 
 /**
