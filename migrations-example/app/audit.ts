@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BatchContext } from 'evolvekit'
 import type { Knex } from 'knex'
@@ -34,7 +34,9 @@ async function holdIfAsked(ctx: BatchContext, rows: number): Promise<void> {
   if (file === undefined || !existsSync(file)) return
   const [migration, atRows] = readFileSync(file, 'utf8').trim().split(' ')
   if (migration !== ctx.migration || before < Number(atRows)) return
-  writeFileSync(`${file}.held`, `${ctx.batch.id} ${rows}`)
+  // Renamed into place: the demo polls for the file and must never read it half-written.
+  writeFileSync(`${file}.held.tmp`, `${ctx.batch.id} ${rows}`)
+  renameSync(`${file}.held.tmp`, `${file}.held`)
   while (existsSync(file)) await sleep(20)
 }
 
