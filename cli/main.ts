@@ -9,7 +9,7 @@ import { registerScaffold } from './commands/scaffold.ts'
 import { registerSnapshot } from './commands/snapshot.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerUi } from './commands/ui.ts'
-import { EXIT, reportError } from './fail.ts'
+import { EXIT, reportError, reportErrorsAsJson } from './fail.ts'
 import { packageVersion } from './version.ts'
 
 // `evolve plan | head`: the reader went away, which is not an error of ours.
@@ -27,6 +27,13 @@ const program = new Command('evolve')
   .showSuggestionAfterError()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(`evolve: ${text.replace(/^error: /, '')}`) })
+
+// A run that ships its JSON lines ends them with the fatal error, if one stops it (cli/fail.ts).
+program.hook('preAction', (_program, command) => {
+  if (command.name() !== 'run' && command.name() !== 'retry') return
+  const flags = command.opts<{ json?: boolean; logFormat?: string }>()
+  reportErrorsAsJson(flags.json ? 'events' : flags.logFormat === 'json' ? 'log' : undefined)
+})
 
 registerScaffold(program)
 registerStatus(program)

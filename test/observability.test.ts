@@ -122,10 +122,14 @@ describe('a finished run with --log-format json', () => {
     await db?.drop()
   })
 
-  it('printed one JSON entry per stdout line: run:start, every batch, run:end, then a summary', async () => {
+  it('printed one JSON entry per stdout line: run:start, every batch, run:end, then a summary; and each change of state', async () => {
     assert.equal(result.code, 0, result.stderr)
     const lines = result.stdout.trimEnd().split('\n')
-    const entries = lines.map((line) => JSON.parse(line) as { event?: string; run?: string; state?: string; msg?: string; ok?: boolean })
+    type Entry = { event?: string; run?: string; state?: string; msg?: string; ok?: boolean; from?: string; to?: string }
+    const all = lines.map((line) => JSON.parse(line) as Entry)
+    const states = all.filter((e) => e.event === 'run:state').map((e) => `${e.from} -> ${e.to}`)
+    assert.deepEqual(states, ['pending -> running', 'running -> done'])
+    const entries = all.filter((e) => e.event !== 'run:state')
     const events = entries.map((e) => e.event)
     assert.equal(events[0], 'run:start')
     assert.equal(entries[0]!.state, 'running', 'run:start reports the state the run starts in')

@@ -18,16 +18,22 @@ export const COUNT_EXACTLY_UP_TO = 5_000_000
  */
 export async function estimateTotal(knex: Knex, store: Store, m: Migration): Promise<number> {
   const { dialect } = store
-  if (dialect.estimateRows) {
-    const tableRows = await dialect.estimateRows(knex, batchQuery(knex, m, {}, false).select(m.key))
-    if (tableRows !== null && tableRows > COUNT_EXACTLY_UP_TO) {
-      const pending = await dialect.estimateRows(knex, batchQuery(knex, m, {}, true).select(m.key))
-      if (pending !== null) return Math.round(pending)
-    }
-  }
-  return dialect.readSnapshot(knex, async (trx) => {
-    // Without `pending` every row is counted, evolved or not: the table's rows are the total.
-    const evolved = m.pending ? await store.batches.scanRowsDone(trx, m.name) : 0
-    return evolved + (await countPending(trx, m))
-  })
+  // Under evolvekit's limits, not the role's (Dialect.readSnapshot): a statement_timeout meant for
+  // the app cancelled this count on any table of size, and the run went on without a total.
+  return dialect.readSnapshot(
+    knex,
+    async (trx) => {
+      if (dialect.estimateRows) {
+        const tableRows = await dialect.estimateRows(trx, batchQuery(trx, m, {}, false).select(m.key))
+        if (tableRows !== null && tableRows > COUNT_EXACTLY_UP_TO) {
+          const pending = await dialect.estimateRows(trx, batchQuery(trx, m, {}, true).select(m.key))
+          if (pending !== null) return Math.round(pending)
+        }
+      }
+      // Without `pending` every row is counted, evolved or not: the table's rows are the total.
+      const evolved = m.pending ? await store.batches.scanRowsDone(trx, m.name) : 0
+      return evolved + (await countPending(trx, m))
+    },
+    m,
+  )
 }

@@ -5,6 +5,8 @@ import { keyName } from './keys.ts'
 import { countNullKeys, countPending } from './planner.ts'
 import { afterFailures, snapshotOfShadow } from './snapshot/names.ts'
 import { plural } from '../plural.ts'
+import { errorMessage } from '../errors.ts'
+import type { RetryReason } from '../dialects/dialect.ts'
 
 /**
  * The pass over the table is complete. The run is finished only if nothing is
@@ -12,10 +14,15 @@ import { plural } from '../plural.ts'
  * old shape meanwhile. Returns true when the run reached a final state.
  */
 export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
+  let found: Checked
+  try {
+    found = await check(ctx)
+  } catch (err) {
+    return checkFailed(ctx, run, err)
+  }
+  checkFailures.delete(ctx)
   const m = ctx.migration
-  // Not done while rows sit outside every range: without `pending` they would go unnoticed, with it
-  // the sweeps would blame old app instances for rows no batch can reach.
-  const nullKeys = ctx.dialect.keysMayTakeNull ? await countNullKeys(ctx.knex, m) : 0
+  const { nullKeys } = found
   if (nullKeys > 0) {
     const key = keyName(m)
     const what = `${plural(nullKeys, 'row')} ${nullKeys === 1 ? 'has' : 'have'} a NULL ${key} (written during the run): no batch holds them, so they were not evolved`
@@ -28,27 +35,81 @@ export async function finalize(ctx: WorkerContext, run: Run): Promise<boolean> {
     const error = `${what}; give them a key (declare ${key} NOT NULL to keep it so): \`evolve run ${m.name}\` evolves those whose key sorts after the last it evolved; any other, evolve yourself (or declare \`pending\`, which the rerun sweeps)`
     return endRun(ctx, run, 'failed', error, { scanDone: false, pendingAtEnd: nullKeys })
   }
-  if (m.pending) {
-    const failedKeys = (await ctx.store.failures.list(ctx.knex, m.name)).map((f) => f.key)
-    // One snapshot: the total and the failed rows subtracted from it must agree.
-    const pending = await ctx.dialect.readSnapshot(ctx.knex, (trx) => countPending(trx, m, failedKeys))
-    if (pending > 0 && run.sweepPass < m.sweeps) {
-      const moved = await ctx.store.runs.update(
-        ctx.knex,
-        m.name,
-        { phase: 'sweep', sweepPass: run.sweepPass + 1, cursor: null, scanDone: false },
-        { phase: run.phase, sweepPass: run.sweepPass, scanDone: true, state: 'running' },
-      )
-      if (moved) ctx.events.emit('sweep', { run: m.name, pass: run.sweepPass + 1, pending })
-      return false
-    }
-    if (pending > 0) return stillWritten(ctx, run, pending, failedKeys.length)
+  const { pending, failedKeys } = found
+  if (pending > 0 && run.sweepPass < m.sweeps) {
+    const moved = await ctx.store.runs.update(
+      ctx.knex,
+      m.name,
+      { phase: 'sweep', sweepPass: run.sweepPass + 1, cursor: null, scanDone: false },
+      { phase: run.phase, sweepPass: run.sweepPass, scanDone: true, state: 'running' },
+    )
+    if (moved) ctx.events.emit('sweep', { run: m.name, pass: run.sweepPass + 1, pending })
+    return false
   }
+  if (pending > 0) return stillWritten(ctx, run, pending, failedKeys)
   const failed = await ctx.store.failures.count(ctx.knex, m.name)
   if (failed === 0) return endRun(ctx, run, 'done', null)
   const what =
     snapshotOfShadow(m.name) === undefined ? `${plural(failed, 'object')} failed` : `${plural(failed, 'object')} of the copy failed`
   return endRun(ctx, run, 'failed', `${what}: see \`evolve failures ${m.name}\`, ${afterFailures(m.name)}`)
+}
+
+interface Checked {
+  /** Rows no range holds (a NULL key part); 0 where keys cannot take NULL. */
+  nullKeys: number
+  /** Rows still pending, the failed objects left out; 0 without `pending`. */
+  pending: number
+  /** How many failed objects were left out. */
+  failedKeys: number
+}
+
+/**
+ * What the end of the pass decides on. The counts may scan the whole table: they run in one
+ * snapshot under evolvekit's limits, not the role's (Dialect.readSnapshot), or a statement_timeout
+ * meant for the app would cancel the end of every run.
+ */
+async function check(ctx: WorkerContext): Promise<Checked> {
+  const m = ctx.migration
+  // Not done while rows sit outside every range: without `pending` they would go unnoticed, with it
+  // the sweeps would blame old app instances for rows no batch can reach.
+  const nullKeys = ctx.dialect.keysMayTakeNull ? await ctx.dialect.readSnapshot(ctx.knex, (trx) => countNullKeys(trx, m), m) : 0
+  if (nullKeys > 0 || !m.pending) return { nullKeys, pending: 0, failedKeys: 0 }
+  const failedKeys = (await ctx.store.failures.list(ctx.knex, m.name)).map((f) => f.key)
+  // One snapshot: the total and the failed rows subtracted from it must agree.
+  const pending = await ctx.dialect.readSnapshot(ctx.knex, (trx) => countPending(trx, m, failedKeys), m)
+  return { nullKeys, pending, failedKeys: failedKeys.length }
+}
+
+/** Failed checks in a row, per worker: a conflict is tried again (by the worker's loop) up to maxAttempts. */
+const checkFailures = new WeakMap<WorkerContext, number>()
+
+/**
+ * The checks failed. A conflict (a lock held on the table, a lost connection) is thrown, so the
+ * worker backs off and tries again, as it does for any statement between batches. Past
+ * maxAttempts, or for any other error, the run ends failed with what failed and how to go on:
+ * thrown, it would leave the run `running` with nobody serving it.
+ */
+async function checkFailed(ctx: WorkerContext, run: Run, err: unknown): Promise<boolean> {
+  const m = ctx.migration
+  const reason = ctx.dialect.classifyError(err)
+  const failures = (checkFailures.get(ctx) ?? 0) + 1
+  checkFailures.set(ctx, failures)
+  if (reason !== null && failures <= m.maxAttempts) throw err
+  checkFailures.delete(ctx)
+  const tries = reason === null ? '' : ` (${plural(failures, 'attempt')})`
+  const fix = ctx.dialect.databaseFault(err) ?? (reason === null ? null : CHECK_FIXES[reason])
+  const error = `the check for rows still pending at the end of the pass failed${tries}: ${errorMessage(err)}${fix === null ? '' : `; ${fix}`}; then \`evolve run ${m.name}\` checks again`
+  return endRun(ctx, run, 'failed', error)
+}
+
+/** What to mend when the checks keep meeting a conflict. */
+const CHECK_FIXES: Record<RetryReason, string> = {
+  lock_timeout: 'something held a lock on the table all along (a long DDL?): let it finish',
+  statement_timeout: "something cancels long statements on this connection (a pooler or proxy?): let evolvekit's counts run",
+  deadlock: 'other transactions kept deadlocking with it',
+  serialization: 'other transactions kept conflicting with it',
+  connection: 'the database could not be reached: check it is up',
+  busy: 'another connection kept the database locked',
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { Dialect, Presence } from '../dialects/dialect.ts'
-import type { Run, RunState } from '../store/runs.ts'
+import type { Run } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import type { RunOptions, WorkerContext } from './context.ts'
-import type { EvolveEmitter } from './events.ts'
+import type { EvolveEmitter, EvolveEvents } from './events.ts'
+import { type Noticing, isNoticed, noticeChanges } from './notice-changes.ts'
 import type { Migration } from './migration.ts'
 import { type RunProgress, getProgress } from './progress.ts'
 import { finishReadOnlyRun, startReadOnlyRun } from './read-only-run.ts'
@@ -45,9 +46,15 @@ export async function serveRun(runner: Serving, m: Migration, before?: Run): Pro
     resumed: (run?.startedAt ?? null) !== null,
   })
   const readOnly = await startReadOnlyRun(runner.store, knex, runner.events, m, runner.by)
+  // Made once presence is open, so a failure to open it leaves no reader behind.
+  const notice: { ing?: Noticing } = {}
   const presence = await runner.dialect.openPresence?.(knex, (name) => {
-    if (name === m.name) runner.wakeup.wake()
+    if (name !== m.name) return
+    runner.wakeup.wake()
+    notice.ing?.look()
   })
+  // Pauses, resumes and cancels made elsewhere go in this process's events (and so its log) too.
+  const noticing = (notice.ing = noticeChanges(runner.store, knex, runner.events, m.name, { pollMs: runner.options.pollMs }))
   // This serve's own stop signal: stop() ends it, and so does one worker's fatal error,
   // which must not leave the Runner stopped for a later run() or retry().
   const stopping = new AbortController()
@@ -55,7 +62,8 @@ export async function serveRun(runner: Serving, m: Migration, before?: Run): Pro
   // then that change announces the end. Otherwise another process ended it: announced below.
   // run:state comes at once, run:end only after the totals are read, which a worker may outrun.
   let announced = false
-  const heard = (e: { run: string; to: RunState }) => void (e.run === m.name && (announced = ENDED.includes(e.to)))
+  // Another process's change, as noticed here, is no end made here: it is announced below.
+  const heard = (e: EvolveEvents['run:state'][0]) => void (e.run === m.name && !isNoticed(e) && (announced = ENDED.includes(e.to)))
   runner.events.on('run:state', heard)
   const stop = () => stopping.abort()
   runner.abort.signal.addEventListener('abort', stop, { once: true })
@@ -79,8 +87,11 @@ export async function serveRun(runner: Serving, m: Migration, before?: Run): Pro
     runner.events.off('run:state', heard)
     runner.abort.signal.removeEventListener('abort', stop)
     await presence?.close()
+    await noticing.stop()
   }
   const progress = await getProgress(runner.store, knex, m.name)
+  // The workers may have seen another process's cancel (or pause) before the next read: said before its end.
+  await noticing.stop(progress)
   // The workers left because the run ended: in this process's view it ended here. A stop() that
   // leaves a running or paused run to other processes is no end.
   if (!announced && ENDED.includes(progress.state))

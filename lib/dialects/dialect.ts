@@ -61,7 +61,11 @@ export interface DialectConnection {
 
 /** Batches: their transaction's limits and locks, conflicts worth retrying, set-based write-back, pacing. */
 export interface DialectBatches {
-  /** First statements of every batch transaction: bound how long it may wait for and hold locks. */
+  /**
+   * First statements of every batch transaction: bound how long it may wait for and hold locks, and
+   * how long it may sit idle between two statements (a `transform` or `up` awaiting something):
+   * evolvekit's limits replace the connected role's for the transaction.
+   */
   beginBatch(trx: Knex.Transaction, limits: BatchLimits): Promise<void>
   /**
    * Optional: what `beginBatch` sets (and, given the token, the read-only bypass of `readOnlyGuard`) as
@@ -113,8 +117,15 @@ export interface DialectBatches {
   databaseFault(err: unknown): string | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
-  /** Runs `fn` in a read-only transaction that sees one snapshot of the data throughout. */
-  readSnapshot<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>
+  /**
+   * Runs `fn` in a read-only transaction that sees one snapshot of the data throughout: evolvekit's
+   * own counts outside a batch (a run's total, the check for rows still pending after each pass).
+   * They run under evolvekit's limits, not the connected role's: no statement timeout (a full count
+   * of a big table must be able to finish, and it locks no row), and a wait for the table's lock
+   * bounded by `limits.lockTimeoutMs` where given, as a batch's is. A role's `statement_timeout`
+   * meant for the app would otherwise cancel every count, and the end of every run with it.
+   */
+  readSnapshot<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>, limits?: Pick<BatchLimits, 'lockTimeoutMs'>): Promise<T>
   /** SQL printed by `plan` for transform mode's write-back, as a template. */
   writeBackTemplate(table: string, key: KeyColumns, columns: string[]): string
 }

@@ -1,4 +1,5 @@
-import type { Logger } from 'pino'
+import { hostname } from 'node:os'
+import { type Logger, symbols } from 'pino'
 import type { EvolveEmitter } from '../core/events.ts'
 import { throttleHold } from '../core/throttle.ts'
 
@@ -12,10 +13,19 @@ export const THROTTLE_LOG_EVERY_MS = 10_000
 
 /** Writes every core event as one structured log entry (`throttled` repeats folded, see above). */
 export function logEvents(events: EvolveEmitter, log: Logger, now: () => number = Date.now): void {
+  stampProcess(log)
   const throttles = new Map<string, { key: string; at: number; folded: number }>()
   events.on('run:start', (e) => log.info({ event: 'run:start', ...e }, `${e.run}: ${e.resumed ? 'resuming' : 'starting'}`))
+  // A failed count is no count: "no rows pending" would say the table has nothing to evolve.
   events.on('run:total', (e) =>
-    (e.error === null ? log.info : log.warn).call(log, { event: 'run:total', ...e }, `${e.run}: ${e.total ?? 'no'} rows pending`),
+    e.error === null
+      ? log.info({ event: 'run:total', ...e }, `${e.run}: ${e.total} rows pending`)
+      : log.warn({ event: 'run:total', ...e }, `${e.run}: could not count the rows pending; the run goes on without a total`),
+  )
+  // Every change of state, this process's and (as its runner notices them) other processes':
+  // a pause, resume or cancel by an operator is in the log with who made it and why.
+  events.on('run:state', (e) =>
+    log.info({ event: 'run:state', ...e }, `${e.run}: ${e.from} -> ${e.to} by ${e.by}${e.reason === null ? '' : ` (${e.reason})`}`),
   )
   events.on('run:skip', (e) => log.info({ event: 'run:skip', ...e }, `${e.run}: skipped (${e.reason})`))
   // A cancel is an operator's decision, not an error.
@@ -28,7 +38,15 @@ export function logEvents(events: EvolveEmitter, log: Logger, now: () => number 
   events.on('batch:done', (e) =>
     log.info({ event: 'batch:done', ...e, durationMs: Math.round(e.durationMs * 10) / 10 }, `${e.run}: batch ${e.batchId} done`),
   )
-  events.on('batch:retry', (e) => log.warn({ event: 'batch:retry', ...e }, `${e.run}: batch ${e.batchId} retried (${e.reason})`))
+  // A conflict met between batches (a claim, the end of a pass) has no batch to name.
+  events.on('batch:retry', (e) =>
+    log.warn(
+      { event: 'batch:retry', ...e },
+      e.batchId === null
+        ? `${e.run}: a statement between batches retried (${e.reason}, attempt ${e.attempt})`
+        : `${e.run}: batch ${e.batchId} retried (${e.reason})`,
+    ),
+  )
   // Part of isolating a failed object (logged at error on its own): a step, not a problem.
   events.on('batch:split', (e) => log.info({ event: 'batch:split', ...e }, `${e.run}: batch ${e.batchId} split`))
   events.on('batch:takeover', (e) => log.warn({ event: 'batch:takeover', ...e }, `${e.run}: took over batch ${e.batchId}`))
@@ -55,4 +73,19 @@ export function logEvents(events: EvolveEmitter, log: Logger, now: () => number 
     const repeats = last?.key === key ? last.folded : 0
     log.info({ event: 'throttled', ...e, ...(repeats > 0 ? { repeats } : {}) }, `${e.run}: throttled (${e.reason})`)
   })
+}
+
+/**
+ * Host and pid on every line of `log` (this process's lines, the caller's summary included), as
+ * pino's default base puts them: several runners shipping to one log store are told apart. Added
+ * to the logger given, unless it carries them already.
+ */
+function stampProcess(log: Logger): void {
+  // bindings() leaves pid and hostname out: the serialized bindings tell whether they are there.
+  const serialized = String((log as unknown as Record<symbol, unknown>)[symbols.chindingsSym] ?? '')
+  const missing = {
+    ...(serialized.includes('"pid":') ? {} : { pid: process.pid }),
+    ...(serialized.includes('"hostname":') ? {} : { hostname: hostname() }),
+  }
+  if (Object.keys(missing).length > 0) log.setBindings(missing)
 }

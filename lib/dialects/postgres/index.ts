@@ -1,7 +1,9 @@
 import { redact, withoutPassword } from '../../config/parse-url.ts'
 import type { Dialect } from '../dialect.ts'
-import { BYPASS_SETTING, postgresReadOnlyGuard } from './read-only-guard.ts'
+import { postgresReadOnlyGuard } from './read-only-guard.ts'
+import { postgresBatchSettings, postgresBeginBatch, postgresReadSnapshot } from './limits.ts'
 import { postgresSnapshot } from './snapshot.ts'
+import { nameLostConnection } from './lost-connection.ts'
 import { classifyPostgresError, postgresDatabaseFault } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresRowSecurityRole, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
@@ -15,29 +17,21 @@ export const postgresDialect: Dialect = {
   knexConfig: (connection, pool) => ({
     client: 'pg',
     connection,
-    pool: { min: 0, max: 10, ...pool },
+    pool: {
+      min: 0,
+      max: 10,
+      ...pool,
+      // A connection the server ended between statements fails its next query with the server's reason.
+      afterCreate(conn: Parameters<typeof nameLostConnection>[0], done: (err: Error | null, conn: unknown) => void) {
+        nameLostConnection(conn)
+        if (pool?.afterCreate) pool.afterCreate(conn, done)
+        else done(null, conn)
+      },
+    },
   }),
-  async beginBatch(trx, limits) {
-    // Local to the transaction (set_config's `true` is SET LOCAL), so the app's sessions are never
-    // affected; both in one statement, one round trip per batch.
-    const ms = (value: number) => String(Math.max(1, Math.round(value)))
-    await trx.raw(`SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
-      ms(limits.lockTimeoutMs),
-      ms(limits.statementTimeoutMs),
-    ])
-  },
-  // The same settings (and the bypass) inside the fence's WHERE: evaluated on the batch row before the
-  // UPDATE waits for its lock, so the lock timeout bounds that wait as it did as a statement of its own.
-  batchSettings(db, limits, bypassToken) {
-    const ms = (value: number) => String(Math.max(1, Math.round(value)))
-    const sets = [`set_config('lock_timeout', ?, true)`, `set_config('statement_timeout', ?, true)`]
-    const values = [ms(limits.lockTimeoutMs), ms(limits.statementTimeoutMs)]
-    if (bypassToken !== undefined) {
-      sets.push(`set_config('${BYPASS_SETTING}', ?, true)`)
-      values.push(bypassToken)
-    }
-    return db.raw(`(${sets.join(' || ')}) IS NOT NULL`, values)
-  },
+  // Their limits replace the role's for the transaction only (limits.ts).
+  beginBatch: postgresBeginBatch,
+  batchSettings: postgresBatchSettings,
   dataModifyingWith: true,
   // The lock an UPDATE that leaves key columns alone takes itself: the app's inserts of rows whose
   // foreign key points at a locked row (FOR KEY SHARE) go on. An UPDATE or DELETE that does touch a
@@ -48,7 +42,7 @@ export const postgresDialect: Dialect = {
   databaseFault: postgresDatabaseFault,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
-  readSnapshot: (knex, fn) => knex.transaction(fn, { isolationLevel: 'repeatable read', readOnly: true }),
+  readSnapshot: postgresReadSnapshot,
   clockMs: (knex) => knex.raw('(extract(epoch FROM clock_timestamp()) * 1000)::bigint'),
   tableColumns: postgresTableColumns,
   isUniqueColumn: postgresIsUniqueColumn,

@@ -1,0 +1,166 @@
+// Timeouts an operator set on the role evolvekit connects as (ALTER ROLE … SET), meant for the app:
+// evolvekit's own statements run under its own limits, and what still fails says so.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { exitOf, failuresJson, output, spawnCli, statusJson } from './helpers/cli.ts'
+import { counterHistogram, withAppRole, writeFiles } from './helpers/fixtures.ts'
+
+const ROWS = 100
+const NAME = '001_bump'
+
+/**
+ * A `set` migration whose `pending` is counter = 0, with `call` (SQL) evaluated on every row first
+ * (the planner would otherwise test the cheaper condition first, and skip it on evolved rows).
+ * Few attempts, so a failure ends soon.
+ */
+function bumpWhere(call: string): string {
+  const condition = `CASE WHEN ${call} THEN counter = 0 END`
+  return `import { defineMigration } from 'evolvekit'
+
+export default defineMigration({
+  table: 'items',
+  batchSize: 5,
+  maxAttempts: 3,
+  pending: (q) => q.whereRaw(${JSON.stringify(condition)}),
+  set: { counter: (knex) => knex.raw('counter + 1') },
+})
+`
+}
+
+/** The JSON lines of a `--log-format json` run's stdout, each parsed (a line that is not JSON fails the test). */
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>
+      } catch {
+        throw new Error(`not a JSON line: ${line}`)
+      }
+    })
+}
+
+describe('a statement_timeout set on the role', () => {
+  it("does not cancel evolvekit's counts: the total and the end-of-pass check count every row, and the run ends done", () =>
+    withAppRole(ROWS, async (db, app) => {
+      // 10 ms per row looked at: a count of the table lasts a second, a batch of 5 rows 50 ms.
+      await db.knex.raw(`CREATE FUNCTION evk_slow(int) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.01) IS NOT NULL'`)
+      await db.knex.raw(`ALTER ROLE ${app.role} SET statement_timeout = '300ms'`)
+      const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('evk_slow(id)') })
+      const run = spawnCli(['run', '--db', app.url, '--dir', dir, '--log-format', 'json'])
+      const result = await exitOf(run)
+      assert.equal(result.code, 0, output(result))
+      const lines = jsonLines(result.stdout)
+      const total = lines.find((l) => l.event === 'run:total')
+      assert.deepEqual({ total: total?.total, error: total?.error }, { total: ROWS, error: null }, output(result))
+      // Nothing outside a batch met the role's timeout (the end-of-pass count was retried 50 times before).
+      assert.deepEqual(
+        lines.filter((l) => l.event === 'batch:retry'),
+        [],
+        output(result),
+      )
+      assert.equal(lines.find((l) => l.event === 'run:end')?.state, 'done', output(result))
+      assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
+})
+
+describe('an end-of-pass check that keeps failing', () => {
+  it('ends the run failed with one line naming the check, the error and the fix, instead of leaving it running with nobody serving it', () =>
+    withAppRole(ROWS, async (db, app) => {
+      // Batches (statement_timeout 30 s) pass; evolvekit's counts (no statement timeout: 0) meet a
+      // lock timeout every time, as behind a DDL that never ends.
+      await db.knex.raw(`CREATE FUNCTION evk_locked() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          IF current_setting('statement_timeout') = '0' THEN
+            RAISE EXCEPTION 'canceling statement due to lock timeout' USING ERRCODE = '55P03';
+          END IF;
+          RETURN true;
+        END $$`)
+      const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('evk_locked()') })
+      const result = await exitOf(spawnCli(['run', '--db', app.url, '--dir', dir, '--log-format', 'json']))
+      assert.equal(result.code, 1, output(result))
+      const lines = jsonLines(result.stdout)
+      // The failed count is logged as one, not as "no rows pending".
+      const total = lines.find((l) => l.event === 'run:total')
+      assert.equal(total?.total, null, output(result))
+      assert.match(String(total?.msg), /could not count the rows pending/)
+      // Retries outside a batch are not worded as a batch's.
+      const retries = lines.filter((l) => l.event === 'batch:retry')
+      assert.equal(retries.length, 3, output(result))
+      for (const r of retries) assert.match(String(r.msg), /^001_bump: a statement between batches retried \(lock_timeout, attempt \d\)$/)
+      const expected =
+        /^the check for rows still pending at the end of the pass failed \(4 attempts\): .*canceling statement due to lock timeout; something held a lock on the table all along \(a long DDL\?\): let it finish; then `evolve run 001_bump` checks again$/
+      const end = lines.find((l) => l.event === 'run:end')
+      assert.equal(end?.state, 'failed', output(result))
+      assert.match(String(end?.error), expected)
+      assert.equal(lines.at(-1)?.event, 'summary', output(result))
+      const status = await statusJson(NAME, ['--db', app.url, '--dir', dir])
+      assert.equal(status.state, 'failed')
+      assert.match(String(status.lastError), expected)
+      // Every row was evolved: only the check failed.
+      assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
+})
+
+describe('an idle_in_transaction_session_timeout set on the role', () => {
+  it('does not end a batch whose migration awaits longer than it: the batch sets its own (its statement timeout)', () =>
+    withAppRole(ROWS, async (db, app) => {
+      await db.knex.raw(`ALTER ROLE ${app.role} SET idle_in_transaction_session_timeout = '300ms'`)
+      const dir = await writeFiles({
+        [`${NAME}.ts`]: `import { defineMigration } from 'evolvekit'
+
+export default defineMigration({
+  table: 'items',
+  batchSize: 20,
+  up: async (rows, { trx }) => {
+    // One row makes its batch's transaction sit idle (holding its row locks) for 800 ms.
+    if (rows.some((r) => r.id === 50)) await new Promise((resolve) => setTimeout(resolve, 800))
+    await trx('items').whereIn('id', rows.map((r) => r.id)).increment('counter', 1)
+  },
+})
+`,
+      })
+      const result = await exitOf(spawnCli(['run', '--db', app.url, '--dir', dir, '--log-format', 'json']))
+      assert.equal(result.code, 0, output(result))
+      const lines = jsonLines(result.stdout)
+      assert.deepEqual(
+        lines.filter((l) => l.event === 'batch:split' || l.event === 'object:failed'),
+        [],
+      )
+      assert.equal(lines.find((l) => l.event === 'run:end')?.state, 'done', output(result))
+      assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
+})
+
+describe('a batch whose migration awaits longer than its statementTimeoutMs', () => {
+  it("records the row as failed with the server's reason (25P03) and what to change, not a connection error naming no cause", () =>
+    withAppRole(ROWS, async (db, app) => {
+      const dir = await writeFiles({
+        [`${NAME}.ts`]: `import { defineMigration } from 'evolvekit'
+
+export default defineMigration({
+  table: 'items',
+  batchSize: 20,
+  statementTimeoutMs: 300,
+  up: async (rows, { trx }) => {
+    if (rows.some((r) => r.id === 50)) await new Promise((resolve) => setTimeout(resolve, 800))
+    await trx('items').whereIn('id', rows.map((r) => r.id)).increment('counter', 1)
+  },
+})
+`,
+      })
+      const result = await exitOf(spawnCli(['run', '--db', app.url, '--dir', dir]))
+      assert.equal(result.code, 1, output(result))
+      const failures = await failuresJson(NAME, ['--db', app.url, '--dir', dir])
+      assert.deepEqual(
+        failures.map((f) => f.key),
+        [50],
+      )
+      assert.match(
+        failures[0]!.error,
+        /the server ended the connection \(25P03: terminating connection due to idle-in-transaction timeout\): the transaction sat idle .* statementTimeoutMs/,
+      )
+      assert.deepEqual(await counterHistogram(db.knex), { 0: 1, 1: ROWS - 1 })
+    }))
+})
