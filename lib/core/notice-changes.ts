@@ -58,13 +58,14 @@ export function noticeChanges(store: Store, knex: Knex, events: EvolveEmitter, n
       // The workers meet the same database and report what fails; this only tells the log.
     }
   }
-  // One timer at a time, however many reads `look()` queued: each read ends by setting it anew.
+  // Reads go one after another (stop() waits for the last); one timer at a time, however many reads
+  // `look()` queued: each read ends by setting it anew.
   const schedule = () => {
     clearTimeout(timer)
     if (stopped) return
     timer = setTimeout(
       () => {
-        reading = read().finally(schedule)
+        reading = reading.then(read).finally(schedule)
       },
       Math.max(opts.pollMs, NOTICE_EVERY_MS),
     )
