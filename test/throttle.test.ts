@@ -10,7 +10,17 @@ import type { Knex } from 'knex'
 import { reportAppLatency } from '../lib/index.ts'
 import { runCli, spawnCli, statusJson } from './helpers/cli.ts'
 import { type Dialect, dialects, fresh } from './helpers/databases.ts'
-import { batchRows, countBatches, counterHistogram, createItems, makeProject, runRow, setMigration, waitUntil } from './helpers/fixtures.ts'
+import {
+  batchRows,
+  countBatches,
+  counterHistogram,
+  createItems,
+  makeProject,
+  migrationSource,
+  runRow,
+  setMigration,
+  waitUntil,
+} from './helpers/fixtures.ts'
 
 const throttleReason = async (knex: Parameters<typeof runRow>[0], name: string) =>
   ((await runRow(knex, name))?.throttleReason as string | null | undefined) ?? null
@@ -171,6 +181,78 @@ describe('maxRowsPerSecond with batches that do not divide it', { concurrency: t
       }
     })
   }
+})
+
+/** A `set` migration over `items` whose `pending` matches the rows with counter 0 (the others need nothing). */
+const sparseMigration = migrationSource(`{
+  table: 'items',
+  batchSize: 1000,
+  pending: (q) => q.where('counter', 0),
+  set: { counter: (knex) => knex.raw('counter + 1') },
+}`)
+
+/** The most rows evolved by the batches claimed within any one-second window (t - 1 s, t] of the run. */
+function busiestEvolvedSecond(batches: { rows: number; claimedAt: number | null }[]): number {
+  const claimed = batches.filter((b) => b.claimedAt !== null)
+  return Math.max(
+    ...claimed.map((b) =>
+      claimed.filter((o) => o.claimedAt! > b.claimedAt! - 1000 && o.claimedAt! <= b.claimedAt!).reduce((s, o) => s + o.rows, 0),
+    ),
+  )
+}
+
+/**
+ * Two processes of two workers run `items` where only the rows `pendingIds` picks need evolving
+ * (the others have counter 1 already), with a limit of `limit` rows/s; returns what evolve_batches
+ * shows of the run. Every row ends evolved once.
+ */
+async function runSparse(dialect: Dialect, rows: number, pendingIds: string, limit: number) {
+  const db = await fresh(dialect)
+  await createItems(db.knex, rows)
+  await db.knex('items').whereRaw(`NOT (${pendingIds})`).update({ counter: 1 })
+  const project = await makeProject(db, sparseMigration)
+  try {
+    const flags = ['run', ...project.flags, '--max-rows-per-second', String(limit), '--workers', '2']
+    for (const result of await Promise.all([spawnCli(flags).exited, spawnCli(flags).exited])) assert.equal(result.code, 0, result.stderr)
+    assert.deepEqual(await counterHistogram(db.knex), { 1: rows })
+    const batches = (await batchRows(db.knex, project.name)).filter((b) => b.state === 'done')
+    const widest = Math.max(...(await claims(db.knex, project.name)).map((c) => c.planned))
+    return { widest, evolved: busiestEvolvedSecond(batches) }
+  } finally {
+    await project.cleanup()
+    await db.drop()
+  }
+}
+
+// The limit counts rows evolved: finished batches by their rows, running ones by their planned keys
+// × the density of pending rows of the run's recent ranges. It is exceeded only by what the ranges
+// still running at a second's last claim evolve beyond their estimates: at most one range per worker,
+// each spanning at most the limit in keys (docs/configuration.md, "What maxRowsPerSecond counts").
+describe('maxRowsPerSecond where pending matches few rows', { concurrency: true }, () => {
+  const workers = 4
+  for (const dialect of dialects) {
+    it(`on ${dialect}: with one row in ten pending, the rows evolved per second reach the limit instead of a tenth of it`, async () => {
+      const limit = 40
+      const { widest, evolved } = await runSparse(dialect, 1000, 'id % 10 = 0', limit)
+      // Counted in keys, a second's 40 keys held 4 pending rows: the run paced at 4 rows/s.
+      assert.ok(evolved >= limit / 2, `the busiest second evolved ${evolved} rows, with a limit of ${limit} rows/s`)
+      assert.ok(
+        evolved <= limit + workers * widest,
+        `the busiest second evolved ${evolved} rows: more than ${limit} and one range of ${widest} keys per worker`,
+      )
+    })
+  }
+
+  it('on postgres: with the pending rows bunched at the end of the table, a second evolves no more than the limit and one range per worker', async () => {
+    const limit = 100
+    // 1,600 keys with nothing to evolve teach the run a density of 0; then every key is pending.
+    const { widest, evolved } = await runSparse('postgres', 2000, 'id > 1600', limit)
+    assert.ok(widest <= limit, `a range spanned ${widest} keys, more than the limit of ${limit}`)
+    assert.ok(
+      evolved <= limit + workers * widest,
+      `the busiest second evolved ${evolved} rows: more than ${limit} and one range of ${widest} keys per worker`,
+    )
+  })
 })
 
 describe('--max-app-latency-ms', { concurrency: true }, () => {

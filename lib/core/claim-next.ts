@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Batch, BatchBounds } from '../store/batches.ts'
-import { RATE_WINDOW_MS, type ThrottleDecision, rateBudget } from './throttle.ts'
+import { RATE_WINDOW_MS, type RateBudget, type ThrottleDecision, rangeKeys, rateBudget } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
@@ -63,14 +63,15 @@ export async function readTurn(ctx: WorkerContext): Promise<{ run?: Run; open?: 
 async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promise<NextStep> {
   const m = ctx.migration
   const limit = ctx.options.maxRowsPerSecond
-  // Under a rate limit a range takes what is left of the second's budget: whole batches of `size`
-  // would leave the rest unused (a limit of 4,000 rows/s with batches of 3,000 ran at 3,000 rows/s).
-  // A remnant smaller than the smallest batch waits for the next claim to leave the window, and joins it.
+  // Under a rate limit a range takes what is left of the second's budget, in rows evolved: it spans
+  // as many keys as the rows left are expected in (rangeKeys). Where `pending` matches one row in ten
+  // that is ten keys a row; counted in keys, such a run evolved a tenth of the limit. A remnant
+  // smaller than the smallest batch waits for the next claim to leave the window, and joins it.
   let want = size
   if (limit !== undefined) {
-    const budget = rateBudget(limit, await ctx.store.batches.rateWindow(ctx.knex, run.name, RATE_WINDOW_MS))
-    if (budget.left < Math.min(size, ctx.options.minBatchSize)) return rateHold(limit, budget.freesInMs)
-    want = Math.min(size, budget.left)
+    const budget = await readBudget(ctx, ctx.knex, run, limit)
+    want = rangeKeys(budget, size)
+    if (want < Math.min(size, ctx.options.minBatchSize)) return rateHold(limit, budget.freesInMs)
   }
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
   // Planned outside the transaction so no lock is held while the key index is walked.
@@ -94,8 +95,10 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
           // The compare-and-set lines claimers up on the run row, so the rate check below sees
           // every other worker's claims: N workers share one limit.
           if (!(await ctx.store.runs.update(trx, run.name, cursor, expected))) return { kind: 'again' }
-          if (limit !== undefined && rateBudget(limit, await ctx.store.batches.rateWindow(trx, run.name, RATE_WINDOW_MS)).left < want)
-            throw RATE_LIMITED
+          if (limit !== undefined) {
+            // Planned the same way from what the window holds now: it still fits, or another worker spent it.
+            if (rangeKeys(await readBudget(ctx, trx, run, limit), want) < want) throw RATE_LIMITED
+          }
           const batch = await ctx.store.batches.insert(trx, run.name, run.phase, bounds, ctx.workerId, want)
           return { kind: 'batch', batch, planned, trimmed }
         })
@@ -103,6 +106,12 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
     if (err !== RATE_LIMITED) throw err
     return { kind: 'again' } // another worker spent the budget since it was read: look again
   }
+}
+
+/** The rows-per-second budget as the run's batches hold it now, for a new range of the run's phase. */
+async function readBudget(ctx: WorkerContext, db: Knex, run: Run, limit: number): Promise<RateBudget> {
+  const window = await ctx.store.batches.rateWindow(db, run.name, RATE_WINDOW_MS)
+  return rateBudget(limit, window, run.phase)
 }
 
 function rateHold(limit: number, freesInMs: number | null): NextStep {

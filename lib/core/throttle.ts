@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
+import type { RateWindow } from '../store/batches.ts'
 import type { Store } from '../store/store.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
@@ -10,7 +11,7 @@ export interface ThrottleOptions {
   throttle?: () => ThrottleAnswer | Promise<ThrottleAnswer>
   /**
    * Upper bound on rows evolved per second, across every worker of the run: the ranges claimed in
-   * any one second span at most this many rows together (see rateBudget).
+   * any one second evolve at most about this many rows together (see rateBudget).
    */
   maxRowsPerSecond?: number
   /** Hold back while the worst replica lags more than this (PostgreSQL). */
@@ -53,24 +54,53 @@ const DEFAULT_HOLD_MS = 1_000
 /** The window a rows-per-second limit counts claims in. */
 export const RATE_WINDOW_MS = 1000
 
-/** The ranges that hold a rows-per-second budget now (BatchesStore.rateWindow), read on the database's clock. */
-export interface RateWindow {
-  now: number
-  claims: { planned: number; claimedAt: number }[]
+/**
+ * Rows evolved per planned key in the run's recent ranges of `phase`: with `pending` matching 10 %
+ * of a table, about 0.1. A sweep plans its ranges in pending rows already (planner.ts), so its
+ * density stays near 1, and a scan's does not carry over to it. 1 until a range of the phase
+ * finished: the first range then evolves at most what is left.
+ */
+export function pendingDensity(window: RateWindow, phase: string): number {
+  const ranges = window.recent.filter((b) => b.phase === phase && b.state === 'done' && b.planned > 0)
+  if (ranges.length === 0) return 1
+  return ranges.reduce((s, b) => s + (b.rows ?? 0), 0) / ranges.reduce((s, b) => s + b.planned, 0)
+}
+
+export interface RateBudget {
+  /** Rows left of the second's budget (negative once a batch evolved more than its estimate). */
+  left: number
+  /** Rows per planned key for a new range of the phase asked about (pendingDensity). */
+  density: number
+  /** When the oldest claim of the window leaves it; null when only running batches hold the budget. */
+  freesInMs: number | null
 }
 
 /**
- * What is left of a rows-per-second limit: a range's planned rows count from its claim until a
- * second has passed and its batch has finished. The claims of any one second then never span more
- * than the limit together, and a run that takes what is left paces at the limit. `freesInMs`: when
- * the oldest claim of the window leaves it; null when only batches still running hold the budget
- * (they free it as they finish).
+ * What is left of a rows-per-second limit, in rows evolved: a batch counts from its claim until a
+ * second has passed and it has finished; finished, by the rows it evolved; running, by an estimate,
+ * its planned keys × the density of its phase. A new range of `phase` estimated the same way and
+ * taking at most what is left keeps the claims of any one second within the limit, but for what the
+ * ranges still running at its last claim evolve beyond their estimates (docs/configuration.md).
  */
-export function rateBudget(limit: number, window: RateWindow): { left: number; freesInMs: number | null } {
-  const spent = window.claims.reduce((sum, c) => sum + c.planned, 0)
+export function rateBudget(limit: number, window: RateWindow, phase: string): RateBudget {
+  const spent = window.claims.reduce((sum, c) => sum + (c.rows ?? c.planned * pendingDensity(window, c.phase)), 0)
   const inWindow = window.claims.filter((c) => c.claimedAt > window.now - RATE_WINDOW_MS)
   const oldest = Math.min(...inWindow.map((c) => c.claimedAt))
-  return { left: limit - spent, freesInMs: inWindow.length > 0 ? Math.max(1, oldest + RATE_WINDOW_MS - window.now) : null }
+  return {
+    left: limit - spent,
+    density: pendingDensity(window, phase),
+    freesInMs: inWindow.length > 0 ? Math.max(1, oldest + RATE_WINDOW_MS - window.now) : null,
+  }
+}
+
+/**
+ * Keys a new range may span: as many as the rows left are expected in (left ÷ density), at most
+ * `size`, the batch the sizer wants; 0 when nothing is left.
+ */
+export function rangeKeys(budget: RateBudget, size: number): number {
+  if (budget.left <= 0) return 0
+  if (budget.density <= 0) return size // recent ranges evolved nothing: only the size bounds it
+  return Math.min(size, Math.floor(budget.left / budget.density))
 }
 
 /**
