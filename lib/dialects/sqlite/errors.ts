@@ -13,7 +13,7 @@ const DATABASE_FAULTS: Record<string, string> = {
   SQLITE_NOMEM: 'SQLite ran out of memory',
   SQLITE_CORRUPT: 'the database file is corrupt',
   SQLITE_NOTADB: 'the file is not a SQLite database',
-  SQLITE_READONLY: 'the database file is read-only for this process: check its permissions (and its directory\'s)',
+  SQLITE_READONLY: "the database file is read-only for this process: check its permissions (and its directory's)",
   SQLITE_CANTOPEN: 'the database file could not be opened',
 }
 
