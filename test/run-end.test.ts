@@ -120,6 +120,25 @@ for (const d of dialects) {
         })
       }))
 
+    it('is emitted once, cancelled, when the process serving the run also watches it (as the UI does) and another process cancels it', () =>
+      withDb(d, async (db) => {
+        await createNums(db.knex)
+        await withEvolve(runnerKnex(db), undefined, async (evolve, ends) => {
+          const handle = await runHeld(evolve)
+          const stopWatching = evolve.watch({ intervalMs: 20 })
+          try {
+            // The watch has seen the run running before the cancel: its run:state will tell of the change.
+            await new Promise((resolve) => evolve.events.once('progress', resolve))
+            assert.equal(await cancelRun(db.knex, NAME, 'someone else'), 'cancelled')
+            const [result] = await handle.done
+            assert.equal(result?.state, 'cancelled')
+            assert.deepEqual(ends, [{ run: NAME, state: 'cancelled', done: 0, failed: 0, error: null }])
+          } finally {
+            await stopWatching()
+          }
+        })
+      }))
+
     it('is not emitted for a pause, nor for a run handle’s stop(), which leave the run to be served again', () =>
       withDb(d, async (db) => {
         await createNums(db.knex)

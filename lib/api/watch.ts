@@ -1,5 +1,6 @@
 import type { EvolveEmitter } from '../core/events.ts'
 import type { RunProgress } from '../core/progress.ts'
+import { markNoticed } from '../core/notice-changes.ts'
 import type { RunState } from '../store/runs.ts'
 import type { ReadOnlyState } from './read-only.ts'
 
@@ -65,7 +66,11 @@ function report(evolve: Watched, seen: Map<string, RunState>, p: RunProgress): v
   const before = seen.get(p.name)
   seen.set(p.name, p.state)
   if (before !== undefined && before !== p.state) {
-    evolve.events.emit('run:state', { run: p.name, from: before, to: p.state, by: p.changedBy ?? 'unknown', reason: p.changeReason })
+    // Another process's change: a runner serving the run here must not take it for its own (serve-run.ts).
+    evolve.events.emit(
+      'run:state',
+      markNoticed({ run: p.name, from: before, to: p.state, by: p.changedBy ?? 'unknown', reason: p.changeReason }),
+    )
   }
   if (before !== p.state || p.state === 'running' || p.state === 'paused') evolve.events.emit('progress', p)
 }

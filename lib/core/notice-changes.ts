@@ -16,6 +16,12 @@ export function isNoticed(event: StateEvent): boolean {
   return noticed.has(event)
 }
 
+/** Marks `event` as another process's change, seen by a reader of the run row (noticeChanges, the admin layer's watch()). */
+export function markNoticed(event: StateEvent): StateEvent {
+  noticed.add(event)
+  return event
+}
+
 export interface Noticing {
   /** Reads the run now (a control change was heard). */
   look(): void
@@ -40,8 +46,7 @@ export function noticeChanges(store: Store, knex: Knex, events: EvolveEmitter, n
       seen = state
       return
     }
-    const event: StateEvent = { run: name, from: seen, to: state, by: by ?? 'unknown', reason }
-    noticed.add(event)
+    const event = markNoticed({ run: name, from: seen, to: state, by: by ?? 'unknown', reason })
     seen = state
     events.emit('run:state', event)
   }
