@@ -26,6 +26,11 @@ export function registerPlan(program: Command): void {
         }
         for (const p of plans) {
           console.log(`${p.name} (${p.mode} mode on ${p.table} by ${p.key})${p.description ? `: ${p.description}` : ''}`)
+          if (p.fileChanged) console.log(`  file changed since its run started: ${p.fileChanged}${refusal(p.state, p.fileChanged)}`)
+          if (p.renamedFrom)
+            console.log(
+              `  looks like ${p.renamedFrom} renamed (the same table and code): \`evolve run\` refuses to evolve its rows again without --allow-rerun`,
+            )
           if (p.rows === null) {
             console.log(`  state: ${p.state}; nothing left to plan`)
             continue
@@ -46,4 +51,11 @@ export function registerPlan(program: Command): void {
 function batchLine(size: number, batches: number, fixed: number | undefined): string {
   if (fixed !== undefined) return `batches of ${size}: about ${batches} batches`
   return `about ${batches} batches at the starting size of ${size} rows (the runner sizes batches by time, capped by bytes)`
+}
+
+/** What `run` will do about a changed file: refuse to go on with a changed table, key or mode, say a code change. */
+function refusal(state: string, change: string): string {
+  if (state === 'done') return ': `evolve run` does not run it again'
+  if (change === 'its code') return ': `evolve run` goes on with it, and rows evolved before used the old code'
+  return ': `evolve run` and `evolve retry` refuse to go on with its run'
 }

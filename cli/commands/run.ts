@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { Evolve, StartOptions } from '../../lib/api/evolve.ts'
+import type { Evolve, RunNote, StartOptions } from '../../lib/api/evolve.ts'
 import type { RunHandle } from '../../lib/api/run-handle.ts'
 import { usage } from '../../lib/errors.ts'
 import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
@@ -20,6 +20,7 @@ interface RunFlags {
   logFormat: 'pretty' | 'json'
   mode?: 'online' | 'snapshot'
   json?: boolean
+  allowRerun?: boolean
 }
 
 function withRunFlags(cmd: Command): Command {
@@ -50,6 +51,10 @@ export function registerRun(program: Command): void {
       'snapshot: copy the table, evolve the copy while the table is read-only, swap it in; online: in place (default: as each file says)',
       runMode,
     )
+    .option(
+      '--allow-rerun',
+      "run a migration that looks like a started run's renamed (same table and code) though it evolves those rows again",
+    )
     .description('evolve the named migrations (default: all, in file-name order); resumes interrupted runs')
     .argument('[names...]', 'migration names (file names without extension)')
     .action(async (names: string[], _flags: RunFlags, cmd: Command) => {
@@ -57,14 +62,17 @@ export function registerRun(program: Command): void {
       process.exitCode = await withEvolve(
         opts,
         async (evolve) => {
+          // Refusals first (a file changed under its run, a rename, a name with only a run): nothing started yet.
+          const notes = await evolve.runNotes(names, { allowRerun: opts.allowRerun })
           const chosen = (await evolve.migrations(names)).map((m) => m.name)
           if (chosen.length === 0) {
+            sayNotes(notes)
             if (opts.json) writeJson({ event: 'summary', ok: true, stopped: false, runs: [] })
             else console.log(noMigrations(evolve))
             return EXIT.ok
           }
           await noteUnwatchedLatency(evolve, opts)
-          return drive(evolve, opts, chosen, () => evolve.run(names, startOptions(opts)))
+          return drive(evolve, opts, chosen, () => evolve.run(names, { ...startOptions(opts), allowRerun: opts.allowRerun }), notes)
         },
         poolFor(opts),
       )
@@ -77,7 +85,8 @@ export function registerRun(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & RunFlags>()
       process.exitCode = await withEvolve(
         opts,
-        (evolve) => drive(evolve, opts, [name], () => evolve.retry(name, startOptions(opts))),
+        async (evolve) =>
+          drive(evolve, opts, [name], () => evolve.retry(name, startOptions(opts)), await evolve.runNotes([name], { retry: true })),
         poolFor(opts),
       )
     })
@@ -101,6 +110,14 @@ function startOptions(opts: RunFlags): StartOptions {
   }
 }
 
+/** What runNotes found, before the run starts: a warning of the JSON log, else on stderr (`evolve: note: …`, --json too). */
+function sayNotes(notes: RunNote[], log?: { warn: (o: object, msg: string) => void }): void {
+  for (const n of notes) {
+    if (log) log.warn({ event: 'note', run: n.name, note: n.kind }, n.message)
+    else process.stderr.write(`evolve: note: ${n.message}\n`)
+  }
+}
+
 /** An app latency limit with nothing to measure against holds nothing back: say so. */
 async function noteUnwatchedLatency(evolve: Evolve, opts: RunFlags): Promise<void> {
   if (!(await evolve.latencyUnwatched(startOptions(opts)))) return
@@ -110,11 +127,12 @@ async function noteUnwatchedLatency(evolve: Evolve, opts: RunFlags): Promise<voi
 }
 
 /** Runs to the end while reporting; returns the exit code. `names`: the runs the work serves. */
-async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () => Promise<RunHandle>): Promise<number> {
+async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () => Promise<RunHandle>, notes: RunNote[]): Promise<number> {
   const expected = names.length
   // pino, prom-client and ink load only for the run that uses them: `--help` and the other
   // commands start without them.
   const log = opts.logFormat === 'json' && !opts.json ? (await import('pino')).pino({ base: undefined }) : undefined
+  sayNotes(notes, log)
   // Live ink lines on a terminal; the plain lines off one (CI, pipes), as before.
   // ink and React load only here: every other command starts without them.
   const live =

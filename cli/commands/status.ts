@@ -2,12 +2,13 @@ import type { Command } from 'commander'
 import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
 import { formatDuration, table } from '../format.ts'
 import { describeReadOnly } from './read-only.ts'
+import type { RunProgress } from '../../lib/index.ts'
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('every migration and the state of its run (read-only)')
-    .option('--json', 'print an array of { name, state, stateText, done, failed, remaining, changedBy, ... }')
+    .option('--json', 'print an array of { name, state, stateText, done, failed, remaining, changedBy, noFile, fileChanged, ... }')
     .action(async (_flags: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>()
       await withEvolve(opts, async (evolve) => {
@@ -27,7 +28,7 @@ export function registerStatus(program: Command): void {
           return
         }
         const rows = progress.map((p) => [
-          p.name,
+          p.noFile ? `${p.name} (no file here)` : p.name,
           p.stateText,
           String(p.done),
           String(p.failed),
@@ -41,6 +42,22 @@ export function registerStatus(program: Command): void {
         const header = ['NAME', 'STATE', 'DONE', 'FAILED', 'REMAINING', 'ROWS/S', 'ETA', 'BATCH', 'RETRIES', 'WORKERS']
         console.log(table([header, ...rows]))
         for (const p of progress.filter((x) => x.lastError)) console.log(`${p.name}: ${p.lastError}`)
+        for (const line of progress.flatMap(fileNotes)) console.log(line)
       })
     })
+}
+
+/** What status says under the table of a run's file: gone, changed since the run started, a rename. */
+function fileNotes(p: RunProgress): string[] {
+  const lines: string[] = []
+  if (p.noFile && (p.state === 'running' || p.state === 'paused'))
+    lines.push(`${p.name}: no file here: \`evolve run\` leaves it ${p.state}; restore its file, or \`evolve cancel ${p.name}\``)
+  if (p.fileChanged !== null) {
+    const refused = p.fileChanged !== 'its code' && p.state !== 'done' ? ' (`evolve run` refuses to go on with it)' : ''
+    lines.push(`${p.name}: file changed since its run started: ${p.fileChanged}${refused}`)
+  }
+  if (p.codeChangedAt !== null)
+    lines.push(`${p.name}: went on with changed code at ${p.codeChangedAt}: rows evolved before used the old code`)
+  if (p.renamedFrom !== null) lines.push(`${p.name}: looks like ${p.renamedFrom} renamed (the same table and code)`)
+  return lines
 }

@@ -16,6 +16,10 @@ export function DetailPane(props: { row: UiRow | undefined; events: UiEvent[]; r
   if (row.problem) lines.push({ text: row.problem, color: colour('red') })
   if (row.copyOf !== null) lines.push({ text: `the copy's run of snapshot run ${row.copyOf}: evolve run ${row.copyOf} drives it` })
   else if (row.noFile) lines.push({ text: 'no migration file here: a run the database knows (another --dir?); r needs its file' })
+  // What became of the run's file (docs/migration-files.md#editing-renaming-or-deleting-a-migration-file).
+  if (p.fileChanged) lines.push({ text: `file changed since its run started: ${p.fileChanged}`, color: colour('yellow') })
+  if (p.renamedFrom)
+    lines.push({ text: `looks like ${p.renamedFrom} renamed: r refuses to evolve its rows again`, color: colour('yellow') })
   const reasons = retryReasons(events, row.name)
   lines.push({
     text: `done ${count(p.done)} / ${count(p.total)} · failed ${count(p.failed)} · retries ${count(p.retries)}${reasons ? ` (${reasons})` : ''}`,

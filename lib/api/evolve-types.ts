@@ -31,6 +31,12 @@ export interface StartOptions extends Partial<RunOptions> {
   workers?: number
   /** `'snapshot'`: every named migration in snapshot mode (copy, evolve the copy, swap); `'online'`: every one in place; default: as each file says. */
   mode?: 'online' | 'snapshot'
+  /**
+   * `run` only: run a migration even though it looks like a started run's renamed (the same table
+   * and code, the old name's file gone), which evolves those rows again. Default false: refused
+   * (E_MIGRATION_RENAMED).
+   */
+  allowRerun?: boolean
 }
 
 export interface EvolveParts {

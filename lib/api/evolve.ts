@@ -22,8 +22,11 @@ import { type WatchOptions, watchRuns } from './watch.ts'
 import type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
 import { pageFailures } from './failure-page.ts'
 import { NO_MIGRATIONS, migrationNames, pickMigrations, unknownName } from './migration-names.ts'
+import { type RunNote, assertFilesHere, checkAllowRerun, fileIdentities, identityNotes } from './run-identity.ts'
+import { recordDefinitionOf, storingDefinitions } from '../core/identity.ts'
 
 export type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+export type { RunNote } from './run-identity.ts'
 export { AfterKeyError } from './key-shape.ts'
 /** The snapshot run whose copy run `name` is (`<run>.shadow`), or undefined: for front ends that list runs. */
 export { snapshotOfShadow } from '../core/snapshot/names.ts'
@@ -81,9 +84,11 @@ export class Evolve {
 
   /** Every migration and its run, in name order. Reads only. */
   async status(): Promise<RunProgress[]> {
+    const names = await this.names()
+    const files = await fileIdentities(this.parts, names)
     // One run at a time: in parallel, many runs would queue more reads than the pool has connections.
     const all: RunProgress[] = []
-    for (const name of await this.names()) all.push(await getProgress(this.store, this.knex, name))
+    for (const name of names) all.push({ ...(await getProgress(this.store, this.knex, name)), ...files.get(name) })
     return all
   }
 
@@ -94,7 +99,8 @@ export class Evolve {
    */
   async progress(name: string): Promise<RunProgress> {
     await this.mustExist(name)
-    return getProgress(this.store, this.knex, name)
+    const files = await fileIdentities(this.parts, [name])
+    return { ...(await getProgress(this.store, this.knex, name)), ...files.get(name) }
   }
 
   /**
@@ -119,11 +125,17 @@ export class Evolve {
   /** What `run` would do next, without doing any of it (a dry run). Bad options are usage errors (E_CONFIG). */
   async plan(names: string[] = [], options: { batchSize?: number; mode?: 'online' | 'snapshot' } = {}): Promise<PlanDescription[]> {
     const opts = checkPlanOptions(options)
+    await assertFilesHere(this.parts, names)
     const migrations = await this.migrations(names)
     await validateMigrations(this.knex, this.store.dialect, migrations)
+    const files = await fileIdentities(
+      this.parts,
+      migrations.map((m) => m.name),
+    )
     const plans: PlanDescription[] = []
     for (const m of migrations) {
-      const plan = await describePlan(this.knex, this.store.dialect, m, opts.batchSize)
+      const { fileChanged, renamedFrom } = files.get(m.name)!
+      const plan = { ...(await describePlan(this.knex, this.store.dialect, m, opts.batchSize)), fileChanged, renamedFrom }
       const snapshot = inSnapshotMode(m, opts.mode)
       plans.push(
         snapshot && plan.state !== 'done' ? { ...plan, snapshot: await snapshotPreflight(this.knex, this.store.dialect, m) } : plan,
@@ -153,18 +165,44 @@ export class Evolve {
    * are usage errors (E_CONFIG) thrown before anything changes.
    */
   async run(names: string[] = [], options: StartOptions = {}): Promise<RunHandle> {
-    const opts = checkStartOptions(options)
+    const { allowRerun, ...rest } = options
+    const opts = checkStartOptions(rest)
     if (names.length === 0 && !this.parts.migrations && !this.parts.migrationsDir)
       throw usage('E_NO_MIGRATIONS_DIR', `nothing to run: ${NO_MIGRATIONS}`)
-    const runner = this.runner(await this.migrations(names), opts)
-    return new RunHandle(runner, () => runner.run())
+    const { migrations } = await this.checked(names, { allowRerun })
+    const runner = this.runner(migrations, opts)
+    return new RunHandle(runner, () => storingDefinitions(this.store, this.knex, migrations, () => runner.run()))
+  }
+
+  /**
+   * What `run` would say of the migrations' files before it starts, reading only (the CLI prints
+   * it): the code of a run changed since it started, a file looks like another renamed (and
+   * `allowRerun` runs it anyway), runs left behind with no file here. Throws what `run` refuses
+   * (E_MIGRATION_CHANGED, E_MIGRATION_RENAMED, a name with no file: E_UNKNOWN_MIGRATION).
+   */
+  async runNotes(names: string[] = [], options: { allowRerun?: boolean; retry?: boolean } = {}): Promise<RunNote[]> {
+    return (await this.checked(names, options)).notes
+  }
+
+  /** The migrations run (or retry) serves, and what runNotes says of them; throws what they refuse. */
+  private async checked(names: string[], o: { allowRerun?: unknown; retry?: boolean }) {
+    await assertFilesHere(this.parts, names)
+    const migrations = await this.migrations(names)
+    const allowRerun = checkAllowRerun(o.allowRerun)
+    const notes = await identityNotes(this.parts, migrations, { everything: names.length === 0, allowRerun, retry: o.retry === true })
+    return { migrations, notes }
   }
 
   /** Re-drives only a run's failed objects, in this process. */
   async retry(name: string, options: StartOptions = {}): Promise<RunHandle> {
     const opts = checkStartOptions(options)
-    const runner = this.runner(await this.migrations([name]), opts)
-    return new RunHandle(runner, async () => [await runner.retry(name)])
+    const { migrations } = await this.checked([name], { retry: true })
+    const runner = this.runner(migrations, opts)
+    return new RunHandle(runner, async () => {
+      // Fixing the migration, then retrying, is the way on after failures: stored as run's open does.
+      await recordDefinitionOf(this.store, this.knex, migrations[0]!)
+      return [await runner.retry(name)]
+    })
   }
 
   /**
@@ -179,9 +217,12 @@ export class Evolve {
       throw notRunYet(name)
     }
     if (run.state === 'done') throw nothingToRetry(name)
+    // A name with no file here is E_UNKNOWN_MIGRATION as for any other admin call (no directory is named over HTTP).
     const [m] = await this.migrations([name])
+    await identityNotes(this.parts, [m!], { everything: false, allowRerun: false, retry: true })
     const batchSize = this.parts.runDefaults.batchSize ?? m!.batchSize
     const queued = await enqueueFailures(this.store, this.events, this.knex, m!, batchSize, who.by ?? this.parts.by)
+    await recordDefinitionOf(this.store, this.knex, m!)
     return { queued, state: 'running' }
   }
 

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { extname, join, relative, resolve } from 'node:path'
 import { EvolveUsageError, didYouMean, nearestName, usage } from '../errors.ts'
 import type { Migration } from '../core/migration.ts'
+import { sourceHash } from '../core/source-hash.ts'
 import { importUserModule } from './import-module.ts'
 import { parseMigration } from './migration-schema.ts'
 import { LIBRARY_NAMES } from './option-names.ts'
@@ -67,7 +68,9 @@ export async function loadMigrations(
   for (const { name, file } of chosen) {
     const shown = relative(cwd, file) || file
     try {
-      migrations.push(parseMigration(name, shown, await importUserModule(file, 'migration', shown)))
+      // Read before the import: an edit landing between the two makes the next open see a change, never hides one.
+      const hash = existsSync(file) ? sourceHash(readFileSync(file, 'utf8')) : undefined
+      migrations.push({ ...parseMigration(name, shown, await importUserModule(file, 'migration', shown)), sourceHash: hash })
     } catch (err) {
       throw withoutPath(err, name, shown)
     }

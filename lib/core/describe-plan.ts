@@ -27,6 +27,10 @@ export interface PlanDescription {
   firstBatch: { range: string; sql: string[] } | null
   /** `mode: 'readonly'`: the app's writes to the table are refused while it runs. */
   readOnly: boolean
+  /** How the file differs from what its run started with (`table users → accounts`, `its code`), or null: see RunProgress.fileChanged. */
+  fileChanged?: string | null
+  /** The started run with no file here this migration looks like a rename of, or null: see RunProgress.renamedFrom. */
+  renamedFrom?: string | null
   /** Snapshot mode: every dependent object and what the swap does with it, what it refuses, the extra disk. */
   snapshot?: SnapshotPreflight
 }

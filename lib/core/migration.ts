@@ -7,6 +7,8 @@ export type EvolveMode = 'transform' | 'set' | 'up'
 export interface Migration {
   name: string
   file: string
+  /** sourceHash of the file as it was loaded (lib/core/definition.ts); undefined for a migration built in code. */
+  sourceHash?: string
   description: string | null
   table: string
   /** One column, or several for a composite key (compared as a row value, in this order). */

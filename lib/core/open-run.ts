@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
 import type { Run } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
+import { definitionOf, encodeDefinition } from './definition.ts'
 import type { EvolveEmitter } from './events.ts'
+import { recordDefinition } from './identity.ts'
 import type { Migration } from './migration.ts'
 import { finishReadOnlyRun } from './read-only-run.ts'
 import { changeRunState } from './run-state.ts'
@@ -11,6 +13,8 @@ import { afterFailures } from './snapshot/names.ts'
  * Brings a migration's run to `running` for this runner (a paused one stays paused: its
  * workers wait), creating it first; or returns the run it leaves alone, after saying why.
  * The run starts at once: its total is counted beside the first batches (countTotal).
+ * What the file defines is stored with the run; a run whose table, key or mode changed since
+ * it started is refused (E_MIGRATION_CHANGED), one whose code changed is stamped (identity.ts).
  */
 export async function openRun(
   ctx: { store: Store; events: EvolveEmitter; knex: Knex; by: string },
@@ -23,7 +27,9 @@ export async function openRun(
     description: m.description ?? undefined,
     batchSize: m.batchSize,
     totalEstimate: null,
+    definition: encodeDefinition(definitionOf(m)),
   })
+  let recorded = false
   for (;;) {
     const skip = skipReason(run)
     if (skip) {
@@ -31,6 +37,10 @@ export async function openRun(
       if (run.state === 'done') await finishReadOnlyRun(store, knex, events, m)
       events.emit('run:skip', { run: m.name, state: run.state, reason: skip })
       return { run, skipped: true }
+    }
+    if (!recorded) {
+      await recordDefinition(store, knex, run, m)
+      recorded = true
     }
     if (run.state === 'running' || run.state === 'paused') return { run, skipped: false }
     const reason = run.startedAt === null ? 'start' : 'resume'

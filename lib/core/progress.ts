@@ -64,6 +64,24 @@ export interface RunProgress {
   /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
   changedBy: string | null
   changeReason: string | null
+  /**
+   * The database has this run and the migrations directory no file of its name (`evolve status`:
+   * `(no file here)`): `evolve run` leaves it alone. Never set on a snapshot run's copy.
+   */
+  noFile: boolean
+  /**
+   * How the migration's file now differs from what its run started with: `table users → accounts`,
+   * `key …`, `mode …` (`evolve run` refuses to go on), or `its code` (it goes on, and says so).
+   * null when the same, unknown (a run an older version opened), or not started.
+   */
+  fileChanged: string | null
+  /** When the run last went on with changed code: rows evolved before then used the old code. null: never. */
+  codeChangedAt: string | null
+  /**
+   * A migration that has not run but has the table and code of a started run with no file here
+   * (its old name, it seems): `evolve run` refuses to evolve those rows again unless allowed.
+   */
+  renamedFrom: string | null
   /** Snapshot mode only: the step, its progress and the read-only window. */
   snapshot?: SnapshotProgress
 }
@@ -91,6 +109,10 @@ export function notStarted(name: string): RunProgress {
     lastError: null,
     changedBy: null,
     changeReason: null,
+    noFile: false,
+    fileChanged: null,
+    codeChangedAt: null,
+    renamedFrom: null,
   }
 }
 
@@ -173,6 +195,11 @@ export function progressOf(
     lastError: run.lastError,
     changedBy: run.changedBy,
     changeReason: run.changeReason,
+    // What the files here say is the admin layer's to add (it knows the directory): Evolve.status().
+    noFile: false,
+    fileChanged: null,
+    codeChangedAt: isoOrNull(run.codeChangedAt ?? null),
+    renamedFrom: null,
   }
 }
 

@@ -27,6 +27,13 @@ export interface Run {
   /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
   changedBy: string | null
   changeReason: string | null
+  /**
+   * What the run was opened with (encodeDefinition's JSON), or null when an older version opened it.
+   * (Optional only for run rows made up in code, such as tests' fixtures: the store always sets it.)
+   */
+  definition?: string | null
+  /** When the run last went on with changed code (the file's, after its run started), or null. */
+  codeChangedAt?: number | null
   createdAt: number
   startedAt: number | null
   finishedAt: number | null
@@ -51,6 +58,9 @@ function toRun(row: Record<string, unknown>): Run {
     throttledAt: numOrNull(row.throttled_at),
     changedBy: (row.changed_by as string | null) ?? null,
     changeReason: (row.change_reason as string | null) ?? null,
+    // Absent on tracking tables an older version made (status reads them before any upgrade).
+    definition: (row.definition as string | null | undefined) ?? null,
+    codeChangedAt: numOrNull(row.code_changed_at),
     createdAt: num(row.created_at),
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
@@ -75,7 +85,9 @@ export interface RunPatch {
   throttleReason?: string | null
   changedBy?: string | null
   changeReason?: string | null
+  definition?: string | null
   throttledAt?: TimeValue
+  codeChangedAt?: TimeValue
   startedAt?: TimeValue
   finishedAt?: TimeValue
 }
@@ -94,6 +106,8 @@ const COLUMNS: Record<keyof RunPatch, string> = {
   throttleReason: 'throttle_reason',
   changedBy: 'changed_by',
   changeReason: 'change_reason',
+  definition: 'definition',
+  codeChangedAt: 'code_changed_at',
   throttledAt: 'throttled_at',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
@@ -116,7 +130,10 @@ export class RunsStore {
   }
 
   /** Creates the run row if no process did so first; returns the row either way. */
-  async ensure(db: Db, init: { name: string; description?: string; batchSize: number; totalEstimate: number | null }): Promise<Run> {
+  async ensure(
+    db: Db,
+    init: { name: string; description?: string; batchSize: number; totalEstimate: number | null; definition?: string },
+  ): Promise<Run> {
     const now = this.dialect.clockMs(db)
     await db(TABLES.runs)
       .insert({
@@ -126,6 +143,7 @@ export class RunsStore {
         phase: 'scan',
         batch_size: init.batchSize,
         total_estimate: init.totalEstimate,
+        ...(init.definition === undefined ? {} : { definition: init.definition }),
         created_at: now,
         updated_at: now,
       })

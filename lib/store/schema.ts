@@ -156,6 +156,13 @@ const MIGRATIONS: Step[] = [
       t.index(['run_name', 'claimed_at'])
       t.index(['run_name', 'finished_at'])
     }),
+  (schema) =>
+    schema.alterTable(TABLES.runs, (t) => {
+      // What the run was opened with (lib/core/definition.ts, JSON): table, key, mode and a hash of the file's code.
+      // Null on runs an older version opened: unknown, recorded at their next open.
+      t.text('definition')
+      t.bigInteger('code_changed_at') // when the run last went on with changed code: rows evolved before used the old
+    }),
 ]
 
 /**
