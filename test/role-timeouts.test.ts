@@ -65,6 +65,42 @@ describe('a statement_timeout set on the role', () => {
     }))
 })
 
+describe('a statement_timeout set on the role, with a sweep', () => {
+  it("does not cancel a sweep's planning, which reads pending across the table: the row left behind is swept and the run ends done", () =>
+    withAppRole(ROWS, async (db, app) => {
+      await db.knex.raw(`CREATE FUNCTION evk_slow(int) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.01) IS NOT NULL'`)
+      // Row 50 is left behind by the first pass (as if an old app instance wrote it back), once.
+      await db.knex.raw(`CREATE TABLE skip_once (id int); INSERT INTO skip_once VALUES (50); GRANT ALL ON skip_once TO ${app.role}`)
+      await db.knex.raw(`ALTER ROLE ${app.role} SET statement_timeout = '300ms'`)
+      const condition = `CASE WHEN evk_slow(id) THEN counter = 0 END`
+      const dir = await writeFiles({
+        [`${NAME}.ts`]: `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'items',
+  batchSize: 5,
+  maxAttempts: 3,
+  pending: (q) => q.whereRaw(${JSON.stringify(condition)}),
+  async up(rows, ctx) {
+    const skipped = await ctx.trx('skip_once').whereIn('id', rows.map((r) => r.id)).del().returning('id')
+    const skip = new Set(skipped.map((r) => r.id))
+    await ctx.trx('items').whereIn('id', rows.map((r) => r.id).filter((id) => !skip.has(id))).increment('counter', 1)
+  },
+})
+`,
+      })
+      const result = await exitOf(spawnCli(['run', '--db', app.url, '--dir', dir, '--log-format', 'json']))
+      assert.equal(result.code, 0, output(result))
+      const lines = jsonLines(result.stdout)
+      assert.deepEqual(
+        lines.filter((l) => l.event === 'sweep').map((l) => l.pending),
+        [1],
+        output(result),
+      )
+      assert.equal(lines.find((l) => l.event === 'run:end')?.state, 'done', output(result))
+      assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
+})
+
 describe('an end-of-pass check that keeps failing', () => {
   it('ends the run failed with one line naming the check, the error and the fix, instead of leaving it running with nobody serving it', () =>
     withAppRole(ROWS, async (db, app) => {

@@ -74,8 +74,12 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
     if (want < Math.min(size, ctx.options.minBatchSize)) return rateHold(limit, budget.freesInMs)
   }
   const after = run.cursor === null ? undefined : decodeKey(run.cursor)
-  // Planned outside the transaction so no lock is held while the key index is walked.
-  const boundary = await nextBoundary(ctx.knex, m, after, want, run.phase === 'sweep')
+  // Planned outside the transaction so no lock is held while the key index is walked. A sweep's
+  // boundary reads `pending` across the table: under evolvekit's limits, not the role's.
+  const sweep = run.phase === 'sweep'
+  const boundary = sweep
+    ? await ctx.dialect.readSnapshot(ctx.knex, (trx) => nextBoundary(trx, m, after, want, true), m)
+    : await nextBoundary(ctx.knex, m, after, want, false)
   // `state`: a pause or cancel that landed since this turn read the run makes the claim miss,
   // and the next turn sees it; otherwise one more batch would start after the pause.
   const expected = { state: 'running' as const, cursor: run.cursor, scanDone: false, phase: run.phase, sweepPass: run.sweepPass }
