@@ -31,7 +31,7 @@ const started = (run: Run | undefined): run is Run => run !== undefined && run.s
 /** The run with no file here whose table and code are `m`'s: `m` looks like it renamed. */
 export function renamedRun(m: Migration, runs: Run[], here: readonly string[]): Run | undefined {
   const now = definitionOf(m)
-  return runsWithoutFile(runs, here).find((r) => started(r) && sameChange(decodeDefinition(r.definition ?? null), now))
+  return runsWithoutFile(runs, here).find((r) => started(r) && sameChange(decodeDefinition(r.definition), now))
 }
 
 /**
@@ -45,7 +45,7 @@ export function identities(names: string[], runs: Run[], here: readonly string[]
   for (const name of names) {
     const run = byName.get(name)
     const m = loaded.find((x) => x.name === name)
-    const change = m && started(run) ? changeOf(decodeDefinition(run.definition ?? null), definitionOf(m)) : null
+    const change = m && started(run) ? changeOf(decodeDefinition(run.definition), definitionOf(m)) : null
     const renamed = m && !started(run) ? renamedRun(m, runs, here) : undefined
     out.set(name, { noFile: orphans.has(name), fileChanged: change ? changeText(change) : null, renamedFrom: renamed?.name ?? null })
   }
@@ -92,7 +92,7 @@ export async function checkIdentity(c: IdentityCheck): Promise<RunNote[]> {
   for (const m of c.migrations) {
     const run = runs.find((r) => r.name === m.name)
     if (started(run)) {
-      const change = changeOf(decodeDefinition(run.definition ?? null), definitionOf(m))
+      const change = changeOf(decodeDefinition(run.definition), definitionOf(m))
       // `run` leaves a run that ended with failed objects to `retry` (open-run.ts): so are its file's changes.
       if (!change || (!c.retry && run.state === 'failed' && run.scanDone)) continue
       if (run.state === 'done') {
@@ -139,17 +139,17 @@ function leftBehind(runs: Run[], here: readonly string[], renamed: Set<string>, 
 export async function recordDefinition(store: Store, db: Knex, run: Run, m: Migration): Promise<void> {
   if (run.state === 'done') return
   const now = definitionOf(m)
-  const stored = decodeDefinition(run.definition ?? null)
+  const stored = decodeDefinition(run.definition)
   const text = encodeDefinition(now)
   if (!stored || !started(run)) {
-    if (run.definition !== text) await store.runs.update(db, run.name, { definition: text }, { definition: run.definition ?? null })
+    if (run.definition !== text) await store.runs.update(db, run.name, { definition: text }, { definition: run.definition })
     return
   }
   const change = changeOf(stored, now)
   if (!change) return
   if (change.structural.length > 0) throw changedRefusal(m, run, change)
   // Compare-and-set: of several runners with the new code, one stamps the change.
-  await store.runs.update(db, run.name, { definition: text, codeChangedAt: 'now' }, { definition: run.definition ?? null })
+  await store.runs.update(db, run.name, { definition: text, codeChangedAt: 'now' }, { definition: run.definition })
 }
 
 /** recordDefinition on the run as it is now, when there is one; upgrades older tracking tables first. */

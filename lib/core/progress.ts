@@ -198,7 +198,7 @@ export function progressOf(
     // What the files here say is the admin layer's to add (it knows the directory): Evolve.status().
     noFile: false,
     fileChanged: null,
-    codeChangedAt: isoOrNull(run.codeChangedAt ?? null),
+    codeChangedAt: isoOrNull(run.codeChangedAt),
     renamedFrom: null,
   }
 }

@@ -85,6 +85,10 @@ export const RunProgress = z.object({
   lastError: z.string().nullable(),
   changedBy: z.string().nullable(),
   changeReason: z.string().nullable(),
+  noFile: z.boolean().describe("the database has this run, the server's migrations directory no file of its name"),
+  fileChanged: z.string().nullable().describe('how the file differs from what its run started with (table, key, mode, or its code)'),
+  codeChangedAt: z.string().nullable().describe('when the run last went on with changed code'),
+  renamedFrom: z.string().nullable().describe('a started run with no file whose table and code this pending migration has'),
 })
 
 export const StatusResponse = z.array(RunProgress)

@@ -27,13 +27,10 @@ export interface Run {
   /** Who made the last state change (CLI user@host, API token name, runner id), and why. */
   changedBy: string | null
   changeReason: string | null
-  /**
-   * What the run was opened with (encodeDefinition's JSON), or null when an older version opened it.
-   * (Optional only for run rows made up in code, such as tests' fixtures: the store always sets it.)
-   */
-  definition?: string | null
+  /** What the run was opened with (encodeDefinition's JSON), or null when an older version opened it. */
+  definition: string | null
   /** When the run last went on with changed code (the file's, after its run started), or null. */
-  codeChangedAt?: number | null
+  codeChangedAt: number | null
   createdAt: number
   startedAt: number | null
   finishedAt: number | null

@@ -133,6 +133,8 @@ export const fakeRun = (over: Partial<Run> = {}): Run => ({
   throttledAt: null,
   changedBy: 'alice@host',
   changeReason: 'start',
+  definition: null,
+  codeChangedAt: null,
   createdAt: 0,
   startedAt: 10_000,
   finishedAt: null,

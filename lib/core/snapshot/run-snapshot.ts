@@ -5,6 +5,7 @@ import { failRunFor } from '../read-only-run.ts'
 import { changeRunState } from '../run-state.ts'
 import { isSwapped, stateAtStep } from './control.ts'
 import { snapshotNames } from './names.ts'
+import { definitionOf, encodeDefinition } from '../definition.ts'
 import { assertCarriable } from './preflight.ts'
 import { claimDriver, releaseDriver } from './driver.ts'
 import { doStep } from './steps.ts'
@@ -39,6 +40,8 @@ export async function runSnapshot(ctx: SnapshotContext, m: Migration): Promise<R
     description: m.description ?? undefined,
     batchSize: m.batchSize,
     totalEstimate: null,
+    // What the file defines, from the first open on (a run killed on its first start keeps it too).
+    definition: encodeDefinition(definitionOf(m)),
   })
   snap = await store.snapshots.ensure(knex, m.name, m.table, (id) => snapshotNames(m.table, id))
   // Before this process changes anything: another live one driving the run refuses this one.
