@@ -5,23 +5,9 @@ import { hostname, tmpdir } from 'node:os'
 import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { exitOf, output, runCli, spawnCli } from './helpers/cli.ts'
+import { exitOf, jsonLines, output, runCli, spawnCli } from './helpers/cli.ts'
 import { dialects, withDb } from './helpers/databases.ts'
 import { createItems, counterHistogram, makeProject, upMigration } from './helpers/fixtures.ts'
-
-/** Each line of `stdout` parsed; a line that is not JSON fails the test. */
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Record<string, unknown>
-      } catch {
-        throw new Error(`not a JSON line: ${line}`)
-      }
-    })
-}
 
 const ROWS = 300
 

@@ -2,7 +2,7 @@
 // evolvekit's own statements run under its own limits, and what still fails says so.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { exitOf, failuresJson, output, spawnCli, statusJson } from './helpers/cli.ts'
+import { exitOf, failuresJson, jsonLines, output, spawnCli, statusJson } from './helpers/cli.ts'
 import { counterHistogram, withAppRole, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 100
@@ -25,20 +25,6 @@ export default defineMigration({
   set: { counter: (knex) => knex.raw('counter + 1') },
 })
 `
-}
-
-/** The JSON lines of a `--log-format json` run's stdout, each parsed (a line that is not JSON fails the test). */
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Record<string, unknown>
-      } catch {
-        throw new Error(`not a JSON line: ${line}`)
-      }
-    })
 }
 
 describe('a statement_timeout set on the role', () => {

@@ -154,6 +154,20 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
 }
 
 /** Assertion message with the CLI's output, for when an exit code is not the expected one. */
+/** The lines of a `--log-format json` (or `--json`) run's stdout, each parsed; a line that is not JSON fails the test. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>
+      } catch {
+        throw new Error(`not a JSON line: ${line}`)
+      }
+    })
+}
+
 export function output(result: CliResult): string {
   return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
 }
