@@ -114,7 +114,7 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
 
 /** The rows-per-second budget as the run's batches hold it now, for a new range of the run's phase. */
 async function readBudget(ctx: WorkerContext, db: Knex, run: Run, limit: number): Promise<RateBudget> {
-  const window = await ctx.store.batches.rateWindow(db, run.name, RATE_WINDOW_MS)
+  const window = await ctx.store.rates.rateWindow(db, run.name, RATE_WINDOW_MS)
   return rateBudget(limit, window, run.phase)
 }
 

@@ -148,7 +148,7 @@ async function runProgress(store: Store, knex: Knex, name: string): Promise<RunP
   const workers = active ? (await liveWorkers(store, knex, name)).length : 0
   // Run and batch times are the database's clock: the current rate is measured by it too.
   const now = run.state === 'running' ? await store.now(knex) : null
-  const recent = now === null ? null : { rows: await store.batches.recentRows(knex, name, RATE_WINDOW_MS, now), now }
+  const recent = now === null ? null : { rows: await store.rates.recentRows(knex, name, RATE_WINDOW_MS, now), now }
   // An ended run's was counted when it ended; a paused one's is counted now.
   const ran = recent === null ? (run.activeMs ?? (await activeMs(knex, name, IDLE_GAP_MS))) : undefined
   return progressOf(run, await store.batches.totals(knex, name), await store.failures.count(knex, name), workers, recent, ran)

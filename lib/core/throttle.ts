@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
-import type { RateWindow } from '../store/batches.ts'
+import type { RateWindow } from '../store/batch-rates.ts'
 import type { Store } from '../store/store.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { Dialect } from '../dialects/dialect.ts'
 
 /** A knex instance or a transaction: store functions work inside or outside a batch. */
 export type Db = Knex | Knex.Transaction
@@ -41,3 +42,9 @@ export const num = (v: unknown): number => (v === null || v === undefined ? 0 : 
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 /** A stored epoch-ms time as front ends show it: ISO 8601, or null. */
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
+/** The database's clock in epoch ms, read once: times written by the database compare with it on every machine. */
+export async function readClock(db: Db, dialect: Dialect): Promise<number> {
+  const row: { now: unknown } | undefined = await db.select(db.raw('? AS now', [dialect.clockMs(db)])).first()
+  return num(row?.now)
+}

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
 import { dialectOf } from '../dialects/for-knex.ts'
+import { BatchRatesStore } from './batch-rates.ts'
 import { BatchesStore } from './batches.ts'
 import { ControlStore } from './control.ts'
-import { type Db, num } from './db.ts'
+import { type Db, readClock } from './db.ts'
 import { FailuresStore } from './failures.ts'
 import { ReadOnlyStore } from './read-only.ts'
 import { RunsStore } from './runs.ts'
@@ -19,6 +20,7 @@ import { WorkersStore } from './workers.ts'
 export class Store {
   readonly runs: RunsStore
   readonly batches: BatchesStore
+  readonly rates: BatchRatesStore
   readonly failures: FailuresStore
   readonly workers: WorkersStore
   readonly control: ControlStore
@@ -28,6 +30,7 @@ export class Store {
   constructor(readonly dialect: Dialect) {
     this.runs = new RunsStore(dialect)
     this.batches = new BatchesStore(dialect)
+    this.rates = new BatchRatesStore(dialect)
     this.failures = new FailuresStore(dialect)
     this.workers = new WorkersStore(dialect)
     this.control = new ControlStore(dialect)
@@ -56,9 +59,8 @@ export class Store {
   }
 
   /** The database's clock in epoch ms, read once. */
-  async now(db: Db): Promise<number> {
-    const row: { now: unknown } | undefined = await db.select(db.raw('? AS now', [this.dialect.clockMs(db)])).first()
-    return num(row?.now)
+  now(db: Db): Promise<number> {
+    return readClock(db, this.dialect)
   }
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { rangeKeys, rateBudget } from '../../lib/core/throttle.ts'
-import type { RateBatch, RateWindow } from '../../lib/store/batches.ts'
+import type { RateBatch, RateWindow } from '../../lib/store/batch-rates.ts'
 
 const now = 10_000
 const done = (phase: string, planned: number, rows: number, claimedAt = now - 5000): RateBatch => ({
