@@ -2,7 +2,7 @@ import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, num, readClock } from './db.ts'
 import { TABLES } from './schema.ts'
 
-/** A batch as a rows-per-second limit sees it (BatchesStore.rateWindow, lib/core/throttle.ts rateBudget). */
+/** A batch as a rows-per-second limit sees it (BatchRatesStore.rateWindow, lib/core/throttle.ts rateBudget). */
 export interface RateBatch {
   phase: string
   state: string
