@@ -7,6 +7,7 @@ import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
 import { whileAlive } from './liveness.ts'
+import { endAlone, enterTurn, isSuspect, leaveTurn, runAlone } from './solo.ts'
 import { BatchSizer } from './pacing.ts'
 import { prefetchRows } from './prefetch.ts'
 import { type ThrottleDecision, checkThrottle } from './throttle.ts'
@@ -78,7 +79,14 @@ interface LoopState {
 
 /** One turn of the loop; where the dialect pauses between batches, one sibling at a time. */
 async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
-  if (!ctx.dialect.pauseAfterBatchMs) return stepOnce(ctx, state)
+  if (!ctx.dialect.pauseAfterBatchMs) {
+    if (!enterTurn(ctx.turn)) return hold(ctx, ctx.options.pollMs) // a suspect batch runs alone
+    try {
+      return await stepOnce(ctx, state)
+    } finally {
+      leaveTurn(ctx)
+    }
+  }
   const { turn } = ctx
   // A batch that reads its rows early takes its pause after its claim and read (stepOnce).
   const wait = readsEarly(ctx, state.sizer) ? 0 : turn.at - performance.now()
@@ -109,8 +117,17 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   const claiming = performance.now()
   const next = await claimNext(ctx, run, size, open)
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
-  if (next.kind === 'batch') await evolveClaimed(ctx, state, run, next, size, claiming)
-  else if (next.kind === 'wait') return hold(ctx, o.pollMs)
+  if (next.kind === 'batch') {
+    if (isSuspect(next.batch) && !(await runAlone(ctx))) {
+      await ctx.store.batches.releaseClaims(ctx.knex, ctx.workerId) // a sibling's runs alone: later
+      return hold(ctx, o.pollMs)
+    }
+    try {
+      await evolveClaimed(ctx, state, run, next, size, claiming)
+    } finally {
+      endAlone(ctx)
+    }
+  } else if (next.kind === 'wait') return hold(ctx, o.pollMs)
   else if (next.kind === 'finalize' && (await finalize(ctx, run))) return 'finished'
   return 'continue'
 }
