@@ -222,6 +222,40 @@ export default defineMigration({
     }
   })
 
+  it('a table the app keeps locked through the check of the set expressions is one line, exit 2, after a bounded wait, and nothing is written', async () => {
+    const db = await freshPostgres()
+    const ws = await workspace()
+    const app = await appClient(db.url)
+    try {
+      await seedUsers(db.knex)
+      await ws.migration(
+        '001_lowercase-set',
+        `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'users',
+  pending: (q) => q.whereRaw('email <> lower(email)'),
+  set: { email: (knex) => knex.raw('lower(email)') },
+  lockTimeoutMs: ${LOCK_TIMEOUT_MS},
+})
+`,
+      )
+      await app.client.query('BEGIN')
+      await app.client.query('LOCK TABLE users IN SHARE MODE')
+      const result = await runCli(['plan', '--db', db.url, '--dir', ws.dir])
+      assert.equal(result.code, 2, `${result.stdout}\n${result.stderr}`)
+      assert.match(
+        result.stderr,
+        /^evolve: .*001_lowercase-set\.ts: could not check field "set\.email": users stayed locked for 10 s \(an app's CREATE INDEX, ALTER TABLE or long transaction\?\); try again once it is free \(.*lock timeout.*\)\n$/,
+      )
+      await app.client.query('COMMIT')
+      assert.equal(await db.knex.schema.hasTable('evolve_runs'), false, 'plan wrote nothing')
+    } finally {
+      await app.client.end().catch(() => {})
+      await db.drop()
+      await ws.cleanup()
+    }
+  })
+
   it('survives a real deadlock with the app: the run’s victim batch is retried, both effects land once', async () => {
     const db = await freshPostgres()
     const ws = await workspace()

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import pRetry from 'p-retry'
 import type { Dialect } from '../dialects/dialect.ts'
-import { usage } from '../errors.ts'
+import { EvolveConnectionError, usage } from '../errors.ts'
 import type { Migration } from './migration.ts'
 import { storeFor } from '../store/store.ts'
 import { batchQuery, boundaryQuery, lastKeyQuery, pendingQuery } from './planner.ts'
@@ -9,6 +9,9 @@ import { keyColumns, keyName, keyOf } from './keys.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import { writeBypassFor } from './read-only.ts'
 import { explainFault } from './database-fault.ts'
+
+/** How long the check of a `set` expression tries again through lock timeouts before it gives up. */
+const CHECK_PATIENCE_MS = 10_000
 
 /**
  * Checks every migration that still has work to do; throws at the first problem. A done
@@ -125,8 +128,14 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
         if (dialect.classifyError(outcome) !== null) throw outcome
         return outcome
       },
-      { retries: m.maxAttempts - 1, minTimeout: 50, maxTimeout: 2000, factor: 2, randomize: true },
-    )
+      // For a while only: `plan` and every migration's start wait here, and a lock held for good needs a person.
+      { retries: m.maxAttempts - 1, minTimeout: 50, maxTimeout: 1000, factor: 2, randomize: true, maxRetryTime: CHECK_PATIENCE_MS },
+    ).catch((err: unknown) => {
+      throw new EvolveConnectionError(
+        `${m.file}: could not check field "set.${column}": ${m.table} stayed locked for ${CHECK_PATIENCE_MS / 1000} s (an app's CREATE INDEX, ALTER TABLE or long transaction?); try again once it is free (${firstLine(err)})`,
+        { cause: err },
+      )
+    })
     if (error === ROLLBACK) continue
     // Out of disk space, a replica, a privilege: the database's or the role's to mend, not the expression.
     const fault = explainFault(dialect, error)
