@@ -66,6 +66,34 @@ export default defineMigration({
 }
 
 describe('postgres', () => {
+  it("an internal error an extension raises for one value (XX000) is still that row's: it is isolated and the rest evolved", () =>
+    withDb('postgres', async (db) => {
+      await createItems(db.knex, ROWS)
+      // As PostGIS raises a TopologyException for one invalid geometry.
+      await db.knex.raw(`CREATE FUNCTION evk_check(int) RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN
+          IF $1 = 77 THEN RAISE EXCEPTION 'TopologyException: side location conflict' USING ERRCODE = 'XX000'; END IF;
+          RETURN 1;
+        END $$`)
+      const dir = await writeFiles({
+        '001_fault.ts': `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'items',
+  batchSize: 50,
+  pending: (q) => q.where('counter', 0),
+  set: { counter: (knex) => knex.raw('evk_check(id)') },
+})
+`,
+      })
+      const result = await runCli(['run', '--db', db.url, '--dir', dir])
+      assert.equal(result.code, 1, output(result))
+      assert.deepEqual(
+        (await failureRows(db.knex, '001_fault')).map((f) => Number(f.key)),
+        [77],
+      )
+      assert.equal(Number((await db.knex('items').where({ counter: 1 }).count({ n: '*' }).first())?.n), ROWS - 1)
+    }))
+
   it('a role that may not create the tracking tables is told so in one line, exit 2, and nothing is created', () =>
     withAppRole(ROWS, async (db, app) => {
       await db.knex.raw(`REVOKE CREATE ON SCHEMA public FROM ${app.role}, PUBLIC`)

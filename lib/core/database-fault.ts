@@ -8,6 +8,6 @@ import { EvolveConnectionError, EvolveError } from '../errors.ts'
  */
 export function explainFault(dialect: Dialect, err: unknown): unknown {
   if (err instanceof EvolveError) return err
-  const fault = dialect.databaseFault(err)
+  const fault = dialect.databaseFault(err, 'setup')
   return fault === null ? err : new EvolveConnectionError(fault, { cause: err })
 }

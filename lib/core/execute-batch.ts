@@ -85,7 +85,7 @@ export async function executeBatch(
       return null
     }
     // The database failed it, not a row (out of disk space, a replica): splitting would record healthy rows as failed.
-    const fault = ctx.dialect.databaseFault(err)
+    const fault = ctx.dialect.databaseFault(err, 'batch')
     if (fault !== null) {
       await failRun(ctx, `${fault}; then \`evolve run ${m.name}\` resumes`)
       return null

@@ -97,7 +97,7 @@ async function checkFailed(ctx: WorkerContext, run: Run, err: unknown): Promise<
   if (reason !== null && failures <= m.maxAttempts) throw err
   checkFailures.delete(ctx)
   const tries = reason === null ? '' : ` (${plural(failures, 'attempt')})`
-  const fix = ctx.dialect.databaseFault(err) ?? (reason === null ? null : CHECK_FIXES[reason])
+  const fix = ctx.dialect.databaseFault(err, 'setup') ?? (reason === null ? null : CHECK_FIXES[reason])
   const error = `the check for rows still pending at the end of the pass failed${tries}: ${errorMessage(err)}${fix === null ? '' : `; ${fix}`}; then \`evolve run ${m.name}\` checks again`
   return endRun(ctx, run, 'failed', error)
 }

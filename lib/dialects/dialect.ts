@@ -112,9 +112,10 @@ export interface DialectBatches {
   /**
    * What a person must mend when the database, not a row, failed a statement (out of disk space,
    * a read-only replica, I/O errors), by SQLSTATE / SQLite code; null = maybe the rows' fault.
-   * Splitting a batch over such an error would record healthy rows as failed.
+   * Splitting a batch over such an error would record healthy rows as failed. `where`: in a batch,
+   * or outside one (the tracking tables, the checks before a run), where more is the role's to mend.
    */
-  databaseFault(err: unknown): string | null
+  databaseFault(err: unknown, where: 'batch' | 'setup'): string | null
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
   /**

@@ -20,25 +20,33 @@ export const RETRYABLE_SQLSTATES: Record<string, RetryReason> = {
 
 /**
  * SQLSTATEs (and classes: the first two characters) no row can be blamed for: the fix is the
- * server's or the role's. 42501 (insufficient privilege) is also what a row-level security
- * policy's WITH CHECK refuses one row with, but validation refuses tables under row security.
+ * server's or the role's. Not XX000 (internal_error): extensions raise it for one bad value (a
+ * PostGIS TopologyException), so only corrupt data or an index (XX001, XX002) are the server's.
  */
 const DATABASE_FAULTS: Record<string, string> = {
-  '42501': 'the role evolvekit runs as lacks a privilege: grant it',
   '25006': 'the database refuses writes (a read replica, or default_transaction_read_only for this role): point evolvekit at the primary',
   '53100': 'the database server is out of disk space: free some',
   '53200': 'the database server is out of memory',
   '53': 'the database server is out of a resource',
   '58': 'the database server failed (a system or I/O error)',
-  XX: 'the database server hit an internal error (corrupt data or index?)',
+  XX001: 'the database server found corrupt data',
+  XX002: 'the database server found a corrupt index: REINDEX it',
 }
 
-export function postgresDatabaseFault(err: unknown): string | null {
+/**
+ * 42501, insufficient privilege, counts outside a batch only (the tracking tables, the checks
+ * before a run): in a batch it is also what a row-level security policy refuses one row with (an
+ * `up` writing another table, a trigger), which isolating that row handles.
+ */
+const PRIVILEGE = { code: '42501', fault: 'the role evolvekit runs as lacks a privilege: grant it' }
+
+export function postgresDatabaseFault(err: unknown, where: 'batch' | 'setup'): string | null {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code !== 'string' || code.length !== 5 || code === '53300') return null // 53300: retried as a connection
   if ((err as { hint?: unknown }).hint === READ_ONLY_HINT)
     return `evolvekit's read-only mode refused the batch's write (${(err as Error).message}): \`evolve readonly status\` says for which tables`
-  const fault = DATABASE_FAULTS[code] ?? DATABASE_FAULTS[code.slice(0, 2)]
+  const privilege = where === 'setup' && code === PRIVILEGE.code ? PRIVILEGE.fault : undefined
+  const fault = privilege ?? DATABASE_FAULTS[code] ?? DATABASE_FAULTS[code.slice(0, 2)]
   return fault === undefined ? null : `${fault} (${code}: ${(err as Error).message})`
 }
 

@@ -17,7 +17,7 @@ const DATABASE_FAULTS: Record<string, string> = {
   SQLITE_CANTOPEN: 'the database file could not be opened',
 }
 
-export function sqliteDatabaseFault(err: unknown): string | null {
+export function sqliteDatabaseFault(err: unknown, _where?: 'batch' | 'setup'): string | null {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code !== 'string') return null
   const fault = DATABASE_FAULTS[code.split('_').slice(0, 2).join('_')]
