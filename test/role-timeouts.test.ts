@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { exitOf, failuresJson, jsonLines, output, spawnCli, statusJson } from './helpers/cli.ts'
+import { storeFor } from '../lib/store/store.ts'
 import { counterHistogram, withAppRole, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 100
@@ -122,6 +123,31 @@ describe('an end-of-pass check that keeps failing', () => {
       assert.match(String(status.lastError), expected)
       // Every row was evolved: only the check failed.
       assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
+})
+
+describe('bookkeeping between batches that keeps meeting a conflict', () => {
+  it('ends the run failed with the error once the worker gives up, instead of leaving it running with nobody serving it', () =>
+    withAppRole(ROWS, async (db, app) => {
+      await storeFor(db.knex).ensure(db.knex)
+      await db.knex.raw(
+        `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${app.role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${app.role}`,
+      )
+      await db.knex.raw(`ALTER ROLE ${app.role} SET lock_timeout = '100ms'`)
+      // No batch row can be made while this lasts: every claim meets a lock timeout.
+      const locker = await db.knex.transaction()
+      try {
+        await locker.raw('LOCK TABLE evolve_batches IN SHARE MODE')
+        const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('true') })
+        const result = await exitOf(spawnCli(['run', '--db', app.url, '--dir', dir]))
+        assert.equal(result.code, 1, output(result))
+        const run = await db.knex('evolve_runs').where({ name: NAME }).first()
+        assert.equal(run?.state, 'failed', output(result))
+        assert.match(String(run?.last_error), /lock timeout/)
+      } finally {
+        await locker.rollback()
+      }
+      assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS }, 'no row was evolved')
     }))
 })
 

@@ -6,6 +6,7 @@ import { claimNext, readTurn } from './claim-next.ts'
 import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
+import { failRunFor } from './read-only-run.ts'
 import { whileAlive } from './liveness.ts'
 import { endAlone, enterTurn, isSuspect, leaveTurn, runAlone } from './solo.ts'
 import { BatchSizer } from './pacing.ts'
@@ -62,7 +63,12 @@ async function turns(ctx: WorkerContext, state: LoopState): Promise<void> {
       // Bookkeeping outside a batch can meet the same conflicts as a batch (a busy SQLite
       // file, a dropped connection): back off and go on rather than abandon the run.
       const reason = ctx.dialect.classifyError(err)
-      if (reason === null || ++consecutive > ctx.migration.maxAttempts) throw err
+      // Given up: the run ends failed with why (`evolve run` goes on later), not `running` with nobody serving it.
+      if (ctx.signal.aborted) throw err // asked to stop: the run is left as it is, to resume
+      if (reason === null || ++consecutive > ctx.migration.maxAttempts) {
+        await failRunFor(ctx.store, ctx.events, ctx.knex, ctx.migration.name, ctx.by, err)
+        throw err // failRunFor threw it already
+      }
       state.conflicts++
       const error = (err as Error).message
       ctx.events.emit('batch:retry', { run: ctx.migration.name, batchId: null, attempt: consecutive, reason, error })
