@@ -140,9 +140,14 @@ export class BatchesStore {
       })
   }
 
-  /** Narrows a claimed batch to the part it evolved (the rest was queued as a batch of its own). */
+  /**
+   * Narrows a claimed batch to the part it evolved (the rest was queued as a batch of its own). Its
+   * planned keys no longer describe it: left out of a rate limit's density of pending rows.
+   */
   async narrow(db: Db, batchId: number, bounds: BatchBounds): Promise<void> {
-    await db(TABLES.batches).where({ id: batchId }).update(boundsColumns(bounds))
+    await db(TABLES.batches)
+      .where({ id: batchId })
+      .update({ ...boundsColumns(bounds), planned: 0 })
   }
 
   /** Gives a live worker's unfinished claims back, so others can take them at once. */
