@@ -3,8 +3,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { exitOf, failuresJson, jsonLines, output, spawnCli, statusJson } from './helpers/cli.ts'
+import knexFactory from 'knex'
+import pg from 'pg'
+import { dialectOf } from '../lib/dialects/for-knex.ts'
 import { storeFor } from '../lib/store/store.ts'
-import { counterHistogram, withAppRole, writeFiles } from './helpers/fixtures.ts'
+import { counterHistogram, waitUntil, withAppRole, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 100
 const NAME = '001_bump'
@@ -148,6 +151,37 @@ describe('bookkeeping between batches that keeps meeting a conflict', () => {
         await locker.rollback()
       }
       assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS }, 'no row was evolved')
+    }))
+})
+
+describe('an idle_session_timeout set on the role', () => {
+  it("does not end the session that holds the workers' presence locks: a live worker does not look dead once the timeout passed", () =>
+    withAppRole(ROWS, async (db, app) => {
+      await db.knex.raw(`ALTER ROLE ${app.role} SET idle_session_timeout = '300ms'`)
+      const knex = knexFactory({ client: 'pg', connection: app.url, pool: { min: 0, max: 2 } })
+      const idle = new pg.Client({ connectionString: app.url })
+      idle.on('error', () => {}) // ended by the timeout: that is the point
+      const dialect = dialectOf(knex)
+      const presence = await dialect.openPresence!(knex, () => {})
+      try {
+        await presence.markAlive('w-idle')
+        const holder = async () =>
+          (await db.knex.raw(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = hashtext('w-idle')::oid`)).rows
+        const [before] = await holder()
+        // An ordinary idle session of the role, to see the timeout pass.
+        await idle.connect()
+        const { rows } = await idle.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+        await waitUntil('the idle session ended by the timeout', async () => {
+          const { rows: left } = await db.knex.raw('SELECT 1 FROM pg_stat_activity WHERE pid = ?', [rows[0]!.pid])
+          return left.length === 0
+        })
+        // The same session, never ended and opened again (the lock was free meanwhile: the worker looked dead).
+        assert.deepEqual(await holder(), [before], 'the presence session still holds its lock')
+      } finally {
+        await presence.close()
+        await idle.end().catch(() => {})
+        await knex.destroy()
+      }
     }))
 })
 

@@ -30,6 +30,9 @@ export async function openPostgresPresence(knex: Knex, onControl: (runName: stri
 
   const session = await openSession(knex, {
     init: async (client) => {
+      // This session idles by design, holding the workers' locks: a role's idle_session_timeout
+      // (PostgreSQL 14+) meant for the app would end it, and make live workers look dead.
+      await client.query(`SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`)
       const { rows } = await client.query('SELECT pg_backend_pid() AS pid')
       await client.query(`LISTEN ${CHANNEL}`)
       locked = new Set()
