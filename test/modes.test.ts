@@ -292,10 +292,12 @@ for (const d of dialects) {
         const count = 50
         await createUsers(db, { count, pending: () => true })
         // Two migrations without `pending` (every row once), run one after the other with different sizes.
-        const spec = `{ table: 'users', transform: (row) => ({ email: row.email.toLowerCase(), counter: row.counter + 1 }) }`
+        // Each its own description: the same code under another name would look like a rename (and be refused).
+        const spec = (name: string) =>
+          `{ table: 'users', description: '${name}', transform: (row) => ({ email: row.email.toLowerCase(), counter: row.counter + 1 }) }`
         const sizes = { '001_by7': 7, '002_by20': 20 }
         for (const [name, size] of Object.entries(sizes)) {
-          const dir = await writeFiles({ [`${name}.ts`]: migrationSource(spec) })
+          const dir = await writeFiles({ [`${name}.ts`]: migrationSource(spec(name)) })
           const result = await runCli(['run', '--db', db.url, '--dir', dir, '--batch-size', String(size)])
           assert.equal(result.code, 0, output(result))
           const sum = await db.knex('evolve_batches').where({ run_name: name }).sum({ rows: 'rows' }).first()
