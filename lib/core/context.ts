@@ -58,10 +58,9 @@ export interface WorkerContext {
    * (`at`, performance.now() time: the last batch's end and `gap`, the pause owed after it).
    * Otherwise siblings would take the lock back to back. `othersWroteAt`: when another
    * connection was last seen to have written (Date.now() ms; see worker.ts). `quiet`: while set,
-   * the runner's heartbeats wait for it (a batch's early read: prefetch.ts). `inFlight` and `solo`:
-   * siblings in a turn, and the one running a suspect batch alone (solo.ts).
+   * the runner's heartbeats wait for it (a batch's early read: prefetch.ts).
    */
-  turn: { busy: boolean; at: number; gap: number; othersWroteAt: number; quiet?: Promise<void>; inFlight: number; solo: string | null }
+  turn: { busy: boolean; at: number; gap: number; othersWroteAt: number; quiet?: Promise<void> }
   presence?: Presence
   /** Lets the batch's own writes through read-only mode (the database refuses the app's). */
   writeBypass?: WriteBypass

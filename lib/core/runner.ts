@@ -42,7 +42,7 @@ export class Runner {
   private readonly by: string
   private readonly abort = new AbortController()
   private readonly wakeup = new Wakeup()
-  private readonly turn: Serving['turn'] = { busy: false, at: 0, gap: 0, othersWroteAt: -Infinity, inFlight: 0, solo: null }
+  private readonly turn: Serving['turn'] = { busy: false, at: 0, gap: 0, othersWroteAt: -Infinity }
   private readonly options: RunOptions
   private readonly sizers = new Set<BatchSizer>()
   private readonly serving: Serving

@@ -10,38 +10,42 @@ import type { WorkerContext } from './context.ts'
  * in flight beside it in sibling workers, would be counted as deadly too, and recorded as failed.
  */
 
-export type SoloTurn = Pick<WorkerContext['turn'], 'inFlight' | 'solo'>
+/**
+ * The process's workers, whatever Runner they belong to (a library may run several at once): a
+ * death takes all of them. `inFlight`: workers in a turn; `solo`: the one running a suspect batch.
+ */
+const here = { inFlight: 0, solo: null as string | null }
 
 /** A batch a death may be blamed on: taken over from a dead worker, or carrying the suspicion of one split for deaths. */
 export const isSuspect = (batch: Batch): boolean => batch.attempts > 0
 
-/** A sibling worker enters its turn (claim and batch); false while a suspect batch runs alone: hold instead. */
-export function enterTurn(turn: SoloTurn): boolean {
-  if (turn.solo !== null) return false
-  turn.inFlight++
+/** A worker enters its turn (claim and batch); false while a suspect batch runs alone: hold instead. */
+export function enterTurn(): boolean {
+  if (here.solo !== null) return false
+  here.inFlight++
   return true
 }
 
 export function leaveTurn(ctx: WorkerContext): void {
-  ctx.turn.inFlight--
-  ctx.wakeup.wake() // a suspect batch waiting for its siblings to finish goes on
+  here.inFlight--
+  ctx.wakeup.wake() // a suspect batch waiting for its siblings to finish goes on (another Runner's polls)
 }
 
 /**
- * Before a suspect batch: once no sibling is in a batch any more, true, and none starts one until
- * endAlone. False when a sibling's suspect batch runs alone already: give this claim back.
+ * Before a suspect batch: once no other worker of the process is in a batch any more, true, and
+ * none starts one until endAlone. False when another's suspect batch runs alone already: give
+ * this claim back.
  */
 export async function runAlone(ctx: WorkerContext): Promise<boolean> {
-  const { turn } = ctx
-  if (turn.solo !== null && turn.solo !== ctx.workerId) return false
-  turn.solo = ctx.workerId
-  // This worker counts itself where siblings enter turns (enterTurn); where they take turns one at a time, none is in one.
-  while (turn.inFlight > 1 && !ctx.signal.aborted) await ctx.wakeup.wait(ctx.options.pollMs, ctx.signal)
+  if (here.solo !== null && here.solo !== ctx.workerId) return false
+  here.solo = ctx.workerId
+  // Counting itself where workers enter turns (enterTurn); where they take turns one at a time (SQLite), 0.
+  while (here.inFlight > 1 && !ctx.signal.aborted) await ctx.wakeup.wait(ctx.options.pollMs, ctx.signal)
   return true
 }
 
 export function endAlone(ctx: WorkerContext): void {
-  if (ctx.turn.solo !== ctx.workerId) return
-  ctx.turn.solo = null
+  if (here.solo !== ctx.workerId) return
+  here.solo = null
   ctx.wakeup.wake()
 }

@@ -7,7 +7,7 @@ import type { WorkerContext } from './context.ts'
 import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
 import { failRunFor } from './read-only-run.ts'
-import { whileAlive } from './liveness.ts'
+import { liveWorkers, localWorkers, whileAlive } from './liveness.ts'
 import { endAlone, enterTurn, isSuspect, leaveTurn, runAlone } from './solo.ts'
 import { BatchSizer } from './pacing.ts'
 import { prefetchRows } from './prefetch.ts'
@@ -63,11 +63,15 @@ async function turns(ctx: WorkerContext, state: LoopState): Promise<void> {
       // Bookkeeping outside a batch can meet the same conflicts as a batch (a busy SQLite
       // file, a dropped connection): back off and go on rather than abandon the run.
       const reason = ctx.dialect.classifyError(err)
-      // Given up: the run ends failed with why (`evolve run` goes on later), not `running` with nobody serving it.
       if (ctx.signal.aborted) throw err // asked to stop: the run is left as it is, to resume
       if (reason === null || ++consecutive > ctx.migration.maxAttempts) {
-        await failRunFor(ctx.store, ctx.events, ctx.knex, ctx.migration.name, ctx.by, err)
-        throw err // failRunFor threw it already
+        // Given up. Served by nobody else, the run ends failed with why (`evolve run` goes on later),
+        // not `running` with nobody serving it; other processes serving it go on with it.
+        const othersServe = await liveWorkers(ctx.store, ctx.knex, ctx.migration.name)
+          .then((live) => live.some((w) => !localWorkers.has(w.id)))
+          .catch(() => true) // unknown: not this process's to end
+        if (!othersServe) await failRunFor(ctx.store, ctx.events, ctx.knex, ctx.migration.name, ctx.by, err)
+        throw err
       }
       state.conflicts++
       const error = (err as Error).message
@@ -86,7 +90,7 @@ interface LoopState {
 /** One turn of the loop; where the dialect pauses between batches, one sibling at a time. */
 async function step(ctx: WorkerContext, state: LoopState): Promise<'finished' | 'continue'> {
   if (!ctx.dialect.pauseAfterBatchMs) {
-    if (!enterTurn(ctx.turn)) return hold(ctx, ctx.options.pollMs) // a suspect batch runs alone
+    if (!enterTurn()) return hold(ctx, ctx.options.pollMs) // a suspect batch runs alone
     try {
       return await stepOnce(ctx, state)
     } finally {
@@ -125,8 +129,8 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
     if (isSuspect(next.batch) && !(await runAlone(ctx))) {
-      await ctx.store.batches.releaseClaims(ctx.knex, ctx.workerId) // a sibling's runs alone: later
-      return hold(ctx, o.pollMs)
+      await ctx.store.batches.releaseClaims(ctx.knex, ctx.workerId) // another's runs alone: later
+      return 'continue' // out of the turn at once (the next waits in enterTurn), not holding the solo one up
     }
     try {
       await evolveClaimed(ctx, state, run, next, size, claiming)
