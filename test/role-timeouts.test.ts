@@ -152,6 +152,35 @@ describe('bookkeeping between batches that keeps meeting a conflict', () => {
       }
       assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS }, 'no row was evolved')
     }))
+
+  it('leaves the run to another process still serving it: only the process that gave up leaves', () =>
+    withAppRole(ROWS, async (db, app) => {
+      await storeFor(db.knex).ensure(db.knex)
+      await db.knex.raw(
+        `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${app.role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${app.role}`,
+      )
+      await db.knex.raw(`ALTER ROLE ${app.role} SET lock_timeout = '100ms'`)
+      const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('true') })
+      const locker = await db.knex.transaction()
+      await locker.raw('LOCK TABLE evolve_batches IN SHARE MODE')
+      // The superuser's runner has no lock_timeout: its claim waits for the lock, serving the run.
+      const patient = spawnCli(['run', '--db', db.url, '--dir', dir])
+      try {
+        await waitUntil('the patient runner to wait for the lock', async () => {
+          const { rows } = await db.knex.raw(`SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'evolve_batches'::regclass`)
+          return rows.length > 0
+        })
+        const impatient = await exitOf(spawnCli(['run', '--db', app.url, '--dir', dir]))
+        assert.equal(impatient.code, 1, output(impatient))
+        assert.equal((await db.knex('evolve_runs').where({ name: NAME }).first())?.state, 'running', 'still served')
+      } finally {
+        await locker.rollback()
+      }
+      const served = await exitOf(patient)
+      assert.equal(served.code, 0, output(served))
+      assert.equal((await db.knex('evolve_runs').where({ name: NAME }).first())?.state, 'done')
+      assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
 })
 
 describe('an idle_session_timeout set on the role', () => {
