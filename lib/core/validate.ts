@@ -121,7 +121,8 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
         })
         .catch((err: unknown) => err)
     // A lock or busy timeout (the app's CREATE INDEX, a long write on SQLite) says nothing about the
-    // expression: tried again as a batch would be, and surfacing as it is only after maxAttempts.
+    // expression: tried again as a batch would be, for a while.
+    const started = performance.now()
     const error = await pRetry(
       async () => {
         const outcome = await check()
@@ -131,10 +132,13 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
       // For a while only: `plan` and every migration's start wait here, and a lock held for good needs a person.
       { retries: m.maxAttempts - 1, minTimeout: 50, maxTimeout: 1000, factor: 2, randomize: true, maxRetryTime: CHECK_PATIENCE_MS },
     ).catch((err: unknown) => {
-      throw new EvolveConnectionError(
-        `${m.file}: could not check field "set.${column}": ${m.table} stayed locked for ${CHECK_PATIENCE_MS / 1000} s (an app's CREATE INDEX, ALTER TABLE or long transaction?); try again once it is free (${firstLine(err)})`,
-        { cause: err },
-      )
+      const waited = `${Math.round((performance.now() - started) / 1000)} s`
+      const reason = dialect.classifyError(err)
+      const why =
+        reason === 'lock_timeout' || reason === 'busy'
+          ? `${m.table} stayed locked for ${waited} (an app's CREATE INDEX, ALTER TABLE or long transaction?); try again once it is free`
+          : `it kept failing for ${waited} (${reason ?? 'error'}); try again`
+      throw new EvolveConnectionError(`${m.file}: could not check field "set.${column}": ${why} (${firstLine(err)})`, { cause: err })
     })
     if (error === ROLLBACK) continue
     // Out of disk space, a replica, a privilege: the database's or the role's to mend, not the expression.
