@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import type { Knex } from 'knex'
 import pg from 'pg'
 import { type CliResult, exitOf, failuresJson, runCli, spawnCli, type StatusEntry, statusJson } from './helpers/cli.ts'
-import { dialects, fresh, freshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
+import { dialects, fresh, freshPostgres, type FreshPostgres, freshSqlite, type FreshSqlite } from './helpers/databases.ts'
 import {
   batchRows,
   counterHistogram,
@@ -177,52 +177,11 @@ describe('conflicts with a live app on postgres', () => {
     }
   })
 
-  it('a run starting while the app holds a table lock (a CREATE INDEX) retries the check of its set expressions through the lock timeouts, then runs', async () => {
-    const db = await freshPostgres()
-    const ws = await workspace()
-    const app = await appClient(db.url)
-    try {
-      await seedUsers(db.knex)
-      const name = await ws.migration(
-        '001_lowercase-set',
-        `import { defineMigration } from 'evolvekit'
-export default defineMigration({
-  table: 'users',
-  pending: (q) => q.whereRaw('email <> lower(email)'),
-  set: { email: (knex) => knex.raw('lower(email)') },
-  lockTimeoutMs: ${LOCK_TIMEOUT_MS},
-})
-`,
-      )
-      // What a plain CREATE INDEX holds: no UPDATE may start until it commits.
-      await app.client.query('BEGIN')
-      await app.client.query('LOCK TABLE users IN SHARE MODE')
-      const cli = spawnCli(['run', '--db', db.url, '--dir', ws.dir])
-      // Two statements seen waiting on the lock, one after the other: the first timed out and was tried again.
-      const waits = new Set<string>()
-      await waitUntil('the check to wait on the lock a second time', async () => {
-        if (cli.child.exitCode !== null) throw new Error(`evolve run gave up:\n${(await exitOf(cli)).stderr}`)
-        const { rows } = await db.knex.raw(
-          'SELECT query_start::text AS started FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))',
-          [app.pid],
-        )
-        for (const r of rows as { started: string }[]) waits.add(r.started)
-        return waits.size >= 2
-      })
-      await app.client.query('COMMIT')
-      const result = await exitOf(cli)
-      assert.equal(result.code, 0, result.stderr)
-      assert.equal((await runRow(db.knex, name))?.state, 'done')
-      const left = await db.knex('users').whereRaw('email <> lower(email)').count({ n: '*' }).first()
-      assert.equal(Number(left?.n), 0)
-    } finally {
-      await app.client.end().catch(() => {})
-      await db.drop()
-      await ws.cleanup()
-    }
-  })
-
-  it('a table the app keeps locked through the check of the set expressions is one line, exit 2, after a bounded wait, and nothing is written', async () => {
+  /**
+   * A `set` migration of users (written as `001_lowercase-set`), and the app holding SHARE on the table,
+   * what a plain CREATE INDEX holds: no UPDATE may start until it commits. `fn` commits it (or not).
+   */
+  async function withTableLockedByApp(fn: (db: FreshPostgres, ws: Workspace, app: { client: pg.Client; pid: number }) => Promise<void>) {
     const db = await freshPostgres()
     const ws = await workspace()
     const app = await appClient(db.url)
@@ -241,6 +200,38 @@ export default defineMigration({
       )
       await app.client.query('BEGIN')
       await app.client.query('LOCK TABLE users IN SHARE MODE')
+      await fn(db, ws, app)
+    } finally {
+      await app.client.end().catch(() => {})
+      await db.drop()
+      await ws.cleanup()
+    }
+  }
+
+  it('a run starting while the app holds a table lock (a CREATE INDEX) retries the check of its set expressions through the lock timeouts, then runs', () =>
+    withTableLockedByApp(async (db, ws, app) => {
+      const cli = spawnCli(['run', '--db', db.url, '--dir', ws.dir])
+      // Two statements seen waiting on the lock, one after the other: the first timed out and was tried again.
+      const waits = new Set<string>()
+      await waitUntil('the check to wait on the lock a second time', async () => {
+        if (cli.child.exitCode !== null) throw new Error(`evolve run gave up:\n${(await exitOf(cli)).stderr}`)
+        const { rows } = await db.knex.raw(
+          'SELECT query_start::text AS started FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))',
+          [app.pid],
+        )
+        for (const r of rows as { started: string }[]) waits.add(r.started)
+        return waits.size >= 2
+      })
+      await app.client.query('COMMIT')
+      const result = await exitOf(cli)
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal((await runRow(db.knex, '001_lowercase-set'))?.state, 'done')
+      const left = await db.knex('users').whereRaw('email <> lower(email)').count({ n: '*' }).first()
+      assert.equal(Number(left?.n), 0)
+    }))
+
+  it('a table the app keeps locked through the check of the set expressions is one line, exit 2, after a bounded wait, and nothing is written', () =>
+    withTableLockedByApp(async (db, ws, app) => {
       const result = await runCli(['plan', '--db', db.url, '--dir', ws.dir])
       assert.equal(result.code, 2, `${result.stdout}\n${result.stderr}`)
       assert.match(
@@ -249,12 +240,7 @@ export default defineMigration({
       )
       await app.client.query('COMMIT')
       assert.equal(await db.knex.schema.hasTable('evolve_runs'), false, 'plan wrote nothing')
-    } finally {
-      await app.client.end().catch(() => {})
-      await db.drop()
-      await ws.cleanup()
-    }
-  })
+    }))
 
   it('survives a real deadlock with the app: the run’s victim batch is retried, both effects land once', async () => {
     const db = await freshPostgres()
