@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { assertUsageError, output, runCli, spawnCli, statusJson } from './helpers/cli.ts'
-import { type FreshDatabase, dialects, withDb } from './helpers/databases.ts'
+import { type Dialect, type FreshDatabase, dialects, withDb } from './helpers/databases.ts'
 import {
   type Workspace,
   counterHistogram,
@@ -42,12 +42,19 @@ function counting(ws: Workspace, o: { table?: string; by?: number } = {}): strin
 }
 
 /** `items` and `users`, 100 rows each, every counter 0; the migration's first version in a workspace. */
-async function setUp(db: FreshDatabase): Promise<{ ws: Workspace; flags: string[] }> {
-  await createItems(db.knex, ROWS)
-  await createUsers(db, { count: ROWS })
-  const ws = await workspace()
-  await ws.migration(NAME, counting(ws))
-  return { ws, flags: ['--db', db.url, '--dir', ws.dir] }
+/** A fresh database of `dialect` with items and users, the counting migration in a workspace, and the CLI's flags for both. */
+function withSetUp(dialect: Dialect, fn: (db: FreshDatabase, ws: Workspace, flags: string[]) => Promise<void>): Promise<void> {
+  return withDb(dialect, async (db) => {
+    await createItems(db.knex, ROWS)
+    await createUsers(db, { count: ROWS })
+    const ws = await workspace()
+    try {
+      await ws.migration(NAME, counting(ws))
+      await fn(db, ws, ['--db', db.url, '--dir', ws.dir])
+    } finally {
+      await ws.cleanup()
+    }
+  })
 }
 
 /** A run killed (-9) with keys 1..50 evolved, its batch 51..60 parked: `running (no workers)`. Opens the gate. */
@@ -66,122 +73,98 @@ async function usersCounted(db: FreshDatabase): Promise<number> {
 for (const dialect of dialects) {
   describe(`a migration file edited after its run started (${dialect})`, () => {
     it('evolve run refuses to go on with a run whose file now names another table, and changes nothing', () =>
-      withDb(dialect, async (db) => {
-        const { ws, flags } = await setUp(db)
-        try {
-          await killedHalfWay(ws, flags)
-          await ws.migration(NAME, counting(ws, { table: 'users' }))
+      withSetUp(dialect, async (db, ws, flags) => {
+        await killedHalfWay(ws, flags)
+        await ws.migration(NAME, counting(ws, { table: 'users' }))
 
-          const refused = await runCli(['run', ...flags])
-          assertUsageError(refused, [
-            `${NAME}.ts changed since its run started (table items → users)`,
-            'restore the file',
-            'new file name',
-            `evolve cancel ${NAME}`,
-          ])
-          assert.deepEqual(await counterHistogram(db.knex), { 0: 50, 1: 50 }, 'items: as the killed run left them')
-          assert.equal(await usersCounted(db), 0, 'users: untouched')
-          assert.equal((await runRow(db.knex, NAME))?.state, 'running')
-          const entry = await statusJson(NAME, flags)
-          assert.equal(entry.fileChanged, 'table items → users')
-          assert.equal(entry.done, 50)
-          const plan = await runCli(['plan', ...flags])
-          assert.match(
-            plan.stdout,
-            /file changed since its run started: table items → users: `evolve run` and `evolve retry` refuse/,
-            output(plan),
-          )
-          assertUsageError(await runCli(['retry', NAME, ...flags]), [`${NAME}.ts changed since its run started (table items → users)`])
+        const refused = await runCli(['run', ...flags])
+        assertUsageError(refused, [
+          `${NAME}.ts changed since its run started (table items → users)`,
+          'restore the file',
+          'new file name',
+          `evolve cancel ${NAME}`,
+        ])
+        assert.deepEqual(await counterHistogram(db.knex), { 0: 50, 1: 50 }, 'items: as the killed run left them')
+        assert.equal(await usersCounted(db), 0, 'users: untouched')
+        assert.equal((await runRow(db.knex, NAME))?.state, 'running')
+        const entry = await statusJson(NAME, flags)
+        assert.equal(entry.fileChanged, 'table items → users')
+        assert.equal(entry.done, 50)
+        const plan = await runCli(['plan', ...flags])
+        assert.match(
+          plan.stdout,
+          /file changed since its run started: table items → users: `evolve run` and `evolve retry` refuse/,
+          output(plan),
+        )
+        assertUsageError(await runCli(['retry', NAME, ...flags]), [`${NAME}.ts changed since its run started (table items → users)`])
 
-          // The file as it was: the run goes on where it stopped, on its own table.
-          await ws.migration(NAME, counting(ws))
-          const resumed = await runCli(['run', ...flags])
-          assert.equal(resumed.code, 0, output(resumed))
-          assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
-          assert.equal(await usersCounted(db), 0)
-        } finally {
-          await ws.cleanup()
-        }
+        // The file as it was: the run goes on where it stopped, on its own table.
+        await ws.migration(NAME, counting(ws))
+        const resumed = await runCli(['run', ...flags])
+        assert.equal(resumed.code, 0, output(resumed))
+        assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+        assert.equal(await usersCounted(db), 0)
       }))
 
     it("a changed transform goes on, said once on stderr and for good in status's codeChangedAt", () =>
-      withDb(dialect, async (db) => {
-        const { ws, flags } = await setUp(db)
-        try {
-          await killedHalfWay(ws, flags)
-          // A comment and new line endings are no change of code.
-          await ws.migration(NAME, `// counts each row\n${counting(ws)}`.replace(/\n/g, '\r\n'))
-          assert.equal((await statusJson(NAME, flags)).fileChanged, null)
-          await ws.migration(NAME, counting(ws, { by: 2 }))
-          const before = await statusJson(NAME, flags)
-          assert.equal(before.fileChanged, 'its code')
-          assert.equal(before.codeChangedAt, null)
+      withSetUp(dialect, async (db, ws, flags) => {
+        await killedHalfWay(ws, flags)
+        // A comment and new line endings are no change of code.
+        await ws.migration(NAME, `// counts each row\n${counting(ws)}`.replace(/\n/g, '\r\n'))
+        assert.equal((await statusJson(NAME, flags)).fileChanged, null)
+        await ws.migration(NAME, counting(ws, { by: 2 }))
+        const before = await statusJson(NAME, flags)
+        assert.equal(before.fileChanged, 'its code')
+        assert.equal(before.codeChangedAt, null)
 
-          const resumed = await runCli(['run', ...flags])
-          assert.equal(resumed.code, 0, output(resumed))
-          assert.match(
-            resumed.stderr,
-            /001_count\.ts changed since its run started: rows evolved before used the old code/,
-            output(resumed),
-          )
-          assert.deepEqual(await counterHistogram(db.knex), { 1: 50, 2: 50 })
-          const after = await statusJson(NAME, flags)
-          assert.equal(after.state, 'done')
-          assert.equal(after.fileChanged, null, 'the run went on with this code: it is what the run has now')
-          assert.match(String(after.codeChangedAt), /^\d{4}-\d\d-\d\dT/)
-          const status = await runCli(['status', ...flags])
-          assert.match(status.stdout, /001_count: went on with changed code at .*: rows evolved before used the old code/, output(status))
+        const resumed = await runCli(['run', ...flags])
+        assert.equal(resumed.code, 0, output(resumed))
+        assert.match(resumed.stderr, /001_count\.ts changed since its run started: rows evolved before used the old code/, output(resumed))
+        assert.deepEqual(await counterHistogram(db.knex), { 1: 50, 2: 50 })
+        const after = await statusJson(NAME, flags)
+        assert.equal(after.state, 'done')
+        assert.equal(after.fileChanged, null, 'the run went on with this code: it is what the run has now')
+        assert.match(String(after.codeChangedAt), /^\d{4}-\d\d-\d\dT/)
+        const status = await runCli(['status', ...flags])
+        assert.match(status.stdout, /001_count: went on with changed code at .*: rows evolved before used the old code/, output(status))
 
-          const again = await runCli(['run', ...flags])
-          assert.equal(again.code, 0, output(again))
-          assert.doesNotMatch(again.stderr, /changed since/, 'said once')
-        } finally {
-          await ws.cleanup()
-        }
+        const again = await runCli(['run', ...flags])
+        assert.equal(again.code, 0, output(again))
+        assert.doesNotMatch(again.stderr, /changed since/, 'said once')
       }))
 
     it('a second runner with another version of the file is refused while the first serves the run', () =>
-      withDb(dialect, async (db) => {
-        const { ws, flags } = await setUp(db)
-        try {
-          await ws.hold(51)
-          const first = spawnCli(['run', '--batch-size', '10', ...flags])
-          await first.waitFor(heldLine(51))
-          const other = await writeFiles({ [`${NAME}.ts`]: counting(ws, { by: 2 }) })
-          const second = await runCli(['run', '--db', db.url, '--dir', other])
-          assertUsageError(second, [`${NAME}.ts is not the code its run is being served with`, `pid ${first.child.pid}`, 'the same file'])
+      withSetUp(dialect, async (db, ws, flags) => {
+        await ws.hold(51)
+        const first = spawnCli(['run', '--batch-size', '10', ...flags])
+        await first.waitFor(heldLine(51))
+        const other = await writeFiles({ [`${NAME}.ts`]: counting(ws, { by: 2 }) })
+        const second = await runCli(['run', '--db', db.url, '--dir', other])
+        assertUsageError(second, [`${NAME}.ts is not the code its run is being served with`, `pid ${first.child.pid}`, 'the same file'])
 
-          await ws.open()
-          const ended = await first.exited
-          assert.equal(ended.code, 0, output(ended))
-          assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS }, 'every row evolved by one version')
-        } finally {
-          await ws.cleanup()
-        }
+        await ws.open()
+        const ended = await first.exited
+        assert.equal(ended.code, 0, output(ended))
+        assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS }, 'every row evolved by one version')
       }))
 
     it('a run an older version opened has no definition: it goes on without a word, and its definition is stored', () =>
-      withDb(dialect, async (db) => {
-        const { ws, flags } = await setUp(db)
-        try {
-          await killedHalfWay(ws, flags)
-          await db.knex('evolve_runs').where({ name: NAME }).update({ definition: null })
-          await ws.migration(NAME, counting(ws, { by: 2 }))
-          assert.equal((await statusJson(NAME, flags)).fileChanged, null, 'unknown: nothing said')
+      withSetUp(dialect, async (db, ws, flags) => {
+        await killedHalfWay(ws, flags)
+        await db.knex('evolve_runs').where({ name: NAME }).update({ definition: null })
+        await ws.migration(NAME, counting(ws, { by: 2 }))
+        assert.equal((await statusJson(NAME, flags)).fileChanged, null, 'unknown: nothing said')
 
-          await ws.hold(71)
-          const resumed = spawnCli(['run', '--batch-size', '10', ...flags])
-          await resumed.waitFor(heldLine(71))
-          const row = await db.knex('evolve_runs').where({ name: NAME }).first()
-          assert.equal(JSON.parse(row.definition).table, 'items', 'stored as the run was opened')
-          assert.equal(row.code_changed_at, null)
-          await ws.open()
-          const ended = await resumed.exited
-          assert.equal(ended.code, 0, output(ended))
-          assert.doesNotMatch(ended.stderr, /changed since/, output(ended))
-        } finally {
-          await ws.cleanup()
-        }
+        await ws.hold(71)
+        const resumed = spawnCli(['run', '--batch-size', '10', ...flags])
+        await resumed.waitFor(heldLine(71))
+        const row = await db.knex('evolve_runs').where({ name: NAME }).first()
+        assert.equal(JSON.parse(row.definition).table, 'items', 'stored as the run was opened')
+        assert.equal(row.code_changed_at, null)
+        await ws.open()
+        const ended = await resumed.exited
+        assert.equal(ended.code, 0, output(ended))
+        assert.doesNotMatch(ended.stderr, /changed since/, output(ended))
       }))
   })
 
@@ -221,29 +204,24 @@ for (const dialect of dialects) {
       }))
 
     it('a run whose file is gone is marked in status and named by run, with restore or cancel', () =>
-      withDb(dialect, async (db) => {
-        const { ws, flags } = await setUp(db)
-        try {
-          await killedHalfWay(ws, flags)
-          await rm(path.join(ws.dir, `${NAME}.ts`))
-          await ws.migration('002_other', setMigration(10).replace("'items'", "'users'"))
+      withSetUp(dialect, async (db, ws, flags) => {
+        await killedHalfWay(ws, flags)
+        await rm(path.join(ws.dir, `${NAME}.ts`))
+        await ws.migration('002_other', setMigration(10).replace("'items'", "'users'"))
 
-          const status = await runCli(['status', ...flags])
-          assert.match(status.stdout, /^001_count \(no file here\) +running/m, output(status))
-          assert.equal((await statusJson(NAME, flags)).noFile, true)
-          assert.equal((await statusJson('002_other', flags)).noFile, false)
+        const status = await runCli(['status', ...flags])
+        assert.match(status.stdout, /^001_count \(no file here\) +running/m, output(status))
+        assert.equal((await statusJson(NAME, flags)).noFile, true)
+        assert.equal((await statusJson('002_other', flags)).noFile, false)
 
-          const all = await runCli(['run', ...flags])
-          assert.equal(all.code, 0, output(all))
-          assert.match(all.stderr, /001_count is running but has no file in .*: restore its file .*`evolve cancel 001_count`/, output(all))
-          assert.equal(await usersCounted(db), ROWS, 'the migrations that have files ran')
+        const all = await runCli(['run', ...flags])
+        assert.equal(all.code, 0, output(all))
+        assert.match(all.stderr, /001_count is running but has no file in .*: restore its file .*`evolve cancel 001_count`/, output(all))
+        assert.equal(await usersCounted(db), ROWS, 'the migrations that have files ran')
 
-          const named = await runCli(['run', NAME, ...flags])
-          assertUsageError(named, [`no migration file "${NAME}"`, 'the database has a running run of that name', `evolve cancel ${NAME}`])
-          assert.deepEqual(await counterHistogram(db.knex), { 0: 50, 1: 50 })
-        } finally {
-          await ws.cleanup()
-        }
+        const named = await runCli(['run', NAME, ...flags])
+        assertUsageError(named, [`no migration file "${NAME}"`, 'the database has a running run of that name', `evolve cancel ${NAME}`])
+        assert.deepEqual(await counterHistogram(db.knex), { 0: 50, 1: 50 })
       }))
   })
 }

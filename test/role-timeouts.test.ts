@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { exitOf, failuresJson, jsonLines, output, spawnCli, statusJson } from './helpers/cli.ts'
-import knexFactory from 'knex'
+import knexFactory, { type Knex } from 'knex'
 import pg from 'pg'
 import { dialectOf } from '../lib/dialects/for-knex.ts'
 import { storeFor } from '../lib/store/store.ts'
@@ -31,11 +31,21 @@ export default defineMigration({
 `
 }
 
+/** evk_slow(id): 10 ms per row looked at, so a count of the table lasts about a second. */
+const createSlowCheck = (knex: Knex) =>
+  knex.raw(`CREATE FUNCTION evk_slow(int) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.01) IS NOT NULL'`)
+
+/** The tracking tables made by the superuser, and `role` let to use them. */
+async function trackingTablesFor(knex: Knex, role: string): Promise<void> {
+  await storeFor(knex).ensure(knex)
+  await knex.raw(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`)
+}
+
 describe('a statement_timeout set on the role', () => {
   it("does not cancel evolvekit's counts: the total and the end-of-pass check count every row, and the run ends done", () =>
     withAppRole(ROWS, async (db, app) => {
       // 10 ms per row looked at: a count of the table lasts a second, a batch of 5 rows 50 ms.
-      await db.knex.raw(`CREATE FUNCTION evk_slow(int) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.01) IS NOT NULL'`)
+      await createSlowCheck(db.knex)
       await db.knex.raw(`ALTER ROLE ${app.role} SET statement_timeout = '300ms'`)
       const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('evk_slow(id)') })
       const run = spawnCli(['run', '--db', app.url, '--dir', dir, '--log-format', 'json'])
@@ -58,7 +68,7 @@ describe('a statement_timeout set on the role', () => {
 describe('a statement_timeout set on the role, with a sweep', () => {
   it("does not cancel a sweep's planning, which reads pending across the table: the row left behind is swept and the run ends done", () =>
     withAppRole(ROWS, async (db, app) => {
-      await db.knex.raw(`CREATE FUNCTION evk_slow(int) RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.01) IS NOT NULL'`)
+      await createSlowCheck(db.knex)
       // Row 50 is left behind by the first pass (as if an old app instance wrote it back), once.
       await db.knex.raw(`CREATE TABLE skip_once (id int); INSERT INTO skip_once VALUES (50); GRANT ALL ON skip_once TO ${app.role}`)
       await db.knex.raw(`ALTER ROLE ${app.role} SET statement_timeout = '300ms'`)
@@ -132,10 +142,7 @@ describe('an end-of-pass check that keeps failing', () => {
 describe('bookkeeping between batches that keeps meeting a conflict', () => {
   it('ends the run failed with the error once the worker gives up, instead of leaving it running with nobody serving it', () =>
     withAppRole(ROWS, async (db, app) => {
-      await storeFor(db.knex).ensure(db.knex)
-      await db.knex.raw(
-        `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${app.role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${app.role}`,
-      )
+      await trackingTablesFor(db.knex, app.role)
       await db.knex.raw(`ALTER ROLE ${app.role} SET lock_timeout = '100ms'`)
       // No batch row can be made while this lasts: every claim meets a lock timeout.
       const locker = await db.knex.transaction()
@@ -155,10 +162,7 @@ describe('bookkeeping between batches that keeps meeting a conflict', () => {
 
   it('leaves the run to another process still serving it: only the process that gave up leaves', () =>
     withAppRole(ROWS, async (db, app) => {
-      await storeFor(db.knex).ensure(db.knex)
-      await db.knex.raw(
-        `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${app.role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${app.role}`,
-      )
+      await trackingTablesFor(db.knex, app.role)
       await db.knex.raw(`ALTER ROLE ${app.role} SET lock_timeout = '100ms'`)
       const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('true') })
       const locker = await db.knex.transaction()
