@@ -94,6 +94,35 @@ export default defineMigration({
       assert.equal(Number((await db.knex('items').where({ counter: 1 }).count({ n: '*' }).first())?.n), ROWS - 1)
     }))
 
+  it('an up writing a table the role was never granted, in a database without row-level security, stops the run at once with the privilege to grant: no split, no failed object, no row changed', () =>
+    withAppRole(ROWS, async (db, app) => {
+      // Every row fails alike: no row-level security policy anywhere could make it one row's.
+      await db.knex.raw('CREATE TABLE audit (item_id integer NOT NULL)')
+      const dir = await writeFiles({
+        '001_fault.ts': `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'items',
+  batchSize: 50,
+  async up(rows, ctx) {
+    await ctx.trx('audit').insert(rows.map((r) => ({ item_id: r.id })))
+    await ctx.trx('items').whereIn('id', rows.map((r) => r.id)).update({ counter: 1 })
+  },
+})
+`,
+      })
+      const result = await runCli(['run', '--db', app.url, '--dir', dir])
+      assert.equal(result.code, 1, output(result))
+      const run = await runRow(db.knex, '001_fault')
+      assert.equal(run?.state, 'failed')
+      assert.match(
+        run?.lastError ?? '',
+        /^the role evolvekit runs as lacks a privilege: grant it \(42501: .*permission denied for table audit\); then `evolve run 001_fault` resumes$/,
+      )
+      assert.deepEqual(await failureRows(db.knex, '001_fault'), [])
+      assert.equal(await countBatches(db.knex, '001_fault', { state: 'split' }), 0)
+      assert.equal(Number((await db.knex('items').where({ counter: 1 }).count({ n: '*' }).first())?.n), 0, 'no row changed')
+    }))
+
   it('a role that may not create the tracking tables is told so in one line, exit 2, and nothing is created', () =>
     withAppRole(ROWS, async (db, app) => {
       await db.knex.raw(`REVOKE CREATE ON SCHEMA public FROM ${app.role}, PUBLIC`)

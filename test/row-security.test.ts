@@ -1,14 +1,16 @@
 // Row-level security that hides rows from the role evolvekit connects as: a run would evolve only
 // the rows its policies show and report done, and a snapshot's copy would lack the others, so the
-// swap would drop them from the table. Refused at validation, before anything changes.
+// swap would drop them from the table. Refused at validation, before anything changes. A policy
+// refusing one row's write elsewhere (42501 inside a batch) is that row's: it is isolated.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import knexFactory from 'knex'
 import { parseMigration } from '../lib/config/migration-schema.ts'
 import { Runner, defineMigration } from '../lib/index.ts'
-import { assertRefused } from './helpers/cli.ts'
+import { assertRefused, output, runCli } from './helpers/cli.ts'
 import { freshPostgres } from './helpers/databases.ts'
+import { failureRows, withAppRole, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 30
 
@@ -59,4 +61,37 @@ describe('row-level security on postgres', () => {
       }
     })
   }
+
+  it("isolates the rows a policy refuses to write in another table (42501 inside a batch is then a row's) and evolves the rest", () =>
+    withAppRole(200, async (db, app) => {
+      // The role may insert into audit, but its policy refuses the rows of tenant 3: one row in 50.
+      await db.knex.raw('CREATE TABLE audit (item_id integer NOT NULL, tenant integer NOT NULL)')
+      await db.knex.raw(`GRANT INSERT ON audit TO ${app.role}`)
+      await db.knex.raw('ALTER TABLE audit ENABLE ROW LEVEL SECURITY')
+      await db.knex.raw('CREATE POLICY no_tenant_3 ON audit FOR INSERT WITH CHECK (tenant <> 3)')
+      const dir = await writeFiles({
+        '001_audit.ts': `import { defineMigration } from 'evolvekit'
+export default defineMigration({
+  table: 'items',
+  batchSize: 50,
+  async up(rows, ctx) {
+    await ctx.trx('audit').insert(rows.map((r) => ({ item_id: r.id, tenant: r.id % 50 === 7 ? 3 : 1 })))
+    await ctx.trx('items').whereIn('id', rows.map((r) => r.id)).update({ counter: 1 })
+  },
+})
+`,
+      })
+      const result = await runCli(['run', '--db', app.url, '--dir', dir])
+      assert.equal(result.code, 1, output(result))
+      const failed = await failureRows(db.knex, '001_audit')
+      assert.deepEqual(
+        failed.map((f) => Number(f.key)),
+        [7, 57, 107, 157],
+      )
+      assert.ok(
+        failed.every((f) => f.error.includes('row-level security policy')),
+        failed.map((f) => f.error).join('; '),
+      )
+      assert.equal(Number((await db.knex('items').where({ counter: 1 }).count({ n: '*' }).first())?.n), 196)
+    }))
 })

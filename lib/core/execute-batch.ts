@@ -85,7 +85,7 @@ export async function executeBatch(
       return null
     }
     // The database failed it, not a row (out of disk space, a replica): splitting would record healthy rows as failed.
-    const fault = ctx.dialect.databaseFault(err, 'batch')
+    const fault = await batchFault(ctx, err)
     if (fault !== null) {
       await failRun(ctx, `${fault}; then \`evolve run ${m.name}\` resumes`)
       return null
@@ -93,6 +93,23 @@ export async function executeBatch(
     await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
     return null
   }
+}
+
+/**
+ * What the database, not a row, is to blame for in a failed batch; null = maybe a row. An error
+ * that is a fault outside a batch but may be one row's inside one (a missing privilege: also what
+ * a row-level security policy refuses a row with) is the role's when no table has row-level
+ * security: every row would fail alike, and splitting would record healthy rows as failed. Asked
+ * at the error, not at the start, so a policy added during the run counts.
+ */
+async function batchFault(ctx: WorkerContext, err: unknown): Promise<string | null> {
+  const inBatch = ctx.dialect.databaseFault(err, 'batch')
+  if (inBatch !== null) return inBatch
+  const outside = ctx.dialect.databaseFault(err, 'setup')
+  if (outside === null) return null
+  // Unknown (the catalog could not be read): left to the rows, as when a policy is in use.
+  const rowSecurity = (await ctx.dialect.rowSecurityInUse?.(ctx.knex).catch(() => true)) ?? false
+  return rowSecurity ? null : outside
 }
 
 /** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */

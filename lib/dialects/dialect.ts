@@ -113,9 +113,18 @@ export interface DialectBatches {
    * What a person must mend when the database, not a row, failed a statement (out of disk space,
    * a read-only replica, I/O errors), by SQLSTATE / SQLite code; null = maybe the rows' fault.
    * Splitting a batch over such an error would record healthy rows as failed. `where`: in a batch,
-   * or outside one (the tracking tables, the checks before a run), where more is the role's to mend.
+   * or outside one (the tracking tables, the checks before a run). 'setup' counts besides what a
+   * row-level security policy may also raise for one row in a batch (PostgreSQL's 42501, a missing
+   * privilege); 'batch' leaves that to the row unless `rowSecurityInUse` says no policy can.
    */
   databaseFault(err: unknown, where: 'batch' | 'setup'): string | null
+  /**
+   * Optional: whether row-level security is on for any table of the database (PostgreSQL). Where
+   * it is not, or the dialect has none (no such member), an error `databaseFault` counts only
+   * outside a batch cannot be one row's inside one either: the run ends failed instead of
+   * splitting the batch and recording every healthy row as failed.
+   */
+  rowSecurityInUse?(knex: Knex): Promise<boolean>
   /** Writes changed columns of many rows back in as few set-based statements as possible. */
   writeBack(trx: Knex.Transaction, table: string, key: KeyColumns, rows: RowChange[]): Promise<number>
   /**

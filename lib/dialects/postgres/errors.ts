@@ -36,7 +36,8 @@ const DATABASE_FAULTS: Record<string, string> = {
 /**
  * 42501, insufficient privilege, counts outside a batch only (the tracking tables, the checks
  * before a run): in a batch it is also what a row-level security policy refuses one row with (an
- * `up` writing another table, a trigger), which isolating that row handles.
+ * `up` writing another table, a trigger), which isolating that row handles. The core counts it in
+ * a batch too when no table has row-level security on (Dialect.rowSecurityInUse, row-security.ts).
  */
 const PRIVILEGE = { code: '42501', fault: 'the role evolvekit runs as lacks a privilege: grant it' }
 

@@ -8,6 +8,7 @@ import { classifyPostgresError, postgresDatabaseFault } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresRowSecurityRole, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
+import { postgresRowSecurityInUse } from './row-security.ts'
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -40,6 +41,7 @@ export const postgresDialect: Dialect = {
   skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
   databaseFault: postgresDatabaseFault,
+  rowSecurityInUse: postgresRowSecurityInUse,
   writeBack: postgresWriteBack,
   writeBackTemplate: postgresWriteBackTemplate,
   readSnapshot: postgresReadSnapshot,
