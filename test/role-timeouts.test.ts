@@ -6,6 +6,7 @@ import { exitOf, failuresJson, jsonLines, output, spawnCli, statusJson } from '.
 import knexFactory, { type Knex } from 'knex'
 import pg from 'pg'
 import { dialectOf } from '../lib/dialects/for-knex.ts'
+import { openEvolve } from '../lib/index.ts'
 import { storeFor } from '../lib/store/store.ts'
 import { counterHistogram, waitUntil, withAppRole, writeFiles } from './helpers/fixtures.ts'
 
@@ -62,6 +63,26 @@ describe('a statement_timeout set on the role', () => {
       )
       assert.equal(lines.find((l) => l.event === 'run:end')?.state, 'done', output(result))
       assert.deepEqual(await counterHistogram(db.knex), { 1: ROWS })
+    }))
+})
+
+describe('a statement_timeout set on the role, for plan', () => {
+  it("does not cancel plan's counts: every row is counted as pending, and the first batch is planned", () =>
+    withAppRole(ROWS, async (db, app) => {
+      await createSlowCheck(db.knex)
+      await db.knex.raw(`ALTER ROLE ${app.role} SET statement_timeout = '300ms'`)
+      const dir = await writeFiles({ [`${NAME}.ts`]: bumpWhere('evk_slow(id)') })
+      const evolve = await openEvolve({ db: app.url, dir })
+      try {
+        const [plan] = await evolve.plan()
+        assert.deepEqual(
+          { rows: plan?.rows, pending: plan?.pending, batches: plan?.batches },
+          { rows: ROWS, pending: ROWS, batches: ROWS / 5 },
+        )
+        assert.ok(plan?.firstBatch, 'the first batch is planned')
+      } finally {
+        await evolve.close()
+      }
     }))
 })
 

@@ -56,11 +56,22 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
   if (run?.state === 'done') return { ...about, state: 'done', rows: null, pending: 0, batches: 0, firstBatch: null }
   const after = run?.cursor ? decodeKey(run.cursor) : undefined
   const sweeping = run?.phase === 'sweep'
-  const rows = await count(batchQuery(knex, m, {}, false))
-  const pending = m.pending ? await countPending(knex, m) : rows
-  const left = await count(batchQuery(knex, m, { lo: after }, sweeping))
   const scanFinished = run?.scanDone || ['done', 'failed'].includes(run?.state ?? '')
-  const hi = scanFinished ? undefined : (await nextBoundary(knex, m, after, batchSize, sweeping))?.key
+  // Under evolvekit's limits, not the role's (Dialect.readSnapshot), as a run's own counts are: a
+  // statement_timeout meant for the app cancelled these on any table of size, and plan with them.
+  const { rows, pending, left, hi } = await dialect.readSnapshot(
+    knex,
+    async (trx) => {
+      const rows = await count(batchQuery(trx, m, {}, false))
+      return {
+        rows,
+        pending: m.pending ? await countPending(trx, m) : rows,
+        left: await count(batchQuery(trx, m, { lo: after }, sweeping)),
+        hi: scanFinished ? undefined : (await nextBoundary(trx, m, after, batchSize, sweeping))?.key,
+      }
+    },
+    m,
+  )
   return {
     ...about,
     state: run?.state ?? 'pending',
