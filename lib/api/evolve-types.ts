@@ -2,6 +2,7 @@
 import type { Knex } from 'knex'
 import type { RunOptions } from '../core/context.ts'
 import type { Migration } from '../core/migration.ts'
+import type { RunProgress } from '../core/progress.ts'
 import type { Store } from '../store/store.ts'
 
 // With the admin object's types come its events' (lib/api/events.ts types `evolve.events` by name).
@@ -71,4 +72,14 @@ export interface LiveWorker {
 export interface Who {
   by?: string
   reason?: string
+}
+
+/** A run as `status()` and `progress(name)` report it: its progress, and whether its file loads. */
+export interface RunStatus extends RunProgress {
+  /**
+   * Why the migration's file, loaded to compare it with its run (a started run's file), did not
+   * load: `does not load: <its error>`, or that its import has not settled in 5 s (a top-level
+   * await that hangs); null when it loaded or was not loaded. status answers for the other runs.
+   */
+  fileError: string | null
 }

@@ -4,7 +4,7 @@ import { enqueueFailures, notRunYet, nothingToRetry } from '../core/enqueue-fail
 import { EvolveEmitter } from '../core/events.ts'
 import { liveWorkers } from '../core/liveness.ts'
 import { type Migration, inSnapshotMode } from '../core/migration.ts'
-import { type RunProgress, getProgress } from '../core/progress.ts'
+import { getProgress } from '../core/progress.ts'
 import { Runner } from '../core/runner.ts'
 import { stripUndefined } from '../core/strip-undefined.ts'
 import { snapshotPreflight } from '../core/snapshot/preflight.ts'
@@ -19,13 +19,13 @@ import { ReadOnlyAdmin } from './read-only.ts'
 import { RunHandle } from './run-handle.ts'
 import { checkPlanOptions, checkStartOptions } from './start-options.ts'
 import { type WatchOptions, watchRuns } from './watch.ts'
-import type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+import type { EvolveParts, FailedObject, FailurePage, LiveWorker, RunStatus, StartOptions, Who } from './evolve-types.ts'
 import { pageFailures } from './failure-page.ts'
 import { NO_MIGRATIONS, migrationNames, pickMigrations, unknownName } from './migration-names.ts'
 import { type RunNote, assertFilesHere, checkAllowRerun, fileIdentities, identityNotes } from './run-identity.ts'
 import { recordDefinitionOf, storingDefinitions } from '../core/identity.ts'
 
-export type { EvolveParts, FailedObject, FailurePage, LiveWorker, StartOptions, Who } from './evolve-types.ts'
+export type { EvolveParts, FailedObject, FailurePage, LiveWorker, RunStatus, StartOptions, Who } from './evolve-types.ts'
 export type { RunNote } from './run-identity.ts'
 export { AfterKeyError } from './key-shape.ts'
 /** The snapshot run whose copy run `name` is (`<run>.shadow`), or undefined: for front ends that list runs. */
@@ -83,12 +83,12 @@ export class Evolve {
   }
 
   /** Every migration and its run, in name order. Reads only. */
-  async status(): Promise<RunProgress[]> {
+  async status(): Promise<RunStatus[]> {
     const names = await this.names()
     const files = await fileIdentities(this.parts, names)
     // One run at a time: in parallel, many runs would queue more reads than the pool has connections.
-    const all: RunProgress[] = []
-    for (const name of names) all.push({ ...(await getProgress(this.store, this.knex, name)), ...files.get(name) })
+    const all: RunStatus[] = []
+    for (const name of names) all.push({ ...(await getProgress(this.store, this.knex, name)), ...files.get(name)! })
     return all
   }
 
@@ -97,10 +97,10 @@ export class Evolve {
    * neither a migration nor a run is E_UNKNOWN_MIGRATION, as for pause or cancel: a script
    * polling a misspelt name would otherwise wait on a made-up pending run forever.
    */
-  async progress(name: string): Promise<RunProgress> {
+  async progress(name: string): Promise<RunStatus> {
     await this.mustExist(name)
     const files = await fileIdentities(this.parts, [name])
-    return { ...(await getProgress(this.store, this.knex, name)), ...files.get(name) }
+    return { ...(await getProgress(this.store, this.knex, name)), ...files.get(name)! }
   }
 
   /**

@@ -5,8 +5,9 @@ import { type FileIdentity, type RunNote, checkIdentity, identities, runsWithout
 import { noFileRefusal } from '../core/identity-messages.ts'
 import type { Migration } from '../core/migration.ts'
 import { usage, shown } from '../errors.ts'
+import { loadWithin } from './bounded-load.ts'
 import type { EvolveParts } from './evolve-types.ts'
-import { migrationNames, pickMigrations } from './migration-names.ts'
+import { migrationNames } from './migration-names.ts'
 
 export type { RunNote } from '../core/identity.ts'
 
@@ -58,8 +59,9 @@ export function identityNotes(
 
 /**
  * What status adds to each name: no file here, the file changed since its run started, looks
- * renamed. Only the files that can tell are loaded, each on its own: one that does not load says
- * nothing here (its error is status's, plan's and run's to give).
+ * renamed, does not load. Only the files that can tell are loaded, at once and each within
+ * LOAD_BOUND_MS (bounded-load.ts): one that throws, or whose import does not settle in time, is
+ * said on its run (`fileError`) and status answers for the others.
  */
 export async function fileIdentities(parts: EvolveParts, names: string[]): Promise<Map<string, FileIdentity>> {
   const { store, knex } = parts
@@ -67,15 +69,18 @@ export async function fileIdentities(parts: EvolveParts, names: string[]): Promi
   const here = migrationNames(parts)
   // A pending file can only look renamed when some run without a file was ever started.
   const orphans = runsWithoutFile(runs, here).some((r) => r.state !== 'pending')
-  const loaded: Migration[] = []
-  for (const name of names) {
-    if (!here.includes(name)) continue
+  const telling = names.filter((name) => {
     const run = runs.find((r) => r.name === name)
-    if (!(run && run.state !== 'pending') && !orphans) continue
-    const [m] = await pickMigrations(parts, [name]).catch(() => [])
-    if (m) loaded.push(m)
+    return here.includes(name) && ((run && run.state !== 'pending') || orphans)
+  })
+  const loads = await loadWithin(parts, telling)
+  const loaded: Migration[] = []
+  const errors = new Map<string, string>()
+  for (const [name, load] of loads) {
+    if ('migration' in load) loaded.push(load.migration)
+    else errors.set(name, load.error)
   }
-  return identities(names, runs, here, loaded)
+  return identities(names, runs, here, loaded, errors)
 }
 
 /** fileIdentities for one name (the admin API's and `watch`'s single run). */

@@ -18,6 +18,8 @@ export interface FileIdentity {
   fileChanged: string | null
   /** A migration that has not run whose table and code are those of a run with no file here: that run's name. */
   renamedFrom: string | null
+  /** The file was loaded to tell the above and did not load (it throws, or its import did not settle in time): why, in one line. */
+  fileError: string | null
 }
 
 /** The runs whose migration has no file here, but for snapshot runs' copies (they belong to their run). */
@@ -35,10 +37,16 @@ export function renamedRun(m: Migration, runs: Run[], here: readonly string[]): 
 }
 
 /**
- * What status and plan say for each name (`loaded`: the migrations whose files loaded; a file that
- * does not load has its own error elsewhere). Pure: the callers read the runs.
+ * What status and plan say for each name (`loaded`: the migrations whose files loaded; `errors`: why
+ * the others that were loaded did not). Pure: the callers read the runs.
  */
-export function identities(names: string[], runs: Run[], here: readonly string[], loaded: Migration[]): Map<string, FileIdentity> {
+export function identities(
+  names: string[],
+  runs: Run[],
+  here: readonly string[],
+  loaded: Migration[],
+  errors: ReadonlyMap<string, string> = new Map(),
+): Map<string, FileIdentity> {
   const byName = new Map(runs.map((r) => [r.name, r]))
   const orphans = new Set(runsWithoutFile(runs, here).map((r) => r.name))
   const out = new Map<string, FileIdentity>()
@@ -47,7 +55,12 @@ export function identities(names: string[], runs: Run[], here: readonly string[]
     const m = loaded.find((x) => x.name === name)
     const change = m && started(run) ? changeOf(decodeDefinition(run.definition), definitionOf(m)) : null
     const renamed = m && !started(run) ? renamedRun(m, runs, here) : undefined
-    out.set(name, { noFile: orphans.has(name), fileChanged: change ? changeText(change) : null, renamedFrom: renamed?.name ?? null })
+    out.set(name, {
+      noFile: orphans.has(name),
+      fileChanged: change ? changeText(change) : null,
+      renamedFrom: renamed?.name ?? null,
+      fileError: errors.get(name) ?? null,
+    })
   }
   return out
 }

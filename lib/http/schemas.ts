@@ -89,6 +89,10 @@ export const RunProgress = z.object({
   fileChanged: z.string().nullable().describe('how the file differs from what its run started with (table, key, mode, or its code)'),
   codeChangedAt: z.string().nullable().describe('when the run last went on with changed code'),
   renamedFrom: z.string().nullable().describe('a started run with no file whose table and code this pending migration has'),
+  fileError: z
+    .string()
+    .nullable()
+    .describe("why the run's file did not load (it throws, or its import did not settle in 5 s); the other runs are answered"),
 })
 
 export const StatusResponse = z.array(RunProgress)
