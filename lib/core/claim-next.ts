@@ -1,11 +1,11 @@
 import type { Knex } from 'knex'
 import type { Batch, BatchBounds } from '../store/batches.ts'
-import { RATE_WINDOW_MS, type RateBudget, type ThrottleDecision, rangeKeys, rateBudget } from './throttle.ts'
+import { RATE_WINDOW_MS, type RateBudget, type ThrottleDecision, queuedFits, rangeKeys, rateBudget } from './throttle.ts'
 import { decodeKey, encodeKey } from '../store/db.ts'
 import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
 import { deadOwners, localWorkers } from './liveness.ts'
-import { nextBoundary } from './planner.ts'
+import { nextBoundary, pendingQuery } from './planner.ts'
 
 export type NextStep =
   // planned: a new range spanning the full size asked for; trimmed: one spanning in full the fewer rows a rate limit left
@@ -30,7 +30,10 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number, open
   // A claim of ours with no batch running means an attempt escaped with an error: take it up again.
   const mine = open.find((b) => b.state === 'claimed' && b.owner === ctx.workerId)
   if (mine) return { kind: 'batch', batch: mine }
-  if (open.some((b) => b.state === 'pending')) {
+  const queued = open.find((b) => b.state === 'pending') // the oldest: the list is in id order
+  if (queued) {
+    const limit = ctx.options.maxRowsPerSecond
+    if (limit !== undefined) return claimQueued(ctx, run, queued, limit)
     const pending = await store.batches.claimPending(ctx.knex, run.name, ctx.workerId)
     return pending ? { kind: 'batch', batch: pending } : { kind: 'again' } // another worker took it first
   }
@@ -109,6 +112,44 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
   } catch (err) {
     if (err !== RATE_LIMITED) throw err
     return { kind: 'again' } // another worker spent the budget since it was read: look again
+  }
+}
+
+/**
+ * Under a rate limit, a batch from the pending queue (a split half, a retry batch, a released claim,
+ * the rest of one the byte cap cut short) waits for the budget as a new range does, counted by the
+ * rows it holds that are pending now; running, it holds that much of the budget (rateBudget).
+ * Without this, a run whose batches keep splitting evolved its halves past the limit.
+ */
+async function claimQueued(ctx: WorkerContext, run: Run, queued: Batch, limit: number): Promise<NextStep> {
+  const rows = await queuedRows(ctx, queued) // read before the run row is locked: no lock waits on it
+  try {
+    return await ctx.knex.transaction(async (trx): Promise<NextStep> => {
+      // Lines claimers up on the run row, as a new range's compare-and-set does: the budget read
+      // next sees every other worker's claims.
+      if (!(await ctx.store.runs.update(trx, run.name, {}, { state: 'running' }))) return { kind: 'again' }
+      const budget = await readBudget(ctx, trx, run, limit)
+      if (!queuedFits(budget, rows)) throw new RateHeld(budget.freesInMs)
+      const batch = await ctx.store.batches.claimPending(trx, run.name, ctx.workerId, { id: queued.id, expected: rows })
+      return batch ? { kind: 'batch', batch } : { kind: 'again' } // another worker took it first
+    })
+  } catch (err) {
+    if (!(err instanceof RateHeld)) throw err
+    return rateHold(limit, err.freesInMs) // rolled back: the run row is left as it was
+  }
+}
+
+/** The rows a queued batch evolves if nothing changes: its keys (a retry's, whether pending or not), or its range's pending rows. */
+async function queuedRows(ctx: WorkerContext, batch: Batch): Promise<number> {
+  if (batch.keys) return batch.keys.length
+  const row = await pendingQuery(ctx.knex, ctx.migration, batch).count({ n: '*' }).first()
+  return Number(row?.n ?? 0)
+}
+
+/** Thrown to roll a queued batch's claim back when it does not fit in what is left of the second. */
+class RateHeld extends Error {
+  constructor(readonly freesInMs: number | null) {
+    super('rate limit spent')
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../dialects/dialect.ts'
-import type { RateWindow } from '../store/batch-rates.ts'
+import type { RateBatch, RateWindow } from '../store/batch-rates.ts'
 import type { Store } from '../store/store.ts'
 
 /** What a user's throttle hook may answer: false/null = go on, true or a reason = hold back. */
@@ -69,6 +69,8 @@ export function pendingDensity(window: RateWindow, phase: string): number {
 export interface RateBudget {
   /** Rows left of the second's budget (negative once a batch evolved more than its estimate). */
   left: number
+  /** No batch claimed in the window, none running: the whole budget, for a batch of any size. */
+  idle: boolean
   /** Rows per planned key for a new range of the phase asked about (pendingDensity). */
   density: number
   /** When the oldest claim of the window leaves it; null when only running batches hold the budget. */
@@ -77,17 +79,20 @@ export interface RateBudget {
 
 /**
  * What is left of a rows-per-second limit, in rows evolved: a batch counts from its claim until a
- * second has passed and it has finished; finished, by the rows it evolved; running, by an estimate,
+ * second has passed and it has finished; finished, by the rows it evolved; running, by an estimate:
+ * a batch from the pending queue by the rows it was expected to evolve (queuedFits), a new range by
  * its planned keys × the density of its phase. A new range of `phase` estimated the same way and
  * taking at most what is left keeps the claims of any one second within the limit, but for what the
  * ranges still running at its last claim evolve beyond their estimates (docs/configuration.md).
  */
 export function rateBudget(limit: number, window: RateWindow, phase: string): RateBudget {
-  const spent = window.claims.reduce((sum, c) => sum + (c.rows ?? c.planned * pendingDensity(window, c.phase)), 0)
+  const running = (c: RateBatch) => (c.expected ? c.expected : c.planned * pendingDensity(window, c.phase))
+  const spent = window.claims.reduce((sum, c) => sum + (c.rows ?? running(c)), 0)
   const inWindow = window.claims.filter((c) => c.claimedAt > window.now - RATE_WINDOW_MS)
   const oldest = Math.min(...inWindow.map((c) => c.claimedAt))
   return {
     left: limit - spent,
+    idle: window.claims.length === 0,
     density: pendingDensity(window, phase),
     freesInMs: inWindow.length > 0 ? Math.max(1, oldest + RATE_WINDOW_MS - window.now) : null,
   }
@@ -104,8 +109,19 @@ export function rangeKeys(budget: RateBudget, size: number): number {
 }
 
 /**
+ * Whether a batch from the pending queue (a split half, a retry batch, a released claim, the rest
+ * of one the byte cap cut short), expected to evolve `rows`, may start: when they fit in what is
+ * left. Its size is its own, not the budget's to plan: one bigger than what a second leaves
+ * waits for a window with nothing in it, and then runs (it is never starved: while a queued batch
+ * waits, no new range is claimed, claimNext).
+ */
+export function queuedFits(budget: RateBudget, rows: number): boolean {
+  return rows <= Math.max(0, budget.left) || budget.idle
+}
+
+/**
  * The first throttle source that says "hold back", or null. (The rows-per-second limit
- * is enforced where ranges are claimed, see claim-next.ts.)
+ * is enforced where ranges and queued batches are claimed, see claim-next.ts.)
  */
 export async function checkThrottle(ctx: ThrottleContext): Promise<ThrottleDecision | null> {
   const o = ctx.options

@@ -10,6 +10,12 @@ export interface RateBatch {
   planned: number
   /** Rows it evolved; null while it runs. */
   rows: number | null
+  /**
+   * While it runs, the rows a batch taken from the pending queue was expected to evolve when claimed
+   * (its pending rows: BatchesStore.claimPending keeps them in its rows column until it finishes); 0
+   * or absent for a new range, which is estimated from `planned`, and once finished.
+   */
+  expected?: number
   claimedAt: number
 }
 
@@ -91,6 +97,7 @@ export class BatchRatesStore {
       planned: num(r.planned),
       // Still running: not evolved yet (a claim given back to pending neither).
       rows: r.state === 'claimed' || r.rows == null ? null : num(r.rows),
+      expected: r.state === 'claimed' ? num(r.rows) : 0,
       claimedAt: num(r.claimed_at),
     })
     return {

@@ -72,19 +72,21 @@ export class BatchesStore {
 
   /**
    * Claims the oldest pending batch in one statement. On PostgreSQL the subquery skips
-   * locked rows, so many workers claim side by side without queueing.
+   * locked rows, so many workers claim side by side without queueing. `queued`: claims that batch
+   * instead, the one a rate limit's budget was checked for, with the rows it is `expected` to
+   * evolve: its rows column holds them until it finishes, for the budget (batch-rates.ts).
    */
-  async claimPending(db: Db, runName: string, owner: string): Promise<Batch | undefined> {
+  async claimPending(db: Db, runName: string, owner: string, queued?: { id: number; expected: number }): Promise<Batch | undefined> {
     const oldest = this.dialect.skipLocked(
       db(TABLES.batches).select('id').where({ run_name: runName, state: 'pending' }).orderBy('id').limit(1),
     )
     // `id = (scalar subquery)` runs the subquery once. With `id IN (…)` PostgreSQL may re-run it
     // per row, and SKIP LOCKED then hands out a second batch in the same statement.
     const [row] = await db(TABLES.batches)
-      .where('id', oldest)
+      .where('id', queued?.id ?? oldest)
       .where({ state: 'pending' })
       .whereExists(runIsRunning(db, runName))
-      .update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db) })
+      .update({ state: 'claimed', owner, claimed_at: this.dialect.clockMs(db), rows: queued?.expected ?? 0 })
       .returning('*')
     return row ? toBatch(row) : undefined
   }
