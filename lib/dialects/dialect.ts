@@ -186,6 +186,12 @@ export interface ReadOnlyGuard {
   beginToggle(trx: Knex.Transaction, lockTimeoutMs: number): Promise<void>
   /** Every user table (never `evolve_*`), named the way `tableColumns` takes them. */
   userTables(db: Knex | Knex.Transaction): Promise<string[]>
+  /**
+   * Optional: the tables guarding `tables` guards, named as `userTables` names them: each with every
+   * table whose rows are part of its rows (PostgreSQL: its partitions, recursively). Stored and shown
+   * as the guarded tables, so the app's switch and `status` say what is refused. Where missing, `tables`.
+   */
+  coveredTables?(db: Knex | Knex.Transaction, tables: string[]): Promise<string[]>
   /** Makes every INSERT/UPDATE/DELETE (and TRUNCATE) on `tables` fail with `message`, unless the bypass shows `token`. */
   install(trx: Knex.Transaction, tables: string[], message: string, token: string): Promise<void>
   /** Drops every guard trigger on every table. */
