@@ -132,7 +132,12 @@ export async function postgresAfterSwap(knex: Knex, table: string): Promise<void
     await knex.raw(`ALTER TABLE ${String(fk.child)} VALIDATE CONSTRAINT ${quoteIdent(String(fk.conname))}`)
 }
 
-/** Rows written since the swap: their xmin is younger than the swap's transaction; a delete shows in the count. */
+/**
+ * Rows written since the swap: their xmin is younger than the swap's transaction; a delete leaves
+ * no row version and shows only in the count. Of the rows there at the swap, those without an old
+ * version now were updated or deleted, which row versions cannot tell apart: so deletes are known
+ * only between bounds (exactly when nothing was inserted or updated).
+ */
 export async function postgresWrittenSince(knex: Knex, table: string, marker: string, rowsAtSwap: number): Promise<string | null> {
   const rel = quoteTable(table)
   const [r] = await q(knex, `SELECT count(*) FILTER (WHERE age(xmin) < age(?::text::xid)) AS written, count(*) AS total FROM ${rel}`, [
@@ -141,11 +146,24 @@ export async function postgresWrittenSince(knex: Knex, table: string, marker: st
   const written = Number(r?.written ?? 0)
   const total = Number(r?.total ?? 0)
   if (written === 0 && total === rowsAtSwap) return null
-  // Only row versions are seen: a deleted row leaves none, so deletes show as rows missing.
-  const deleted = Math.max(0, rowsAtSwap - (total - written))
   const rows = (n: number) => `${n} ${n === 1 ? 'row' : 'rows'}`
-  const what = [written > 0 ? `${rows(written)} inserted or updated` : '', deleted > 0 ? `at least ${rows(deleted)} deleted` : '']
+  const what = [written > 0 ? `${rows(written)} inserted or updated` : '', deletedWords(rowsAtSwap, total, written)]
   return `${what.filter(Boolean).join(' and ')} since the swap (${rows(total)} now, ${rowsAtSwap} then)`
+}
+
+/**
+ * What is known of the rows deleted since the swap. Inserted I, updated U, deleted D: written =
+ * I + U, and rows at the swap without an old version = U + D = rowsAtSwap - (total - written).
+ * So D is at most that, and at least rowsAtSwap - total (= D - I); equal when nothing was written.
+ */
+function deletedWords(rowsAtSwap: number, total: number, written: number): string {
+  const most = Math.max(0, rowsAtSwap - (total - written))
+  const least = Math.max(0, rowsAtSwap - total)
+  const rows = (n: number) => `${n === 1 ? 'row' : 'rows'}`
+  if (most === 0) return ''
+  if (least === most) return `${most} ${rows(most)} deleted`
+  if (least === 0) return `at most ${most} ${rows(most)} deleted`
+  return `${least} to ${most} rows deleted`
 }
 
 export async function postgresDropTable(knex: Knex, name: string): Promise<void> {
