@@ -157,6 +157,27 @@ export interface DialectIntrospection {
   estimateRows?(knex: Knex, query: Knex.QueryBuilder): Promise<number | null>
   /** The worst replica's replay lag in ms; null when unknown. */
   replicationLagMs?(knex: Knex): Promise<number | null>
+  /**
+   * Optional: where the tracking tables are as this connection sees them, past what the role may
+   * see (PostgreSQL: unqualified names resolve by search_path, and information_schema hides tables
+   * the role has no privilege on). `probe`: the table that says a set exists; `tables`: those whose
+   * privileges count. Without it (SQLite: one schema per file), knex's hasTable answers.
+   */
+  trackingLocation?(db: Knex | Knex.Transaction, probe: string, tables: readonly string[]): Promise<TrackingLocation>
+}
+
+/** Where the tracking tables are, from the catalog (see `trackingLocation`). */
+export interface TrackingLocation {
+  /** The connected role. */
+  role: string
+  /** Where unqualified names go and new tables are made (current_schema()); null when no schema is. */
+  schema: string | null
+  /** The connection's search_path as set, for messages. */
+  searchPath: string
+  /** Tables of `tables` in `schema`, whoever may see them, and what the role may do with each. */
+  present: { table: string; owner: string; read: boolean; write: boolean }[]
+  /** Other schemas holding `probe`, those on the search path first; `usable`: the role has USAGE on it. */
+  elsewhere: { schema: string; onPath: boolean; usable: boolean }[]
 }
 
 /** Coordination of many runners: one clock, liveness, wake-ups. */
