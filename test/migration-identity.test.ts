@@ -20,6 +20,7 @@ import {
   setMigration,
   snapshotMigration,
   workspace,
+  waitUntil,
   writeFiles,
 } from './helpers/fixtures.ts'
 
@@ -225,3 +226,49 @@ for (const dialect of dialects) {
       }))
   })
 }
+
+describe('two runners with different versions of the file starting at the same moment (postgres)', () => {
+  it('exactly one serves the run: the second to take the run row sees the first and is refused, and every row is evolved by one version', () =>
+    withSetUp('postgres', async (db, ws, flags) => {
+      await killedHalfWay(ws, flags)
+      const other = await writeFiles({ [`${NAME}.ts`]: counting(ws, { by: 2 }) })
+      // The run row held from here: both runners pass the checks made before the run starts, then queue on it together.
+      const holder = await db.knex.transaction()
+      try {
+        await holder.raw('SELECT 1 FROM evolve_runs WHERE name = ? FOR UPDATE', [NAME])
+        const runners = [flags, ['--db', db.url, '--dir', other]].map((f) => spawnCli(['run', '--batch-size', '10', ...f]))
+        // Seconds once the runners line up there (without the change, one never waits on the row).
+        await waitUntil(
+          'both runners wait on the run row',
+          async () => {
+            const { rows } = await db.knex.raw(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            return rows[0].n >= 2
+          },
+          { timeoutMs: 30_000 },
+        )
+        await holder.commit()
+        const results = await Promise.all(runners.map((r) => r.exited))
+        const served = results.filter((r) => r.code === 0)
+        const refused = results.filter((r) => r.code !== 0)
+        assert.equal(served.length, 1, results.map(output).join('\n---\n'))
+        // The new version's runner notes its change before it starts, as ever: its last line is the refusal.
+        const last = refused[0]!.stderr.trimEnd().split('\n').at(-1)!
+        assert.equal(refused[0]!.code, 2, output(refused[0]!))
+        assert.match(
+          last,
+          /^evolve: .*001_count\.ts is not the code its run is being served with: .*give every runner the same file/,
+          output(refused[0]!),
+        )
+        const histogram = await counterHistogram(db.knex)
+        // Keys 1..50 by the first version before the kill; 51..100 by whichever runner served.
+        assert.ok(
+          JSON.stringify(histogram) === JSON.stringify({ 1: ROWS }) || JSON.stringify(histogram) === JSON.stringify({ 1: 50, 2: 50 }),
+          JSON.stringify(histogram),
+        )
+      } finally {
+        if (!holder.isCompleted()) await holder.rollback()
+      }
+    }))
+})

@@ -36,6 +36,17 @@ export function servedRefusal(m: Migration, serving: WorkerRow[]): EvolveUsageEr
   )
 }
 
+/** Another process opened the run with other code a moment ago: its workers are on their way, and the two would mix. */
+export function openedRefusal(m: Migration, opener: { host: string; pid: number }, ageMs: number): EvolveUsageError {
+  const ago = Math.max(0, Math.round(ageMs / 1000))
+  return refusal(
+    'E_MIGRATION_CHANGED',
+    m,
+    (subject) =>
+      `${subject} is not the code its run is being served with: another process (${opener.host} pid ${opener.pid}) opened it ${ago} s ago with other code: give every runner the same file, or stop that one first`,
+  )
+}
+
 /** A file with the table and code of a run whose file is gone: running it would evolve those rows again. */
 export function renamedRefusal(m: Migration, old: Run, allow: string): EvolveUsageError {
   return refusal(

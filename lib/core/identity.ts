@@ -5,6 +5,7 @@ import type { Knex } from 'knex'
 import type { Run } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { changeOf, changeText, decodeDefinition, definitionOf, encodeDefinition, sameChange } from './definition.ts'
+import { assertNotServedOtherwise, encodeOpened, thisOpener } from './identity-opener.ts'
 import { changedRefusal, renamedRefusal, servedRefusal } from './identity-messages.ts'
 import { liveWorkers } from './liveness.ts'
 import type { Migration } from './migration.ts'
@@ -144,32 +145,32 @@ function leftBehind(runs: Run[], here: readonly string[], renamed: Set<string>, 
 }
 
 /**
- * Stores what `m` is on its run as a runner opens it (lib/core/open-run.ts, retry): the first
- * time, or on a run an older version opened. A run whose code changed since is stored with the
- * new code and `codeChangedAt`, so the change is said once by `run` and for good by `status`.
- * Refuses (E_MIGRATION_CHANGED) a run whose table, key or mode changed. A done run is left as it is.
+ * Stores what `m` is on its run as a runner opens it (lib/core/open-run.ts, retry), and who opens
+ * it, in one step under the run row's lock: of two runners with different code starting together,
+ * the second sees the first (identity-opener.ts) and is refused (E_MIGRATION_CHANGED) while the first
+ * serves the run or is about to. A run whose code changed since it started is stored with the new
+ * code and `codeChangedAt`, so the change is said once by `run` and for good by `status`. Refuses a
+ * run whose table, key or mode changed. A done run is left as it is.
  */
-export async function recordDefinition(store: Store, db: Knex, run: Run, m: Migration): Promise<void> {
-  if (run.state === 'done') return
-  const now = definitionOf(m)
-  const stored = decodeDefinition(run.definition)
-  const text = encodeDefinition(now)
-  if (!stored || !started(run)) {
-    if (run.definition !== text) await store.runs.update(db, run.name, { definition: text }, { definition: run.definition })
-    return
-  }
-  const change = changeOf(stored, now)
-  if (!change) return
-  if (change.structural.length > 0) throw changedRefusal(m, run, change)
-  // Compare-and-set: of several runners with the new code, one stamps the change.
-  await store.runs.update(db, run.name, { definition: text, codeChangedAt: 'now' }, { definition: run.definition })
+export async function recordDefinition(store: Store, knex: Knex, m: Migration): Promise<void> {
+  await knex.transaction(async (trx) => {
+    // The run row first: the update locks it (PostgreSQL) or takes the write lock (SQLite) until commit.
+    if (!(await store.runs.update(trx, m.name, {}))) return
+    const run = (await store.runs.get(trx, m.name))!
+    if (run.state === 'done') return
+    const now = definitionOf(m)
+    const stored = decodeDefinition(run.definition)
+    const change = started(run) ? changeOf(stored, now) : null
+    if (change && change.structural.length > 0) throw changedRefusal(m, run, change)
+    if (stored && stored.hash !== now.hash) await assertNotServedOtherwise(store, trx, m, run)
+    const definition = encodeOpened(now, thisOpener(await store.now(trx)))
+    await store.runs.update(trx, m.name, change ? { definition, codeChangedAt: 'now' } : { definition })
+  })
 }
 
 /** recordDefinition on the run as it is now, when there is one; upgrades older tracking tables first. */
 export async function recordDefinitionOf(store: Store, knex: Knex, m: Migration): Promise<void> {
-  if (!(await store.upgradeIfAny(knex))) return
-  const run = await store.runs.get(knex, m.name)
-  if (run) await recordDefinition(store, knex, run, m)
+  if (await store.upgradeIfAny(knex)) await recordDefinition(store, knex, m)
 }
 
 /**

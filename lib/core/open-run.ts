@@ -39,7 +39,7 @@ export async function openRun(
       return { run, skipped: true }
     }
     if (!recorded) {
-      await recordDefinition(store, knex, run, m)
+      await recordDefinition(store, knex, m)
       recorded = true
     }
     if (run.state === 'running' || run.state === 'paused') return { run, skipped: false }
