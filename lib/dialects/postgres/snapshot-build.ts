@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { quoteIdent, quoteTable, withSuffix } from '../snapshot-ddl.ts'
+import { carryOwnerAndGrants } from './snapshot-grants.ts'
 import { carryReplicaIdentity, carrySettings, persistenceOf } from './snapshot-properties.ts'
 
 type Rows = Record<string, unknown>[]
@@ -34,7 +35,7 @@ export async function postgresCopyColumns(knex: Knex, table: string): Promise<{ 
 /**
  * After the copy (an index built once is faster than one kept up to date row by row):
  * indexes and index-backed constraints under `suffix` (index names are unique per schema),
- * foreign keys out (NOT VALID then validated: the parent's writers are not held up), grants, owner.
+ * foreign keys out (NOT VALID then validated: the parent's writers are not held up), owner, grants.
  */
 export async function postgresBuildShadow(knex: Knex, table: string, shadow: string, suffix: string): Promise<void> {
   const rel = quoteTable(table)
@@ -77,20 +78,7 @@ export async function postgresBuildShadow(knex: Knex, table: string, shadow: str
     await knex.raw(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(String(fk.conname))} ${String(fk.def)} NOT VALID`)
     await knex.raw(`ALTER TABLE ${target} VALIDATE CONSTRAINT ${quoteIdent(String(fk.conname))}`)
   }
-  for (const g of await q(
-    knex,
-    `SELECT COALESCE(quote_ident(r.rolname), 'PUBLIC') AS grantee, a.privilege_type, a.is_grantable
-       FROM pg_class c CROSS JOIN aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-      WHERE c.oid = to_regclass(?) AND a.grantee <> c.relowner`,
-    [rel],
-  ))
-    await knex.raw(`GRANT ${String(g.privilege_type)} ON ${target} TO ${String(g.grantee)}${g.is_grantable ? ' WITH GRANT OPTION' : ''}`)
-  const [owner] = await q(
-    knex,
-    `SELECT quote_ident(pg_get_userbyid(relowner)) AS owner, pg_get_userbyid(relowner) = current_user AS mine FROM pg_class WHERE oid = to_regclass(?)`,
-    [rel],
-  )
-  if (owner && !owner.mine) await knex.raw(`ALTER TABLE ${target} OWNER TO ${String(owner.owner)}`)
+  await carryOwnerAndGrants(knex, table, shadow)
   await carryReplicaIdentity(knex, table, shadow, suffix)
 }
 
