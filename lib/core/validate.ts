@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import pRetry from 'p-retry'
-import type { Dialect } from '../dialects/dialect.ts'
+import type { ColumnFacts, Dialect } from '../dialects/dialect.ts'
 import { EvolveConnectionError, usage } from '../errors.ts'
 import type { Migration } from './migration.ts'
 import { storeFor } from '../store/store.ts'
@@ -57,7 +57,7 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
   if (!(await dialect.isUniqueColumn(knex, m.table, m.key))) {
     throw usage(
       'E_MIGRATION_INVALID',
-      `${m.file}: ${keyLabel(m)} of "${m.table}" is not unique (field "key"): use the primary key or columns with a unique index`,
+      `${m.file}: ${keyLabel(m)} of "${m.table}" is not unique (field "key"): ${partitionAdvice(m, facts) ?? 'use the primary key or columns with a unique index'}`,
     )
   }
   for (const name of keys) {
@@ -74,7 +74,7 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     if (key.temporal) {
       throw usage(
         'E_MIGRATION_INVALID',
-        `${m.file}: key column "${name}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; use the primary key or a NOT NULL unique number, text, uuid or bytes column`,
+        `${m.file}: key column "${name}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; ${partitionAdvice(m, facts) ?? 'use a key without one: a NOT NULL number, text, uuid or bytes column with a unique index of its own'}`,
       )
     }
   }
@@ -86,10 +86,16 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
       )
     }
   }
-  await checkKeyOrder(knex, m)
+  await checkKeyOrder(knex, dialect, m)
   for (const column of Object.keys(m.set ?? {})) {
     if (!columns.includes(column)) {
       throw usage('E_MIGRATION_INVALID', `${m.file}: column "${column}" does not exist in "${m.table}" (field "set")`)
+    }
+    if (facts.find((c) => c.name === column)!.generated) {
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `${m.file}: field "set.${column}" sets the generated column "${column}" of "${m.table}": the database computes it; set the columns it is computed from instead`,
+      )
     }
     // Batches walk the table in key order: a row whose key moved ahead of the scan would be met,
     // and changed, again and again (a key shifted up never stops).
@@ -162,13 +168,24 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
  * stored as JSON: the first and last keys must come back as the very same value (a SQLite
  * integer beyond 2^53 reaches JavaScript rounded), or a range would miss its edge rows.
  */
-async function checkKeyOrder(knex: Knex, m: Migration): Promise<void> {
+async function checkKeyOrder(knex: Knex, dialect: Dialect, m: Migration): Promise<void> {
   let first: Record<string, unknown> | undefined
   let last: Record<string, unknown> | undefined
   try {
     first = await boundaryQuery(knex, m, undefined, 1, false).first()
     last = await lastKeyQuery(knex, m, undefined, false).first()
   } catch (err) {
+    // The first read of the table's rows: a role that may not read them is refused here, and
+    // that is a grant to make, not a key type to change.
+    if (missingPrivilege(dialect, err)) {
+      // As the other faults a role's grant mends (explainFault): E_CONNECTION, not transient.
+      throw new EvolveConnectionError(
+        `${m.file}: the role evolvekit runs as lacks SELECT on "${m.table}" (${sqlState(err)}, insufficient privilege, reading ${keyLabel(m)}): grant it SELECT and UPDATE on "${m.table}", which every run needs`,
+        { cause: err },
+      )
+    }
+    const fault = explainFault(dialect, err)
+    if (fault !== err) throw fault
     throw usage(
       'E_MIGRATION_INVALID',
       `${m.file}: ${keyLabel(m)} of "${m.table}" cannot be ordered (field "key": ${firstLine(err)}); use a key with a btree order: a number, text, uuid or bytes column`,
@@ -187,6 +204,34 @@ async function checkKeyOrder(knex: Knex, m: Migration): Promise<void> {
       )
     }
   }
+}
+
+/**
+ * A missing privilege, told by SQLSTATE through the Dialect's contract: a fault outside a batch
+ * that may be one row's inside one (PostgreSQL's 42501, see Dialect.databaseFault) is the one a
+ * row-level security policy shares with a missing grant; row-level security was ruled out above.
+ */
+function missingPrivilege(dialect: Dialect, err: unknown): boolean {
+  return dialect.databaseFault(err, 'setup') !== null && dialect.databaseFault(err, 'batch') === null
+}
+
+const sqlState = (err: unknown): string => String((err as { code?: unknown } | null)?.code ?? 'error')
+
+/**
+ * For a partitioned table (PostgreSQL), what does work: every unique index of the parent holds
+ * its partition key, so a key without it is never unique there, and a date/time partition key
+ * (the usual one) cannot be a key part. Each leaf partition is a table of its own, whose unique
+ * indexes need not hold it. Undefined for a table that is not partitioned.
+ */
+function partitionAdvice(m: Migration, facts: ColumnFacts[]): string | undefined {
+  const partitionKey = facts.filter((c) => c.partitionKey)
+  if (partitionKey.length === 0) return undefined
+  const names = partitionKey.map((c) => `"${c.name}"`).join(', ')
+  const leaves = `migrate each leaf partition of "${m.table}" as a table of its own: give it a unique index on a NOT NULL number, text, uuid or bytes column (CREATE UNIQUE INDEX ON <partition> (id)) and write one migration per partition with that column as key`
+  // A key holding a partition key of no date/time type can be unique on the parent (the primary key).
+  if (partitionKey.some((c) => c.temporal))
+    return `"${m.table}" is partitioned by ${names}, which every unique key of it must hold; ${leaves}`
+  return `"${m.table}" is partitioned by ${names}: use the primary key or columns of a unique index, which hold ${names}; or ${leaves}`
 }
 
 /** `key column "id"`, or `key (tenant_id, id)` for a composite key. */

@@ -30,6 +30,10 @@ export interface ColumnFacts {
   nullable: boolean
   /** A date/time type whose values change when batch bounds are stored as JSON and read back. */
   temporal: boolean
+  /** Computed by the database (GENERATED ALWAYS AS …): never written back, whatever a transform returns. */
+  generated: boolean
+  /** Part of the partition key of a partitioned table (PostgreSQL): its unique keys must hold it. */
+  partitionKey: boolean
 }
 
 /**

@@ -13,11 +13,16 @@ export async function postgresTableColumns(knex: Knex, table: string): Promise<C
   // A domain's NOT NULL (typnotnull) counts too. `temporal`: the types pg returns as a JS Date.
   // Its JSON (UTC, milliseconds) is another instant for date and timestamp, and cuts timestamptz's
   // microseconds, so a range's end misses its last row. time and interval come back as text.
+  // `generated`: STORED generated columns (attgenerated 's'; PostgreSQL 18 adds virtual ones, 'v').
+  // `partitionKey`: a column of a partitioned table's key (expression parts, attnum 0, name none).
   const { rows } = await knex.raw(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
             NOT (a.attnotnull OR t.typnotnull) AS nullable,
-            (CASE t.typtype WHEN 'd' THEN t.typbasetype ELSE t.oid END) IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS temporal
+            (CASE t.typtype WHEN 'd' THEN t.typbasetype ELSE t.oid END) IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS temporal,
+            a.attgenerated <> '' AS generated,
+            COALESCE(a.attnum = ANY (p.partattrs::int2[]), false) AS "partitionKey"
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_partitioned_table p ON p.partrelid = a.attrelid
       WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [quoteQualified(table)],

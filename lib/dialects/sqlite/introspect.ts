@@ -16,10 +16,14 @@ interface TableInfo {
   type: string
   notnull: number
   pk: number
+  /** table_xinfo: 0 an ordinary column, 1 a virtual table's hidden one, 2 / 3 generated VIRTUAL / STORED. */
+  hidden: number
 }
 
 export async function sqliteTableColumns(knex: Knex, table: string): Promise<ColumnFacts[] | undefined> {
-  const columns: TableInfo[] = await knex.raw('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', [table])
+  // table_xinfo, not table_info: table_info leaves generated columns out, yet `SELECT *` reads them.
+  const all: TableInfo[] = await knex.raw('SELECT name, type, "notnull", pk, hidden FROM pragma_table_xinfo(?)', [table])
+  const columns = all.filter((c) => c.hidden !== 1)
   // Every SQLite table has a column: none means no such table.
   if (columns.length === 0) return undefined
   // Only an INTEGER PRIMARY KEY is NOT NULL by law; other primary keys accept NULL for
@@ -35,6 +39,8 @@ export async function sqliteTableColumns(knex: Knex, table: string): Promise<Col
     // The driver returns dates as the text or number stored, which survives being stored
     // as a batch bound unchanged: no date/time type needs refusing here.
     temporal: false,
+    generated: c.hidden === 2 || c.hidden === 3,
+    partitionKey: false,
   }))
 }
 
