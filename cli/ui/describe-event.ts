@@ -13,6 +13,8 @@ export function describeEvent(e: UiEvent): string | null {
       return `split  batch ${d.batchId}  ${d.pendingRows} rows: ${d.error}`
     case 'batch:takeover':
       return `took over batch ${d.batchId} from a dead worker`
+    case 'batch:alone':
+      return `batch ${d.batchId} runs alone (a process died in it): waiting for ${d.waitingFor} other worker(s)`
     case 'object:failed':
       return `failed  key ${JSON.stringify(d.key)}: ${d.error}`
     case 'throttled':

@@ -6,6 +6,7 @@ import type { Run } from '../store/runs.ts'
 import type { WorkerContext } from './context.ts'
 import { deadOwners, localWorkers } from './liveness.ts'
 import { nextBoundary, pendingQuery } from './planner.ts'
+import { claimAlone, isSuspect } from './solo.ts'
 
 export type NextStep =
   // planned: a new range spanning the full size asked for; trimmed: one spanning in full the fewer rows a rate limit left
@@ -29,14 +30,12 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number, open
   const open = openBatches ?? (await store.batches.findOpen(ctx.knex, run.name))
   // A claim of ours with no batch running means an attempt escaped with an error: take it up again.
   const mine = open.find((b) => b.state === 'claimed' && b.owner === ctx.workerId)
-  if (mine) return { kind: 'batch', batch: mine }
-  const queued = open.find((b) => b.state === 'pending') // the oldest: the list is in id order
-  if (queued) {
-    const limit = ctx.options.maxRowsPerSecond
-    if (limit !== undefined) return claimQueued(ctx, run, queued, limit)
-    const pending = await store.batches.claimPending(ctx.knex, run.name, ctx.workerId)
-    return pending ? { kind: 'batch', batch: pending } : { kind: 'again' } // another worker took it first
+  if (mine) {
+    const step = { kind: 'batch' as const, batch: mine }
+    return isSuspect(mine) ? claimAlone(ctx, mine.id, async () => step) : step
   }
+  const queued = open.find((b) => b.state === 'pending') // the oldest: the list is in id order
+  if (queued) return isSuspect(queued) ? claimAlone(ctx, queued.id, () => claimQueued(ctx, run, queued)) : claimQueued(ctx, run, queued)
   const others = open.filter((b) => b.state === 'claimed' && b.owner !== ctx.workerId)
   // Siblings in this process are alive by definition: only other processes' claims are looked up.
   const suspects = others.filter((b) => !localWorkers.has(b.owner!))
@@ -47,15 +46,20 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number, open
       suspects.map((b) => b.owner!),
       ctx.options.leaseMs,
     )
-    for (const batch of suspects.filter((b) => dead.has(b.owner!))) {
-      if (await store.batches.claim(ctx.knex, batch, ctx.workerId)) {
-        ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
-        return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed', attempts: batch.attempts + 1 } }
-      }
-    }
+    // A batch its worker died in is suspect (solo.ts): taken over once this process's other workers left theirs.
+    const [orphan] = suspects.filter((b) => dead.has(b.owner!))
+    if (orphan) return claimAlone(ctx, orphan.id, () => takeOver(ctx, run, orphan))
   }
   if (!run.scanDone) return claimNewRange(ctx, run, size)
   return others.length > 0 ? { kind: 'wait' } : { kind: 'finalize' }
+}
+
+/** Claims a batch whose worker died: the claim counts that death (execute-batch.ts splits a batch after a few). */
+async function takeOver(ctx: WorkerContext, run: Run, batch: Batch): Promise<NextStep> {
+  // Lost to another worker, or no longer the dead worker's: look again.
+  if (!(await ctx.store.batches.claim(ctx.knex, batch, ctx.workerId))) return { kind: 'again' }
+  ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
+  return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed', attempts: batch.attempts + 1 } }
 }
 
 /** What a worker's turn starts from: the run and its open batches, in one read. */
@@ -121,7 +125,14 @@ async function claimNewRange(ctx: WorkerContext, run: Run, size: number): Promis
  * rows it holds that are pending now; running, it holds that much of the budget (rateBudget).
  * Without this, a run whose batches keep splitting evolved its halves past the limit.
  */
-async function claimQueued(ctx: WorkerContext, run: Run, queued: Batch, limit: number): Promise<NextStep> {
+async function claimQueued(ctx: WorkerContext, run: Run, queued: Batch): Promise<NextStep> {
+  const limit = ctx.options.maxRowsPerSecond
+  if (limit === undefined) {
+    // The oldest pending batch, whichever it is by now; a suspect one by its id: it is the one that waited to run alone.
+    const id = isSuspect(queued) ? { id: queued.id, expected: 0 } : undefined
+    const pending = await ctx.store.batches.claimPending(ctx.knex, run.name, ctx.workerId, id)
+    return pending ? { kind: 'batch', batch: pending } : { kind: 'again' } // another worker took it first
+  }
   const rows = await queuedRows(ctx, queued) // read before the run row is locked: no lock waits on it
   try {
     return await ctx.knex.transaction(async (trx): Promise<NextStep> => {

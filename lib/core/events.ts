@@ -33,6 +33,8 @@ export interface EvolveEvents {
   'batch:retry': [{ run: string; batchId: number | null; attempt: number; reason: RetryReason; error: string }]
   'batch:split': [{ run: string; batchId: number; pendingRows: number; error: string }]
   'batch:takeover': [{ run: string; batchId: number; from: string }]
+  /** A batch a process died in waits for this process's other workers (`waitingFor`) to finish theirs: it runs alone. */
+  'batch:alone': [{ run: string; batchId: number; waitingFor: number }]
   'object:failed': [{ run: string; key: unknown; error: string }]
   /** A snapshot-mode run begins (or resumes) a step; see lib/core/snapshot/names.ts for the order. */
   'snapshot:step': [{ run: string; step: string; table: string }]
@@ -98,6 +100,7 @@ export const EVENT_NAMES = [
   'batch:retry',
   'batch:split',
   'batch:takeover',
+  'batch:alone',
   'object:failed',
   'snapshot:step',
   'sweep',

@@ -33,15 +33,36 @@ export function leaveTurn(ctx: WorkerContext): void {
 
 /**
  * Before a suspect batch: once no other worker of the process is in a batch any more, true, and
- * none starts one until endAlone. False when another's suspect batch runs alone already: give
- * this claim back.
+ * none starts one until endAlone. False when another's suspect batch runs alone already.
  */
-export async function runAlone(ctx: WorkerContext): Promise<boolean> {
+async function runAlone(ctx: WorkerContext, batchId: number): Promise<boolean> {
   if (here.solo !== null && here.solo !== ctx.workerId) return false
   here.solo = ctx.workerId
   // Counting itself where workers enter turns (enterTurn); where they take turns one at a time (SQLite), 0.
+  if (here.inFlight > 1) ctx.events.emit('batch:alone', { run: ctx.migration.name, batchId, waitingFor: here.inFlight - 1 })
   while (here.inFlight > 1 && !ctx.signal.aborted) await ctx.wakeup.wait(ctx.options.pollMs, ctx.signal)
   return true
+}
+
+/**
+ * Claims a suspect batch once the process's other workers have left theirs (runAlone), never
+ * before: a claim counts the batch in flight, and a sibling's batch that killed the process while
+ * this one waited would be counted against it too. Gives the solo turn back unless it claimed;
+ * 'again' when another worker's suspect batch runs alone already.
+ */
+export async function claimAlone<T extends { kind: string }>(
+  ctx: WorkerContext,
+  batchId: number,
+  claim: () => Promise<T | { kind: 'again' }>,
+): Promise<T | { kind: 'again' }> {
+  if (!(await runAlone(ctx, batchId))) return { kind: 'again' }
+  let step: T | { kind: 'again' } | undefined
+  try {
+    step = await claim()
+    return step
+  } finally {
+    if (step?.kind !== 'batch') endAlone(ctx)
+  }
 }
 
 export function endAlone(ctx: WorkerContext): void {

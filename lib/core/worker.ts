@@ -8,7 +8,7 @@ import { executeBatch } from './execute-batch.ts'
 import { finalize } from './finalize.ts'
 import { failRunFor } from './read-only-run.ts'
 import { liveWorkers, localWorkers, whileAlive } from './liveness.ts'
-import { endAlone, enterTurn, isSuspect, leaveTurn, runAlone } from './solo.ts'
+import { endAlone, enterTurn, leaveTurn } from './solo.ts'
 import { BatchSizer } from './pacing.ts'
 import { prefetchRows } from './prefetch.ts'
 import { type ThrottleDecision, checkThrottle } from './throttle.ts'
@@ -128,10 +128,7 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   const next = await claimNext(ctx, run, size, open)
   if (next.kind === 'hold') return hold(ctx, await holdBack(ctx, run, next.decision))
   if (next.kind === 'batch') {
-    if (isSuspect(next.batch) && !(await runAlone(ctx))) {
-      await ctx.store.batches.releaseClaims(ctx.knex, ctx.workerId) // another's runs alone: later
-      return 'continue' // out of the turn at once (the next waits in enterTurn), not holding the solo one up
-    }
+    // A suspect batch was claimed alone (claimNext): once it ends, the process's other workers go on.
     try {
       await evolveClaimed(ctx, state, run, next, size, claiming)
     } finally {

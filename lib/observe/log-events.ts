@@ -50,6 +50,12 @@ export function logEvents(events: EvolveEmitter, log: Logger, now: () => number 
   // Part of isolating a failed object (logged at error on its own): a step, not a problem.
   events.on('batch:split', (e) => log.info({ event: 'batch:split', ...e }, `${e.run}: batch ${e.batchId} split`))
   events.on('batch:takeover', (e) => log.warn({ event: 'batch:takeover', ...e }, `${e.run}: took over batch ${e.batchId}`))
+  events.on('batch:alone', (e) =>
+    log.warn(
+      { event: 'batch:alone', ...e },
+      `${e.run}: batch ${e.batchId} may have killed a process: it waits for ${e.waitingFor} other worker(s) here to finish, then runs alone`,
+    ),
+  )
   events.on('object:failed', (e) => log.error({ event: 'object:failed', ...e }, `${e.run}: object failed`))
   events.on('sweep', (e) => log.info({ event: 'sweep', ...e }, `${e.run}: sweep ${e.pass}`))
   events.on('snapshot:step', (e) => log.info({ event: 'snapshot:step', ...e }, `${e.run}: snapshot of ${e.table}: ${e.step}`))
