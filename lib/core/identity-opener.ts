@@ -8,7 +8,7 @@ import type { Run } from '../store/runs.ts'
 import type { Store } from '../store/store.ts'
 import { type Definition, encodeDefinition } from './definition.ts'
 import { openedRefusal, servedRefusal } from './identity-messages.ts'
-import { LEASE_MS, liveWorkers } from './liveness.ts'
+import { LEASE_MS, liveWorkers, pidAlive } from './liveness.ts'
 import type { Migration } from './migration.ts'
 
 /** A process that opened a run: where, and when by the database's clock (ms). */
@@ -48,14 +48,5 @@ export async function assertNotServedOtherwise(store: Store, trx: Knex.Transacti
   if (!opener || (opener.host === hostname() && opener.pid === process.pid)) return
   const ageMs = (await store.now(trx)) - opener.at
   // On this host a vanished pid proves the opener gone (a runner killed at once); elsewhere its lease must pass.
-  if (ageMs < LEASE_MS && !(opener.host === hostname() && !processAlive(opener.pid))) throw openedRefusal(m, opener, ageMs)
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  if (ageMs < LEASE_MS && !(opener.host === hostname() && !pidAlive(opener.pid))) throw openedRefusal(m, opener, ageMs)
 }

@@ -52,7 +52,11 @@ export async function deadOwners(knex: Knex, store: Store, owners: string[], lea
 }
 
 function processAlive(pid: number, owner: string): boolean {
-  if (pid === process.pid) return localWorkers.has(owner)
+  return pid === process.pid ? localWorkers.has(owner) : pidAlive(pid)
+}
+
+/** Whether a process of this host has that pid (one we may not signal is alive too). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
