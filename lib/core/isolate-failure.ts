@@ -39,7 +39,9 @@ export async function recordThrown(
 ): Promise<Thrown[]> {
   const m = ctx.migration
   if (thrown.length === 0) return thrown
-  if (thrown.length > 1) {
+  // No room at all (a run resumed at its limit) counts too: a single new failure would be one past it.
+  const room = m.maxFailures - (await ctx.store.failures.count(trx, m.name))
+  if (thrown.length > room) {
     // Objects failed already (or taken from their records by this retry batch) count once.
     const failed = await ctx.store.failures.recorded(
       trx,
@@ -47,8 +49,7 @@ export async function recordThrown(
       thrown.map((t) => t.key),
     )
     const fresh = thrown.filter((t) => !failed.has(encodeKey(t.key)) && !taken.has(encodeKey(t.key))).length
-    const room = m.maxFailures - (await ctx.store.failures.count(trx, m.name))
-    if (fresh > Math.max(room, 1)) throw new TooManyThrown(thrown[0]!.error)
+    if (fresh > 0 && fresh > room) throw new TooManyThrown(thrown[0]!.error)
   }
   for (const t of thrown) {
     await ctx.store.failures.record(trx, m.name, t.key, t.error, attempts + (taken.get(encodeKey(t.key))?.attempts ?? 0))
@@ -65,6 +66,13 @@ export async function recordThrown(
 export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: string, attempts: number, halvesStartAt = 0): Promise<void> {
   const m = ctx.migration
   const { store } = ctx
+  // A run resumed with `maxFailures` objects failed already may record no new one: it stops at
+  // once, and the batch, still claimed, goes back pending as the worker leaves (its rows wait for
+  // the run after a fix). A retry batch's objects are failures already: re-recording them adds none.
+  if (batch.phase !== 'retry' && (await store.failures.count(ctx.knex, m.name)) >= m.maxFailures) {
+    await stopIfTooManyFailures(ctx, error)
+    return
+  }
   // A sweep's failed objects were left out of it: they are not split for again.
   const keys = await pendingKeys(ctx.knex, m, await withoutFailed(ctx.knex, m, batch))
   try {

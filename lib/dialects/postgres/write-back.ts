@@ -25,15 +25,34 @@ export async function postgresWriteBack(trx: Knex.Transaction, table: string, ke
     const first = partsOf(key, group[0]!.key) as Knex.Value[]
     const last = partsOf(key, group[group.length - 1]!.key) as Knex.Value[]
     const bindings = [...statement.bindings, ...keys.flatMap((k) => [k, k]), ...keys, ...first, ...keys, ...last]
+    const update = trx.raw(`${statement.sql} WHERE ${keyMatch(keys)} AND ${range(keys)}`, bindings)
     try {
-      const result = await trx.raw(`${statement.sql} WHERE ${keyMatch(keys)} AND ${range(keys)}`, bindings)
-      written += result.rowCount ?? 0
+      written += (await update).rowCount ?? 0
     } catch (error) {
       forgetColumnTypes(trx, table) // a column's type may have changed since it was read: read it again next time
-      throw error
+      throw inDatabaseWords(error, update)
     }
   }
   return written
+}
+
+/**
+ * `error` with the database's own message: without the UPDATE knex puts in front (evolvekit's
+ * statement, ~600 characters a person can do nothing with, stored with every failed object), and
+ * with what PostgreSQL says besides it: DETAIL names the row a constraint refused (`Key (code,
+ * slot)=(C2, 1) already exists.`), HINT what to do. The same error object: its SQLSTATE still
+ * decides what happens next (a retry, a fault, isolating the row).
+ */
+function inDatabaseWords(error: unknown, statement: Knex.Raw): unknown {
+  if (!(error instanceof Error)) return error
+  const { detail, hint } = error as { detail?: unknown; hint?: unknown }
+  // knex's prefix is the statement as sent (placeholders, no values) and ' - '.
+  const prefix = `${statement.toSQL().toNative().sql} - `
+  let message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
+  if (typeof detail === 'string' && detail !== '') message += `: ${detail}`
+  if (typeof hint === 'string' && hint !== '') message += ` Hint: ${hint}`
+  error.message = message
+  return error
 }
 
 interface Statement {
