@@ -1,7 +1,12 @@
 import { hostname } from 'node:os'
 import { EvolveConnectionError, EvolveError, EvolveUsageError, errorMessage } from '../lib/errors.ts'
 
-export const EXIT = { ok: 0, runFailed: 1, usage: 2 } as const
+/**
+ * `unavailable` is sysexits' EX_TEMPFAIL (75), which sendmail, supervisors and CI retry logic
+ * know as "try again later": the database could not be reached or is unavailable for now.
+ * `aborted` is 128 + SIGINT, what a shell reports for a process Ctrl-C killed.
+ */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, unavailable: 75, aborted: 130 } as const
 
 /**
  * How a fatal error is also written on stdout, when the command's stdout is JSON lines that an
@@ -17,16 +22,31 @@ export function reportErrorsAsJson(kind: JsonErrors | undefined): void {
   jsonErrors = kind
 }
 
-/** User mistakes: one line, exit 2, no stack. Anything else is a bug or an outage: exit 1. */
+/**
+ * User mistakes: one line, exit 2, no stack. A database unreachable or unavailable for now: one
+ * line, exit 75, so CI or a supervisor can tell "retry later" from "fix the job". Anything else
+ * is a bug or an outage: exit 1.
+ */
 export function reportError(err: unknown): number {
   const mistake = err instanceof EvolveUsageError || err instanceof EvolveConnectionError
-  const exit = mistake ? EXIT.usage : EXIT.runFailed
+  const exit = err instanceof EvolveConnectionError && err.transient ? EXIT.unavailable : mistake ? EXIT.usage : EXIT.runFailed
   writeJsonError(err, exit)
   process.stderr.write(`evolve: ${errorMessage(err)}\n`)
   if (mistake) return exit
   if (process.env.EVOLVE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`)
   else process.stderr.write('evolve: (set EVOLVE_DEBUG=1 to see the stack trace)\n')
   return exit
+}
+
+/**
+ * A second Ctrl-C while stopping: exit at once (the database rolls the open batch back), but
+ * first end the JSON lines as a fatal error does, so whoever reads them knows why they stop.
+ */
+export function abortNow(): never {
+  const err = new EvolveError('E_ABORTED', 'aborted by a second Ctrl-C: the database rolls back the open batch')
+  writeJsonError(err, EXIT.aborted)
+  process.stderr.write(`evolve: ${err.message}\n`)
+  process.exit(EXIT.aborted)
 }
 
 function writeJsonError(err: unknown, exit: number): void {

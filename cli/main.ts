@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import { EvolveConnectionError } from '../lib/errors.ts'
 import { registerControl } from './commands/control.ts'
 import { registerFailures } from './commands/failures.ts'
 import { registerPlan } from './commands/plan.ts'
@@ -10,7 +11,7 @@ import { registerSnapshot } from './commands/snapshot.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerUi } from './commands/ui.ts'
 import { EXIT, reportError, reportErrorsAsJson } from './fail.ts'
-import { packageVersion } from './version.ts'
+import { versionLine } from './version.ts'
 
 // `evolve plan | head`: the reader went away, which is not an error of ours.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -20,7 +21,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const program = new Command('evolve')
   .description('online data migrations: small batches, conflict retry, resumable tracking')
-  .version(packageVersion(), '-V, --version', 'print the version of evolvekit')
+  .version(versionLine(), '-V, --version', 'print the version of evolvekit and of the tracking tables it writes')
   .option('--db <url>', 'database URL: postgres://… or sqlite:<path> (default: DATABASE_URL, evolve.config.*, knexfile)')
   .option('--config <file>', 'config file (default: evolve.config.{ts,mjs,js,json})')
   .option('--dir <dir>', 'migrations directory (default: ./migrations)')
@@ -54,5 +55,8 @@ try {
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage
   } else {
     process.exitCode = reportError(err)
+    // A server that accepted the connection but never answered: knex gave up waiting (its acquire
+    // timeout), yet the driver's socket stays open and would hold the process forever.
+    if (err instanceof EvolveConnectionError) process.exit()
   }
 }

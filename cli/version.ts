@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { TRACKING_SCHEMA_VERSION } from '../lib/api/schema-version.ts'
 
 /**
  * evolvekit's version, read from its package.json at run time: one directory up from this file
@@ -14,4 +15,13 @@ export function packageVersion(): string {
     }
   }
   return 'unknown'
+}
+
+/**
+ * What `evolve --version` prints: the version first, as it always was alone (`cut -d' ' -f1`
+ * reads it), then the tracking tables' version this evolvekit writes: two installs that show the
+ * same number share a database's tracking tables as they are; the higher one upgrades them.
+ */
+export function versionLine(): string {
+  return `${packageVersion()} (tracking schema ${TRACKING_SCHEMA_VERSION})`
 }

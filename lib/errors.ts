@@ -1,6 +1,7 @@
 /**
  * The error classes evolvekit throws. Each has a stable `code`; the CLI maps
- * user mistakes (`EvolveUsageError`) to exit code 2 and prints only the message.
+ * user mistakes (`EvolveUsageError`) to exit code 2 and prints only the message,
+ * and a database unavailable for now (`EvolveConnectionError.transient`) to 75.
  */
 export class EvolveError extends Error {
   readonly code: string
@@ -22,8 +23,16 @@ export class EvolveUsageError extends EvolveError {
 
 /** A database could not be reached or is not what the migration expects. */
 export class EvolveConnectionError extends EvolveError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * True when the database could not be reached or is unavailable for now (refused, a name that
+   * does not resolve, a timeout, too many connections, a server shutting down or starting up):
+   * trying again later may work, so the CLI exits 75 (EX_TEMPFAIL), not 2. False when a person
+   * must mend something first (a password, a database name, a privilege, a full disk).
+   */
+  readonly transient: boolean
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
     super('E_CONNECTION', message, options)
+    this.transient = options?.transient ?? false
   }
 }
 

@@ -309,11 +309,12 @@ describe('without a usable database', { concurrency: 2 }, () => {
     assertUsageError(await runCli(['run', '--db', 'mysql://x', '--dir', dir]), ['mysql://x', '--db'])
   })
 
-  it('an unreachable PostgreSQL is a usage error that does not print the password', async () => {
+  it('an unreachable PostgreSQL is one evolve: line, exit 75 (try again later), that does not print the password', async () => {
     const dir = await writeFiles({ '001_lower.ts': migrationSource(LOWER) })
     const password = 'hunter2-secret-pw'
     const result = await runCli(['run', '--db', `postgres://someone:${password}@127.0.0.1:1/app`, '--dir', dir])
-    assertUsageError(result, ['127.0.0.1:1'])
+    assert.equal(result.code, 75, output(result))
+    assert.match(result.stderr, /^evolve: cannot reach the database postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/app .*\n$/)
     assert.ok(!`${result.stdout}${result.stderr}`.includes(password), `the password is not printed:\n${output(result)}`)
   })
 

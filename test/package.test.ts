@@ -228,11 +228,14 @@ export const api = createAdminApi
     await run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], project)
   })
 
-  it('npx evolve is the compiled command, needs no tsx, and prints the version', async () => {
+  it('npx evolve is the compiled command, needs no tsx, and prints the version (and the tracking schema it writes)', async () => {
     // tsx is a devDependency (the repo's launcher); the package loads user files with jiti.
     assert.equal(existsSync(path.join(project, 'node_modules', 'tsx')), false, 'tsx is not installed')
     assert.match(await realpath(path.join(project, 'node_modules', '.bin', 'evolve')), /\/node_modules\/evolvekit\/dist\/cli\/bin\.js$/)
-    assert.equal((await run('npx', ['--no-install', 'evolve', '--version'], project)).trim(), version)
+    assert.match(
+      (await run('npx', ['--no-install', 'evolve', '--version'], project)).trim(),
+      new RegExp(`^${version.replaceAll('.', '\\.')} \\(tracking schema \\d+\\)$`),
+    )
   })
 
   it('npx evolve run evolves a SQLite file with a TypeScript migration, a CommonJS .js one and a .cjs one', async () => {

@@ -3,7 +3,7 @@ import type { Evolve, RunNote, StartOptions } from '../../lib/api/evolve.ts'
 import type { RunHandle } from '../../lib/api/run-handle.ts'
 import { usage } from '../../lib/errors.ts'
 import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
-import { EXIT } from '../fail.ts'
+import { EXIT, abortNow } from '../fail.ts'
 import { progressLine } from '../format.ts'
 import { portNumber, positiveInt } from '../parse.ts'
 import { printProgress } from '../progress-printer.ts'
@@ -142,13 +142,17 @@ async function drive(evolve: Evolve, opts: RunFlags, names: string[], start: () 
   else if (!live) printProgress(evolve)
   const server = opts.metricsPort === undefined ? undefined : await listen(evolve, opts.metricsPort)
   let handle: RunHandle | undefined
+  // One listener for both Ctrl-Cs: swapping a once() for another leaves a moment with none, when
+  // a second Ctrl-C sent as soon as the line below shows would kill the process without its last line.
+  let stopping = false
   const stopOnSignal = () => {
+    if (stopping) abortNow()
+    stopping = true
     process.stderr.write('evolve: stopping after the current batch (press Ctrl-C again to abort)\n')
     handle?.stop()
-    process.once('SIGINT', () => process.exit(130))
   }
   const stopOnTerm = () => handle?.stop()
-  process.once('SIGINT', stopOnSignal)
+  process.on('SIGINT', stopOnSignal)
   process.once('SIGTERM', stopOnTerm)
   try {
     handle = await start()

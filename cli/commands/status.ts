@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { type GlobalOptions, noMigrations, withEvolve } from '../context.ts'
+import { EXIT } from '../fail.ts'
 import { formatDuration, table } from '../format.ts'
 import { describeReadOnly } from './read-only.ts'
 import type { RunProgress } from '../../lib/index.ts'
@@ -9,9 +10,10 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('every migration and the state of its run (read-only)')
     .option('--json', 'print an array of { name, state, stateText, done, failed, remaining, changedBy, noFile, fileChanged, ... }')
+    .option('--exit-status', 'exit 1 when a run shown is failed (0 otherwise), for scripts and CI')
     .action(async (_flags: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>()
-      await withEvolve(opts, async (evolve) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; exitStatus?: boolean }>()
+      process.exitCode = await withEvolve(opts, async (evolve) => {
         // Every file must load and export a migration, as for plan and run: one that does not stops
         // status with its one-line error, not a row that looks pending (evolve.status() lists names only).
         await evolve.migrations()
@@ -19,13 +21,15 @@ export function registerStatus(program: Command): void {
         const readOnly = await evolve.readOnly.status()
         // Loud, first, and on stderr under --json: read-only left on by a dead runner must not go unnoticed.
         if (readOnly.readOnly) (opts.json ? console.error : console.log)(describeReadOnly(readOnly))
+        // Only `failed` needs a person: pending, running, paused and cancelled runs go on with `evolve run`.
+        const exit = opts.exitStatus && progress.some((p) => p.state === 'failed') ? EXIT.runFailed : EXIT.ok
         if (opts.json) {
           console.log(JSON.stringify(progress, null, 2))
-          return
+          return exit
         }
         if (progress.length === 0) {
           console.log(noMigrations(evolve))
-          return
+          return exit
         }
         const rows = progress.map((p) => [
           p.noFile ? `${p.name} (no file here)` : p.name,
@@ -43,6 +47,7 @@ export function registerStatus(program: Command): void {
         console.log(table([header, ...rows]))
         for (const p of progress.filter((x) => x.lastError)) console.log(`${p.name}: ${p.lastError}`)
         for (const line of progress.flatMap(fileNotes)) console.log(line)
+        return exit
       })
     })
 }

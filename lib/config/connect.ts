@@ -12,14 +12,43 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
   if (problem) throw usage('E_NO_DATABASE', `${problem} (from ${config.source})`)
   // Imported here, not at the top: knex takes ~200 ms to load, which `evolve --help` need not pay.
   const { default: knexFactory } = await import('knex')
-  const knex = knexFactory({ ...knexConfig(dialect, config.connection, pool), acquireConnectionTimeout: 10_000, log: knexLog() })
+  const knex = knexFactory({
+    ...knexConfig(dialect, config.connection, pool),
+    acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+    log: knexLog(),
+  })
   try {
     await knex.raw('select 1')
   } catch (err) {
     await knex.destroy()
-    throw new EvolveConnectionError(`cannot reach the database ${target} (from ${config.source}): ${errorMessage(err).split('\n')[0]}`)
+    // knex's own words for it ("the pool is probably full … .transacting(trx)") mislead here.
+    const why = isTimeout(err) ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s` : errorMessage(err).split('\n')[0]
+    throw new EvolveConnectionError(`cannot reach the database ${target} (from ${config.source}): ${why}`, {
+      cause: err,
+      transient: unavailableForNow(dialect, err),
+    })
   }
   return { knex, dialect }
+}
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+const isTimeout = (err: unknown) => err instanceof Error && err.name === 'KnexTimeoutError'
+
+/** Name lookups and routes that fail before any database answers: node's, whatever the dialect. */
+const UNREACHABLE_NODE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN'])
+
+/**
+ * Whether trying again later may connect: the dialect's connection errors (refused, reset, too
+ * many connections, shutting down, starting up), a name that does not resolve (a container's DNS
+ * name exists only once it runs), no route, or knex's acquire timeout (a server that never
+ * answers). Not a wrong password or database name, a missing file or SSL refused: a person's to mend.
+ */
+function unavailableForNow(dialect: Dialect, err: unknown): boolean {
+  if (dialect.classifyError(err) === 'connection') return true
+  if (isTimeout(err)) return true
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && UNREACHABLE_NODE_CODES.has(code)
 }
 
 /**

@@ -165,6 +165,9 @@ const MIGRATIONS: Step[] = [
     }),
 ]
 
+/** The tracking tables' version this evolvekit writes: its newest upgrade step (`evolve --version` shows it). */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
 /**
  * True when the tracking tables exist (read-only commands must not create them). Asks for
  * the runs table, which the first upgrade step creates in one transaction with the others:
