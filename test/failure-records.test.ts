@@ -2,7 +2,7 @@
 // DETAIL naming the colliding key) without evolvekit's SQL, and never more than maxFailures.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { MigrationDefinition } from '../lib/index.ts'
+import type { AnyRow, MigrationDefinition } from '../lib/index.ts'
 import { dialects, runDefinition, withDb } from './helpers/databases.ts'
 import { failureRows, insertChunked } from './helpers/fixtures.ts'
 
@@ -32,8 +32,8 @@ describe('failure records', () => {
 
   for (const dialect of dialects) {
     for (const [how, definition] of [
-      ['whose transform throws', { transform: (row) => (Number(row.id) % 2 === 0 ? boom(row.id) : { n: 1 }) }],
-      ['that the database refuses', { transform: (row) => ({ n: Number(row.id) % 2 === 0 ? -1 : 1 }) }],
+      ['whose transform throws', { transform: (row: AnyRow) => (Number(row.id) % 2 === 0 ? boom(row.id) : { n: 1 }) }],
+      ['that the database refuses', { transform: (row: AnyRow) => ({ n: Number(row.id) % 2 === 0 ? -1 : 1 }) }],
     ] as const) {
       it(`on ${dialect}: a run resumed at maxFailures stops at its next row ${how} without recording it`, () =>
         withDb(dialect, async (db) => {
