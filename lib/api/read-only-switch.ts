@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Knex } from 'knex'
 import { type ReadOnlyState, readOnlyStatus } from '../core/read-only.ts'
-import { shown, usage } from '../errors.ts'
+import { EvolveUsageError, shown, usage } from '../errors.ts'
 import { storeFor } from '../store/store.ts'
 import { checkOptions, isAdminObject, isKnex } from './check-options.ts'
 
@@ -36,6 +36,9 @@ function checkSwitchArgs(knex: unknown, opts: unknown): ReadOnlySwitchOptions {
   return checkOptions<ReadOnlySwitchOptions>('createReadOnlySwitch', opts, SWITCH_OPTIONS)
 }
 
+/** The state is there but this connection cannot read it (lib/store/tracking-location.ts): not "off". */
+const UNREADABLE = new Set(['E_TRACKING_PRIVILEGE', 'E_TRACKING_SCHEMA'])
+
 const OFF: ReadOnlyState = { readOnly: false, message: null, tables: null, since: null, by: null, expiresAt: null }
 
 /**
@@ -67,7 +70,11 @@ export class ReadOnlySwitch extends EventEmitter {
   state: ReadOnlyState = OFF
   /** The last error reading the state (the switch keeps its last state and tries again), or null. */
   lastError: Error | null = null
-  /** Resolves once the state was read the first time. */
+  /**
+   * Resolves once the state was read the first time. Rejects (with `lastError`) when the state is
+   * there but this connection may not read it (a missing GRANT, another search_path): "off" would
+   * hide read-only from the app while the database refuses its writes. The switch keeps trying.
+   */
   readonly ready: Promise<void>
   private closed = false
   private poll?: NodeJS.Timeout
@@ -89,7 +96,10 @@ export class ReadOnlySwitch extends EventEmitter {
       if (this.closed) return
       this.poll = setInterval(() => void this.refresh(), pollMs)
       this.poll.unref()
+      if (this.lastError instanceof EvolveUsageError && UNREADABLE.has(this.lastError.code)) throw this.lastError
     })()
+    // Rejected for whoever awaits it; an app that does not is not ended by an unhandled rejection.
+    this.ready.catch(() => {})
   }
 
   /** True while read-only is on for `table` (or, without a table, for any table). */

@@ -1,6 +1,7 @@
 import type { Dialect } from '../dialects/dialect.ts'
 import { type Db, num, numOrNull } from './db.ts'
 import { TABLES } from './schema.ts'
+import { locateTracking } from './tracking-location.ts'
 
 /** The read-only switch as stored: one row, times in epoch ms of the database's clock. */
 export interface ReadOnlyRow {
@@ -22,9 +23,14 @@ export type ReadOnlyPatch = Pick<ReadOnlyRow, 'enabled' | 'message' | 'tables' |
 export class ReadOnlyStore {
   constructor(private readonly dialect: Dialect) {}
 
-  /** False before the tracking tables were upgraded to have the switch (an older install: it is off). */
-  exists(db: Db): Promise<boolean> {
-    return db.schema.hasTable(TABLES.readOnly)
+  /**
+   * False before the tracking tables were upgraded to have the switch (an older install: it is off).
+   * Refused, not false, when the role may not read it or it is in another schema: an app role
+   * without SELECT was told "off" while the database refused its writes.
+   */
+  async exists(db: Db): Promise<boolean> {
+    const here = await locateTracking(db, this.dialect, TABLES.readOnly, [TABLES.readOnly], 'read')
+    return here ?? db.schema.hasTable(TABLES.readOnly)
   }
 
   /** The row; with `lock`, locked until the transaction ends (toggles queue on it, never on each other's DDL). */

@@ -8,8 +8,9 @@ import { type Db, readClock } from './db.ts'
 import { FailuresStore } from './failures.ts'
 import { ReadOnlyStore } from './read-only.ts'
 import { RunsStore } from './runs.ts'
-import { ensureSchema, hasSchema } from './schema.ts'
+import { TABLES, ensureSchema, hasSchema } from './schema.ts'
 import { SnapshotsStore } from './snapshots.ts'
+import { type TrackingUse, locateTracking } from './tracking-location.ts'
 import { WorkersStore } from './workers.ts'
 
 /**
@@ -38,13 +39,17 @@ export class Store {
     this.snapshots = new SnapshotsStore(dialect)
   }
 
-  /** True when the tracking tables exist (read-only commands must not create them). */
-  has(knex: Knex): Promise<boolean> {
-    return hasSchema(knex)
+  /**
+   * True when the tracking tables exist (read-only commands must not create them). Refused when
+   * they exist where this connection would not see them (tracking-location.ts).
+   */
+  async has(knex: Knex): Promise<boolean> {
+    return (await this.locate(knex, 'read')) ?? hasSchema(knex)
   }
 
-  /** Creates or upgrades the tracking tables. */
-  ensure(knex: Knex): Promise<void> {
+  /** Creates or upgrades the tracking tables; never a second set beside one this connection cannot see. */
+  async ensure(knex: Knex): Promise<void> {
+    await this.locate(knex, 'write')
     return ensureSchema(knex)
   }
 
@@ -53,9 +58,14 @@ export class Store {
    * (pause, cancel, revert) must: a newer evolvekit writes columns an older one never made.
    */
   async upgradeIfAny(knex: Knex): Promise<boolean> {
-    if (!(await hasSchema(knex))) return false
+    if (!((await this.locate(knex, 'write')) ?? (await hasSchema(knex)))) return false
     await ensureSchema(knex)
     return true
+  }
+
+  /** The whole set, found by its runs table (made in one transaction with the others); undefined: ask knex. */
+  private locate(knex: Knex, use: TrackingUse): Promise<boolean | undefined> {
+    return locateTracking(knex, this.dialect, TABLES.runs, Object.values(TABLES), use)
   }
 
   /** The database's clock in epoch ms, read once. */

@@ -9,6 +9,7 @@ import { postgresEstimateRows, postgresIsUniqueColumn, postgresRowSecurityRole, 
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
 import { postgresRowSecurityInUse } from './row-security.ts'
+import { postgresTrackingLocation } from './tracking-location.ts'
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -54,6 +55,7 @@ export const postgresDialect: Dialect = {
   notifyControl: postgresNotifyControl,
   replicationLagMs: postgresReplicationLagMs,
   estimateRows: postgresEstimateRows,
+  trackingLocation: postgresTrackingLocation,
   readOnlyGuard: postgresReadOnlyGuard,
   snapshot: postgresSnapshot,
 }
