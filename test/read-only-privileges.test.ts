@@ -8,7 +8,7 @@ import { describe, it } from 'node:test'
 import type { Knex } from 'knex'
 import { assertDone, isReadOnlyError } from '../lib/index.ts'
 import { assertUsageError, output, runCli } from './helpers/cli.ts'
-import { counterHistogram, makeProject, setMigration, upMigration, withAppRole } from './helpers/fixtures.ts'
+import { counterHistogram, makeProject, migrationSource, setMigration, upMigration, withAppRole } from './helpers/fixtures.ts'
 
 const ROWS = 30
 
@@ -103,26 +103,78 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
       }
     }))
 
-  it('refuses in one line, changing nothing, to put the trigger on a table the role may not trigger, or to drop one from a table it does not own', () =>
+  it('refuses in one line, adding no trigger, a table the role does not own though it may add triggers to it (it could never take them off); a member of the owner may', () =>
     withAppRole(ROWS, async (db, app) => {
+      const owner = `${app.role}_owner`
+      await db.knex.raw(`CREATE ROLE ${owner}`)
+      try {
+        await db.knex.schema.createTable('ledger', (t) => t.integer('id').primary())
+        await db.knex.raw(`ALTER TABLE ledger OWNER TO ${owner}`)
+        // What the message used to advise: with it, on succeeded and off, --for and a run's end could not drop the trigger.
+        await db.knex.raw(`GRANT SELECT, INSERT, TRIGGER ON ledger TO ${app.role}`)
+        const asApp = ['--db', app.url]
+        const guardTriggers = async () =>
+          Number((await db.knex.raw(`SELECT count(*) AS n FROM pg_trigger WHERE tgname LIKE 'evolve\\_read\\_only%'`)).rows[0].n)
+        const readOnly = async () => JSON.parse((await runCli(['readonly', 'status', '--json', ...asApp])).stdout).readOnly
+
+        for (const tables of ['ledger', 'items,ledger']) {
+          const on = await runCli(['readonly', 'on', '--tables', tables, '--for', '1h', ...asApp])
+          assertUsageError(on, [
+            `role "${app.role}" does not own table ledger (role "${owner}" does)`,
+            'could not take the read-only trigger off again',
+            `run this as "${owner}" or a member of it (GRANT ${owner} TO ${app.role})`,
+            'nothing changed',
+          ])
+          assert.doesNotMatch(on.stdout + on.stderr, /GRANT TRIGGER|CREATE|\$\$/, 'neither the old advice nor SQL')
+          assert.equal(await guardTriggers(), 0, `no trigger added (--tables ${tables})`)
+          assert.equal(await readOnly(), false)
+        }
+        await db.knex('items').where({ id: 1 }).update({ counter: 5 })
+        await db.knex('ledger').insert({ id: 1 })
+
+        // A mode: 'readonly' run on it is refused the same way before read-only goes on, and ends failed.
+        const migration = migrationSource(`{ table: 'ledger', mode: 'readonly', batchSize: 10, up: async () => {} }`)
+        const project = await makeProject({ ...db, url: app.url }, migration)
+        try {
+          const run = await runCli(['run', ...project.flags])
+          assertUsageError(run, [`role "${app.role}" does not own table ledger`, `GRANT ${owner} TO ${app.role}`])
+          assert.equal(await guardTriggers(), 0, output(run))
+          assert.equal((await db.knex('evolve_runs').where({ name: project.name }).first()).state, 'failed')
+        } finally {
+          await project.cleanup()
+        }
+
+        // The fix it names: then on and off both work.
+        await db.knex.raw(`GRANT ${owner} TO ${app.role}`)
+        const on = await runCli(['readonly', 'on', '--tables', 'items,ledger', ...asApp])
+        assert.equal(on.code, 0, output(on))
+        await assert.rejects(db.knex('ledger').insert({ id: 2 }), (err) => isReadOnlyError(err))
+        const off = await runCli(['readonly', 'off', ...asApp])
+        assert.equal(off.code, 0, output(off))
+        assert.equal(await guardTriggers(), 0)
+        await db.knex('ledger').insert({ id: 2 })
+      } finally {
+        await db.knex.raw(`DROP OWNED BY ${owner}`).catch(() => {})
+        await db.knex.raw(`DROP ROLE IF EXISTS ${owner}`).catch(() => {})
+      }
+    }))
+
+  it('refuses in one line to drop the trigger another roleâ€™s table carries, naming its owner and the fix', () =>
+    withAppRole(ROWS, async (db, app, superuser) => {
       await db.knex.schema.createTable('ledger', (t) => t.integer('id').primary())
       await db.knex.raw(`GRANT SELECT, INSERT ON ledger TO ${app.role}`)
       const asApp = ['--db', app.url]
       const readOnly = async () => JSON.parse((await runCli(['readonly', 'status', '--json', ...asApp])).stdout)
 
-      const on = await runCli(['readonly', 'on', '--tables', 'items,ledger', ...asApp])
-      assertUsageError(on, [
-        `role "${app.role}" may not put the read-only trigger on table ledger`,
-        `GRANT TRIGGER ON ledger TO ${app.role}`,
-      ])
-      assert.doesNotMatch(on.stdout + on.stderr, /CREATE|\$\$/, 'no SQL')
-      assert.equal((await readOnly()).readOnly, false)
-      await db.knex('items').where({ id: 1 }).update({ counter: 5 }) // no trigger left behind
-
-      // The table's owner turns it on; the app's role may not take the trigger off that table.
+      // The app's role makes the tracking tables (its own items); then the owner of ledger turns it
+      // on for both, and the app's role may not take the trigger off that table.
+      assert.equal((await runCli(['readonly', 'on', '--tables', 'items', ...asApp])).code, 0)
       assert.equal((await runCli(['readonly', 'on', '--tables', 'items,ledger', '--db', db.url])).code, 0)
       const off = await runCli(['readonly', 'off', ...asApp])
-      assertUsageError(off, [`role "${app.role}" may not drop the read-only trigger on table ledger`, 'run this as the owner of ledger'])
+      assertUsageError(off, [
+        `role "${app.role}" may not drop the read-only trigger on table ledger, which role "${superuser}" owns`,
+        `run this as "${superuser}" or a member of it`,
+      ])
       assert.equal((await readOnly()).readOnly, true, 'still on')
       await assert.rejects(db.knex('items').where({ id: 1 }).update({ counter: 6 }), (err) => isReadOnlyError(err))
       assert.equal((await runCli(['readonly', 'off', '--db', db.url])).code, 0)

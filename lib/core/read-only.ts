@@ -175,5 +175,7 @@ async function checkTables(store: Store, knex: Knex, tables: string[]): Promise<
     const same = known.filter((k) => k.toLowerCase() === name.toLowerCase())
     checked.push(known.includes(name) || same.length !== 1 ? name : same[0]!)
   }
-  return [...new Set(checked)]
+  // A partitioned table's rows are its partitions': they are guarded, stored and shown with it.
+  const guard = guardOf(store)
+  return guard.coveredTables ? guard.coveredTables(knex, [...new Set(checked)]) : [...new Set(checked)]
 }

@@ -1,9 +1,24 @@
+import type { Knex } from 'knex'
 import type { ReadOnlyGuard } from '../dialect.ts'
 import { listenPostgres } from './listen.ts'
-import { cannotGuard, cannotUnguard, guardContext, lacksPrivilege, notOwner } from './read-only-privileges.ts'
+import { guardedTables, postgresCoveredTables } from './read-only-partitions.ts'
+import {
+  type GuardContext,
+  cannotGuard,
+  cannotUnguard,
+  guardContext,
+  lacksPrivilege,
+  notOwner,
+  wouldStayOn,
+} from './read-only-privileges.ts'
+import { mayActAsOwnerOfEach } from './table-owner.ts'
 
 const TRIGGER = 'evolve_read_only'
+/** The row-level one, on partitioned tables and partitions only (read-only-partitions.ts). */
+const ROW_TRIGGER = 'evolve_read_only_row'
 const FUNCTION = 'evolve_read_only_refuse'
+/** A row trigger's function must return the row to let it through: a function of its own, so the statement one stays as older evolvekits made it. */
+const ROW_FUNCTION = 'evolve_read_only_refuse_row'
 const CHANNEL = 'evolve_read_only'
 /** What every refusal's message starts with, before the operator's message. */
 const MARK = 'read-only: '
@@ -24,6 +39,17 @@ const BODY = `
           HINT = '${READ_ONLY_HINT}';
       END `
 
+/** The row trigger's: the bypass lets the row through unchanged (NULL would skip it silently). */
+const ROW_BODY = `
+      BEGIN
+        IF current_setting('evolvekit.bypass', true) IS NOT DISTINCT FROM TG_ARGV[1] THEN
+          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+          RETURN NEW;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = '${READ_ONLY_SQLSTATE}', MESSAGE = TG_ARGV[0],
+          HINT = '${READ_ONLY_HINT}';
+      END `
+
 /** Awaits `statement`; a refusal for lack of privilege becomes the one-line error `explain` makes. */
 async function refusedAs(statement: PromiseLike<unknown>, explain: () => Error): Promise<void> {
   try {
@@ -33,10 +59,22 @@ async function refusedAs(statement: PromiseLike<unknown>, explain: () => Error):
   }
 }
 
+/** Makes function `name()` with `body` unless the same one is there (then a role that does not own it can still use it). */
+async function ensureFunction(trx: Knex.Transaction, name: string, body: string): Promise<GuardContext> {
+  const ctx = await guardContext(trx, name, body)
+  if (!ctx.same) {
+    await refusedAs(trx.raw(`CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$${body}$$`), () =>
+      notOwner(ctx, name),
+    )
+  }
+  return ctx
+}
+
 /**
  * PostgreSQL: one statement-level trigger per table (INSERT, UPDATE, DELETE and TRUNCATE)
- * raising SQLSTATE 25006 with the operator's message. The runner's transactions set
- * `evolvekit.bypass` to the token kept in the state row (SET LOCAL: it ends with them).
+ * raising SQLSTATE 25006 with the operator's message, and a row-level one on partitioned tables
+ * and partitions (read-only-partitions.ts). The runner's transactions set `evolvekit.bypass` to
+ * the token kept in the state row (SET LOCAL: it ends with them).
  */
 export const postgresReadOnlyGuard: ReadOnlyGuard = {
   async beginToggle(trx, lockTimeoutMs) {
@@ -53,30 +91,39 @@ export const postgresReadOnlyGuard: ReadOnlyGuard = {
     )
     return (rows as { schema: string; name: string; current: boolean }[]).map((r) => (r.current ? r.name : `${r.schema}.${r.name}`))
   },
+  coveredTables: postgresCoveredTables,
   async install(trx, tables, message, token) {
-    const ctx = await guardContext(trx, FUNCTION, BODY)
-    // Replaced only when it differs: then a role that does not own it (a superuser made it, say) can still use it.
-    if (!ctx.same) {
-      await refusedAs(trx.raw(`CREATE OR REPLACE FUNCTION ${FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$${BODY}$$`), () =>
-        notOwner(ctx),
+    // Only a table's owner may drop a trigger (GRANT TRIGGER lets a role add one it can never take
+    // off): refused before anything is added, or read-only could not be turned off again.
+    const owners = await mayActAsOwnerOfEach(trx, tables)
+    const stuck = owners.findIndex((o) => !o.ok)
+    if (stuck >= 0) throw wouldStayOn(tables[stuck]!, owners[stuck]!)
+    const guarded = await guardedTables(trx, tables)
+    const ctx = await ensureFunction(trx, FUNCTION, BODY)
+    if (guarded.some((t) => t.rows)) await ensureFunction(trx, ROW_FUNCTION, ROW_BODY)
+    const args = `${literal(`${MARK}${message}`)}, ${literal(token)}`
+    for (const { name, rel, rows } of guarded) {
+      const create = (sql: string) => refusedAs(trx.raw(sql), () => cannotGuard(name, ctx))
+      await create(
+        `CREATE TRIGGER ${TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel} FOR EACH STATEMENT EXECUTE FUNCTION ${FUNCTION}(${args})`,
       )
-    }
-    for (const table of tables) {
-      await refusedAs(
-        trx.raw(
-          `CREATE TRIGGER ${TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ?? FOR EACH STATEMENT
-             EXECUTE FUNCTION ${FUNCTION}(${literal(`${MARK}${message}`)}, ${literal(token)})`,
-          [table],
-        ),
-        () => cannotGuard(table, FUNCTION, ctx),
-      )
+      if (rows)
+        await create(
+          `CREATE TRIGGER ${ROW_TRIGGER} BEFORE INSERT OR UPDATE OR DELETE ON ${rel} FOR EACH ROW EXECUTE FUNCTION ${ROW_FUNCTION}(${args})`,
+        )
     }
   },
   async removeAll(trx) {
-    const { rows } = await trx.raw(`SELECT tgrelid::regclass::text AS rel, current_user AS me FROM pg_trigger WHERE tgname = ?`, [TRIGGER])
+    // Not the copies PostgreSQL keeps of a partitioned table's row trigger on its partitions: they go with it.
+    const { rows } = await trx.raw(
+      `SELECT t.tgname AS name, t.tgrelid::regclass::text AS rel, current_user AS me, pg_get_userbyid(c.relowner) AS owner
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE t.tgname IN (?, ?) AND coalesce((to_jsonb(t) ->> 'tgparentid')::oid, 0) = 0`,
+      [TRIGGER, ROW_TRIGGER],
+    )
     // regclass text is already quoted as the search path needs it.
-    for (const { rel, me } of rows as { rel: string; me: string }[])
-      await refusedAs(trx.raw(`DROP TRIGGER IF EXISTS ${TRIGGER} ON ${rel}`), () => cannotUnguard(rel, me))
+    for (const { name, rel, me, owner } of rows as { name: string; rel: string; me: string; owner: string }[])
+      await refusedAs(trx.raw(`DROP TRIGGER IF EXISTS ${name} ON ${rel}`), () => cannotUnguard(rel, owner, me))
   },
   async bypass(trx, token, fn) {
     await trx.raw(`SELECT set_config('evolvekit.bypass', ?, true)`, [token])

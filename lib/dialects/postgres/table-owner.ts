@@ -20,11 +20,17 @@ export interface OwnerCheck {
  * search path; `schema.table` split on the first dot); one that does not exist gives ok false.
  */
 export async function mayActAsOwner(knex: Knex, table: string): Promise<OwnerCheck> {
+  return (await mayActAsOwnerOfEach(knex, [table]))[0]!
+}
+
+/** mayActAsOwner for each of `tables`, in their order, in one query. */
+export async function mayActAsOwnerOfEach(knex: Knex | Knex.Transaction, tables: readonly string[]): Promise<OwnerCheck[]> {
   const { rows } = await knex.raw(
     `SELECT current_user AS role, coalesce(pg_get_userbyid(c.relowner), '') AS owner,
             coalesce(pg_has_role(current_user, c.relowner, 'USAGE'), false) AS ok
-       FROM (SELECT 1) AS one LEFT JOIN pg_class c ON c.oid = to_regclass(?)`,
-    [quoteQualified(table)],
+       FROM unnest(?::text[]) WITH ORDINALITY AS t(name, i) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)
+      ORDER BY t.i`,
+    [tables.map(quoteQualified)],
   )
-  return rows[0] as OwnerCheck
+  return rows as OwnerCheck[]
 }
