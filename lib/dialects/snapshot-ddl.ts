@@ -14,6 +14,16 @@ export interface Refusal {
   fix: string
 }
 
+/** The kind of a refusal that is about the role evolvekit runs as, not an object of the table. */
+export const ROLE_REFUSAL = 'role'
+
+/** A table the role may not act as the owner of, as snapshot mode must. */
+export interface NotOwned {
+  table: string
+  owner: string
+  role: string
+}
+
 /** What `plan` shows for a snapshot run, and what the run checks before it changes anything. */
 export interface SnapshotPreflight {
   objects: DependentObject[]
@@ -61,6 +71,11 @@ export interface SnapshotDdl {
   dropTable(knex: Knex, name: string): Promise<void>
   /** Drops the write counter triggers of snapshot `id` from `table` (cleanup: no revert any more). */
   dropCounter(knex: Knex, table: string, id: number): Promise<void>
+  /**
+   * Of `tables`, the existing ones the role may not act as the owner of (drop the read-only trigger
+   * from, drop, rename, re-own): what undoing a snapshot run needs, checked before it is promised.
+   */
+  notOwned(knex: Knex, tables: string[]): Promise<NotOwned[]>
 }
 
 /** Longest identifier PostgreSQL keeps; SQLite has no limit, one rule for both keeps names alike. */

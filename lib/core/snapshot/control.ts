@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
-import { usage } from '../../errors.ts'
+import { EvolveConnectionError, EvolveUsageError, errorMessage, usage } from '../../errors.ts'
+import { explainFault } from '../database-fault.ts'
 import type { RunState } from '../../store/runs.ts'
-import type { SnapshotStep } from '../../store/snapshots.ts'
+import type { SnapshotRow, SnapshotStep } from '../../store/snapshots.ts'
 import type { Store } from '../../store/store.ts'
 import type { EvolveEmitter } from '../events.ts'
 import { liveWorkers } from '../liveness.ts'
@@ -19,7 +20,11 @@ import { abort } from './unwind.ts'
 /** From `validate` on the copy is the table: too late to cancel, `evolve revert` swaps back. */
 export const isSwapped = (step: SnapshotStep): boolean => SNAPSHOT_STEPS.indexOf(step) >= SNAPSHOT_STEPS.indexOf('validate')
 
-/** Refuses to cancel a snapshot run whose copy was swapped in already, naming what undoes it. */
+/**
+ * Refuses to cancel a snapshot run whose copy was swapped in already, naming what undoes it; and,
+ * before the run's state changes, one the canceller would have to unwind (no runner is left) but
+ * may not: a cancel that cannot do what it says leaves the run as it was.
+ */
 export async function checkSnapshotControl(store: Store, knex: Knex, name: string, action: 'pause' | 'resume' | 'cancel'): Promise<void> {
   if (action !== 'cancel') return
   const snap = await store.snapshots.get(knex, name)
@@ -28,6 +33,17 @@ export async function checkSnapshotControl(store: Store, knex: Knex, name: strin
       'E_BAD_STATE',
       `cannot cancel "${name}": its copy of ${snap.table} was swapped in already (step ${snap.step}); it finishes in a moment, then \`evolve revert ${name}\` swaps the old table back`,
     )
+  if (!snap || snap.step === 'preflight' || (await liveWorkers(store, knex, name)).length > 0) return
+  const why = await mayNotUnwind(store, knex, snap)
+  if (why) throw usage('E_READ_ONLY_PRIVILEGE', `cannot cancel "${name}": ${why}; nothing changed`)
+}
+
+/** Why this role may not undo the snapshot run (turn read-only off for its table, drop the copy); null when it may. */
+async function mayNotUnwind(store: Store, knex: Knex, snap: SnapshotRow): Promise<string | null> {
+  const ddl = store.dialect.snapshot
+  const [n] = ddl ? await ddl.notOwned(knex, [snap.table, snap.shadow]) : []
+  if (!n) return null
+  return `no runner is left, so the cancel has to undo it (read-only off for ${snap.table}, the copy ${snap.shadow} dropped), and role "${n.role}" may not act as the owner of ${n.table} ("${n.owner}"): cancel it as "${n.owner}" or a role that inherits it`
 }
 
 /** The copy's run takes the state the snapshot run was just given (when it exists and may move there). */
@@ -56,7 +72,16 @@ export async function unwindOrphanedCancel(store: Store, events: EvolveEmitter, 
   if (!snap || snap.step === 'preflight' || isSwapped(snap.step)) return false
   if ((await store.runs.get(knex, name))?.state !== 'cancelled') return false
   if ((await liveWorkers(store, knex, name)).length > 0) return false
-  await abort({ knex, store, dialect: store.dialect, events, by }, { name, table: snap.table }, snap, 'cancelled', 'cancelled')
+  // Said as it is: the run is cancelled already (by this cancel or an earlier one), only its undoing is left.
+  const left = `"${name}" is cancelled, but ${snap.table} is still read-only and its copy left`
+  const why = await mayNotUnwind(store, knex, snap)
+  if (why) throw usage('E_READ_ONLY_PRIVILEGE', `${left}: ${why}`)
+  try {
+    await abort({ knex, store, dialect: store.dialect, events, by }, { name, table: snap.table }, snap, 'cancelled', 'cancelled')
+  } catch (err) {
+    const message = `${left}: undoing it failed (${errorMessage(explainFault(store.dialect, err))}); once mended, \`evolve cancel ${name}\` again undoes it`
+    throw err instanceof EvolveUsageError ? usage(err.code, message) : new EvolveConnectionError(message, { cause: err })
+  }
   return true
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Dialect } from '../../dialects/dialect.ts'
-import type { Refusal, SnapshotDdl, SnapshotPreflight } from '../../dialects/snapshot-ddl.ts'
+import { ROLE_REFUSAL, type Refusal, type SnapshotDdl, type SnapshotPreflight } from '../../dialects/snapshot-ddl.ts'
 import { usage } from '../../errors.ts'
 import type { Migration } from '../migration.ts'
 import { keyName } from '../keys.ts'
@@ -50,9 +50,12 @@ export async function snapshotPreflight(knex: Knex, dialect: Dialect, m: Migrati
 export async function assertCarriable(knex: Knex, dialect: Dialect, m: Migration): Promise<SnapshotPreflight> {
   const { found, own } = await preflightOf(knex, dialect, m)
   if (own.length === 0 && found.refused.length === 0) return found
-  const reasons = own.map((r) => r.fix)
-  if (found.refused.length > 0) {
-    const list = found.refused.map((r) => `${r.kind} ${r.name}: ${r.fix}`).join('; ')
+  // The role's own refusal (it may not act as the table's owner) reads as a sentence, not as an object.
+  const roles = found.refused.filter((r) => r.kind === ROLE_REFUSAL)
+  const objects = found.refused.filter((r) => r.kind !== ROLE_REFUSAL)
+  const reasons = [...own.map((r) => r.fix), ...roles.map((r) => `role "${r.name}" ${r.fix}`)]
+  if (objects.length > 0) {
+    const list = objects.map((r) => `${r.kind} ${r.name}: ${r.fix}`).join('; ')
     reasons.push(`snapshot mode cannot carry every object that depends on "${m.table}" — ${list}`)
   }
   throw usage('E_SNAPSHOT_REFUSED', `${m.file}: ${reasons.join('; ')}`)

@@ -1,15 +1,16 @@
-import { EvolveUsageError, usage } from '../../errors.ts'
+import { EvolveUsageError, errorMessage, usage } from '../../errors.ts'
+import { explainFault } from '../database-fault.ts'
 import type { Migration } from '../migration.ts'
 import { type RunProgress, getProgress } from '../progress.ts'
 import { failRunFor } from '../read-only-run.ts'
 import { changeRunState } from '../run-state.ts'
 import { isSwapped, stateAtStep } from './control.ts'
-import { snapshotNames } from './names.ts'
+import { snapshotNames, stoppedPrefix } from './names.ts'
 import { definitionOf, encodeDefinition } from '../definition.ts'
 import { assertCarriable } from './preflight.ts'
 import { claimDriver, releaseDriver } from './driver.ts'
 import { doStep } from './steps.ts'
-import type { SnapshotRow } from '../../store/snapshots.ts'
+import type { SnapshotRow, SnapshotStep } from '../../store/snapshots.ts'
 import { abort } from './unwind.ts'
 import { SnapshotAbort } from './verify.ts'
 import type { SnapshotContext } from './context.ts'
@@ -100,11 +101,39 @@ async function driveSnapshot(ctx: SnapshotContext, m: Migration, snap: SnapshotR
       await store.snapshots.update(knex, m.name, { step: next }, snap.step)
     }
   } catch (err) {
-    // A step refused for what a person must mend (a privilege, a table in the way): nothing of the
-    // step changed and nobody drives the run now; it ends failed, and `evolve run` resumes at that step.
-    if (err instanceof EvolveUsageError) await failRunFor(store, ctx.events, knex, m.name, ctx.by, err)
-    if (!(err instanceof SnapshotAbort)) throw err
-    await abort(ctx, m, snap, err.message, 'failed')
+    if (err instanceof SnapshotAbort) await abort(ctx, m, snap, err.message, 'failed')
+    else if (!(await unwindFailure(ctx, m, err))) {
+      // A step refused for what a person must mend before anything of it changed (at the preflight
+      // or read-only step: a privilege, a table in the way): nobody drives the run now; it ends
+      // failed, and `evolve run` resumes at that step.
+      if (err instanceof EvolveUsageError) await failRunFor(store, ctx.events, knex, m.name, ctx.by, err)
+      throw err
+    }
   }
   return getProgress(store, knex, m.name)
 }
+
+/**
+ * Anything else that fails a step from the copy up to the swap (a privilege the build needs, a
+ * fault of the database, a bug) unwinds the run as a failed verify does: left as it was, the table
+ * would stay read-only with a copy nobody finishes, and the run `running` with no worker. Not when
+ * this process was asked to stop (Ctrl-C: `evolve run` resumes at the step), nor once the swap
+ * committed. True when it unwound; when the unwinding fails too, the run ends failed saying both.
+ */
+async function unwindFailure(ctx: SnapshotContext, m: Migration, err: unknown): Promise<boolean> {
+  if (ctx.signal.aborted) return false
+  const snap = await ctx.store.snapshots.get(ctx.knex, m.name).catch(() => undefined)
+  if (!snap || !UNWOUND_AT.has(snap.step)) return false
+  const reason = `${errorMessage(explainFault(ctx.dialect, err))}; once mended, \`evolve run ${m.name}\` starts over from a fresh copy`
+  try {
+    await abort(ctx, m, snap, reason, 'failed')
+  } catch (unwinding) {
+    const both = `${stoppedPrefix(snap.step)} before the swap: ${reason}; undoing it failed too (${errorMessage(explainFault(ctx.dialect, unwinding))}), so ${m.table} may still be read-only`
+    await failRunFor(ctx.store, ctx.events, ctx.knex, m.name, ctx.by, new Error(both)).catch(() => {})
+    throw explainFault(ctx.dialect, err)
+  }
+  return true
+}
+
+/** The steps a failure unwinds: read-only is on and the live table untouched. */
+const UNWOUND_AT = new Set<SnapshotStep>(['copy', 'build', 'evolve', 'verify', 'swap'])

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { type DependentObject, type Refusal, type SnapshotPreflight, quoteTable } from '../snapshot-ddl.ts'
+import { ownerRefusal, postgresNotOwned } from './snapshot-owner.ts'
 import { settingObjects } from './snapshot-properties.ts'
 
 type Rows = Record<string, unknown>[]
@@ -27,6 +28,7 @@ export async function postgresPreflight(knex: Knex, table: string): Promise<Snap
   if (!info) return { objects, refused: [{ kind: 'table', name: table, fix: 'the table does not exist' }], extraBytes: null }
   if (info.relkind !== 'r' || info.inherits)
     refused.push({ kind: 'table', name: table, fix: 'partitioned or inherited tables cannot be swapped: run this migration in place' })
+  for (const n of await postgresNotOwned(knex, [table])) refused.push(ownerRefusal(n))
   for (const r of await rows(
     knex,
     `SELECT i.indexrelid::regclass::text AS name, con.contype FROM pg_index i

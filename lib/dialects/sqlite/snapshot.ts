@@ -183,4 +183,6 @@ export const sqliteSnapshot: SnapshotDdl = {
     await knex.raw(`DROP TABLE IF EXISTS ${quoteIdent(name)}`)
   },
   dropCounter,
+  // Whoever may open the file may change every table in it.
+  notOwned: async () => [],
 }
