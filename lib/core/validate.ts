@@ -74,7 +74,7 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
     if (key.temporal) {
       throw usage(
         'E_MIGRATION_INVALID',
-        `${m.file}: key column "${name}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; ${partitionAdvice(m, facts) ?? 'use a key without one: a NOT NULL number, text, uuid or bytes column with a unique index of its own'}`,
+        `${m.file}: key column "${name}" of "${m.table}" has the date/time type ${key.type} (field "key"): batch bounds of such a key do not survive being stored; ${partitionAdvice(m, facts) ?? 'use the primary key if it has no date/time part, or a NOT NULL number, text, uuid or bytes column with a unique index of its own'}`,
       )
     }
   }
