@@ -8,7 +8,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { openEvolve } from '../lib/index.ts'
 import { startApi } from './helpers/admin-api.ts'
-import { repoRoot } from './helpers/cli.ts'
+import { output, repoRoot, runCli } from './helpers/cli.ts'
 import { type FreshDatabase, withDb } from './helpers/databases.ts'
 import { createUsers, tempDir, writeFiles } from './helpers/fixtures.ts'
 
@@ -103,5 +103,24 @@ await evolve.close()
       assert.equal(code, 0, stderr)
       assertNotes(JSON.parse(stdout) as Row[])
     }),
+  )
+})
+
+describe('evolve status (the CLI) with a file whose import never settles', () => {
+  it(
+    'stops after its bound (30 s) with a one-line error naming the migration, exit 2, nothing on stdout, instead of hanging',
+    { timeout: 150_000 },
+    () =>
+      withDb('sqlite', async (db) => {
+        const { dir } = await doneThenBroken(db)
+        await writeFiles({ '003_throws.ts': migration(2) }, dir) // the hanging file alone
+        const result = await runCli(['status', '--json', '--db', db.url, '--dir', dir], { timeoutMs: 100_000 })
+        assert.equal(result.code, 2, output(result))
+        assert.equal(result.stdout, '')
+        assert.match(
+          result.stderr,
+          /^evolve: migration 002_hangs does not load: its import has not settled in 30 s \(a top-level await\?\): fix its file\n/,
+        )
+      }),
   )
 })

@@ -15,8 +15,10 @@ export function registerStatus(program: Command): void {
       const opts = cmd.optsWithGlobals<GlobalOptions & { json?: boolean; exitStatus?: boolean }>()
       process.exitCode = await withEvolve(opts, async (evolve) => {
         // Every file must load and export a migration, as for plan and run: one that does not stops
-        // status with its one-line error, not a row that looks pending (evolve.status() lists names only).
-        await evolve.migrations()
+        // status with its one-line error, not a row that looks pending (evolve.status() lists names
+        // only). Within a bound: a file whose import never settles must not hang the command an
+        // operator runs when something is wrong.
+        await evolve.migrationsWithin()
         const progress = await evolve.status()
         const readOnly = await evolve.readOnly.status()
         // Loud, first, and on stderr under --json: read-only left on by a dead runner must not go unnoticed.

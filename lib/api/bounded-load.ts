@@ -19,7 +19,7 @@ import { pickMigrations } from './migration-names.ts'
 export const LOAD_BOUND_MS = 5_000
 
 /** What loading one file within the bound gave: its migration, or why not (one line). */
-export type Bounded = { migration: Migration } | { error: string }
+export type Bounded = { migration: Migration } | { error: string; late?: true }
 
 /** A load under way: when it started and what it will give (never rejects). */
 interface Load {
@@ -74,7 +74,10 @@ async function bounded(load: Load, ms: number): Promise<Bounded> {
   // Not unref'd: with nothing else to wait on (a SQLite database, an import holding no socket) the
   // process would end in the middle of status. Cleared as soon as the load settles.
   const late = new Promise<Bounded>((settled) => {
-    timer = setTimeout(() => settled({ error: `does not load: its import has not settled in ${ms / 1000} s (a top-level await?)` }), left)
+    timer = setTimeout(
+      () => settled({ error: `does not load: its import has not settled in ${ms / 1000} s (a top-level await?)`, late: true }),
+      left,
+    )
   })
   try {
     return await Promise.race([load.result, late])

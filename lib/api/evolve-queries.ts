@@ -10,8 +10,10 @@ import { snapshotPreflight } from '../core/snapshot/preflight.ts'
 import { stripUndefined } from '../core/strip-undefined.ts'
 import { reportedAppLatency } from '../core/throttle.ts'
 import { validateMigrations } from '../core/validate.ts'
+import { usage } from '../errors.ts'
 import type { Store } from '../store/store.ts'
 import type { EvolveParts, FailedObject, FailurePage, LiveWorker, RunStatus, StartOptions } from './evolve-types.ts'
+import { loadWithin } from './bounded-load.ts'
 import { pageFailures } from './failure-page.ts'
 import { migrationNames, pickMigrations, unknownName } from './migration-names.ts'
 import { ReadOnlyAdmin } from './read-only.ts'
@@ -55,6 +57,20 @@ export class EvolveQueries {
   /** Loads the migrations (all, or those named) and checks each definition; unknown names are an error. The database checks come with plan and run. */
   migrations(names: string[] = []): Promise<Migration[]> {
     return pickMigrations(this.parts, names)
+  }
+
+  /**
+   * `migrations()` for a command that must answer: each file's import is given `withinMs` first,
+   * and one that has not settled by then (a top-level await that never does) is a usage error
+   * naming it, where `migrations()` would wait for ever. Other load errors are `migrations()`'s own.
+   * 30 s by default, not status's 5 s: a first load compiles every file at once, which a busy machine
+   * can make slow, and a command must not fail for that; this only turns a hang into an error.
+   */
+  async migrationsWithin(withinMs = 30_000): Promise<Migration[]> {
+    for (const [name, load] of await loadWithin(this.parts, migrationNames(this.parts), withinMs)) {
+      if ('late' in load) throw usage('E_MIGRATION_INVALID', `migration ${name} ${load.error}: fix its file`)
+    }
+    return this.migrations() // every import has settled: its errors, if any, as migrations() gives them
   }
 
   /** Names of every migration (files, without importing them) and every run the database knows. */
