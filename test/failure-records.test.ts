@@ -30,6 +30,31 @@ describe('failure records', () => {
       assert.doesNotMatch(failures[0]!.error, /UPDATE|unnest/)
     }))
 
+  it('on postgres: a set migration colliding on a unique constraint is recorded with the key PostgreSQL names in its DETAIL', () =>
+    withDb('postgres', async (db) => {
+      await db.knex.raw('CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL UNIQUE)')
+      await insertChunked(db.knex, 'accounts', [
+        { id: 1, email: 'Ann@x.io' },
+        { id: 2, email: 'ann@x.io' },
+        { id: 3, email: 'Bob@x.io' },
+      ])
+      const result = await runDefinition(db, 'lower', {
+        table: 'accounts',
+        pending: (q) => q.whereRaw('email <> lower(email)'),
+        set: { email: (k) => k.raw('lower(email)') },
+      })
+      assert.equal(result?.state, 'failed')
+      const failures = await failureRows(db.knex, 'lower')
+      assert.deepEqual(
+        failures.map((f) => Number(f.key)),
+        [1],
+      )
+      assert.match(
+        failures[0]!.error,
+        /duplicate key value violates unique constraint "accounts_email_key": Key \(email\)=\(ann@x\.io\) already exists\.$/,
+      )
+    }))
+
   for (const dialect of dialects) {
     for (const [how, definition] of [
       ['whose transform throws', { transform: (row: AnyRow) => (Number(row.id) % 2 === 0 ? boom(row.id) : { n: 1 }) }],

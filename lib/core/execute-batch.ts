@@ -1,5 +1,5 @@
 import pRetry from 'p-retry'
-import { EvolveUsageError, LostClaimError, errorMessage } from '../errors.ts'
+import { EvolveUsageError, LostClaimError } from '../errors.ts'
 import type { Batch } from '../store/batches.ts'
 import type { Knex } from 'knex'
 import { encodeKey } from '../store/db.ts'
@@ -90,7 +90,7 @@ export async function executeBatch(
       await failRun(ctx, `${fault}; then \`evolve run ${m.name}\` resumes`)
       return null
     }
-    await isolateFailure(ctx, batch, errorMessage(err), retries + 1)
+    await isolateFailure(ctx, batch, ctx.dialect.failureText(err), retries + 1)
     return null
   }
 }

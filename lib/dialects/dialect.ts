@@ -122,6 +122,8 @@ export interface DialectBatches {
    * privilege); 'batch' leaves that to the row unless `rowSecurityInUse` says no policy can.
    */
   databaseFault(err: unknown, where: 'batch' | 'setup'): string | null
+  /** An error as a failed object's record says it: its message, with what the database adds (PostgreSQL's DETAIL and HINT). */
+  failureText(err: unknown): string
   /**
    * Optional: whether row-level security is on for any table of the database (PostgreSQL). Where
    * it is not, or the dialect has none (no such member), an error `databaseFault` counts only

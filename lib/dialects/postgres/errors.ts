@@ -63,3 +63,16 @@ export function classifyPostgresError(err: unknown): RetryReason | null {
   if (code in RETRYABLE_SQLSTATES) return RETRYABLE_SQLSTATES[code]!
   return RETRYABLE_NODE_CODES.has(code) ? 'connection' : null
 }
+
+/**
+ * `message` with what PostgreSQL says besides it, for a failed object's record: DETAIL names the
+ * row a constraint refused (`Key (email)=(a@b.c) already exists.`), HINT what to do. Said once:
+ * an error the write-back reworded carries them already.
+ */
+export function withPostgresDetail(message: string, err: unknown): string {
+  const { detail, hint } = (err ?? {}) as { detail?: unknown; hint?: unknown }
+  let text = message
+  if (typeof detail === 'string' && detail !== '' && !text.includes(detail)) text += `: ${detail}`
+  if (typeof hint === 'string' && hint !== '' && !text.includes(hint)) text += ` Hint: ${hint}`
+  return text
+}

@@ -3,6 +3,7 @@ import type { KeyColumns, RowChange } from '../dialect.ts'
 import { groupByColumns } from '../group-by-columns.ts'
 import { columnsOf, partsOf } from '../key-columns.ts'
 import { type ColumnType, forgetColumnTypes, postgresColumnTypes } from './column-types.ts'
+import { withPostgresDetail } from './errors.ts'
 import { toElement, toJsonValue } from './write-values.ts'
 
 /**
@@ -45,13 +46,9 @@ export async function postgresWriteBack(trx: Knex.Transaction, table: string, ke
  */
 function inDatabaseWords(error: unknown, statement: Knex.Raw): unknown {
   if (!(error instanceof Error)) return error
-  const { detail, hint } = error as { detail?: unknown; hint?: unknown }
   // knex's prefix is the statement as sent (placeholders, no values) and ' - '.
   const prefix = `${statement.toSQL().toNative().sql} - `
-  let message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
-  if (typeof detail === 'string' && detail !== '') message += `: ${detail}`
-  if (typeof hint === 'string' && hint !== '') message += ` Hint: ${hint}`
-  error.message = message
+  error.message = withPostgresDetail(error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message, error)
   return error
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { Dialect } from '../dialect.ts'
+import { errorMessage } from '../../errors.ts'
 import { sqliteReadOnlyGuard } from './read-only-guard.ts'
 import { sqliteSnapshot } from './snapshot.ts'
 import { classifySqliteError, sqliteDatabaseFault } from './errors.ts'
@@ -96,6 +97,7 @@ export const sqliteDialect: Dialect = {
   skipLocked: (query) => query,
   classifyError: classifySqliteError,
   databaseFault: sqliteDatabaseFault,
+  failureText: errorMessage,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
   // A SQLite transaction reads one snapshot from its first read on (WAL): no isolation level to ask for.
