@@ -7,6 +7,7 @@ import type { Knex } from 'knex'
 import {
   type EvolveConfig,
   type RunProgress,
+  type RunStatus,
   createMigration,
   createReadOnlySwitch,
   defineConfig,
@@ -96,6 +97,8 @@ const evolve = await openEvolve({ db: 'sqlite:./app.db' })
 evolve.events.on('run:end', (e) => console.log(e.run, e.state.toUpperCase(), e.done + e.failed))
 evolve.events.once('batch:done', (e) => console.log(e.rows.toFixed(0)))
 evolve.events.on('progress', (p: RunProgress) => console.log(p.name))
+const statuses: RunStatus[] = await evolve.status()
+console.log(statuses.map((s) => s.fileError?.toUpperCase() ?? s.stateText))
 evolve.events.on('read-only', (s) => console.log(s.readOnly))
 // @ts-expect-error: there is no event `run:ended` (it is `run:end`)
 evolve.events.on('run:ended', () => {})
