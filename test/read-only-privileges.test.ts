@@ -136,6 +136,19 @@ describe('read-only mode on postgres run by a role that does not own the guardâ€
         const migration = migrationSource(`{ table: 'ledger', mode: 'readonly', batchSize: 10, up: async () => {} }`)
         const project = await makeProject({ ...db, url: app.url }, migration)
         try {
+          // plan says so first; as a role that may (a superuser here), it does not.
+          const plan = await runCli(['plan', ...project.flags])
+          assert.equal(plan.code, 0, output(plan))
+          assert.match(
+            plan.stdout,
+            new RegExp(
+              `\\n  REFUSED read-only: role "${app.role}" does not own table ledger \\(role "${owner}" does\\).*GRANT ${owner} TO ${app.role}\\)\\n`,
+            ),
+          )
+          assert.doesNotMatch(plan.stdout, /nothing changed/)
+          const asOwner = await runCli(['plan', ...project.flags, '--db', db.url])
+          assert.equal(asOwner.code, 0, output(asOwner))
+          assert.doesNotMatch(asOwner.stdout, /REFUSED/)
           const run = await runCli(['run', ...project.flags])
           assertUsageError(run, [`role "${app.role}" does not own table ledger`, `GRANT ${owner} TO ${app.role}`])
           assert.equal(await guardTriggers(), 0, output(run))

@@ -37,6 +37,7 @@ export function registerPlan(program: Command): void {
           }
           console.log(`  state: ${p.state}; ${p.pending} rows pending of ${p.rows}; ${batchLine(p.batchSize, p.batches, opts.batchSize)}`)
           if (p.readOnly) console.log(`  read-only: the app's writes to ${p.table} are refused while it runs (mode: 'readonly')`)
+          if (p.readOnlyRefusal) console.log(`  REFUSED ${p.readOnlyRefusal}`)
           if (p.firstBatch) {
             console.log(`  first batch: ${p.firstBatch.range}`)
             for (const sql of p.firstBatch.sql) console.log(`    ${sql}`)

@@ -27,6 +27,8 @@ export interface PlanDescription {
   firstBatch: { range: string; sql: string[] } | null
   /** `mode: 'readonly'`: the app's writes to the table are refused while it runs. */
   readOnly: boolean
+  /** `mode: 'readonly'`: why `run` would be refused turning read-only on for the table (PostgreSQL: a role that could not turn it off again), or null. */
+  readOnlyRefusal?: string | null
   /** How the file differs from what its run started with (`table users → accounts`, `its code`), or null: see RunProgress.fileChanged. */
   fileChanged?: string | null
   /** The started run with no file here this migration looks like a rename of, or null: see RunProgress.renamedFrom. */
@@ -74,6 +76,7 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
   )
   return {
     ...about,
+    ...(m.readOnly ? { readOnlyRefusal: await readOnlyRefusal(knex, dialect, m.table) } : {}),
     state: run?.state ?? 'pending',
     rows,
     pending,
@@ -83,6 +86,13 @@ export async function describePlan(knex: Knex, dialect: Dialect, m: Migration, f
         ? null
         : { range: rangeText(keyName(m), after, hi), sql: batchSql(knex, dialect, m, { lo: after, hi }) },
   }
+}
+
+/** What turning read-only on for `table` (and what guarding it covers: partitions) would be refused for, before anything is added. */
+async function readOnlyRefusal(knex: Knex, dialect: Dialect, table: string): Promise<string | null> {
+  const guard = dialect.readOnlyGuard
+  if (!guard?.refusal) return null
+  return guard.refusal(knex, (await guard.coveredTables?.(knex, [table])) ?? [table])
 }
 
 function batchSql(knex: Knex, dialect: Dialect, m: Migration, bounds: { lo: unknown; hi: unknown }): string[] {

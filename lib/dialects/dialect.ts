@@ -219,6 +219,11 @@ export interface ReadOnlyGuard {
    * as the guarded tables, so the app's switch and `status` say what is refused. Where missing, `tables`.
    */
   coveredTables?(db: Knex | Knex.Transaction, tables: string[]): Promise<string[]>
+  /**
+   * Optional: why `install` would refuse to guard `tables` before adding anything (PostgreSQL: the role
+   * could not take the guard off again), or null. For `evolve plan` of a `mode: 'readonly'` migration.
+   */
+  refusal?(db: Knex | Knex.Transaction, tables: string[]): Promise<string | null>
   /** Makes every INSERT/UPDATE/DELETE (and TRUNCATE) on `tables` fail with `message`, unless the bypass shows `token`. */
   install(trx: Knex.Transaction, tables: string[], message: string, token: string): Promise<void>
   /** Drops every guard trigger on every table. */

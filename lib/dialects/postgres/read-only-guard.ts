@@ -92,12 +92,13 @@ export const postgresReadOnlyGuard: ReadOnlyGuard = {
     return (rows as { schema: string; name: string; current: boolean }[]).map((r) => (r.current ? r.name : `${r.schema}.${r.name}`))
   },
   coveredTables: postgresCoveredTables,
+  async refusal(db, tables) {
+    // Said before the act (`evolve plan`): what install would refuse, without its "nothing changed".
+    return (await notOwned(db, tables))?.message.replace(/; nothing changed$/, '') ?? null
+  },
   async install(trx, tables, message, token) {
-    // Only a table's owner may drop a trigger (GRANT TRIGGER lets a role add one it can never take
-    // off): refused before anything is added, or read-only could not be turned off again.
-    const owners = await mayActAsOwnerOfEach(trx, tables)
-    const stuck = owners.findIndex((o) => !o.ok)
-    if (stuck >= 0) throw wouldStayOn(tables[stuck]!, owners[stuck]!)
+    const refused = await notOwned(trx, tables)
+    if (refused) throw refused
     const guarded = await guardedTables(trx, tables)
     const ctx = await ensureFunction(trx, FUNCTION, BODY)
     if (guarded.some((t) => t.rows)) await ensureFunction(trx, ROW_FUNCTION, ROW_BODY)
@@ -139,4 +140,15 @@ export const postgresReadOnlyGuard: ReadOnlyGuard = {
     await trx.raw('SELECT pg_notify(?, ?)', [CHANNEL, ''])
   },
   listen: (knex, onChange) => listenPostgres(knex, CHANNEL, onChange),
+}
+
+/**
+ * Only a table's owner may drop a trigger (GRANT TRIGGER lets a role add one it can never take off):
+ * a table the role does not own is refused before anything is added, or read-only could not be
+ * turned off again.
+ */
+async function notOwned(db: Knex | Knex.Transaction, tables: string[]) {
+  const owners = await mayActAsOwnerOfEach(db, tables)
+  const stuck = owners.findIndex((o) => !o.ok)
+  return stuck >= 0 ? wouldStayOn(tables[stuck]!, owners[stuck]!) : undefined
 }
