@@ -48,12 +48,22 @@ describe('tracking tables in another schema than the connection uses', () => {
         assertUsageError(await runCli(['status', ...project.flags]), fix)
         assert.deepEqual(await schemasWithRuns(db.knex), ['public'], 'no second set')
 
-        // A search_path without that schema at all (a pooler's, say) is refused the same way.
-        const elsewhere = ['--db', withSearchPath(app.url, app.role), '--dir', project.migrationsDir]
-        assertUsageError(await runCli(['status', ...elsewhere]), [
-          `in schema "public", which is not in this connection's search_path (${app.role})`,
-          '?options=-c%20search_path%3Dpublic',
-        ])
+        // A search_path without that schema at all is another site's (a schema per tenant): its own, new set.
+        const tenant = ['--db', withSearchPath(app.url, app.role), '--dir', project.migrationsDir]
+        assert.equal((await statusJson(project.name, tenant)).state, 'pending')
+        // One naming a schema the role may not use, on the other hand, is refused for it.
+        await db.knex.raw(`REVOKE USAGE ON SCHEMA public FROM PUBLIC`)
+        try {
+          assertUsageError(
+            await runCli(['status', '--db', withSearchPath(app.url, `${app.role},public`), '--dir', project.migrationsDir]),
+            [
+              `evolvekit's tracking tables are in schema "public", which role "${app.role}" may not use`,
+              `GRANT USAGE ON SCHEMA public TO ${app.role}`,
+            ],
+          )
+        } finally {
+          await db.knex.raw(`GRANT USAGE ON SCHEMA public TO PUBLIC`)
+        }
 
         // The fix as the message gives it finds the set: done, and nothing to run again.
         const fixed = ['--db', withSearchPath(app.url, 'public'), '--dir', project.migrationsDir]

@@ -7,10 +7,11 @@ export type TrackingUse = 'read' | 'write'
 
 /**
  * True when the set of tracking tables `probe` belongs to is where this connection reads and makes
- * it, and the role may `use` `tables`; false when there is none anywhere (nothing ran yet). Refused
- * in one line, before anything is written, when a set exists that this connection would not see:
- * in another schema (a second, empty set would be made, and every done migration run again), or
- * one the role may not read (it looked absent: "pending", "read-only: off").
+ * it, and the role may `use` `tables`; false when there is none on its search_path (nothing ran yet,
+ * or only another site's in a schema of its own). Refused in one line, before anything is written,
+ * when a set exists that this connection would not see: in a later schema of its search_path (a
+ * second, empty set would be made first, and every done migration run again), or one the role may
+ * not read (it looked absent: "pending", "read-only: off").
  */
 export async function locateTracking(
   db: Db,
@@ -24,18 +25,18 @@ export async function locateTracking(
   const lacking = at.present.filter((t) => !t.read || (use === 'write' && !t.write))
   if (lacking.length > 0) throw mayNot(at, lacking, use)
   if (at.present.some((t) => t.table === probe)) return true
-  const other = at.elsewhere[0]
+  // A set in a schema off this connection's search_path is another site's (a schema per tenant, each
+  // with its own search_path): this connection makes its own. One on it is this site's, hidden.
+  const other = at.elsewhere.find((e) => e.onPath)
   if (!other) return false
-  throw other.usable ? otherSchema(at, other.schema, other.onPath) : noUsage(at, other.schema)
+  throw other.usable ? otherSchema(at, other.schema) : noUsage(at, other.schema)
 }
 
 /** `name` as SQL takes it: quoted unless it is a plain lower-case identifier. */
 const ident = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`)
 
-function otherSchema(at: TrackingLocation, schema: string, onPath: boolean): EvolveUsageError {
-  const where = onPath
-    ? `which comes after schema "${at.schema}" in this connection's search_path (${at.searchPath})`
-    : `which is not in this connection's search_path (${at.searchPath})`
+function otherSchema(at: TrackingLocation, schema: string): EvolveUsageError {
+  const where = `which comes after schema "${at.schema}" in this connection's search_path (${at.searchPath})`
   const instead = at.schema === null ? 'no schema of its search_path to use' : `would make a second, empty set in "${at.schema}"`
   return usage(
     'E_TRACKING_SCHEMA',

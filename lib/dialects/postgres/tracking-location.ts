@@ -31,5 +31,16 @@ export async function postgresTrackingLocation(
   tables: readonly string[],
 ): Promise<TrackingLocation> {
   const { rows } = await db.raw(LOCATION, [[...tables], probe])
-  return rows[0] as TrackingLocation
+  const at = rows[0] as TrackingLocation
+  // current_schemas() leaves out a schema the role may not use: named in the search_path, it is on it all the same.
+  const named = pathSchemas(at.searchPath, at.role)
+  return { ...at, elsewhere: at.elsewhere.map((e) => ({ ...e, onPath: e.onPath || named.includes(e.schema) })) }
+}
+
+/** The schemas a search_path setting names (`"$user", public` → [role, 'public']), quotes undone. */
+function pathSchemas(searchPath: string, role: string): string[] {
+  const names = searchPath.match(/"(?:[^"]|"")*"|[^,\s]+/g) ?? []
+  return names.map((n) =>
+    n === '"$user"' || n === '$user' ? role : n.startsWith('"') ? n.slice(1, -1).replaceAll('""', '"') : n.toLowerCase(),
+  )
 }
