@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import knexFactory, { type Knex } from 'knex'
-import { EvolveUsageError, createReadOnlySwitch } from '../lib/index.ts'
+import { EvolveUsageError, createReadOnlySwitch, reportAppLatency } from '../lib/index.ts'
 import { assertUsageError, output, runCli, statusJson } from './helpers/cli.ts'
 import { counterHistogram, makeProject, setMigration, withAppRole } from './helpers/fixtures.ts'
 
@@ -146,6 +146,23 @@ describe("the app's read-only switch as a role that may not read the state", () 
         assert.equal(blind.lastError, null)
         assert.deepEqual([blind.isReadOnly('items'), blind.message], [true, 'Back soon'])
         await blind.close()
+      } finally {
+        await appKnex.destroy()
+      }
+    }))
+})
+
+describe('reportAppLatency as an app role with only what it needs', () => {
+  it('writes its report with SELECT on evolve_meta and write on evolve_control alone, not every tracking table', () =>
+    withAppRole(ROWS, async (db, app) => {
+      const made = await runCli(['readonly', 'on', '--tables', 'items', '--db', db.url]) // the tables, made by another role
+      assert.equal(made.code, 0, output(made))
+      await db.knex.raw(`GRANT SELECT ON evolve_meta TO ${app.role}`)
+      await db.knex.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON evolve_control TO ${app.role}`)
+      const appKnex = knexFactory({ client: 'pg', connection: app.url, pool: { min: 0, max: 1 } })
+      try {
+        await reportAppLatency(appKnex, 123)
+        assert.equal((await db.knex('evolve_control').where({ key: 'app_latency_ms' }).first())?.value, '123')
       } finally {
         await appKnex.destroy()
       }

@@ -4,6 +4,7 @@ import { changeRunState } from '../core/run-state.ts'
 import { checkSnapshotControl, followInShadow, unwindOrphanedCancel } from '../core/snapshot/control.ts'
 import { APP_LATENCY_KEY } from '../core/throttle.ts'
 import type { RunState } from '../store/runs.ts'
+import { TABLES } from '../store/schema.ts'
 import { type Store, storeFor } from '../store/store.ts'
 import { EvolveEmitter } from '../core/events.ts'
 import { defaultActor } from './actor.ts'
@@ -107,6 +108,6 @@ export const cancelRun = (knex: Knex, name: string, by = defaultActor()) =>
  */
 export async function reportAppLatency(knex: Knex, ms: number): Promise<void> {
   const store = storeFor(knex)
-  await store.ensure(knex)
+  await store.ensure(knex, [TABLES.control]) // the app's role need not write the others
   await store.control.set(knex, APP_LATENCY_KEY, String(ms))
 }

@@ -47,9 +47,12 @@ export class Store {
     return (await this.locate(knex, 'read')) ?? hasSchema(knex)
   }
 
-  /** Creates or upgrades the tracking tables; never a second set beside one this connection cannot see. */
-  async ensure(knex: Knex): Promise<void> {
-    await this.locate(knex, 'write')
+  /**
+   * Creates or upgrades the tracking tables; never a second set beside one this connection cannot
+   * see. `writes`: the tables the caller writes, whose privileges are checked (default: all).
+   */
+  async ensure(knex: Knex, writes: readonly string[] = Object.values(TABLES)): Promise<void> {
+    await this.locate(knex, 'write', writes)
     return ensureSchema(knex)
   }
 
@@ -64,8 +67,8 @@ export class Store {
   }
 
   /** The whole set, found by its runs table (made in one transaction with the others); undefined: ask knex. */
-  private locate(knex: Knex, use: TrackingUse): Promise<boolean | undefined> {
-    return locateTracking(knex, this.dialect, TABLES.runs, Object.values(TABLES), use)
+  private locate(knex: Knex, use: TrackingUse, tables: readonly string[] = Object.values(TABLES)): Promise<boolean | undefined> {
+    return locateTracking(knex, this.dialect, TABLES.runs, tables, use)
   }
 
   /** The database's clock in epoch ms, read once. */

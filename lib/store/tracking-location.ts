@@ -21,8 +21,9 @@ export async function locateTracking(
   use: TrackingUse,
 ): Promise<boolean | undefined> {
   if (!dialect.trackingLocation) return undefined // the caller asks knex: one schema per file
-  const at = await dialect.trackingLocation(db, probe, tables)
-  const lacking = at.present.filter((t) => !t.read || (use === 'write' && !t.write))
+  const at = await dialect.trackingLocation(db, probe, [...new Set([probe, ...tables])])
+  // Only what the caller uses: an app reporting its latency writes evolve_control, nothing else.
+  const lacking = at.present.filter((t) => tables.includes(t.table) && (!t.read || (use === 'write' && !t.write)))
   if (lacking.length > 0) throw mayNot(at, lacking, use)
   if (at.present.some((t) => t.table === probe)) return true
   // A set in a schema off this connection's search_path is another site's (a schema per tenant, each
