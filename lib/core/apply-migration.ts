@@ -8,7 +8,7 @@ import { keyColumns, keyOf, withoutKey } from './keys.ts'
 import { setUpdateQuery } from './planner.ts'
 import type { RowSource } from './prefetch.ts'
 import { readBatchRows, settleRead } from './read-batch-rows.ts'
-import { assertReturnedColumns } from './returned-columns.ts'
+import { assertReturnedColumns, generatedValues, withoutGenerated } from './returned-columns.ts'
 import { guardRows } from './row-guard.ts'
 import { type Noted, dropUnchanged, noteLossy } from './unchanged-values.ts'
 
@@ -68,6 +68,7 @@ export async function applyMigration(
     const lossy = noteLossy(row, columns)
     if (lossy) (noted ??= [])[i] = lossy
   })
+  const generated = await generatedValues(trx, ctx, rows)
   // A throw names its row: that row is left as it is and recorded by the caller, the others are written
   // (no splitting for it: isolate-failure.ts). Rows of one batch never share a JavaScript failure.
   const note = (i: number, err: unknown): undefined => {
@@ -87,7 +88,8 @@ export async function applyMigration(
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
   const changes: RowChange[] = []
   settled.forEach((changed, i) => {
-    const kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted?.[i])) : undefined
+    let kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted?.[i])) : undefined
+    if (kept && generated) kept = withoutGenerated(m, keys[i], kept, generated.columns, generated.rows[i]!)
     if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
   })
   if (changes.length === 0) return applied

@@ -4,106 +4,94 @@ import type { AnyRow } from '../api/define-migration.ts'
 import type { RowChange } from '../dialects/dialect.ts'
 import { usage } from '../errors.ts'
 import type { WorkerContext } from './context.ts'
-import { keyColumns, keyOf, whereKeyIn } from './keys.ts'
 import type { Migration } from './migration.ts'
 
 /** The table's columns and which of them the database computes (GENERATED ALWAYS AS …). */
 interface Known {
   columns: Set<string>
-  generated: Set<string>
+  generated: string[]
 }
 
 /** Per migration, read once and again only when a transform returns a column not among them. */
 const known = new WeakMap<Migration, Known>()
 
-/** Keys per query when the generated columns are read back: far below either database's limit on bound values. */
-const KEY_CHUNK = 1000
+/**
+ * The table's columns, read on the first batch in the batch's transaction (SQLite's one connection
+ * is the transaction's), or again when `refresh` (a transform returned one not among them: a column
+ * added since).
+ */
+async function tableColumns(trx: Knex.Transaction, ctx: WorkerContext, refresh = false): Promise<Known> {
+  const cached = known.get(ctx.migration)
+  if (cached && !refresh) return cached
+  const facts = (await ctx.dialect.tableColumns(trx as unknown as Knex, ctx.migration.table)) ?? []
+  const table = { columns: new Set(facts.map((c) => c.name)), generated: facts.filter((c) => c.generated).map((c) => c.name) }
+  known.set(ctx.migration, table)
+  return table
+}
+
+/**
+ * The generated columns' values of each row as read, taken before the transform (which may change a
+ * row in place); undefined for a table without any. A generated column is never written: the
+ * database refuses it ("can only be updated to DEFAULT"), and with it every row of a transform
+ * returning the whole row (`{ ...row, email }`). withoutGenerated compares with these.
+ */
+export async function generatedValues(trx: Knex.Transaction, ctx: WorkerContext, rows: AnyRow[]): Promise<Generated | undefined> {
+  const { generated } = await tableColumns(trx, ctx)
+  if (generated.length === 0) return undefined
+  // Only those read: a transform not given one (not among its `columns`) cannot return it as held.
+  return { columns: generated, rows: rows.map((row) => Object.fromEntries(generated.filter((c) => c in row).map((c) => [c, row[c]]))) }
+}
+
+/** A table's generated columns, and their values in each row of a batch as read. */
+export interface Generated {
+  columns: string[]
+  rows: AnyRow[]
+}
+
+/**
+ * `changes` without the generated columns returned with the value the row was read with. Returned
+ * with another value (or one the transform was not given: not among its `columns`), one is a broken
+ * migration, as a typo is: the run fails at once, naming the column.
+ */
+export function withoutGenerated(m: Migration, key: unknown, changes: AnyRow, generated: string[], held: AnyRow): AnyRow {
+  let kept: AnyRow | undefined
+  for (const column of generated) {
+    if (!(column in changes)) continue
+    if (!(column in held) || !sameValue(changes[column], held[column])) {
+      const holds = column in held ? `, which holds ${show(held[column])}` : ' (not among its `columns`)'
+      throw usage(
+        'E_MIGRATION_INVALID',
+        `transform of ${m.name} returned ${show(changes[column])} for the generated column "${column}" of row ${show(key)}${holds}: the database computes "${column}" and it is never written; return it unchanged or leave it out (change the columns it is computed from), then \`evolve run ${m.name}\``,
+      )
+    }
+    kept ??= { ...changes }
+    delete kept[column]
+  }
+  return kept ?? changes
+}
 
 /**
  * A transform that returns a column the table does not have (a typo: `emial`) is a broken
  * migration, not a poison row: every batch would fail, and splitting them down to single rows
  * would record the whole table as failed objects, each with the write-back's SQL. So it is a
  * usage error (E_MIGRATION_INVALID) that fails the run at once, saying which column.
- *
- * A generated column is never written: the database refuses it ("can only be updated to
- * DEFAULT"), and with it every row of a transform returning the whole row (`{ ...row, email }`).
- * So generated columns are taken out of `changes` here, in place, before the write-back. Returned
- * with another value than the row held, one is a broken migration as a typo is: the run fails,
- * naming the column.
  */
 export async function assertReturnedColumns(trx: Knex.Transaction, ctx: WorkerContext, changes: RowChange[]): Promise<void> {
   const m = ctx.migration
-  let table = known.get(m)
   // A loop, not flatMap: a batch may hold 100,000 rows, and this runs for every batch.
-  const unknown = () => {
-    for (const change of changes) for (const column in change.changes) if (!table!.columns.has(column)) return column
+  const unknown = (table: Known) => {
+    for (const change of changes) for (const column in change.changes) if (!table.columns.has(column)) return column
     return undefined
   }
-  if (!table || unknown() !== undefined) {
-    // First batch, or a column added since it was read: read the table's columns again, in the
-    // batch's transaction (SQLite's one connection is the transaction's).
-    const facts = (await ctx.dialect.tableColumns(trx as unknown as Knex, m.table)) ?? []
-    table = { columns: new Set(facts.map((c) => c.name)), generated: new Set(facts.filter((c) => c.generated).map((c) => c.name)) }
-    known.set(m, table)
-    const column = unknown()
-    if (column !== undefined) {
-      throw usage(
-        'E_MIGRATION_INVALID',
-        `transform of ${m.name} returned column "${column}", which "${m.table}" does not have (columns: ${[...table.columns].join(', ')}): fix the migration, then \`evolve run ${m.name}\``,
-      )
-    }
-  }
-  if (table.generated.size > 0) await leaveOutGenerated(trx, m, changes, table.generated)
-}
-
-/**
- * Takes the generated columns out of `changes` (a change left with none is dropped), once each
- * returned value is found to be the one the row holds. The row is compared as read again in the
- * batch's transaction, through the same driver: it was read under lock, and a generated value
- * depends on the row's own columns only, so it is the value the transform was given.
- */
-async function leaveOutGenerated(trx: Knex.Transaction, m: Migration, changes: RowChange[], generated: Set<string>): Promise<void> {
-  const returned = new Set<string>()
-  const touched = new Set<RowChange>()
-  for (const change of changes) {
-    let hit = false
-    for (const column in change.changes) {
-      if (!generated.has(column)) continue
-      returned.add(column)
-      hit = true
-    }
-    if (hit) touched.add(change)
-  }
-  if (touched.size === 0) return
-  const columns = [...returned]
-  const held = new Map<string, AnyRow>()
-  const keys = [...touched].map((c) => c.key)
-  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-    const rows: AnyRow[] = await whereKeyIn(trx(m.table).select([...keyColumns(m), ...columns]), m, keys.slice(i, i + KEY_CHUNK))
-    for (const row of rows) held.set(keyText(keyOf(m, row)), row)
-  }
-  for (const change of touched) {
-    const row = held.get(keyText(change.key))
-    for (const column of columns) {
-      if (!(column in change.changes) || row === undefined || sameValue(change.changes[column], row[column])) continue
-      throw usage(
-        'E_MIGRATION_INVALID',
-        `transform of ${m.name} returned ${show(change.changes[column])} for the generated column "${column}" of row ${show(change.key)}, which holds ${show(row[column])}: the database computes "${column}" and it is never written; return it unchanged or leave it out (change the columns it is computed from), then \`evolve run ${m.name}\``,
-      )
-    }
-  }
-  // In place: the caller writes `changes` back next.
-  let kept = 0
-  for (const change of changes) {
-    if (touched.has(change)) {
-      const rest = { ...change.changes }
-      for (const column of columns) delete rest[column]
-      if (Object.keys(rest).length === 0) continue
-      change.changes = rest
-    }
-    changes[kept++] = change
-  }
-  changes.length = kept
+  if (unknown(await tableColumns(trx, ctx)) === undefined) return
+  // A column added since they were read: read them again.
+  const table = await tableColumns(trx, ctx, true)
+  const column = unknown(table)
+  if (column === undefined) return
+  throw usage(
+    'E_MIGRATION_INVALID',
+    `transform of ${m.name} returned column "${column}", which "${m.table}" does not have (columns: ${[...table.columns].join(', ')}): fix the migration, then \`evolve run ${m.name}\``,
+  )
 }
 
 /** The same value as the database gave it: Dates by their time, bytes by their content, JSON deeply; a number and its text alike. */
@@ -113,11 +101,11 @@ function sameValue(returned: unknown, held: unknown): boolean {
   return plain(returned) && plain(held) && String(returned) === String(held)
 }
 
-/** A key as text, to match rows read back to changes (bigint keys arrive as text, parts may be Dates). */
-const keyText = (key: unknown): string => JSON.stringify(key, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
-
-/** A value for a message: short. */
+/** A value for a message: short (bigint keys arrive as text, parts may be Dates). */
 function show(value: unknown): string {
-  const text = value instanceof Date ? value.toISOString() : (keyText(value) ?? String(value))
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : (JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? String(value))
   return text.length > 60 ? `${text.slice(0, 60)}…` : text
 }
