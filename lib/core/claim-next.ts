@@ -133,6 +133,9 @@ async function claimQueued(ctx: WorkerContext, run: Run, queued: Batch): Promise
     const pending = await ctx.store.batches.claimPending(ctx.knex, run.name, ctx.workerId, id)
     return pending ? { kind: 'batch', batch: pending } : { kind: 'again' } // another worker took it first
   }
+  // A second already spent holds a batch of any size: no counting its rows on every poll until it frees.
+  const now = await readBudget(ctx, ctx.knex, run, limit)
+  if (!queuedFits(now, 1)) return rateHold(limit, now.freesInMs)
   const rows = await queuedRows(ctx, queued) // read before the run row is locked: no lock waits on it
   try {
     return await ctx.knex.transaction(async (trx): Promise<NextStep> => {
