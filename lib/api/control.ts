@@ -49,6 +49,7 @@ export async function controlRun(
       if (Date.now() > deadline) {
         throw new EvolveConnectionError(
           `cannot ${action} "${name}": the database stayed locked for ${BUSY_PATIENCE_MS / 1000} s (a long batch holds SQLite's write lock); try again`,
+          { transient: true }, // nothing to mend: exit 75, as an unreachable database
         )
       }
       // Back in the busy handler at once: the runner leaves the lock free only briefly between batches.

@@ -144,7 +144,11 @@ export async function validateAgainstDatabase(knex: Knex, dialect: Dialect, m: M
         reason === 'lock_timeout' || reason === 'busy'
           ? `${m.table} stayed locked for ${waited} (an app's CREATE INDEX, ALTER TABLE or long transaction?); try again once it is free`
           : `it kept failing for ${waited} (${reason ?? 'error'}); try again`
-      throw new EvolveConnectionError(`${m.file}: could not check field "set.${column}": ${why} (${firstLine(err)})`, { cause: err })
+      // A lock or a passing outage: nothing to mend in the file (exit 75, as an unreachable database).
+      throw new EvolveConnectionError(`${m.file}: could not check field "set.${column}": ${why} (${firstLine(err)})`, {
+        cause: err,
+        transient: true,
+      })
     })
     if (error === ROLLBACK) continue
     // Out of disk space, a replica, a privilege: the database's or the role's to mend, not the expression.
