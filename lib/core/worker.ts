@@ -85,6 +85,8 @@ interface LoopState {
   sizer: BatchSizer
   /** Conflicts since the last batch; they are counted as the next batch's retries. */
   conflicts: number
+  /** The fixed size this worker last stored: stored again only when it changes here. */
+  storedFixed?: number
 }
 
 /** One turn of the loop; where the dialect pauses between batches, one sibling at a time. */
@@ -118,7 +120,11 @@ async function stepOnce(ctx: WorkerContext, state: LoopState): Promise<'finished
   if (!run || !['running', 'paused'].includes(run.state)) return 'finished'
   // A fixed size (an operator's, or the flag's) is stored at once, paused or not: `status` shows it,
   // and no batch might store it later (only one spanning the full size does: a sweep's few rows never).
-  if (sizer.isFixed && run.batchSize !== sizer.current) await ctx.store.runs.update(ctx.knex, run.name, { batchSize: sizer.current })
+  // Once, not whenever the run row holds another: two processes with different sizes rewrote it every turn.
+  if (sizer.isFixed && state.storedFixed !== sizer.current) {
+    await ctx.store.runs.update(ctx.knex, run.name, { batchSize: sizer.current })
+    state.storedFixed = sizer.current
+  }
   if (run.state === 'paused') return hold(ctx, o.pollMs)
   const throttle = await checkThrottle(ctx)
   if (throttle) return hold(ctx, await holdBack(ctx, run, throttle))
@@ -180,7 +186,8 @@ async function evolveClaimed(
   if ((next.planned || next.trimmed) && outcome && !outcome.cut) {
     if (next.planned) sizer.observe(size, outcome.durationMs)
     else sizer.observeTrimmed(outcome.durationMs)
-    if (worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
+    // A learned size (a fixed one is stored once, at the start of a turn).
+    if (!sizer.isFixed && worthStoring(sizer, run.batchSize)) await ctx.store.runs.update(ctx.knex, m.name, { batchSize: sizer.current })
   }
   if (outcome) await aimForContention(ctx, sizer)
   // The lock was held from the claim on, unless reading the rows first left it free long enough
