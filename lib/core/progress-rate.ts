@@ -13,10 +13,13 @@ export interface Recent {
   now: number
 }
 
+/** A rate over less than a second is the first batches' own speed, not the run's: under `maxRowsPerSecond` it showed well above the limit. */
+const SHORTEST_WINDOW_MS = 1000
+
 export function currentRate(run: Run, recent: Recent): number | null {
   if (run.startedAt === null) return null
-  const window = Math.min(RATE_WINDOW_MS, recent.now - run.startedAt) / 1000
-  return window > 0 ? recent.rows / window : null
+  const window = Math.min(RATE_WINDOW_MS, Math.max(SHORTEST_WINDOW_MS, recent.now - run.startedAt)) / 1000
+  return recent.rows / window
 }
 
 export function averageRate(run: Run, totals: BatchTotals, active: number | null | undefined): number | null {

@@ -25,6 +25,12 @@ describe('progress arithmetic', () => {
     assert.equal(p.rowsPerSecond, 10)
   })
 
+  it('in its first second a run is measured over a whole second: the first batches of a rate-limited run finish faster than the limit allows a second', () => {
+    // 15,000 rows (a limit of 15,000 rows/s) done 570 ms after the start: not 26,316 rows/s.
+    const p = progressOf(run({ startedAt: 39_430 }), totals, 0, 1, { rows: 15_000, now: 40_000 })
+    assert.equal(p.rowsPerSecond, 15_000)
+  })
+
   it('a running run with no live worker has no rate, no ETA and no throttle reason', () => {
     const p = progressOf(run({ throttleReason: 'max 10 rows/s' }), totals, 0, 0, { rows: 300, now: 40_000 })
     assert.equal(p.rowsPerSecond, null)
