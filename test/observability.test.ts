@@ -125,7 +125,17 @@ describe('a finished run with --log-format json', () => {
   it('printed one JSON entry per stdout line: run:start, every batch, run:end, then a summary; and each change of state', async () => {
     assert.equal(result.code, 0, result.stderr)
     const lines = result.stdout.trimEnd().split('\n')
-    type Entry = { event?: string; run?: string; state?: string; msg?: string; ok?: boolean; from?: string; to?: string }
+    type Entry = {
+      event?: string
+      run?: string
+      state?: string
+      msg?: string
+      ok?: boolean
+      from?: string
+      to?: string
+      batchId?: number
+      worker?: string
+    }
     const all = lines.map((line) => JSON.parse(line) as Entry)
     const states = all.filter((e) => e.event === 'run:state').map((e) => `${e.from} -> ${e.to}`)
     assert.deepEqual(states, ['pending -> running', 'running -> done'])
@@ -135,6 +145,11 @@ describe('a finished run with --log-format json', () => {
     assert.equal(entries[0]!.state, 'running', 'run:start reports the state the run starts in')
     const batchesDone = await db.knex('evolve_batches').where({ run_name: project.name, state: 'done' }).count({ n: '*' }).first()
     assert.equal(events.filter((e) => e === 'batch:done').length, Number(batchesDone?.n), 'one entry per batch')
+    // Each names the worker that did it, as the batch row does.
+    const owners = new Map(
+      (await db.knex('evolve_batches').where({ run_name: project.name }).select('id', 'owner')).map((b) => [Number(b.id), b.owner]),
+    )
+    for (const e of entries.filter((x) => x.event === 'batch:done')) assert.equal(e.worker, owners.get(e.batchId!), JSON.stringify(e))
     assert.equal(events.at(-2), 'run:end')
     const end = entries.at(-2)!
     assert.equal(end.run, project.name)

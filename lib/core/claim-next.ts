@@ -58,7 +58,7 @@ export async function claimNext(ctx: WorkerContext, run: Run, size: number, open
 async function takeOver(ctx: WorkerContext, run: Run, batch: Batch): Promise<NextStep> {
   // Lost to another worker, or no longer the dead worker's: look again.
   if (!(await ctx.store.batches.claim(ctx.knex, batch, ctx.workerId))) return { kind: 'again' }
-  ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner! })
+  ctx.events.emit('batch:takeover', { run: run.name, batchId: batch.id, from: batch.owner!, worker: ctx.workerId })
   return { kind: 'batch', batch: { ...batch, owner: ctx.workerId, state: 'claimed', attempts: batch.attempts + 1 } }
 }
 

@@ -28,14 +28,15 @@ export interface EvolveEvents {
    * otherwise: a cancel's reason is in `run:state`), or, for a snapshot run, what its unwind undid.
    */
   'run:end': [{ run: string; state: RunState; done: number; failed: number; error: string | null }]
-  'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number }]
+  // `worker`: the id of the worker that did it (as `evolve_workers` and `evolve.workers()` name it), where several serve a run.
+  'batch:done': [{ run: string; batchId: number; phase: string; rows: number; durationMs: number; retries: number; worker: string }]
   /** batchId is null for a conflict met between batches (while claiming or bookkeeping). */
-  'batch:retry': [{ run: string; batchId: number | null; attempt: number; reason: RetryReason; error: string }]
-  'batch:split': [{ run: string; batchId: number; pendingRows: number; error: string }]
-  'batch:takeover': [{ run: string; batchId: number; from: string }]
+  'batch:retry': [{ run: string; batchId: number | null; attempt: number; reason: RetryReason; error: string; worker: string }]
+  'batch:split': [{ run: string; batchId: number; pendingRows: number; error: string; worker: string }]
+  'batch:takeover': [{ run: string; batchId: number; from: string; worker: string }]
   /** A batch a process died in waits for this process's other workers (`waitingFor`) to finish theirs: it runs alone. */
-  'batch:alone': [{ run: string; batchId: number; waitingFor: number }]
-  'object:failed': [{ run: string; key: unknown; error: string }]
+  'batch:alone': [{ run: string; batchId: number; waitingFor: number; worker: string }]
+  'object:failed': [{ run: string; key: unknown; error: string; worker: string }]
   /** A snapshot-mode run begins (or resumes) a step; see lib/core/snapshot/names.ts for the order. */
   'snapshot:step': [{ run: string; step: string; table: string }]
   sweep: [{ run: string; pass: number; pending: number }]

@@ -66,14 +66,21 @@ export async function executeBatch(
         const reason = ctx.dialect.classifyError(error)
         if (reason === null || attemptNumber >= m.maxAttempts) return
         retries++
-        events.emit('batch:retry', { run: m.name, batchId: batch.id, attempt: attemptNumber, reason, error: error.message })
+        events.emit('batch:retry', {
+          run: m.name,
+          batchId: batch.id,
+          attempt: attemptNumber,
+          reason,
+          error: error.message,
+          worker: ctx.workerId,
+        })
       },
     })
     const durationMs = performance.now() - started
     // Rows a migration leaves pending, and rows whose transform threw, count toward maxFailures.
     if (thrown) await stopIfTooManyFailures(ctx, thrown)
     else if (stuck > 0) await stopIfTooManyFailures(ctx, STUCK)
-    events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries })
+    events.emit('batch:done', { run: m.name, batchId: batch.id, phase: batch.phase, rows, durationMs, retries, worker: ctx.workerId })
     return { durationMs: trxMs, rows, bytes, cut }
   } catch (err) {
     if (err instanceof LostClaimError) return null // another worker owns it now; our transaction rolled back
@@ -117,8 +124,8 @@ async function attempt(ctx: WorkerContext, batch: Batch, retries: number, starte
   const trxStarted = performance.now()
   const outcome = await ctx.knex.transaction((trx) => batchTransaction(trx, ctx, batch, retries, started, rowBytesHint, prefetched))
   const run = ctx.migration.name
-  for (const { key, error } of outcome.thrown) ctx.events.emit('object:failed', { run, key, error })
-  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run, key, error: STUCK })
+  for (const { key, error } of outcome.thrown) ctx.events.emit('object:failed', { run, key, error, worker: ctx.workerId })
+  for (const key of outcome.stuck) ctx.events.emit('object:failed', { run, key, error: STUCK, worker: ctx.workerId })
   const { rows, bytes, cut } = outcome
   // The last error of a throwing row, for the message if the run stops at maxFailures.
   const thrown = outcome.thrown.at(-1)?.error

@@ -110,9 +110,9 @@ export async function isolateFailure(ctx: WorkerContext, batch: Batch, error: st
     throw err
   }
   if (keys.length > 1) {
-    ctx.events.emit('batch:split', { run: m.name, batchId: batch.id, pendingRows: keys.length, error })
+    ctx.events.emit('batch:split', { run: m.name, batchId: batch.id, pendingRows: keys.length, error, worker: ctx.workerId })
   } else if (keys.length === 1) {
-    ctx.events.emit('object:failed', { run: m.name, key: keys[0], error })
+    ctx.events.emit('object:failed', { run: m.name, key: keys[0], error, worker: ctx.workerId })
     await stopIfTooManyFailures(ctx, error)
   }
 }

@@ -39,7 +39,8 @@ async function runAlone(ctx: WorkerContext, batchId: number): Promise<boolean> {
   if (here.solo !== null && here.solo !== ctx.workerId) return false
   here.solo = ctx.workerId
   // Counting itself where workers enter turns (enterTurn); where they take turns one at a time (SQLite), 0.
-  if (here.inFlight > 1) ctx.events.emit('batch:alone', { run: ctx.migration.name, batchId, waitingFor: here.inFlight - 1 })
+  if (here.inFlight > 1)
+    ctx.events.emit('batch:alone', { run: ctx.migration.name, batchId, waitingFor: here.inFlight - 1, worker: ctx.workerId })
   while (here.inFlight > 1 && !ctx.signal.aborted) await ctx.wakeup.wait(ctx.options.pollMs, ctx.signal)
   return true
 }

@@ -75,7 +75,7 @@ async function turns(ctx: WorkerContext, state: LoopState): Promise<void> {
       }
       state.conflicts++
       const error = (err as Error).message
-      ctx.events.emit('batch:retry', { run: ctx.migration.name, batchId: null, attempt: consecutive, reason, error })
+      ctx.events.emit('batch:retry', { run: ctx.migration.name, batchId: null, attempt: consecutive, reason, error, worker: ctx.workerId })
       await ctx.wakeup.wait(Math.min(o.retryMaxMs, o.retryMinMs * 2 ** consecutive), ctx.signal)
     }
   }

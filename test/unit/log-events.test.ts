@@ -77,9 +77,10 @@ describe('the JSON log', () => {
     assert.deepEqual(entries[0]!.tables, ['users'])
   })
 
-  it('gives batch durations to a tenth of a millisecond, not float noise', () => {
+  it('gives batch durations to a tenth of a millisecond, not float noise, and names the worker', () => {
     const { events, entries } = logged()
-    events.emit('batch:done', { run: 'r', batchId: 1, phase: 'scan', rows: 10, durationMs: 906.1735370000001, retries: 0 })
+    events.emit('batch:done', { run: 'r', batchId: 1, phase: 'scan', rows: 10, durationMs: 906.1735370000001, retries: 0, worker: 'w-1' })
     assert.equal(entries[0]!.durationMs, 906.2)
+    assert.equal(entries[0]!.worker, 'w-1')
   })
 })
