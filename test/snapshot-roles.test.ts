@@ -93,31 +93,39 @@ async function leftovers(db: FreshPostgres): Promise<string[]> {
 }
 
 describe('snapshot mode on postgres run by a role that does not own the table', () => {
-  it('plan shows a role that may not act as the owner as REFUSED, and run refuses it before anything changes', () =>
-    withRoles(false, async (db, roles) => {
-      const project = await makeProject({ ...db, url: roles.url }, snapshotSet())
-      try {
-        const plan = await runCli(['plan', ...project.flags])
-        assert.equal(plan.code, 0, output(plan))
-        assert.match(
-          plan.stdout,
-          new RegExp(
-            `REFUSED role ${roles.runner}: may not act as the owner of items \\("${roles.owner}"\\).*GRANT ${roles.owner} TO ${roles.runner}`,
-          ),
-        )
-        const run = await runCli(['run', ...project.flags])
-        assertUsageError(run, [
-          `role "${roles.runner}" may not act as the owner of items ("${roles.owner}")`,
-          `GRANT ${roles.owner} TO ${roles.runner}`,
-        ])
-        assert.deepEqual(await readOnlyState(db), { switch: false, triggers: 0 }, 'read-only never went on')
-        assert.deepEqual(await tableNames(db), ['items'], 'no copy')
-        assert.equal(await runRow(db.knex, project.name), undefined, 'no run began')
-        assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS })
-      } finally {
-        await project.cleanup()
-      }
-    }))
+  for (const [how, grant] of [
+    ['a role that is no member of the owner', (_: Roles) => ''],
+    [
+      'a member that inherits the owner but may not SET ROLE to it (PostgreSQL 16+)',
+      (r: Roles) => `GRANT ${r.owner} TO ${r.runner} WITH INHERIT TRUE, SET FALSE`,
+    ],
+  ] as const)
+    it(`plan shows ${how} as REFUSED, and run refuses it before anything changes`, () =>
+      withRoles(false, async (db, roles) => {
+        if (grant(roles)) await db.knex.raw(grant(roles))
+        const project = await makeProject({ ...db, url: roles.url }, snapshotSet())
+        try {
+          const plan = await runCli(['plan', ...project.flags])
+          assert.equal(plan.code, 0, output(plan))
+          assert.match(
+            plan.stdout,
+            new RegExp(
+              `REFUSED role ${roles.runner}: may not act as the owner of items \\("${roles.owner}"\\).*GRANT ${roles.owner} TO ${roles.runner}`,
+            ),
+          )
+          const run = await runCli(['run', ...project.flags])
+          assertUsageError(run, [
+            `role "${roles.runner}" may not act as the owner of items ("${roles.owner}")`,
+            `GRANT ${roles.owner} TO ${roles.runner}`,
+          ])
+          assert.deepEqual(await readOnlyState(db), { switch: false, triggers: 0 }, 'read-only never went on')
+          assert.deepEqual(await tableNames(db), ['items'], 'no copy')
+          assert.equal(await runRow(db.knex, project.name), undefined, 'no run began')
+          assert.deepEqual(await counterHistogram(db.knex), { 0: ROWS })
+        } finally {
+          await project.cleanup()
+        }
+      }))
 
   it('unwinds a run whose build step fails (the owner may not have the copy): read-only off, the copy dropped, the run failed; it runs once mended', () =>
     withRoles(true, async (db, roles) => {

@@ -13,7 +13,7 @@ import { mayActAsOwner } from './table-owner.ts'
 export async function postgresNotOwned(knex: Knex, tables: string[]): Promise<NotOwned[]> {
   const found: NotOwned[] = []
   for (const table of tables) {
-    const check = await mayActAsOwner(knex, table)
+    const check = await mayActAsOwner(knex, table, { reown: true })
     if (check.owner !== '' && !check.ok) found.push({ table, owner: check.owner, role: check.role })
   }
   return found
@@ -24,6 +24,6 @@ export function ownerRefusal(n: NotOwned): Refusal {
   return {
     kind: ROLE_REFUSAL,
     name: n.role,
-    fix: `may not act as the owner of ${n.table} ("${n.owner}"), as snapshot mode must (it adds and drops the read-only trigger, re-owns, renames and drops tables): run evolve as "${n.owner}" or a role that inherits it (GRANT ${n.owner} TO ${n.role}), or run this migration in place`,
+    fix: `may not act as the owner of ${n.table} ("${n.owner}"), as snapshot mode must (it adds and drops the read-only trigger, re-owns, renames and drops tables): run evolve as "${n.owner}" or a role that inherits it (GRANT ${n.owner} TO ${n.role}; on PostgreSQL 16 and later WITH INHERIT TRUE, SET TRUE), or run this migration in place`,
   }
 }

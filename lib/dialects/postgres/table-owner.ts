@@ -19,18 +19,29 @@ export interface OwnerCheck {
  * never switches roles). `table` is found as every other lookup finds it (to_regclass, the
  * search path; `schema.table` split on the first dot); one that does not exist gives ok false.
  */
-export async function mayActAsOwner(knex: Knex, table: string): Promise<OwnerCheck> {
-  return (await mayActAsOwnerOfEach(knex, [table]))[0]!
+export async function mayActAsOwner(knex: Knex, table: string, o: { reown?: boolean } = {}): Promise<OwnerCheck> {
+  return (await mayActAsOwnerOfEach(knex, [table], o))[0]!
 }
 
-/** mayActAsOwner for each of `tables`, in their order, in one query. */
-export async function mayActAsOwnerOfEach(knex: Knex | Knex.Transaction, tables: readonly string[]): Promise<OwnerCheck[]> {
+/**
+ * mayActAsOwner for each of `tables`, in their order, in one query. `reown`: also hand a table to
+ * the owner (`ALTER … OWNER TO`, snapshot mode's copy), which PostgreSQL 16 and later allow only a
+ * member that may SET ROLE to it (a membership granted WITH SET FALSE inherits, but may not).
+ */
+export async function mayActAsOwnerOfEach(
+  knex: Knex | Knex.Transaction,
+  tables: readonly string[],
+  o: { reown?: boolean } = {},
+): Promise<OwnerCheck[]> {
+  // CASE, not AND: the 'SET' privilege type does not exist before 16, and CASE is evaluated in order.
   const { rows } = await knex.raw(
     `SELECT current_user AS role, coalesce(pg_get_userbyid(c.relowner), '') AS owner,
-            coalesce(pg_has_role(current_user, c.relowner, 'USAGE'), false) AS ok
+            coalesce(pg_has_role(current_user, c.relowner, 'USAGE')
+                     AND CASE WHEN NOT ? OR current_setting('server_version_num')::int < 160000 THEN true
+                              ELSE pg_has_role(current_user, c.relowner, 'SET') END, false) AS ok
        FROM unnest(?::text[]) WITH ORDINALITY AS t(name, i) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)
       ORDER BY t.i`,
-    [tables.map(quoteQualified)],
+    [o.reown === true, tables.map(quoteQualified)],
   )
   return rows as OwnerCheck[]
 }
