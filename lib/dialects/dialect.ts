@@ -180,7 +180,7 @@ export interface TrackingLocation {
   schema: string | null
   /** The connection's search_path as set, for messages. */
   searchPath: string
-  /** Tables of `tables` in `schema`, whoever may see them, and what the role may do with each. */
+  /** Tables of `tables` in `schema`, whoever may see them, and what the role may do with each (`write`: INSERT and UPDATE; DELETE only cleanup needs). */
   present: { table: string; owner: string; read: boolean; write: boolean }[]
   /** Other schemas holding `probe`, those on the search path first; `usable`: the role has USAGE on it. */
   elsewhere: { schema: string; onPath: boolean; usable: boolean }[]

@@ -43,7 +43,8 @@ function otherSchema(at: TrackingLocation, schema: string): EvolveUsageError {
     'E_TRACKING_SCHEMA',
     `evolvekit's tracking tables are in schema "${schema}", ${where}: it ${instead} and run every migration again. ` +
       `Put "${schema}" first in evolvekit's search_path (in the URL: ?options=-c%20search_path%3D${encodeURIComponent(schema)}; ` +
-      `in a knex config: searchPath: ['${schema}']); nothing changed`,
+      `in a knex config: searchPath: ['${schema}']); or, when "${at.schema}" is a site of its own (a schema per tenant), make its set once ` +
+      `with a search_path naming "${at.schema}" alone, and it is used from then on; nothing changed`,
   )
 }
 

@@ -12,8 +12,7 @@ const LOCATION = `
          COALESCE((SELECT json_agg(json_build_object(
                             'table', c.relname, 'owner', pg_get_userbyid(c.relowner),
                             'read', has_table_privilege(c.oid, 'SELECT'),
-                            'write', has_table_privilege(c.oid, 'INSERT') AND has_table_privilege(c.oid, 'UPDATE')
-                                     AND has_table_privilege(c.oid, 'DELETE'))
+                            'write', has_table_privilege(c.oid, 'INSERT') AND has_table_privilege(c.oid, 'UPDATE'))
                           ORDER BY c.relname)
                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY (?::text[])), '[]') AS present,
