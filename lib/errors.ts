@@ -30,8 +30,8 @@ export class EvolveConnectionError extends EvolveError {
    * must mend something first (a password, a database name, a privilege, a full disk).
    */
   readonly transient: boolean
-  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
-    super('E_CONNECTION', message, options)
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean; code?: string }) {
+    super(options?.code ?? 'E_CONNECTION', message, options)
     this.transient = options?.transient ?? false
   }
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { EvolveError } from '../errors.ts'
+import { EvolveConnectionError } from '../errors.ts'
 import type { Store } from '../store/store.ts'
 
 const DEFAULT_PATIENCE_MS = 60_000
@@ -23,10 +23,10 @@ export async function togglePatiently<T>(
       const reason = store.dialect.classifyError(err)
       if (reason !== 'lock_timeout' && reason !== 'busy' && reason !== 'deadlock') throw err
       if (performance.now() + delay > deadline) {
-        throw new EvolveError(
-          'E_READ_ONLY_LOCK_TIMEOUT',
+        // A lock that was held, not a mistake: the CLI's "try again later" (exit 75), the admin API's 503.
+        throw new EvolveConnectionError(
           `read-only: could not change the table triggers within ${Math.round(patienceMs / 1000)} s: an app transaction keeps a lock on a guarded table (look for long transactions); nothing changed, try again`,
-          { cause: err },
+          { cause: err, transient: true, code: 'E_READ_ONLY_LOCK_TIMEOUT' },
         )
       }
       await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())))
