@@ -86,15 +86,21 @@ export async function applyMigration(
     }
   })
   const settled = results.some((r) => r instanceof Promise) ? await Promise.all(results) : (results as (AnyRow | null | undefined)[])
-  const changes: RowChange[] = []
+  const returned: (RowChange & { i: number })[] = []
   settled.forEach((changed, i) => {
-    let kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted?.[i])) : undefined
-    if (kept && generated) kept = withoutGenerated(m, keys[i], kept, generated.columns, generated.rows[i]!)
-    if (kept && Object.keys(kept).length > 0) changes.push({ key: keys[i], changes: kept })
+    const kept = changed ? withoutKey(m, keys[i], dropUnchanged(definedOnly(changed), noted?.[i])) : undefined
+    if (kept && Object.keys(kept).length > 0) returned.push({ i, key: keys[i], changes: kept })
   })
-  if (changes.length === 0) return applied
-  await assertReturnedColumns(trx, ctx, changes)
-  await ctx.dialect.writeBack(trx, m.table, m.key, changes)
+  if (returned.length === 0) return applied
+  // The table's columns as they are now (read again when one returned is new to them): a generated
+  // column added during the run is left out too.
+  const { generated: computed } = await assertReturnedColumns(trx, ctx, returned)
+  const changes: RowChange[] = []
+  for (const { i, key, changes: kept } of returned) {
+    const writable = computed.length > 0 ? withoutGenerated(m, key, kept, computed, generated?.[i] ?? {}) : kept
+    if (Object.keys(writable).length > 0) changes.push({ key, changes: writable })
+  }
+  if (changes.length > 0) await ctx.dialect.writeBack(trx, m.table, m.key, changes)
   return applied
 }
 

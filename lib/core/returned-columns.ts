@@ -7,7 +7,7 @@ import type { WorkerContext } from './context.ts'
 import type { Migration } from './migration.ts'
 
 /** The table's columns and which of them the database computes (GENERATED ALWAYS AS …). */
-interface Known {
+export interface Known {
   columns: Set<string>
   generated: string[]
 }
@@ -35,17 +35,13 @@ async function tableColumns(trx: Knex.Transaction, ctx: WorkerContext, refresh =
  * database refuses it ("can only be updated to DEFAULT"), and with it every row of a transform
  * returning the whole row (`{ ...row, email }`). withoutGenerated compares with these.
  */
-export async function generatedValues(trx: Knex.Transaction, ctx: WorkerContext, rows: AnyRow[]): Promise<Generated | undefined> {
-  const { generated } = await tableColumns(trx, ctx)
-  if (generated.length === 0) return undefined
+export async function generatedValues(trx: Knex.Transaction, ctx: WorkerContext, rows: AnyRow[]): Promise<AnyRow[] | undefined> {
+  const table = await tableColumns(trx, ctx)
+  // Also the columns not known yet: one added since they were read may be a generated one.
   // Only those read: a transform not given one (not among its `columns`) cannot return it as held.
-  return { columns: generated, rows: rows.map((row) => Object.fromEntries(generated.filter((c) => c in row).map((c) => [c, row[c]]))) }
-}
-
-/** A table's generated columns, and their values in each row of a batch as read. */
-export interface Generated {
-  columns: string[]
-  rows: AnyRow[]
+  const held = Object.keys(rows[0] ?? {}).filter((c) => table.generated.includes(c) || !table.columns.has(c))
+  if (held.length === 0) return undefined
+  return rows.map((row) => Object.fromEntries(held.map((c) => [c, row[c]])))
 }
 
 /**
@@ -74,20 +70,22 @@ export function withoutGenerated(m: Migration, key: unknown, changes: AnyRow, ge
  * A transform that returns a column the table does not have (a typo: `emial`) is a broken
  * migration, not a poison row: every batch would fail, and splitting them down to single rows
  * would record the whole table as failed objects, each with the write-back's SQL. So it is a
- * usage error (E_MIGRATION_INVALID) that fails the run at once, saying which column.
+ * usage error (E_MIGRATION_INVALID) that fails the run at once, saying which column. Gives the
+ * table's columns as they are now.
  */
-export async function assertReturnedColumns(trx: Knex.Transaction, ctx: WorkerContext, changes: RowChange[]): Promise<void> {
+export async function assertReturnedColumns(trx: Knex.Transaction, ctx: WorkerContext, changes: RowChange[]): Promise<Known> {
   const m = ctx.migration
   // A loop, not flatMap: a batch may hold 100,000 rows, and this runs for every batch.
   const unknown = (table: Known) => {
     for (const change of changes) for (const column in change.changes) if (!table.columns.has(column)) return column
     return undefined
   }
-  if (unknown(await tableColumns(trx, ctx)) === undefined) return
+  const cached = await tableColumns(trx, ctx)
+  if (unknown(cached) === undefined) return cached
   // A column added since they were read: read them again.
   const table = await tableColumns(trx, ctx, true)
   const column = unknown(table)
-  if (column === undefined) return
+  if (column === undefined) return table
   throw usage(
     'E_MIGRATION_INVALID',
     `transform of ${m.name} returned column "${column}", which "${m.table}" does not have (columns: ${[...table.columns].join(', ')}): fix the migration, then \`evolve run ${m.name}\``,
