@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { openEvolve } from '../lib/index.ts'
 import { assertUsageError, output, runCli } from './helpers/cli.ts'
-import { dialects, runnerKnex, withDb } from './helpers/databases.ts'
+import { type FreshDatabase, dialects, runnerKnex, withDb } from './helpers/databases.ts'
 import { createShop, snapshotMigration, writeFiles } from './helpers/fixtures.ts'
 
 const ROWS = 300
@@ -22,18 +22,30 @@ const LOST = {
   },
 }
 
+/** A shop whose users were evolved in snapshot mode and swapped; `fn` gets the CLI's flags and the admin object. */
+async function withSwappedShop(
+  db: FreshDatabase,
+  fn: (flags: string[], evolve: Awaited<ReturnType<typeof openEvolve>>) => Promise<void>,
+): Promise<void> {
+  await createShop(db, ROWS)
+  const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration('batchSize: 100,') })
+  const knex = runnerKnex(db)
+  const evolve = await openEvolve({ knex, migrations: dir })
+  try {
+    const [first] = await (await evolve.run()).done
+    assert.equal(first?.state, 'done', JSON.stringify(first))
+    await fn(['--db', db.url, '--dir', dir], evolve)
+  } finally {
+    await evolve.close()
+    await knex.destroy()
+  }
+}
+
 for (const d of dialects) {
   describe(`evolve revert after writes since the swap on ${d}`, () => {
     it('names what one write and what several would lose, refuses without --force, and says what --force lost', () =>
-      withDb(d, async (db) => {
-        await createShop(db, ROWS)
-        const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration('batchSize: 100,') })
-        const flags = ['--db', db.url, '--dir', dir]
-        const knex = runnerKnex(db)
-        const evolve = await openEvolve({ knex, migrations: dir })
-        try {
-          const [first] = await (await evolve.run()).done
-          assert.equal(first?.state, 'done', JSON.stringify(first))
+      withDb(d, (db) =>
+        withSwappedShop(db, async (flags, evolve) => {
           await db.knex('users').insert({ email: 'one@example.com' })
           assertUsageError(await runCli(['revert', NAME, ...flags]), [
             `reverting users would lose ${LOST[d].one}: \`evolve revert ${NAME} --force\` reverts anyway`,
@@ -51,25 +63,15 @@ for (const d of dialects) {
           const many = await runCli(['revert', NAME, '--force', ...flags])
           assert.equal(many.code, 0, output(many))
           assert.equal(many.stdout.split('\n')[0], `${NAME}: writes lost by --force: ${LOST[d].many}`)
-        } finally {
-          await evolve.close()
-          await knex.destroy()
-        }
-      }))
+        }),
+      ))
   })
 }
 
 describe('evolve revert after writes since the swap on postgres, in words row versions can back', () => {
   it('says an update alone is no deletion for sure, and counts deletes alone exactly', () =>
-    withDb('postgres', async (db) => {
-      await createShop(db, ROWS)
-      const dir = await writeFiles({ [`${NAME}.ts`]: snapshotMigration('batchSize: 100,') })
-      const flags = ['--db', db.url, '--dir', dir]
-      const knex = runnerKnex(db)
-      const evolve = await openEvolve({ knex, migrations: dir })
-      try {
-        const [first] = await (await evolve.run()).done
-        assert.equal(first?.state, 'done', JSON.stringify(first))
+    withDb('postgres', (db) =>
+      withSwappedShop(db, async (flags, evolve) => {
         // Nothing deleted: an updated row has no old version, as a deleted one has none.
         await db
           .knex('users')
@@ -90,9 +92,6 @@ describe('evolve revert after writes since the swap on postgres, in words row ve
         assertUsageError(await runCli(['revert', NAME, ...flags]), [
           `reverting users would lose 2 rows deleted since the swap (${ROWS - 2} rows now, ${ROWS} then)`,
         ])
-      } finally {
-        await evolve.close()
-        await knex.destroy()
-      }
-    }))
+      }),
+    ))
 })
