@@ -20,7 +20,10 @@ export async function connect(config: ResolvedConfig, pool?: Knex.PoolConfig): P
   try {
     await knex.raw('select 1')
   } catch (err) {
-    await knex.destroy()
+    // After a timeout the connection attempt still hangs, and destroy() waits for it (~20 s more):
+    // the caller hears now, the pool goes when it can.
+    if (isTimeout(err)) void knex.destroy().catch(() => {})
+    else await knex.destroy()
     // knex's own words for it ("the pool is probably full … .transacting(trx)") mislead here.
     const why = isTimeout(err) ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s` : errorMessage(err).split('\n')[0]
     throw new EvolveConnectionError(`cannot reach the database ${target} (from ${config.source}): ${why}`, {
