@@ -36,14 +36,8 @@ function selectFiles(filters: string[]): string[] {
 
 const isUnit = (file: string) => file.startsWith('test/unit/')
 
-/**
- * Files at once. Three on the two cores CI has: most files spend their time waiting on child
- * processes, a database and real timeouts (a connect timeout, a load bound), not computing.
- */
-const CONCURRENCY = 3
-
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${CONCURRENCY}`, '--test-reporter=tap', ...files]
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=tap', ...files]
   return new Promise((resolve, reject) => {
     testChild = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' })
     testChild.once('error', reject)
