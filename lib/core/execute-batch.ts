@@ -110,13 +110,11 @@ export async function executeBatch(
  * at the error, not at the start, so a policy added during the run counts.
  */
 async function batchFault(ctx: WorkerContext, err: unknown): Promise<string | null> {
-  const inBatch = ctx.dialect.databaseFault(err, 'batch')
-  if (inBatch !== null) return inBatch
-  const outside = ctx.dialect.databaseFault(err, 'setup')
-  if (outside === null) return null
+  const fault = ctx.dialect.databaseFault(err, 'batch')
+  if (fault !== null || !ctx.dialect.isMissingPrivilege(err)) return fault
   // Unknown (the catalog could not be read): left to the rows, as when a policy is in use.
   const rowSecurity = (await ctx.dialect.rowSecurityInUse?.(ctx.knex).catch(() => true)) ?? false
-  return rowSecurity ? null : outside
+  return rowSecurity ? null : ctx.dialect.databaseFault(err, 'setup')
 }
 
 /** One try of the batch transaction; its own duration (without backoff) feeds the pacing. */

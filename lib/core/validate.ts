@@ -181,7 +181,7 @@ async function checkKeyOrder(knex: Knex, dialect: Dialect, m: Migration): Promis
   } catch (err) {
     // The first read of the table's rows: a role that may not read them is refused here, and
     // that is a grant to make, not a key type to change.
-    if (missingPrivilege(dialect, err)) {
+    if (dialect.isMissingPrivilege(err)) {
       // As the other faults a role's grant mends (explainFault): E_CONNECTION, not transient.
       throw new EvolveConnectionError(
         `${m.file}: the role evolvekit runs as lacks SELECT on "${m.table}" (${sqlState(err)}, insufficient privilege, reading ${keyLabel(m)}): grant it SELECT and UPDATE on "${m.table}", which every run needs`,
@@ -215,10 +215,6 @@ async function checkKeyOrder(knex: Knex, dialect: Dialect, m: Migration): Promis
  * that may be one row's inside one (PostgreSQL's 42501, see Dialect.databaseFault) is the one a
  * row-level security policy shares with a missing grant; row-level security was ruled out above.
  */
-function missingPrivilege(dialect: Dialect, err: unknown): boolean {
-  return dialect.databaseFault(err, 'setup') !== null && dialect.databaseFault(err, 'batch') === null
-}
-
 const sqlState = (err: unknown): string => String((err as { code?: unknown } | null)?.code ?? 'error')
 
 /**

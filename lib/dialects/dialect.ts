@@ -122,6 +122,8 @@ export interface DialectBatches {
    * privilege); 'batch' leaves that to the row unless `rowSecurityInUse` says no policy can.
    */
   databaseFault(err: unknown, where: 'batch' | 'setup'): string | null
+  /** True for the database's "the role lacks a privilege" (PostgreSQL 42501); SQLite has none. */
+  isMissingPrivilege(err: unknown): boolean
   /** An error as a failed object's record says it: its message, with what the database adds (PostgreSQL's DETAIL and HINT). */
   failureText(err: unknown): string
   /**

@@ -76,3 +76,5 @@ export function withPostgresDetail(message: string, err: unknown): string {
   if (typeof hint === 'string' && hint !== '' && !text.includes(hint)) text += ` Hint: ${hint}`
   return text
 }
+
+export const isPostgresMissingPrivilege = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === PRIVILEGE.code

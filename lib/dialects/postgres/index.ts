@@ -5,7 +5,7 @@ import { postgresReadOnlyGuard } from './read-only-guard.ts'
 import { postgresBatchSettings, postgresBeginBatch, postgresReadSnapshot } from './limits.ts'
 import { postgresSnapshot } from './snapshot.ts'
 import { nameLostConnection } from './lost-connection.ts'
-import { classifyPostgresError, postgresDatabaseFault, withPostgresDetail } from './errors.ts'
+import { classifyPostgresError, isPostgresMissingPrivilege, postgresDatabaseFault, withPostgresDetail } from './errors.ts'
 import { postgresEstimateRows, postgresIsUniqueColumn, postgresRowSecurityRole, postgresTableColumns } from './introspect.ts'
 import { openPostgresPresence, postgresIsWorkerConnected, postgresNotifyControl, postgresReplicationLagMs } from './presence.ts'
 import { postgresWriteBack, postgresWriteBackTemplate } from './write-back.ts'
@@ -43,6 +43,7 @@ export const postgresDialect: Dialect = {
   skipLocked: (query) => query.forUpdate().skipLocked(),
   classifyError: classifyPostgresError,
   databaseFault: postgresDatabaseFault,
+  isMissingPrivilege: isPostgresMissingPrivilege,
   failureText: (err) => withPostgresDetail(errorMessage(err), err),
   rowSecurityInUse: postgresRowSecurityInUse,
   writeBack: postgresWriteBack,

@@ -97,6 +97,7 @@ export const sqliteDialect: Dialect = {
   skipLocked: (query) => query,
   classifyError: classifySqliteError,
   databaseFault: sqliteDatabaseFault,
+  isMissingPrivilege: () => false,
   failureText: errorMessage,
   writeBack: sqliteWriteBack,
   writeBackTemplate: sqliteWriteBackTemplate,
